@@ -1,0 +1,18 @@
+// The public surface of cellbudget: a named export list, nothing re-exported wholesale.
+export { CellbudgetError, isCellbudgetError } from './errors.js';
+export type { ErrorCode, ErrorDetails } from './errors.js';
+export { parseBytes, formatBytes, parsePercent } from './units.js';
+export type {
+  DatasetSource,
+  DenseMatrix,
+  CsrMatrix,
+  Matrix,
+  MatrixInfo,
+  ObsColumn,
+  ObsColumnKind,
+  Label,
+  Embeddings,
+  FloatArray,
+  FloatDtype,
+} from './data.js';
+export { VERSION } from './version.js';

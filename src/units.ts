@@ -1,0 +1,50 @@
+import prettyBytes from 'pretty-bytes';
+import { CellbudgetError } from './errors.js';
+
+// Sizes follow the field's convention: "132GB" is decimal (1e9), "128GiB" binary (2^30).
+// pretty-bytes formats; `bytes`/`filesize` parse "GB" as 2^30, which would disagree with
+// the formatted output, so parsing is the small table below.
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, pb: 1e15,
+  k: 1e3, m: 1e6, g: 1e9, t: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, pib: 2 ** 50,
+};
+
+/** Parse "132GB", "1.5 TiB", "400 MB", "1024" (bytes) into a number of bytes. */
+export function parseBytes(input: string | number, key = 'size'): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) {
+      throw new CellbudgetError('CONFIG_INVALID', `${key} must be a non-negative number of bytes, got ${input}.`, { key, value: input });
+    }
+    return input;
+  }
+  const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
+  const unit = (m?.[2] ?? '').toLowerCase() || 'b';
+  const factor = UNITS[unit];
+  if (!m || factor === undefined) {
+    throw new CellbudgetError('CONFIG_INVALID', `${key} '${input}' is not a size.`, {
+      key,
+      value: input,
+      hint: 'Write a number with a unit, e.g. 132GB, 400 MB, 1.5TiB (GB = 1e9 bytes, GiB = 2^30).',
+    });
+  }
+  return Number(m[1]) * factor;
+}
+
+/** Format bytes for people: decimal units, like the sizes users write ("132 GB"). */
+export function formatBytes(bytes: number, opts: { signed?: boolean } = {}): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  return prettyBytes(bytes, { maximumFractionDigits: 2, signed: opts.signed ?? false });
+}
+
+/** Parse a percentage ("10%", "0.1") into a fraction. */
+export function parsePercent(input: string | number, key = 'percent'): number {
+  const s = String(input).trim();
+  const m = /^([0-9]*\.?[0-9]+)\s*(%?)$/.exec(s);
+  if (!m) {
+    throw new CellbudgetError('USAGE', `${key} '${s}' is not a percentage.`, { key, value: s, hint: 'Write e.g. 10% or 0.1.' });
+  }
+  const n = Number(m[1]);
+  return m[2] === '%' ? n / 100 : n;
+}
