@@ -1,0 +1,118 @@
+/**
+ * The report format (report.json). Snake_case keys: it is read by CI scripts and other
+ * languages. All *_bytes figures measured here are net of the child's idle baseline;
+ * budgets compare at full scale (measured / scale).
+ */
+import type { Split, StepName, StrategyName } from '../src/strategies/types.js';
+
+/** How per-step peaks were measured. */
+export type MeasureMethod =
+  /** Linux: `5` → /proc/<pid>/clear_refs at step start, VmHWM at step end. */
+  | 'kernel-hwm'
+  /** Elsewhere: RSS sampled every ~10 ms; spikes between samples can be missed. */
+  | 'sampled-rss'
+  /** issue 8: a command's own figures (VmHWM of the process; children summed as an upper bound). */
+  | 'kernel-hwm-command';
+
+export interface StepRecord {
+  /** Dataset the step acts on; null for whole-run steps. */
+  dataset: string | null;
+  name: StepName | string;
+  /** Human label for charts, e.g. "load dataset_2". */
+  label: string;
+  /** Milliseconds since the run started. */
+  start_ms: number;
+  end_ms: number;
+  /** Highest resident memory during the step, net of baseline. */
+  peak_bytes: number;
+  /** Resident memory at the end of the step, net of baseline. */
+  end_bytes: number;
+  /** V8 heap used / external / ArrayBuffers / WebAssembly memory at step end (absolute). */
+  heap_used_bytes: number;
+  external_bytes: number;
+  array_buffers_bytes: number;
+  wasm_bytes: number;
+  /** Byte length of everything the pipeline still references at step end. */
+  live_bytes: number;
+  /** GCs during the step (node-memwatch stats) and their total pause. */
+  gc_count: number;
+  gc_pause_ms: number;
+  /** Repetition index (0-based) when a scenario repeats. */
+  repetition?: number;
+  /** The simulator's prediction for this step (issue 6), net of baseline. */
+  predicted_peak_bytes?: number;
+  predicted_end_bytes?: number;
+}
+
+export type BudgetMetric = 'peak' | 'final' | 'leak';
+
+export interface BudgetResult {
+  metric: BudgetMetric;
+  /** Full-scale limit as written in the scenario or on the command line. */
+  limit_bytes: number;
+  /** Full-scale actual figure (measured / scale). */
+  actual_bytes: number;
+  ok: boolean;
+  /** Step where the metric was reached, e.g. "prepare dataset_2". */
+  step?: string;
+  message?: string;
+}
+
+/** SHA-256 digests of each kept split, per dataset. */
+export type RetainedDigests = Record<string, Partial<Record<Split, string>>>;
+
+export interface RunRecord {
+  scenario: string;
+  strategy: StrategyName | 'command';
+  scale: number;
+  method: MeasureMethod;
+  status: 'ok' | 'died' | 'error';
+  /** When status is not ok: what happened, the step it happened in, the last figures seen. */
+  failure?: { reason: string; step?: string; signal?: string | null; exit_code?: number | null; stderr_tail?: string };
+  baseline_bytes: number;
+  peak_bytes: number;
+  final_bytes: number;
+  /** Live bytes at the end: what the pipeline keeps. */
+  final_live_bytes: number;
+  duration_ms: number;
+  steps: StepRecord[];
+  budgets: BudgetResult[];
+  retained: RetainedDigests;
+  /** RSS samples [ms since start, bytes net of baseline] for timelines. */
+  samples: Array<[number, number]>;
+  /** Allocator/environment variables that were set for the child. */
+  env: Record<string, string>;
+  /** Leak check when repeat > 1. */
+  leak?: { repetitions: number; growth_per_repetition_bytes: number; limit_bytes: number; ok: boolean; top_growing?: Array<{ what: string; size_bytes: number; count: number }> };
+  predicted_peak_bytes?: number;
+  predicted_final_bytes?: number;
+}
+
+export interface ReportEnvironment {
+  node: string;
+  platform: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  total_memory_bytes: number;
+  method: MeasureMethod;
+  cellbudget: string;
+}
+
+export interface ScenarioSummary {
+  name: string;
+  scale: number;
+  /** The scenario as written (YAML parsed). */
+  definition: unknown;
+  /** For a family (N datasets), the family name and N. */
+  family?: string;
+  n_datasets: number;
+}
+
+export interface Report {
+  version: 1;
+  created: string;
+  environment: ReportEnvironment;
+  scenarios: ScenarioSummary[];
+  runs: RunRecord[];
+}

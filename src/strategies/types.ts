@@ -1,0 +1,23 @@
+/** Names of strategies as users call them. */
+export type StrategyName = 'eager' | 'sequential' | 'selective' | 'streaming';
+export const STRATEGY_NAMES: readonly StrategyName[] = ['eager', 'sequential', 'selective', 'streaming'];
+
+/**
+ * Steps a strategy runs per dataset. `load`, `prepare`, `delete-raw`, `split`,
+ * `delete-grouped`, `retain` are the original fix's; `plan` and `stream` are the
+ * streaming strategy's (group/split from obs, then scatter rows into kept buffers).
+ */
+export type StepName = 'load' | 'prepare' | 'delete-raw' | 'split' | 'delete-grouped' | 'retain' | 'plan' | 'stream';
+
+export type Split = 'train' | 'val' | 'test';
+export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
+
+/**
+ * How a strategy reports its steps. The harness implements it with kernel high-water
+ * marks; tests implement it with a list. Strategies are synchronous (h5wasm is), so a
+ * step is a synchronous function. `liveBytes` is the byte length of everything the
+ * pipeline still references at the end of the step (the gap to RSS is allocator retention).
+ */
+export interface StepObserver {
+  step<T>(dataset: string, name: StepName, fn: () => T, liveBytes: () => number): T;
+}
