@@ -1,0 +1,57 @@
+/**
+ * Linux /proc readings for one process: the kernel's resident high-water mark and its
+ * reset. Writing `5` to /proc/<pid>/clear_refs resets VmHWM to the current RSS; the kernel
+ * raises VmHWM before it lowers RSS, so a spike between two readings is never missed.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export interface ProcStatus {
+  /** Resident set size now. */
+  rssBytes: number;
+  /** Peak resident set size since start or the last reset. */
+  hwmBytes: number;
+}
+
+/** VmRSS and VmHWM of a process, or null when /proc is unavailable or the process is gone. */
+export function readProcStatus(pid: number | 'self' = 'self'): ProcStatus | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  if (!rss || !hwm) return null;
+  return { rssBytes: Number(rss[1]) * 1024, hwmBytes: Number(hwm[1]) * 1024 };
+}
+
+/** Reset the process's VmHWM to its current RSS. False when the kernel does not allow it. */
+export function resetHighWaterMark(pid: number | 'self' = 'self'): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let hwmSupport: boolean | undefined;
+
+/** Whether per-step kernel high-water marks work here (Linux with a writable clear_refs). */
+export function kernelHwmAvailable(): boolean {
+  if (hwmSupport === undefined) {
+    hwmSupport = process.platform === 'linux' && readProcStatus('self') !== null && resetHighWaterMark('self');
+  }
+  return hwmSupport;
+}
+
+/** Direct children of a process (Linux), for summing a command's descendants. */
+export function childPids(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text ? text.split(/\s+/).map(Number) : [];
+  } catch {
+    return [];
+  }
+}
