@@ -1,0 +1,382 @@
+/**
+ * Scenario files (YAML): what to replay against the pipeline, at which scale, with which
+ * budgets. Sizes and budgets are written at full scale; `scale` maps them onto this
+ * machine. Validation errors name the file, the line and the key.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve, join, basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML, { LineCounter, isNode } from 'yaml';
+import { z } from 'zod';
+import { CellbudgetError } from '../src/errors.js';
+import { parseBytes } from '../src/units.js';
+import { STRATEGY_NAMES, type StrategyName } from '../src/strategies/types.js';
+
+/** The directory holding the shipped scenarios (works from src and from dist). */
+export function scenariosDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [resolve(here, '../scenarios'), resolve(here, '../../scenarios')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(process.cwd(), 'scenarios');
+}
+
+const size = z.union([z.string(), z.number()]);
+const label = z.union([z.string(), z.number(), z.boolean()]);
+
+const syntheticSchema = z
+  .object({
+    size: size.optional(),
+    cells: z.number().int().positive().optional(),
+    features: z.number().int().positive().default(50),
+    cell_lines: z.number().int().positive().default(5),
+    drugs: z.number().int().positive().default(20),
+    doses: z.array(z.number().nonnegative()).min(1).default([0.1, 1, 10]),
+    control_fraction: z.number().gt(0).lt(1).default(0.05),
+    dtype: z.enum(['float32', 'float64']).default('float32'),
+    compression: z.enum(['gzip', 'none']).default('none'),
+    representation: z.enum(['dense', 'csr']).default('dense'),
+    density: z.number().gt(0).max(1).optional(),
+    seed: z.number().int().nonnegative().default(0),
+    /** Keep the condition count as written instead of shrinking it with the scale. */
+    keep_conditions: z.boolean().default(false),
+  })
+  .strict()
+  .refine((s) => (s.size === undefined) !== (s.cells === undefined), {
+    message: 'give exactly one of `size` (e.g. 132GB) or `cells`',
+  });
+
+/** Documented distribution structure for the simulator (see src/simulator). */
+const modelSchema = z.record(z.string(), z.unknown());
+
+const datasetSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -'),
+    synthetic: syntheticSchema.optional(),
+    file: z.string().optional(),
+    model: modelSchema.optional(),
+  })
+  .strict()
+  .refine((d) => (d.synthetic === undefined) !== (d.file === undefined), {
+    message: 'a dataset needs exactly one of `synthetic:` or `file:`',
+  });
+
+const splitSchema = z
+  .object({
+    split_by: z.array(z.string()).min(1),
+    ratios: z.tuple([z.number(), z.number(), z.number()]),
+    random_state: z.number().int().nonnegative().default(0),
+    holdout_combinations: z.boolean().default(false),
+    force_training_values: z.record(z.string(), z.union([label, z.array(label)])).default({}),
+  })
+  .strict();
+
+const pipelineSchema = z
+  .object({
+    dist_flag_key: z.union([z.string(), z.object({ column: z.string(), equals: label }).strict()]),
+    src_dist_keys: z.array(z.string()).min(1),
+    tgt_dist_keys: z.array(z.string()).min(1),
+    rep_keys: z.record(z.string(), z.string()).default({}),
+    data_location: z.array(z.string()).min(1),
+    split: splitSchema,
+  })
+  .strict();
+
+const budgetsSchema = z
+  .object({ peak: size.optional(), final: size.optional(), leak: size.optional() })
+  .strict()
+  .default({});
+
+const builtinScenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    scale: z.number().gt(0).max(1).default(1),
+    family: z.object({ n: z.array(z.number().int().positive()).min(1) }).strict().optional(),
+    datasets: z.array(datasetSchema).min(1),
+    pipeline: pipelineSchema,
+    strategies: z.array(z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]])).min(1).default(['eager', 'sequential', 'selective']),
+    budgets: budgetsSchema,
+    repeat: z.number().int().positive().default(1),
+    /** Environment of the child (allocator settings are part of a scenario). */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Row window for streaming reads, in rows (default: chosen by the reader). */
+    window_rows: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const commandScenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    kind: z.literal('command'),
+    command: z.array(z.string()).min(1),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()).default({}),
+    timeout: z.union([z.string(), z.number()]).optional(),
+    scale: z.number().gt(0).max(1).default(1),
+    budgets: budgetsSchema,
+  })
+  .strict();
+
+const suiteSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    suite: z.array(z.string()).min(1),
+  })
+  .strict();
+
+export type SyntheticDef = z.infer<typeof syntheticSchema>;
+export type DatasetDef = z.infer<typeof datasetSchema>;
+export type PipelineDef = z.infer<typeof pipelineSchema>;
+
+export interface Budgets {
+  peakBytes?: number;
+  finalBytes?: number;
+  leakBytes?: number;
+}
+
+/** A built-in scenario, validated, paths resolved, family expanded. */
+export interface BuiltinScenario {
+  kind: 'builtin';
+  name: string;
+  description?: string;
+  /** File the scenario came from. */
+  source: string;
+  scale: number;
+  datasets: DatasetDef[];
+  pipeline: PipelineDef;
+  strategies: StrategyName[];
+  budgets: Budgets;
+  repeat: number;
+  env: Record<string, string>;
+  windowRows?: number;
+  /** For an expanded family: its name and this member's N. */
+  family?: { name: string; n: number };
+  /** The scenario as written (parsed YAML), for reports. */
+  definition: unknown;
+}
+
+export interface CommandScenario {
+  kind: 'command';
+  name: string;
+  description?: string;
+  source: string;
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs?: number;
+  scale: number;
+  budgets: Budgets;
+  definition: unknown;
+}
+
+export type Scenario = BuiltinScenario | CommandScenario;
+
+/** Resolve a scenario argument: a path, or the name of a shipped scenario ("default"). */
+export function resolveScenarioPath(arg: string): string {
+  if (existsSync(arg)) return resolve(arg);
+  const dir = scenariosDir();
+  for (const candidate of [join(dir, arg), join(dir, `${arg}.yaml`), join(dir, `${arg}.yml`)]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new CellbudgetError('FILE_NOT_FOUND', `Scenario '${arg}' is neither a file nor a shipped scenario.`, {
+    file: arg,
+    hint: `Give a path to a YAML file, or one of: ${shippedScenarioNames().join(', ')}.`,
+  });
+}
+
+export function shippedScenarioNames(): string[] {
+  try {
+    return readdirSync(scenariosDir())
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => basename(f).replace(/\.ya?ml$/, ''));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Load one scenario argument into runnable scenarios: a suite expands to its members,
+ * a family to one scenario per N.
+ */
+export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scenario[] {
+  const path = resolveScenarioPath(arg);
+  if (seen.has(path)) {
+    throw new CellbudgetError('SCENARIO_INVALID', `Suite ${path} includes itself.`, { file: path, hint: 'Remove the cycle from its `suite:` list.' });
+  }
+  seen.add(path);
+  const { value, locate } = parseYamlFile(path);
+  if (typeof value === 'object' && value !== null && 'suite' in value) {
+    const suite = validate(suiteSchema, value, path, locate);
+    return suite.suite.flatMap((member) => {
+      const memberPath = isAbsolute(member) ? member : resolve(dirname(path), member);
+      return loadScenarios(existsSync(memberPath) ? memberPath : member, new Set(seen));
+    });
+  }
+  if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'command') {
+    const c = validate(commandScenarioSchema, value, path, locate);
+    const scenario: CommandScenario = {
+      kind: 'command',
+      name: c.name,
+      source: path,
+      command: c.command,
+      cwd: c.cwd ? resolve(dirname(path), c.cwd) : dirname(path),
+      env: c.env,
+      scale: c.scale,
+      budgets: parseBudgets(c.budgets, path, locate),
+      definition: value,
+      ...(c.description !== undefined ? { description: c.description } : {}),
+      ...(c.timeout !== undefined ? { timeoutMs: parseDuration(c.timeout, path) } : {}),
+    };
+    return [scenario];
+  }
+  const s = validate(builtinScenarioSchema, value, path, locate);
+  const datasets = s.datasets.map((d, i) => {
+    if (d.file === undefined) return d;
+    const file = isAbsolute(d.file) ? d.file : resolve(dirname(path), d.file);
+    if (!existsSync(file)) {
+      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['datasets', i, 'file'])}: dataset '${d.name}' points to ${file}, which does not exist.`, {
+        file: path,
+        key: `datasets[${i}].file`,
+        hint: 'Fix the path (relative paths are taken from the scenario file’s folder).',
+      });
+    }
+    return { ...d, file };
+  });
+  const names = new Set<string>();
+  datasets.forEach((d, i) => {
+    if (names.has(d.name)) {
+      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['datasets', i, 'name'])}: dataset name '${d.name}' is used twice.`, {
+        file: path,
+        key: `datasets[${i}].name`,
+        hint: 'Give every dataset its own name; reports and digests are keyed by it.',
+      });
+    }
+    names.add(d.name);
+  });
+  const base: BuiltinScenario = {
+    kind: 'builtin',
+    name: s.name,
+    source: path,
+    scale: s.scale,
+    datasets,
+    pipeline: s.pipeline,
+    strategies: s.strategies,
+    budgets: parseBudgets(s.budgets, path, locate),
+    repeat: s.repeat,
+    env: s.env,
+    definition: value,
+    ...(s.description !== undefined ? { description: s.description } : {}),
+    ...(s.window_rows !== undefined ? { windowRows: s.window_rows } : {}),
+  };
+  if (!s.family) return [base];
+  return s.family.n.map((n) => expandFamily(base, n, path, locate));
+}
+
+/** A family member: N datasets from the template list (the last template repeats, seeds shifted). */
+function expandFamily(base: BuiltinScenario, n: number, path: string, locate: Locate): BuiltinScenario {
+  const datasets: BuiltinScenario['datasets'] = [];
+  for (let i = 0; i < n; i++) {
+    const template = base.datasets[Math.min(i, base.datasets.length - 1)];
+    if (!template) break;
+    if (i < base.datasets.length) {
+      datasets.push(template);
+      continue;
+    }
+    if (!template.synthetic) {
+      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['family'])}: a family repeats its last dataset, which must be synthetic.`, {
+        file: path,
+        key: 'family',
+        hint: 'Make the last dataset `synthetic:` or list every dataset explicitly.',
+      });
+    }
+    datasets.push({ ...template, name: `${template.name}_${i + 1}`, synthetic: { ...template.synthetic, seed: template.synthetic.seed + i } });
+  }
+  return { ...base, name: `${base.name}-N${n}`, datasets, family: { name: base.name, n } };
+}
+
+function parseBudgets(b: { peak?: string | number | undefined; final?: string | number | undefined; leak?: string | number | undefined }, path: string, locate: Locate): Budgets {
+  const out: Budgets = {};
+  const one = (k: 'peak' | 'final' | 'leak'): number | undefined => {
+    const v = b[k];
+    if (v === undefined) return undefined;
+    try {
+      return parseBytes(v, `budgets.${k}`);
+    } catch (e) {
+      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['budgets', k])}: budgets.${k} '${String(v)}' is not a size.`, {
+        file: path,
+        key: `budgets.${k}`,
+        hint: 'Write a full-scale size such as 400GB.',
+      }, { cause: e });
+    }
+  };
+  const peak = one('peak');
+  const final = one('final');
+  const leak = one('leak');
+  if (peak !== undefined) out.peakBytes = peak;
+  if (final !== undefined) out.finalBytes = final;
+  if (leak !== undefined) out.leakBytes = leak;
+  return out;
+}
+
+function parseDuration(v: string | number, path: string): number {
+  if (typeof v === 'number') return v * 1000;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(v);
+  if (!m) {
+    throw new CellbudgetError('SCENARIO_INVALID', `${path}: timeout '${v}' is not a duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' });
+  }
+  const factor = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
+  return Number(m[1]) * factor;
+}
+
+type Locate = (path: readonly PropertyKey[]) => string | undefined;
+
+function parseYamlFile(path: string): { value: unknown; locate: Locate } {
+  const text = readFileSync(path, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e?.linePos?.[0];
+    throw new CellbudgetError('SCENARIO_INVALID', `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: the file is not valid YAML (${e?.code ?? 'error'}: ${(e?.message ?? '').split('\n')[0]}).`, {
+      file: path,
+      hint: 'Fix the YAML syntax at that line.',
+    });
+  }
+  const locate: Locate = (keys) => {
+    // Walk up to the closest node that exists, so a missing key points at its parent.
+    for (let n = keys.length; n >= 0; n--) {
+      const node = doc.getIn(keys.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) {
+        const pos = lineCounter.linePos(node.range[0]);
+        return `line ${pos.line}`;
+      }
+    }
+    return undefined;
+  };
+  return { value: doc.toJS(), locate };
+}
+
+function where(path: string, locate: Locate, keys: readonly PropertyKey[]): string {
+  const line = locate(keys);
+  return line ? `${path} (${line})` : path;
+}
+
+function validate<T extends z.ZodType>(schema: T, value: unknown, path: string, locate: Locate): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issues = r.error.issues.slice(0, 5).map((i) => {
+    const key = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    const line = locate(i.path);
+    return `${key}${line ? ` (${line})` : ''}: ${i.message}`;
+  });
+  const first = r.error.issues[0];
+  throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} is invalid: ${issues.join('; ')}.`, {
+    file: path,
+    ...(first ? { key: first.path.map(String).join('.') } : {}),
+    hint: 'Fix the key(s) named above; see scenarios/README.md for the format.',
+  });
+}
