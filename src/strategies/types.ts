@@ -17,7 +17,8 @@ export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
  * marks; tests implement it with a list. Strategies are synchronous (h5wasm is), so a
  * step is a synchronous function. `liveBytes` is the byte length of everything the
  * pipeline still references at the end of the step (the gap to RSS is allocator retention).
+ * `dataset` is null for a step over all datasets (eager drops everything at its end).
  */
 export interface StepObserver {
-  step<T>(dataset: string, name: StepName, fn: () => T, liveBytes: () => number): T;
+  step<T>(dataset: string | null, name: StepName, fn: () => T, liveBytes: () => number): T;
 }
