@@ -3,7 +3,7 @@
  * reset. Writing `5` to /proc/<pid>/clear_refs resets VmHWM to the current RSS; the kernel
  * raises VmHWM before it lowers RSS, so a spike between two readings is never missed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 export interface ProcStatus {
   /** Resident set size now. */
@@ -54,4 +54,41 @@ export function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * Every descendant of a process (children, grandchildren, …), Linux only. Reads the
+ * children of every thread, not only the main one: a child forked from a worker thread
+ * is listed under that thread's task directory.
+ */
+export function descendantPids(pid: number): number[] {
+  const out: number[] = [];
+  const seen = new Set<number>([pid]);
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift() as number;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      if (!text) continue;
+      for (const c of text.split(/\s+/).map(Number)) {
+        if (!seen.has(c)) {
+          seen.add(c);
+          out.push(c);
+          queue.push(c);
+        }
+      }
+    }
+  }
+  return out;
 }
