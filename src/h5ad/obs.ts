@@ -1,0 +1,244 @@
+/**
+ * obs as columns: each column read whole into a typed array (or a string list), never as
+ * rows. Handles the anndata ≥0.8 layout (encoding attributes), anndata 0.7 (`dataframe`
+ * 0.1.0: categories under `obs/__categories`, linked by an object reference) and pre-0.7
+ * files without encoding attributes where the dtype says enough.
+ */
+import type { Metadata } from 'h5wasm/node';
+import { Group, Reference } from 'h5wasm/node';
+import { CellbudgetError } from '../errors.js';
+import type { CodeArray, Label, NumericArray, ObsColumn } from '../data.js';
+import { describeDtype, guard, H5, storedArrayType } from './file.js';
+import type { H5File, NumericOut } from './file.js';
+
+/** The column kind and dtype of an obs element without reading its values. */
+export interface ObsColumnSummary {
+  readonly name: string;
+  readonly kind: ObsColumn['kind'];
+  /** Stored dtype of the values (codes dtype for categoricals). */
+  readonly dtype: string;
+  /** anndata encoding-type, or 'none' for files without encoding attributes. */
+  readonly encoding: string;
+  /** Number of categories for categoricals. */
+  readonly nCategories?: number;
+  readonly ordered?: boolean;
+}
+
+const CLS = H5.H5T_class_t;
+
+function isBoolEnum(meta: Metadata): boolean {
+  return meta.type === CLS.H5T_ENUM.value && describeDtype(meta) === 'bool';
+}
+
+function toBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  if (typeof v === 'bigint') return v !== 0n;
+  if (ArrayBuffer.isView(v)) return toBool((v as unknown as ArrayLike<unknown>)[0]);
+  if (Array.isArray(v)) return toBool(v[0]);
+  return false;
+}
+
+/** The names of obs columns in file order (without the index), and the index name. */
+export function obsLayout(f: H5File): { columns: string[]; indexKey: string | undefined; encoding: string; version: string } {
+  f.group('/obs');
+  const encoding = f.encoding('/obs') ?? 'none';
+  const version = f.strAttr('/obs', 'encoding-version') ?? 'none';
+  if (encoding !== 'dataframe' && encoding !== 'none') {
+    throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `obs in ${f.path} has encoding '${encoding}', not 'dataframe'.`, {
+      file: f.path,
+      key: 'obs',
+      value: encoding,
+      hint: 'Re-export the file with a current anndata (read_h5ad then write_h5ad).',
+    });
+  }
+  const idx = f.attr('/obs', '_index');
+  const indexKey = typeof idx === 'string' ? idx : f.has('/obs/_index') ? '_index' : f.has('/obs/index') ? 'index' : undefined;
+  const order = f.attr('/obs', 'column-order');
+  let columns: string[];
+  if (Array.isArray(order)) columns = order.filter((c): c is string => typeof c === 'string');
+  else if (typeof order === 'string') columns = [order];
+  else if (order !== undefined && order !== null) columns = []; // an empty list is stored as float64[0]
+  else columns = f.keys('/obs').filter((k) => k !== indexKey && k !== '__categories');
+  return { columns, indexKey, encoding, version };
+}
+
+/** The obs index (cell names). */
+export function readObsIndex(f: H5File): string[] {
+  const { indexKey } = obsLayout(f);
+  if (indexKey === undefined) throw f.missing('/obs/_index', 'obs index');
+  const path = `/obs/${indexKey}`;
+  const meta = f.metadata(path);
+  if (meta.type === CLS.H5T_STRING.value) return f.readStrings(path, meta);
+  const values = f.readNumeric1D(path, meta);
+  return Array.from(values as ArrayLike<number | bigint>, (v) => String(v));
+}
+
+function missingColumn(f: H5File, name: string): CellbudgetError {
+  const { columns } = obsLayout(f);
+  return new CellbudgetError('OBS_MISSING_COLUMN', `obs in ${f.path} has no column '${name}'.`, {
+    file: f.path,
+    key: `obs/${name}`,
+    hint: `Columns are: ${columns.length ? columns.join(', ') : '(none)'}.`,
+  });
+}
+
+function unsupported(f: H5File, key: string, encoding: string): CellbudgetError {
+  return new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${key}' in ${f.path} has encoding '${encoding}', which cellbudget does not read.`, {
+    file: f.path,
+    key,
+    value: encoding,
+    hint: 'Supported obs encodings: categorical, array (numeric/bool), string-array, nullable-integer, nullable-boolean, nullable-string-array. Convert the column in Python (e.g. to a categorical) and write the file again.',
+  });
+}
+
+function readLabels(f: H5File, path: string): Label[] {
+  const meta = f.metadata(path);
+  if (meta.type === CLS.H5T_STRING.value) return f.readStrings(path, meta);
+  if (isBoolEnum(meta)) return Array.from(f.readNumeric1D(path, meta) as Int8Array, (v) => v !== 0);
+  const values = f.readNumeric1D(path, meta);
+  return Array.from(values as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+function readCodes(f: H5File, path: string): CodeArray {
+  const meta = f.metadata(path);
+  const Stored = storedArrayType(meta, f.path, path);
+  if (meta.type !== CLS.H5T_INTEGER.value) {
+    throw new CellbudgetError('H5AD_INVALID', `Categorical codes '${path.slice(1)}' in ${f.path} are not integers (${describeDtype(meta)}).`, { file: f.path, key: path.slice(1) });
+  }
+  const n = meta.shape?.[0] ?? 0;
+  let out: CodeArray;
+  if (Stored === Int8Array || Stored === Int16Array || Stored === Int32Array) out = new Stored(n) as CodeArray;
+  else out = new Int32Array(n); // int64/unsigned codes: anndata never needs more than int32 categories
+  f.readRowsInto(path, meta, 0, n, out);
+  return out;
+}
+
+function readMask(f: H5File, path: string): Uint8Array {
+  const meta = f.metadata(path);
+  const n = meta.shape?.[0] ?? 0;
+  const out = new Uint8Array(n);
+  f.readRowsInto(path, meta, 0, n, out);
+  return out;
+}
+
+/** Categories of a 0.7-style codes dataset: an object reference in its `categories` attribute. */
+function legacyCategories(f: H5File, path: string): { categories: Label[]; ordered: boolean } | undefined {
+  const ref = f.attr(path, 'categories');
+  if (ref === undefined) return undefined;
+  const r = Array.isArray(ref) ? ref[0] : ref;
+  let target: string | undefined;
+  if (r instanceof Reference) {
+    const name = guard(f.path, path, 'following a categories reference', () => H5.get_referenced_name(f.fileId, r.ref_data, true));
+    if (name.length > 0) target = name;
+  }
+  if (target === undefined) {
+    // Fall back to the conventional place.
+    const name = path.split('/').pop() ?? '';
+    target = `/obs/__categories/${name}`;
+  }
+  if (!f.has(target)) throw f.missing(target, 'categories');
+  const ordered = toBool(f.attr(target, 'ordered') ?? false);
+  return { categories: readLabels(f, target), ordered };
+}
+
+function plainDatasetColumn(f: H5File, name: string, path: string, meta: Metadata): ObsColumn {
+  if (isBoolEnum(meta)) {
+    const values = new Uint8Array(meta.shape?.[0] ?? 0);
+    f.readRowsInto(path, meta, 0, values.length, values);
+    return { kind: 'boolean', name, values };
+  }
+  if (meta.type === CLS.H5T_STRING.value) return { kind: 'string', name, values: f.readStrings(path, meta) };
+  const values = f.readNumeric1D(path, meta) as NumericOut as NumericArray;
+  return { kind: 'numeric', name, dtype: describeDtype(meta), values };
+}
+
+/** One obs column, fully. Throws OBS_MISSING_COLUMN when absent. */
+export function readObsColumn(f: H5File, name: string): ObsColumn {
+  const path = `/obs/${name}`;
+  if (name.length === 0 || name.includes('/') || !f.has(path)) throw missingColumn(f, name);
+  const enc = f.encoding(path);
+  const entity = f.tryGet(path);
+  const isGroup = entity instanceof Group;
+  if (isGroup) {
+    switch (enc) {
+      case 'categorical': {
+        const codes = readCodes(f, `${path}/codes`);
+        const categories = readLabels(f, `${path}/categories`);
+        const ordered = toBool(f.attr(path, 'ordered') ?? false);
+        return { kind: 'categorical', name, codes, categories, ordered };
+      }
+      case 'nullable-integer': {
+        const vpath = `${path}/values`;
+        const meta = f.metadata(vpath);
+        const values = f.readNumeric1D(vpath, meta) as NumericArray;
+        return { kind: 'nullable-integer', name, dtype: describeDtype(meta), values, mask: readMask(f, `${path}/mask`) };
+      }
+      case 'nullable-boolean': {
+        const vpath = `${path}/values`;
+        const meta = f.metadata(vpath);
+        const values = new Uint8Array(meta.shape?.[0] ?? 0);
+        f.readRowsInto(vpath, meta, 0, values.length, values);
+        return { kind: 'nullable-boolean', name, values, mask: readMask(f, `${path}/mask`) };
+      }
+      case 'nullable-string-array':
+        return { kind: 'nullable-string', name, values: f.readStrings(`${path}/values`), mask: readMask(f, `${path}/mask`) };
+      default:
+        throw unsupported(f, `obs/${name}`, enc ?? 'none');
+    }
+  }
+  const meta = f.metadata(path);
+  const legacy = enc === undefined || enc === 'categorical' ? legacyCategories(f, path) : undefined;
+  if (legacy) return { kind: 'categorical', name, codes: readCodes(f, path), categories: legacy.categories, ordered: legacy.ordered };
+  if (enc !== undefined && enc !== 'array' && enc !== 'string-array') throw unsupported(f, `obs/${name}`, enc);
+  if ((meta.shape ?? []).length !== 1) {
+    throw new CellbudgetError('H5AD_INVALID', `obs column '${name}' in ${f.path} is not one-dimensional (shape ${JSON.stringify(meta.shape)}).`, { file: f.path, key: `obs/${name}` });
+  }
+  return plainDatasetColumn(f, name, path, meta);
+}
+
+/** Kind and dtype of one obs column, from metadata and attributes only. */
+export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
+  const path = `/obs/${name}`;
+  if (!f.has(path)) throw missingColumn(f, name);
+  const enc = f.encoding(path);
+  const entity = f.tryGet(path);
+  if (entity instanceof Group) {
+    const e = enc ?? 'none';
+    switch (enc) {
+      case 'categorical': {
+        const cats = f.metadata(`${path}/categories`);
+        return { name, kind: 'categorical', dtype: describeDtype(f.metadata(`${path}/codes`)), encoding: e, nCategories: cats.shape?.[0] ?? 0, ordered: toBool(f.attr(path, 'ordered') ?? false) };
+      }
+      case 'nullable-integer':
+        return { name, kind: 'nullable-integer', dtype: describeDtype(f.metadata(`${path}/values`)), encoding: e };
+      case 'nullable-boolean':
+        return { name, kind: 'nullable-boolean', dtype: 'bool', encoding: e };
+      case 'nullable-string-array':
+        return { name, kind: 'nullable-string', dtype: 'string', encoding: e };
+      default:
+        throw unsupported(f, `obs/${name}`, e);
+    }
+  }
+  const meta = f.metadata(path);
+  if (f.attr(path, 'categories') !== undefined) {
+    const legacy = legacyCategories(f, path);
+    return { name, kind: 'categorical', dtype: describeDtype(meta), encoding: enc ?? 'categorical (0.7)', nCategories: legacy?.categories.length ?? 0, ordered: legacy?.ordered ?? false };
+  }
+  const kind: ObsColumn['kind'] = isBoolEnum(meta) ? 'boolean' : meta.type === CLS.H5T_STRING.value ? 'string' : 'numeric';
+  return { name, kind, dtype: describeDtype(meta), encoding: enc ?? 'none' };
+}
+
+/** Number of rows of obs, from the index (or the first column). */
+export function obsRowCount(f: H5File): number {
+  const { indexKey, columns } = obsLayout(f);
+  const first = indexKey ?? columns[0];
+  if (first === undefined) return 0;
+  const path = `/obs/${first}`;
+  const ent = f.tryGet(path);
+  if (ent instanceof Group) {
+    const inner = f.has(`${path}/codes`) ? `${path}/codes` : `${path}/values`;
+    return f.metadata(inner).shape?.[0] ?? 0;
+  }
+  return f.metadata(path).shape?.[0] ?? 0;
+}
