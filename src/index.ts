@@ -16,3 +16,4 @@ export type {
   FloatDtype,
 } from './data.js';
 export { VERSION } from './version.js';
+export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad } from './h5ad/index.js';

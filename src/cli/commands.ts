@@ -1,5 +1,7 @@
 import type { RegisterCommand } from './context.js';
+import { registerInspect } from './inspect.js';
 
 // One line per subcommand; each lives in its own file under src/cli/.
 export const commands: RegisterCommand[] = [
+  registerInspect,
 ];

@@ -5,3 +5,5 @@ export { matrixInfo, readRows, readMatrix, listMatrixLocations, locationName } f
 export { readObsColumn, readObsIndex, summarizeObsColumn, obsLayout, obsRowCount } from './obs.js';
 export type { ObsColumnSummary } from './obs.js';
 export { readEmbeddings, unsKeys } from './uns.js';
+export { inspectH5ad, formatInspect } from './inspect.js';
+export type { InspectReport, InspectMatrix } from './inspect.js';

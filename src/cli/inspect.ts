@@ -1,0 +1,15 @@
+import type { RegisterCommand } from './context.js';
+import { formatInspect, inspectH5ad } from '../h5ad/inspect.js';
+
+/** `cellbudget inspect FILE [--json]`: layout, obs columns, representations, uns keys. */
+export const registerInspect: RegisterCommand = (program, ctx) => {
+  program
+    .command('inspect')
+    .description('Describe an .h5ad file: layout and encodings, n_obs, obs columns, every representation (X, obsm/*, layers/*), uns keys')
+    .argument('<file>', 'the .h5ad file')
+    .option('--json', 'print JSON instead of a table')
+    .action((file: string, opts: { json?: boolean }) => {
+      const report = inspectH5ad(file);
+      ctx.io.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report));
+    });
+};
