@@ -17,3 +17,5 @@ export type {
 } from './data.js';
 export { VERSION } from './version.js';
 export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad } from './h5ad/index.js';
+export { parsePipelineConfig, parseDataManagerConfig, RandomState, pyRound, planGroups, materialize, prepareData, groupedBytes, planBytes, assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes, buildManifest, loadDataset, memorySource } from './pipeline/index.js';
+export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag, GroupPlan, GroupedDistribution, RowReader, MaterializeSelect, SplitAssignment, DistributionSplit, SplitManifest, LoadedDataset, MemorySourceSpec } from './pipeline/index.js';

@@ -1,0 +1,205 @@
+/**
+ * The GroupedDistributionSplitter: assign the unique split_by tuples of the targets to
+ * train / val / test (from labels alone), then cut a GroupedDistribution into splits that
+ * reference its arrays. Semantics: shared/DESIGN.md §3, with the intended behaviour of
+ * force_training_values / holdout_combinations rather than the reference's defect.
+ */
+import { createHash } from 'node:crypto';
+import { CellbudgetError } from '../errors.js';
+import type { DenseMatrix, Label } from '../data.js';
+import { SPLITS } from '../strategies/types.js';
+import type { Split } from '../strategies/types.js';
+import type { SplitConfig } from './config.js';
+import type { GroupPlan, GroupedDistribution } from './grouping.js';
+import { nSrc, nTgt } from './grouping.js';
+import { RandomState } from './random.js';
+import { roundShare } from './round.js';
+
+/** Which targets (and so sources) each split keeps. Depends on labels only. */
+export interface SplitAssignment {
+  /** The unique split_by tuples, in target-index order of first appearance. */
+  readonly tuples: readonly (readonly Label[])[];
+  /** Per target: index into `tuples`. */
+  readonly tupleOfTgt: Int32Array;
+  /** Per tuple: its split. */
+  readonly tupleSplit: readonly Split[];
+  /** Per tuple: 1 when forced into train (force_training_values / holdout_combinations). */
+  readonly forced: Uint8Array;
+  /** Number of tuples per split. */
+  readonly sizes: Readonly<Record<Split, number>>;
+  /** Per split: target indices ascending, source indices ascending, and the filtered src_to_tgt. */
+  readonly tgt: Readonly<Record<Split, Int32Array>>;
+  readonly src: Readonly<Record<Split, Int32Array>>;
+  readonly srcToTgt: Readonly<Record<Split, ReadonlyArray<readonly [number, readonly number[]]>>>;
+}
+
+/** One split: indices into the GroupedDistribution and the arrays it keeps (shared, not copied). */
+export interface DistributionSplit {
+  readonly split: Split;
+  readonly tgt: Int32Array;
+  readonly src: Int32Array;
+  readonly srcToTgt: ReadonlyArray<readonly [number, readonly number[]]>;
+  /** tgtData[i] is the data of target tgt[i]. */
+  readonly tgtData: readonly DenseMatrix[];
+  /** srcData[i] is the data of source src[i]. */
+  readonly srcData: readonly DenseMatrix[];
+  readonly conditions: ReadonlyArray<Readonly<Record<string, Float64Array>>>;
+}
+
+function sameLabel(a: Label, b: Label): boolean {
+  return a === b || (typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b));
+}
+
+function matchesForced(value: Label, wanted: Label | readonly Label[]): boolean {
+  return Array.isArray(wanted) ? wanted.some((w: Label) => sameLabel(value, w)) : sameLabel(value, wanted as Label);
+}
+
+/** Sizes of train / val / test for n tuples: round(r0·n), round(r1·n), the rest. */
+export function splitSizes(n: number, ratios: readonly [number, number, number]): Record<Split, number> {
+  const train = roundShare(ratios[0], n);
+  const val = roundShare(ratios[1], n);
+  const test = n - train - val;
+  const rounded = { train, val, test: roundShare(ratios[2], n) };
+  for (const s of SPLITS) {
+    if (rounded[s] === 0 || (s === 'test' && test <= 0)) {
+      throw new CellbudgetError('SPLIT_TOO_SMALL', `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the ${s} split would get ${s === 'test' ? Math.max(0, test) : rounded[s]} tuple(s) (round(${ratios[SPLITS.indexOf(s)]}·${n}) = ${rounded[s]}).`, {
+        key: 'split.ratios',
+        value: { n, ratios },
+        hint: 'Split by finer keys (add a key to split_by so there are more unique tuples), or raise that split\'s ratio.',
+      });
+    }
+  }
+  return { train, val, test };
+}
+
+/**
+ * Assign targets to splits: unique split_by tuples in target order, sizes by Python's
+ * round, order by numpy's RandomState(random_state).permutation; first train, then test,
+ * then val. Forced tuples go to train first and count toward its size; the others are
+ * permuted (permutation of their count) and fill the rest of train, then test, then val.
+ */
+export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignment {
+  const keys = [...plan.srcKeys, ...plan.tgtKeys];
+  const cols = split.split_by.map((k) => {
+    const j = keys.indexOf(k);
+    if (j < 0) throw new CellbudgetError('CONFIG_INVALID', `split.split_by names '${k}', which is not a src or tgt key (keys: ${keys.join(', ')}).`, { key: 'split.split_by', value: k });
+    return j;
+  });
+  const nt = nTgt(plan);
+  const index = new Map<string, number>();
+  const tuples: Label[][] = [];
+  const tupleOfTgt = new Int32Array(nt);
+  const forced: number[] = [];
+  const forceEntries = Object.entries(split.force_training_values).map(([k, v]) => {
+    const j = keys.indexOf(k);
+    if (j < 0) throw new CellbudgetError('CONFIG_INVALID', `split.force_training_values names '${k}', which is not a src or tgt key (keys: ${keys.join(', ')}).`, { key: `split.force_training_values.${k}`, value: k });
+    return [j, v] as const;
+  });
+  const holdoutCols = split.holdout_combinations
+    ? cols.map((j, i) => [i, keys[j]!] as const).filter(([, k]) => plan.controlValue[k] !== undefined)
+    : [];
+  for (let t = 0; t < nt; t++) {
+    const labels = plan.tgtLabels[t]!;
+    const tuple = cols.map((j) => labels[j]!);
+    const id = JSON.stringify(tuple.map((l) => [typeof l, l]));
+    let ti = index.get(id);
+    if (ti === undefined) {
+      ti = tuples.length;
+      index.set(id, ti);
+      tuples.push(tuple);
+      forced.push(0);
+    }
+    tupleOfTgt[t] = ti;
+    // A tuple is forced when any of its targets carries a forced value (the force key may
+    // lie outside split_by), or, with holdout_combinations, when it contains a control value.
+    if (forceEntries.some(([j, v]) => matchesForced(labels[j]!, v))) forced[ti] = 1;
+    if (holdoutCols.some(([i, k]) => sameLabel(tuple[i]!, plan.controlValue[k]!))) forced[ti] = 1;
+  }
+
+  const n = tuples.length;
+  const sizes = splitSizes(n, split.ratios);
+  const tupleSplit: Split[] = new Array<Split>(n).fill('val');
+  const forcedIdx: number[] = [];
+  const free: number[] = [];
+  for (let i = 0; i < n; i++) (forced[i] ? forcedIdx : free).push(i);
+  for (const i of forcedIdx) tupleSplit[i] = 'train';
+  const perm = new RandomState(split.random_state).permutation(free.length);
+  const trainRest = Math.max(0, sizes.train - forcedIdx.length);
+  const testCount = Math.min(sizes.test, Math.max(0, free.length - trainRest));
+  for (let p = 0; p < free.length; p++) {
+    const i = free[perm[p]!]!;
+    tupleSplit[i] = p < trainRest ? 'train' : p < trainRest + testCount ? 'test' : 'val';
+  }
+  const actual: Record<Split, number> = { train: 0, val: 0, test: 0 };
+  for (const s of tupleSplit) actual[s]++;
+
+  const tgtLists: Record<Split, number[]> = { train: [], val: [], test: [] };
+  for (let t = 0; t < nt; t++) tgtLists[tupleSplit[tupleOfTgt[t]!]!].push(t);
+  const mk = <T>(f: (s: Split) => T): Record<Split, T> => ({ train: f('train'), val: f('val'), test: f('test') });
+  const tgt = mk((s) => Int32Array.from(tgtLists[s]));
+  const srcToTgt = mk((s) => filterSrcToTgt(plan, tgt[s]));
+  const src = mk((s) => Int32Array.from(srcToTgt[s], ([si]) => si));
+  return { tuples, tupleOfTgt, tupleSplit, forced: Uint8Array.from(forced), sizes: actual, tgt, src, srcToTgt };
+}
+
+function filterSrcToTgt(plan: GroupPlan, tgt: Int32Array): Array<readonly [number, number[]]> {
+  const keep = new Uint8Array(nTgt(plan));
+  for (const t of tgt) keep[t] = 1;
+  const out: Array<readonly [number, number[]]> = [];
+  for (const [s, ts] of plan.srcToTgt) {
+    const kept = ts.filter((t) => keep[t]);
+    if (kept.length > 0) out.push([s, kept]);
+  }
+  return out;
+}
+
+/** Cut a GroupedDistribution into its three splits; each references the group arrays it keeps. */
+export function splitGrouped(gd: GroupedDistribution, a: SplitAssignment): Record<Split, DistributionSplit> {
+  if (a.tupleOfTgt.length !== gd.tgtData.length || nSrc(gd.plan) !== gd.srcData.length) {
+    throw new RangeError('split assignment does not belong to this GroupedDistribution');
+  }
+  const one = (s: Split): DistributionSplit => ({
+    split: s,
+    tgt: a.tgt[s],
+    src: a.src[s],
+    srcToTgt: a.srcToTgt[s],
+    tgtData: Array.from(a.tgt[s], (t) => gd.tgtData[t]!),
+    srcData: Array.from(a.src[s], (si) => gd.srcData[si]!),
+    conditions: Array.from(a.tgt[s], (t) => gd.plan.conditions[t]!),
+  });
+  return { train: one('train'), val: one('val'), test: one('test') };
+}
+
+/** Bytes of the data arrays a split keeps alive. */
+export function splitBytes(s: DistributionSplit): number {
+  let b = s.tgt.byteLength + s.src.byteLength;
+  for (const m of s.tgtData) b += m.data.byteLength;
+  for (const m of s.srcData) b += m.data.byteLength;
+  return b;
+}
+
+/**
+ * SHA-256 (hex) of a split, in this canonical order: the ASCII tag "cellbudget-split-v1";
+ * the number of targets and the target indices, then the number of sources and the source
+ * indices (all as little-endian int32); then for each target in `tgt` order, then each
+ * source in `src` order: rows and cols as int32 LE, dtype as ASCII, and the data bytes
+ * (little-endian, as the platform's typed arrays hold them).
+ */
+export function splitDigest(s: DistributionSplit): string {
+  const h = createHash('sha256');
+  const i32 = (xs: ArrayLike<number>): void => {
+    const a = Int32Array.from(xs as ArrayLike<number>);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  };
+  h.update('cellbudget-split-v1');
+  i32([s.tgt.length]);
+  i32(s.tgt);
+  i32([s.src.length]);
+  i32(s.src);
+  for (const m of [...s.tgtData, ...s.srcData]) {
+    i32([m.rows, m.cols]);
+    h.update(m.dtype);
+    h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+  }
+  return h.digest('hex');
+}
