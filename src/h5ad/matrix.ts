@@ -8,11 +8,16 @@ import type { Metadata } from 'h5wasm/node';
 import { CellbudgetError } from '../errors.js';
 import { allocFloat } from '../data.js';
 import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../data.js';
-import { describeDtype, H5 } from './file.js';
+import { describeDtype, H5, WINDOW_BYTES } from './file.js';
 import type { H5File } from './file.js';
 
 /** Non-zeros scattered per block when densifying CSR rows: bounds the temporaries. */
 const CSR_BLOCK = 1 << 22;
+
+/** Tuning for tests and benchmarks: the WebAssembly bytes one read window may take. */
+export interface ReadOptions {
+  readonly windowBytes?: number;
+}
 
 type Layout =
   | { readonly format: 'dense'; readonly path: string; readonly meta: Metadata; readonly rows: number; readonly cols: number }
@@ -187,7 +192,8 @@ function prepareOut(f: H5File, name: string, dtype: FloatDtype, length: number, 
  * Rows [start, end) of the matrix at `location` as a dense row-major block (CSR rows
  * densified), into `out` when given. The block's dtype is `out`'s when `out` is given.
  */
-export function readRows(f: H5File, location: readonly string[], start: number, end: number, out?: FloatArray): DenseMatrix {
+export function readRows(f: H5File, location: readonly string[], start: number, end: number, out?: FloatArray, opts: ReadOptions = {}): DenseMatrix {
+  const wb = opts.windowBytes ?? WINDOW_BYTES;
   const l = layout(f, location);
   const name = locationName(location);
   checkWindow(f, name, l.rows, start, end);
@@ -197,7 +203,7 @@ export function readRows(f: H5File, location: readonly string[], start: number, 
     f.checkFilters(l.path);
     const dt = out ? (out instanceof Float32Array ? 'float32' : 'float64') : floatDtypeFor(l.meta);
     const data = prepareOut(f, name, dt, n * l.cols, out);
-    f.readRowsInto(l.path, l.meta, start, end, data);
+    f.readRowsInto(l.path, l.meta, start, end, data, 0, wb);
     return { format: 'dense', dtype: dt, rows: n, cols: l.cols, data };
   }
   for (const part of ['data', 'indices', 'indptr']) f.checkFilters(`${l.path}/${part}`);
@@ -206,21 +212,21 @@ export function readRows(f: H5File, location: readonly string[], start: number, 
   data.fill(0, 0, n * l.cols);
   if (n === 0) return { format: 'dense', dtype: dt, rows: 0, cols: l.cols, data };
   const indptr = new Float64Array(n + 1);
-  f.readRowsInto(`${l.path}/indptr`, l.indptr, start, end + 1, indptr);
+  f.readRowsInto(`${l.path}/indptr`, l.indptr, start, end + 1, indptr, 0, wb);
   const p0 = indptr[0] ?? 0;
   const p1 = indptr[n] ?? 0;
   const nnzTotal = l.data.shape?.[0] ?? 0;
   if (p0 < 0 || p1 < p0 || p1 > nnzTotal) {
     throw new CellbudgetError('H5AD_INVALID', `CSR indptr of '${name}' in ${f.path} is inconsistent (rows ${start}..${end} point at ${p0}..${p1} of ${nnzTotal} values).`, { file: f.path, key: name, hint: 'The file is corrupt; re-export it.' });
   }
-  const block = Math.min(CSR_BLOCK, p1 - p0);
+  const block = Math.max(1, Math.min(CSR_BLOCK, Math.floor(wb / 8), p1 - p0));
   const vals = allocFloat(dt, block);
   const idx = new Int32Array(block);
   let row = 0;
   for (let a = p0; a < p1; a += block) {
     const b = Math.min(p1, a + block);
-    f.readRowsInto(`${l.path}/data`, l.data, a, b, vals);
-    f.readRowsInto(`${l.path}/indices`, l.indices, a, b, idx);
+    f.readRowsInto(`${l.path}/data`, l.data, a, b, vals, 0, wb);
+    f.readRowsInto(`${l.path}/indices`, l.indices, a, b, idx, 0, wb);
     for (let k = a; k < b; k++) {
       while (k >= (indptr[row + 1] ?? p1)) row++;
       const c = idx[k - a] ?? -1;
@@ -234,10 +240,11 @@ export function readRows(f: H5File, location: readonly string[], start: number, 
 }
 
 /** The whole matrix at `location` in its stored format (dense, or CSR as CSR). */
-export function readMatrix(f: H5File, location: readonly string[]): Matrix {
+export function readMatrix(f: H5File, location: readonly string[], opts: ReadOptions = {}): Matrix {
+  const wb = opts.windowBytes ?? WINDOW_BYTES;
   const l = layout(f, location);
   const name = locationName(location);
-  if (l.format === 'dense') return readRows(f, location, 0, l.rows);
+  if (l.format === 'dense') return readRows(f, location, 0, l.rows, undefined, opts);
   if (l.format === 'csc') throw refuseCsc(f, name);
   for (const part of ['data', 'indices', 'indptr']) f.checkFilters(`${l.path}/${part}`);
   const nnz = l.data.shape?.[0] ?? 0;
@@ -248,9 +255,9 @@ export function readMatrix(f: H5File, location: readonly string[]): Matrix {
   const data = allocFloat(dt, nnz);
   const indices = new Int32Array(nnz);
   const indptr = new Float64Array(l.rows + 1);
-  f.readRowsInto(`${l.path}/data`, l.data, 0, nnz, data);
-  f.readRowsInto(`${l.path}/indices`, l.indices, 0, nnz, indices);
-  f.readRowsInto(`${l.path}/indptr`, l.indptr, 0, l.rows + 1, indptr);
+  f.readRowsInto(`${l.path}/data`, l.data, 0, nnz, data, 0, wb);
+  f.readRowsInto(`${l.path}/indices`, l.indices, 0, nnz, indices, 0, wb);
+  f.readRowsInto(`${l.path}/indptr`, l.indptr, 0, l.rows + 1, indptr, 0, wb);
   const m: CsrMatrix = { format: 'csr', dtype: dt, rows: l.rows, cols: l.cols, data, indices, indptr };
   return m;
 }
