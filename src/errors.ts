@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'USAGE'
   | 'BUDGET_EXCEEDED'
   | 'CHILD_FAILED'
+  | 'MEASUREMENT_UNAVAILABLE'
   | 'CALIBRATION_INVALID'
   | 'LOG_INVALID';
 

@@ -1,0 +1,394 @@
+/**
+ * Run one job in a fresh measuring child and collect what it reports.
+ *
+ * The parent never throws for a dead child: out of memory, killed, crashed, timed out or
+ * a job error all come back as a result with `status` and `failure` (the step the child
+ * died in, the last figures seen, the tail of its output), so a caller can go on to the
+ * next scenario. While the child runs, the parent samples its RSS from /proc/<pid>/status
+ * for the timeline (the child's own peaks come from its kernel high-water marks).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { readProcStatus } from '../src/memory/proc.js';
+import type { BaselineRecord, ChildJob, ChildMessage, ErrorRecord } from './protocol.js';
+import type { MeasureMethod, StepRecord } from './report.js';
+
+export interface MemoryCap {
+  /** V8 old-space limit (`--max-old-space-size`, MiB): the heap dies with "JavaScript heap out of memory". */
+  maxOldSpaceMb?: number;
+  /**
+   * Address-space limit (`ulimit -v`, via `sh -c`). Coarse: V8 and WebAssembly reserve far
+   * more address space than they use, so set it well above the expected RSS.
+   */
+  addressSpaceBytes?: number;
+  /** The parent kills the child (SIGKILL) once a sample shows RSS (absolute) above this: a stand-in for a node's memory. */
+  rssBytes?: number;
+}
+
+export interface RunChildOptions {
+  job: ChildJob;
+  /** Extra environment for the child (allocator settings such as MALLOC_MMAP_THRESHOLD_). Recorded in the result. */
+  env?: Record<string, string>;
+  /** Kill the child after this many ms (reported as died, reason timeout). */
+  timeoutMs?: number;
+  /** Parent-side RSS sampling period for the timeline, ms (default 10). */
+  sampleIntervalMs?: number;
+  memoryCap?: MemoryCap;
+  /** Extra node flags (before the entry script). */
+  nodeArgs?: string[];
+  /** The child entry; default dist/harness/child.js next to this module (or the built copy). */
+  childEntry?: string;
+  cwd?: string;
+  /** Every message the child sends, as it arrives (progress displays). */
+  onMessage?: (msg: ChildMessage) => void;
+  /** The child's stdout/stderr text as it arrives (e.g. to show --verbose lines). */
+  onOutput?: (text: string) => void;
+  /** How much of the child's output to keep for failure reports (default 4000 chars). */
+  outputTailChars?: number;
+}
+
+export type FailureKind = 'oom' | 'memory-cap' | 'timeout' | 'signal' | 'exit' | 'job-error' | 'spawn';
+
+export interface ChildFailure {
+  kind: FailureKind;
+  /** One sentence: what happened and, where it helps, what to check. */
+  reason: string;
+  /** Label of the step that started and did not end ("prepare tahoe"), if any. */
+  step?: string;
+  signal: string | null;
+  exit_code: number | null;
+  /** Last few thousand characters of the child's stdout+stderr. */
+  stderr_tail: string;
+  /** The job's error, when it threw. */
+  error?: ErrorRecord;
+  /** Last RSS the parent sampled, net of baseline. */
+  last_rss_bytes?: number;
+  /** Highest RSS sampled during the step it died in, net of baseline. */
+  step_peak_rss_bytes?: number;
+  /** The last step that finished. */
+  last_step?: StepRecord;
+}
+
+export interface ChildRunResult<R = unknown> {
+  status: 'ok' | 'died' | 'error';
+  /** Null when the child died before measuring its baseline. */
+  method: Extract<MeasureMethod, 'kernel-hwm' | 'sampled-rss'> | null;
+  pid: number | null;
+  baseline: BaselineRecord | null;
+  steps: StepRecord[];
+  /** RSS samples [ms since the baseline, bytes net of baseline]. */
+  samples: Array<[number, number]>;
+  /** `runJob`'s return value (status ok). */
+  result?: R;
+  /** Records the job sent with ctx.emit. */
+  events: Array<{ name: string; data: unknown }>;
+  failure?: ChildFailure;
+  /** The extra environment given to the child. */
+  env: Record<string, string>;
+  /** Highest figure seen: step peaks and samples, net of baseline. */
+  peak_bytes: number;
+  /** RSS at the end of the last finished step, net of baseline (0 without steps). */
+  final_bytes: number;
+  /** Live bytes at the end of the last finished step. */
+  final_live_bytes: number;
+  duration_ms: number;
+  exit_code: number | null;
+  signal: string | null;
+}
+
+/** Where the built child entry lives. From dist/harness it is a sibling; from sources (vitest) it is the built copy. */
+export function defaultChildEntry(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'child.js');
+  if (existsSync(sibling)) return sibling;
+  return resolve(here, '..', 'dist', 'harness', 'child.js');
+}
+
+const OOM_PATTERNS = [
+  /JavaScript heap out of memory/,
+  /Fatal process out of memory/i,
+  /Reached heap limit/,
+  /Array buffer allocation failed/,
+  /Cannot allocate memory/,
+  /std::bad_alloc/,
+  /WebAssembly\.Memory\(\): could not allocate memory/,
+];
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Run `job` in a fresh child; resolves with what was measured, never rejects for a dead child. */
+export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunResult<R>> {
+  const entry = opts.childEntry ?? defaultChildEntry();
+  const env = opts.env ?? {};
+  const started = performance.now();
+  const tailMax = opts.outputTailChars ?? 4000;
+  const intervalMs = opts.sampleIntervalMs ?? 10;
+
+  const steps: StepRecord[] = [];
+  const events: Array<{ name: string; data: unknown }> = [];
+  const rawSamples: Array<[number, number]> = [];
+  let baseline: BaselineRecord | null = null;
+  let t0 = 0;
+  let method: ChildRunResult['method'] = null;
+  let current: string | null = null;
+  let currentStartEpoch = 0;
+  let result: { value: unknown } | null = null;
+  let jobError: { error: ErrorRecord; step: string | null } | null = null;
+  let tail = '';
+  let killedFor: { kind: 'timeout' | 'memory-cap'; reason: string } | null = null;
+
+  const dir = mkdtempSync(join(tmpdir(), 'cellbudget-job-'));
+  const jobPath = join(dir, 'job.json');
+  const finish = (res: ChildRunResult<R>): ChildRunResult<R> => {
+    rmSync(dir, { recursive: true, force: true });
+    return res;
+  };
+
+  return new Promise<ChildRunResult<R>>((resolveRun) => {
+    try {
+      writeFileSync(jobPath, JSON.stringify(opts.job));
+    } catch (e) {
+      resolveRun(finish(spawnFailure(e)));
+      return;
+    }
+    const nodeArgs = ['--expose-gc', ...(opts.memoryCap?.maxOldSpaceMb ? [`--max-old-space-size=${opts.memoryCap.maxOldSpaceMb}`] : []), ...(opts.nodeArgs ?? [])];
+    const argv = [process.execPath, ...nodeArgs, entry, jobPath];
+    const [cmd, ...args] = opts.memoryCap?.addressSpaceBytes
+      ? ['/bin/sh', '-c', `ulimit -v ${Math.ceil(opts.memoryCap.addressSpaceBytes / 1024)} && exec ${argv.map(shellQuote).join(' ')}`]
+      : argv;
+
+    let child;
+    try {
+      child = spawn(cmd as string, args, {
+        cwd: opts.cwd ?? process.cwd(),
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      resolveRun(finish(spawnFailure(e)));
+      return;
+    }
+    const pid = child.pid ?? null;
+
+    const onText = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      tail = (tail + text).slice(-tailMax);
+      opts.onOutput?.(text);
+    };
+    child.stdout?.on('data', onText);
+    child.stderr?.on('data', onText);
+
+    const handle = (msg: ChildMessage): void => {
+      switch (msg.type) {
+        case 'baseline':
+          baseline = msg.baseline;
+          t0 = msg.t0_epoch_ms;
+          method = msg.method;
+          break;
+        case 'step-start':
+          current = msg.label;
+          currentStartEpoch = t0 + msg.start_ms;
+          break;
+        case 'step':
+          steps.push(msg.record);
+          current = null;
+          break;
+        case 'sample':
+          rawSamples.push([msg.epoch_ms, msg.rss_bytes]);
+          break;
+        case 'event':
+          events.push({ name: msg.name, data: msg.data });
+          break;
+        case 'result':
+          result = { value: msg.value };
+          break;
+        case 'error':
+          jobError = { error: msg.error, step: msg.step };
+          break;
+        case 'hello':
+          break;
+      }
+      opts.onMessage?.(msg);
+    };
+    let pending = '';
+    const records = child.stdio[3] as Readable | null;
+    records?.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (!line.trim()) continue;
+        try {
+          handle(JSON.parse(line) as ChildMessage);
+        } catch {
+          tail = (tail + `\n[unparsable record] ${line.slice(0, 200)}`).slice(-tailMax);
+        }
+      }
+    });
+
+    const cap = opts.memoryCap?.rssBytes;
+    const sampler =
+      pid === null
+        ? null
+        : setInterval(() => {
+            const s = readProcStatus(pid);
+            if (!s) return;
+            rawSamples.push([performance.timeOrigin + performance.now(), s.rssBytes]);
+            if (cap !== undefined && s.rssBytes > cap && !killedFor) {
+              killedFor = {
+                kind: 'memory-cap',
+                reason: `out of memory: the child's RSS reached ${s.rssBytes} bytes, above the memory cap of ${cap} bytes, and the harness killed it`,
+              };
+              child.kill('SIGKILL');
+            }
+          }, intervalMs);
+    const timer =
+      opts.timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            if (!killedFor) killedFor = { kind: 'timeout', reason: `timed out after ${opts.timeoutMs} ms and was killed` };
+            child.kill('SIGKILL');
+          }, opts.timeoutMs);
+
+    let spawnError: unknown = null;
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    child.on('close', (code, signal) => {
+      if (sampler) clearInterval(sampler);
+      if (timer) clearTimeout(timer);
+      if (spawnError && pid === null) {
+        resolveRun(finish(spawnFailure(spawnError)));
+        return;
+      }
+      const baseRss = (baseline as BaselineRecord | null)?.rss_bytes ?? 0;
+      // Samples before the baseline are start-up, not the run.
+      const samples: Array<[number, number]> = baseline
+        ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss])
+        : [];
+      const lastStep = steps.at(-1);
+      const peak = Math.max(0, ...steps.map((s) => s.peak_bytes), ...samples.map(([, b]) => b));
+      const base: ChildRunResult<R> = {
+        status: 'ok',
+        method,
+        pid,
+        baseline,
+        steps,
+        samples,
+        events,
+        env,
+        peak_bytes: peak,
+        final_bytes: lastStep?.end_bytes ?? 0,
+        final_live_bytes: lastStep?.live_bytes ?? 0,
+        duration_ms: performance.now() - started,
+        exit_code: code,
+        signal,
+      };
+      const failure = classify({
+        code,
+        signal,
+        killedFor: killedFor as { kind: 'timeout' | 'memory-cap'; reason: string } | null,
+        jobError: jobError as { error: ErrorRecord; step: string | null } | null,
+        gotResult: result !== null,
+        tail,
+      });
+      if (!failure) {
+        resolveRun(finish({ ...base, result: (result as { value: unknown } | null)?.value as R }));
+        return;
+      }
+      const step = (jobError as { step: string | null } | null)?.step ?? current;
+      const inStep = current !== null ? rawSamples.filter(([t]) => t >= currentStartEpoch) : [];
+      const lastRaw = rawSamples.at(-1);
+      resolveRun(
+        finish({
+          ...base,
+          status: failure.kind === 'job-error' ? 'error' : 'died',
+          failure: {
+            ...failure,
+            ...(step ? { step } : {}),
+            signal,
+            exit_code: code,
+            stderr_tail: tail,
+            ...(lastRaw && baseline ? { last_rss_bytes: lastRaw[1] - baseRss } : {}),
+            ...(inStep.length && baseline ? { step_peak_rss_bytes: Math.max(...inStep.map(([, b]) => b)) - baseRss } : {}),
+            ...(lastStep ? { last_step: lastStep } : {}),
+          },
+        }),
+      );
+    });
+  });
+
+  function spawnFailure(e: unknown): ChildRunResult<R> {
+    return {
+      status: 'died',
+      method: null,
+      pid: null,
+      baseline: null,
+      steps: [],
+      samples: [],
+      events: [],
+      env,
+      peak_bytes: 0,
+      final_bytes: 0,
+      final_live_bytes: 0,
+      duration_ms: performance.now() - started,
+      exit_code: null,
+      signal: null,
+      failure: {
+        kind: 'spawn',
+        reason: `the child could not be started: ${e instanceof Error ? e.message : String(e)}`,
+        signal: null,
+        exit_code: null,
+        stderr_tail: '',
+      },
+    };
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+interface ClassifyInput {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  killedFor: { kind: 'timeout' | 'memory-cap'; reason: string } | null;
+  jobError: { error: ErrorRecord; step: string | null } | null;
+  gotResult: boolean;
+  tail: string;
+}
+
+/** Why a child ended badly, or null when it finished with a result. */
+function classify(i: ClassifyInput): Pick<ChildFailure, 'kind' | 'reason' | 'error'> | null {
+  if (i.killedFor) return { kind: i.killedFor.kind, reason: i.killedFor.reason };
+  const oom = OOM_PATTERNS.find((p) => p.test(i.tail) || (i.jobError ? p.test(i.jobError.error.message) : false));
+  if (i.jobError) {
+    const msg = `${i.jobError.error.name}: ${i.jobError.error.message}`;
+    if (oom) return { kind: 'oom', reason: `out of memory: the job failed with ${msg}`, error: i.jobError.error };
+    return { kind: 'job-error', reason: `the job failed: ${msg}`, error: i.jobError.error };
+  }
+  if (oom) {
+    const what = oom.exec(i.tail)?.[0] ?? 'out of memory';
+    return { kind: 'oom', reason: `out of memory: the child died with "${what}"${i.signal ? ` (${i.signal})` : i.code !== null ? ` (exit code ${i.code})` : ''}` };
+  }
+  if (i.signal === 'SIGKILL') {
+    return {
+      kind: 'signal',
+      reason: 'killed by SIGKILL: most likely the kernel OOM killer or a container memory limit (check `dmesg` or the cgroup memory events)',
+    };
+  }
+  if (i.signal) return { kind: 'signal', reason: `killed by ${i.signal}` };
+  if (i.code !== 0) {
+    const firstError = /^\w*Error[^\n]*/m.exec(i.tail)?.[0];
+    return { kind: 'exit', reason: `crashed with exit code ${i.code}${firstError ? `: ${firstError}` : ''}` };
+  }
+  if (!i.gotResult) return { kind: 'exit', reason: 'exited without sending a result (did the job call process.exit?)' };
+  return null;
+}
