@@ -1,7 +1,11 @@
 import type { RegisterCommand } from './context.js';
 import { registerInspect } from './inspect.js';
+import { registerSynth } from './synth.js';
+import { registerSplit } from './split.js';
 
 // One line per subcommand; each lives in its own file under src/cli/.
 export const commands: RegisterCommand[] = [
   registerInspect,
+  registerSynth,
+  registerSplit,
 ];

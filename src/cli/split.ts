@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { CellbudgetError } from '../errors.js';
+import type { DatasetSource, Label } from '../data.js';
+import { withH5ad } from '../h5ad/source.js';
+import { parsePipelineConfig } from '../pipeline/config.js';
+import type { PipelineConfig } from '../pipeline/config.js';
+import { materialize, nSrc, nTgt, planGroups } from '../pipeline/grouping.js';
+import type { GroupPlan } from '../pipeline/grouping.js';
+import { buildManifest } from '../pipeline/manifest.js';
+import { assignSplits, splitBytes, splitDigest, splitGrouped } from '../pipeline/splitter.js';
+import type { SplitAssignment } from '../pipeline/splitter.js';
+import { SPLITS } from '../strategies/types.js';
+import type { Split } from '../strategies/types.js';
+import { formatBytes } from '../units.js';
+import type { RegisterCommand } from './context.js';
+
+/** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */
+export function readPipelineConfig(path: string): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot read the config file ${path}: ${(e as Error).message}.`, { file: path, hint: 'Pass the path of a JSON file with the DataManager and split settings.' });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CellbudgetError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}.`, { file: path, hint: 'Fix the JSON syntax.' });
+  }
+  if (typeof json === 'object' && json !== null && !('dist_flag_key' in json) && 'config' in json) json = (json as { config: unknown }).config;
+  return parsePipelineConfig(json, path);
+}
+
+interface SplitDigests {
+  readonly digests: Record<Split, { sha256: string; bytes: number }>;
+}
+
+function digestSplits(src: DatasetSource, config: PipelineConfig, plan: GroupPlan, a: SplitAssignment): SplitDigests {
+  const gd = materialize(plan, { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) });
+  const splits = splitGrouped(gd, a);
+  const digests = {} as Record<Split, { sha256: string; bytes: number }>;
+  for (const s of SPLITS) digests[s] = { sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) };
+  return { digests };
+}
+
+function fmtLabel(l: Label): string {
+  return typeof l === 'string' ? l : String(l);
+}
+
+function cellsOf(plan: GroupPlan, tgt: Int32Array, src: Int32Array): { tgtCells: number; srcCells: number } {
+  let tgtCells = 0;
+  for (const t of tgt) tgtCells += plan.tgtOffsets[t + 1]! - plan.tgtOffsets[t]!;
+  let srcCells = 0;
+  for (const s of src) srcCells += plan.srcOffsets[s + 1]! - plan.srcOffsets[s]!;
+  return { tgtCells, srcCells };
+}
+
+function summary(file: string, config: PipelineConfig, plan: GroupPlan, a: SplitAssignment, d: SplitDigests | null): string {
+  const lines: string[] = [];
+  const ctl = Object.entries(plan.controlValue).map(([k, v]) => `${k}=${fmtLabel(v)}`).join(', ');
+  lines.push(`${file}: ${plan.nObs} cells`);
+  lines.push(`  sources (${plan.srcKeys.join(', ')}): ${nSrc(plan)}, ${plan.srcRows.length} control cells`);
+  lines.push(`  targets (${[...plan.srcKeys, ...plan.tgtKeys].join(', ')}): ${nTgt(plan)}, ${plan.tgtRows.length} perturbed cells`);
+  lines.push(`  control value: ${ctl}`);
+  if (plan.droppedCells > 0) lines.push(`  cells with a missing key value (in no distribution): ${plan.droppedCells}`);
+  const { ratios, random_state, split_by } = config.split;
+  lines.push(`split by (${split_by.join(', ')}): ${a.tuples.length} unique tuples, ratios ${ratios.join('/')}, random_state ${random_state}`);
+  const forced = a.forced.reduce((n, f) => n + f, 0);
+  if (forced > 0) lines.push(`  forced into train: ${forced} tuple(s)`);
+  for (const s of SPLITS) {
+    const c = cellsOf(plan, a.tgt[s], a.src[s]);
+    const extra = d ? `  ${formatBytes(d.digests[s].bytes)}  sha256 ${d.digests[s].sha256.slice(0, 16)}` : '';
+    lines.push(`  ${s.padEnd(5)} ${String(a.sizes[s]).padStart(5)} tuples ${String(a.tgt[s].length).padStart(6)} targets ${String(a.src[s].length).padStart(5)} sources ${String(c.tgtCells).padStart(9)} target cells ${String(c.srcCells).padStart(9)} source cells${extra}`);
+  }
+  const MAX = 12;
+  for (const s of SPLITS) {
+    const tuples = a.tuples.filter((_, i) => a.tupleSplit[i] === s).map((t) => (t.length === 1 ? fmtLabel(t[0]!) : `(${t.map(fmtLabel).join(', ')})`));
+    lines.push(`  ${s}: ${tuples.slice(0, MAX).join(', ')}${tuples.length > MAX ? `, ... (${tuples.length - MAX} more)` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `cellbudget split FILE --config CONFIG.json [--rows] [--json] [--digest]`. */
+export const registerSplit: RegisterCommand = (program, ctx) => {
+  program
+    .command('split')
+    .description('Group an .h5ad file into source/target distributions and split them like the reference pipeline; print the split manifest')
+    .argument('<file>', 'the .h5ad file')
+    .requiredOption('--config <config.json>', 'DataManager + split settings (the golden files\' "config" shape; a golden file itself also works)')
+    .option('--rows', 'include src_rows / tgt_rows (row positions of every distribution) in the manifest')
+    .option('--json', 'print the manifest as JSON (the fields of the golden files\' "expected")')
+    .option('--digest', 'also copy the distributions out of the representation and print each split\'s bytes and SHA-256 (adds "digests" to --json)')
+    .action((file: string, opts: { config: string; rows?: boolean; json?: boolean; digest?: boolean }) => {
+      const config = readPipelineConfig(opts.config);
+      withH5ad(file, (src) => {
+        const plan = planGroups(config, src);
+        const a = assignSplits(plan, config.split);
+        const d = opts.digest ? digestSplits(src, config, plan, a) : null;
+        if (opts.json) {
+          const manifest = buildManifest(plan, a, { rows: opts.rows === true });
+          ctx.io.stdout.write(JSON.stringify(d ? { ...manifest, digests: d.digests } : manifest) + '\n');
+        } else {
+          ctx.io.stdout.write(summary(file, config, plan, a, d));
+        }
+      });
+    });
+};
