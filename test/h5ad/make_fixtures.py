@@ -83,6 +83,18 @@ obs.loc[obs.index[3], 'cat'] = np.nan
 adata = ad.AnnData(obs=obs, obsm={'X_pca': rng.standard_normal((m, 3)).astype('float32')})
 adata.uns['emb'] = {'a': np.arange(3.0), 'b': np.arange(3, dtype='float32')}
 adata.write_h5ad(os.path.join(out, 'kinds.h5ad'))
+import json
+expected = {'index': list(obs.index), 'columns': {}}
+for c in obs.columns:
+    col = obs[c]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        expected['columns'][c] = {'codes': col.cat.codes.tolist(), 'categories': col.cat.categories.tolist(), 'ordered': bool(col.cat.ordered)}
+    elif isinstance(col.dtype, (pd.Int32Dtype, pd.BooleanDtype)):
+        expected['columns'][c] = {'mask': col.isna().tolist(), 'values': [None if v is pd.NA else (bool(v) if isinstance(v, (bool, np.bool_)) else int(v)) for v in col]}
+    else:
+        expected['columns'][c] = {'values': [v.item() if hasattr(v, 'item') else v for v in col]}
+with open(os.path.join(out, 'kinds.json'), 'w') as fh:
+    json.dump(expected, fh)
 with h5py.File(os.path.join(out, 'kinds.h5ad'), 'a') as f:
     g = f['obs'].create_group('nstr')
     enc(g, 'nullable-string-array', '0.1.0')
