@@ -1,4 +1,7 @@
 import type { RegisterCommand } from './context.js';
+import { registerPlan } from './plan.js';
+import { registerSimulate } from './simulate.js';
+import { registerCalibrate } from './calibrate.js';
 import { registerInspect } from './inspect.js';
 import { registerSynth } from './synth.js';
 import { registerSplit } from './split.js';
@@ -8,4 +11,7 @@ export const commands: RegisterCommand[] = [
   registerInspect,
   registerSynth,
   registerSplit,
+  registerPlan,
+  registerSimulate,
+  registerCalibrate,
 ];

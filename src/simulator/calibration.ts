@@ -1,0 +1,162 @@
+/**
+ * Calibration: fit the runtime constants to measured steps (least squares, relative
+ * weights, non-negative, retention ≤ 1), and the calibration file format.
+ */
+import { z } from 'zod';
+import { CellbudgetError } from '../errors.js';
+import { CONSTANT_NAMES, DEFAULT_CONSTANTS, evaluate, type Features, type RuntimeConstants } from './simulate.js';
+
+export interface Calibration {
+  readonly version: 1;
+  readonly constants: RuntimeConstants;
+  /** How the constants were obtained. */
+  readonly fit?: {
+    readonly source: string;
+    readonly observations: number;
+    /** Constants fitted from data; the others kept their defaults (no step exercised them). */
+    readonly fitted: ReadonlyArray<keyof RuntimeConstants>;
+    readonly rms_relative_error: number;
+    readonly max_relative_error: number;
+  };
+}
+
+/** The uncalibrated defaults. */
+export function defaultCalibration(): Calibration {
+  return { version: 1, constants: { ...DEFAULT_CONSTANTS } };
+}
+
+const constantsSchema = z
+  .object(Object.fromEntries(CONSTANT_NAMES.map((k) => [k, z.number().finite().min(0)])) as Record<keyof RuntimeConstants, z.ZodNumber>)
+  .partial()
+  .strict();
+
+const calibrationSchema = z
+  .object({
+    version: z.literal(1),
+    constants: constantsSchema,
+    fit: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** Validate a parsed calibration file; missing constants take their defaults. */
+export function parseCalibration(value: unknown, file = 'calibration'): Calibration {
+  const r = calibrationSchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new CellbudgetError('CALIBRATION_INVALID', `${file}: ${i ? `${i.path.join('.') || '(top level)'}: ${i.message}` : 'invalid'}.`, {
+      file,
+      hint: 'Write it with `cellbudget calibrate REPORT.json --out FILE`, or fix the key named above.',
+    });
+  }
+  const constants = { ...DEFAULT_CONSTANTS, ...r.data.constants } as RuntimeConstants;
+  if (constants.retention > 1) {
+    throw new CellbudgetError('CALIBRATION_INVALID', `${file}: constants.retention ${constants.retention} is above 1.`, {
+      file,
+      key: 'constants.retention',
+      hint: 'Retention is the fraction of freed bytes kept resident: 0–1.',
+    });
+  }
+  return { version: 1, constants, ...(r.data.fit ? { fit: r.data.fit as unknown as NonNullable<Calibration['fit']> } : {}) };
+}
+
+/** One measured figure and the model features behind it. */
+export interface Observation {
+  readonly features: Features;
+  readonly measured_bytes: number;
+}
+
+/**
+ * Least squares over observations, weighted by 1/measured so small and large steps count
+ * alike (the acceptance is a relative error). Constants never exercised keep their
+ * defaults; negative fits are pinned at 0 and retention at most 1 (active set). A tiny
+ * ridge toward the defaults keeps collinear columns (e.g. obs and prepare bytes per cell
+ * when every dataset has the same shape) solvable.
+ */
+export function fitConstants(obs: readonly Observation[], source = 'report'): Calibration {
+  if (obs.length === 0) {
+    throw new CellbudgetError('CALIBRATION_INVALID', `${source}: no measured steps to fit.`, {
+      file: source,
+      hint: 'Calibrate from a report whose runs finished (status ok) on built-in scenarios.',
+    });
+  }
+  const pinned = new Map<keyof RuntimeConstants, number>();
+  for (const k of CONSTANT_NAMES) {
+    if (obs.every((o) => o.features[k] === 0)) pinned.set(k, DEFAULT_CONSTANTS[k]);
+  }
+  const fitted = (): Array<keyof RuntimeConstants> => CONSTANT_NAMES.filter((k) => !pinned.has(k));
+  let theta: RuntimeConstants = { ...DEFAULT_CONSTANTS };
+  for (let iter = 0; iter <= CONSTANT_NAMES.length; iter++) {
+    const free = fitted();
+    const solved = solveWeighted(obs, free, pinned);
+    theta = { ...DEFAULT_CONSTANTS };
+    for (const [k, v] of pinned) theta[k] = v;
+    free.forEach((k, i) => (theta[k] = solved[i]!));
+    const negative = free.filter((k) => theta[k] < 0).sort((a, b) => theta[a] - theta[b])[0];
+    if (negative !== undefined) {
+      pinned.set(negative, 0);
+      continue;
+    }
+    if (theta.retention > 1 && free.includes('retention')) {
+      pinned.set('retention', 1);
+      continue;
+    }
+    break;
+  }
+  const rel = obs.map((o) => Math.abs(evaluate(o.features, theta) - o.measured_bytes) / Math.max(Math.abs(o.measured_bytes), 1e6));
+  return {
+    version: 1,
+    constants: theta,
+    fit: {
+      source,
+      observations: obs.length,
+      fitted: fitted(),
+      rms_relative_error: Math.sqrt(rel.reduce((a, b) => a + b * b, 0) / rel.length),
+      max_relative_error: Math.max(...rel),
+    },
+  };
+}
+
+function solveWeighted(obs: readonly Observation[], free: ReadonlyArray<keyof RuntimeConstants>, pinned: ReadonlyMap<keyof RuntimeConstants, number>): number[] {
+  const n = free.length;
+  if (n === 0) return [];
+  const A: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const b = new Array<number>(n).fill(0);
+  // Columns are in very different units (bytes vs cells vs 1): normalise to keep the normal equations conditioned.
+  const scale = free.map((k) => Math.max(1e-300, Math.sqrt(obs.reduce((a, o) => a + o.features[k] ** 2, 0) / obs.length)));
+  for (const o of obs) {
+    const w = 1 / Math.max(Math.abs(o.measured_bytes), 1e6);
+    let y = o.measured_bytes;
+    for (const [k, v] of pinned) y -= o.features[k] * v;
+    const x = free.map((k, i) => o.features[k] / scale[i]!);
+    for (let i = 0; i < n; i++) {
+      b[i]! += w * w * x[i]! * y;
+      for (let j = 0; j < n; j++) A[i]![j]! += w * w * x[i]! * x[j]!;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const ridge = 1e-10 * Math.max(A[i]![i]!, 1e-300);
+    A[i]![i]! += ridge;
+    b[i]! += ridge * (DEFAULT_CONSTANTS[free[i]!] * scale[i]!);
+  }
+  const sol = gauss(A, b);
+  return sol.map((v, i) => v / scale[i]!);
+}
+
+function gauss(A: number[][], b: number[]): number[] {
+  const n = b.length;
+  const M = A.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
+    [M[c], M[p]] = [M[p]!, M[c]!];
+    const piv = M[c]![c]!;
+    if (piv === 0) continue;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r]![c]! / piv;
+      if (f === 0) continue;
+      for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
+    }
+  }
+  return M.map((row, i) => (row[i]! === 0 ? 0 : row[n]! / row[i]!));
+}

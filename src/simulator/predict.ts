@@ -1,0 +1,141 @@
+/**
+ * Predictions beside measurements: `predictRun` gives the model's figures for every step
+ * of a run at the run's (scaled) size, and `observationsFromReport` turns a report into
+ * calibration data. Pure: the caller reads the report.
+ */
+import { CellbudgetError } from '../errors.js';
+import type { Report, RunRecord } from '../../harness/report.js';
+import type { StepName, StrategyName } from '../strategies/types.js';
+import { STRATEGY_NAMES } from '../strategies/types.js';
+import { defaultCalibration, type Calibration, type Observation } from './calibration.js';
+import { datasetsFromScenario, type FileFacts, type ScenarioLike } from './inputs.js';
+import { simulate, type SimResult } from './simulate.js';
+
+/** A step with the model's figures, net of the idle baseline, at the run's size. */
+export interface PredictedStep {
+  readonly dataset: string | null;
+  readonly name: StepName | string;
+  readonly label: string;
+  readonly predicted_peak_bytes: number;
+  readonly predicted_end_bytes: number;
+}
+
+export interface PredictInput {
+  /** The scenario (the loader's BuiltinScenario, or a report's definition with a family expanded). */
+  readonly scenario: ScenarioLike;
+  /** Scale the run was measured at (synthetic datasets are scaled to it; files are not). */
+  readonly scale: number;
+  /** Facts about `file:` datasets (from inspect), by dataset name. */
+  readonly facts?: Readonly<Record<string, FileFacts>>;
+  /** The dataset that keeps all splits; default the first. */
+  readonly primary?: string;
+}
+
+export interface PredictOptions {
+  /**
+   * The measured run's steps, in order: the prediction follows them one for one (the
+   * result is aligned with this array), so a strategy implemented with extra or fewer
+   * steps than the canonical sequence is still predicted step by step.
+   */
+  readonly steps?: ReadonlyArray<{ readonly dataset: string | null; readonly name: string }>;
+}
+
+/**
+ * The model's prediction for one run of `strategy` on a scenario at `input.scale`.
+ * The harness calls this to put `predicted_peak_bytes` / `predicted_end_bytes` beside
+ * every measured step.
+ */
+export function predictRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): PredictedStep[] {
+  const sim = simulateForRun(input, strategy, calibration, opts);
+  if (!opts.steps) {
+    return sim.steps.map((s) => ({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes }));
+  }
+  // Whole-run steps (dataset null) change nothing in the model: they carry the last figure.
+  const out: PredictedStep[] = [];
+  let i = 0;
+  let lastEnd = calibration.constants.fixed_bytes;
+  for (const st of opts.steps) {
+    if (st.dataset === null) {
+      out.push({ dataset: null, name: st.name, label: st.name, predicted_peak_bytes: lastEnd, predicted_end_bytes: lastEnd });
+      continue;
+    }
+    const s = sim.steps[i++]!;
+    lastEnd = s.end_bytes;
+    out.push({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes });
+  }
+  return out;
+}
+
+/** The full simulation behind `predictRun` (features included, for calibration). */
+export function simulateForRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): SimResult {
+  const datasets = datasetsFromScenario(input.scenario, { scale: input.scale, documented: false, ...(input.facts ? { facts: input.facts } : {}) });
+  return simulate(datasets, strategy, {
+    constants: calibration.constants,
+    ...(input.primary !== undefined ? { primary: input.primary } : {}),
+    ...(opts.steps ? { sequence: opts.steps } : {}),
+  });
+}
+
+/**
+ * A report's scenario definition as the runs saw it: a family member has the template's
+ * datasets repeated to N (the last one, renamed `<name>_<i+1>`, seed shifted), as the loader expands it.
+ */
+export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRecord, 'scenario'>): ScenarioLike | undefined {
+  const summary = report.scenarios.find((s) => s.name === run.scenario);
+  if (!summary || typeof summary.definition !== 'object' || summary.definition === null) return undefined;
+  const def = summary.definition as ScenarioLike;
+  if (!Array.isArray(def.datasets)) return undefined;
+  if (!summary.family || def.datasets.length >= summary.n_datasets) return def;
+  const datasets = [...def.datasets];
+  const template = def.datasets[def.datasets.length - 1]!;
+  for (let i = datasets.length; i < summary.n_datasets; i++) {
+    const synthetic = template.synthetic ? { ...template.synthetic, seed: Number(template.synthetic['seed'] ?? 0) + i } : undefined;
+    datasets.push({ ...template, name: `${template.name}_${i + 1}`, ...(synthetic ? { synthetic } : {}) });
+  }
+  return { ...def, datasets };
+}
+
+export interface ReportObservations {
+  readonly observations: Observation[];
+  /** Runs left out, and why (a died run, a command scenario, an unknown file). */
+  readonly skipped: Array<{ scenario: string; strategy: string; reason: string }>;
+}
+
+/** Calibration data from a report: each measured step's peak and end beside its model features. */
+export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'>, facts?: Readonly<Record<string, FileFacts>>): ReportObservations {
+  if (!Array.isArray(report.runs) || !Array.isArray(report.scenarios)) {
+    throw new CellbudgetError('CALIBRATION_INVALID', 'The report has no runs[] / scenarios[].', { hint: 'Give a report.json written by `cellbudget run`.' });
+  }
+  const observations: Observation[] = [];
+  const skipped: ReportObservations['skipped'] = [];
+  for (const run of report.runs) {
+    const skip = (reason: string): void => void skipped.push({ scenario: run.scenario, strategy: String(run.strategy), reason });
+    if (run.status !== 'ok') {
+      skip(`status ${run.status}`);
+      continue;
+    }
+    if (!(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) {
+      skip('not a built-in strategy');
+      continue;
+    }
+    const scenario = scenarioOfRun(report, run);
+    if (!scenario) {
+      skip('scenario definition missing from report.scenarios');
+      continue;
+    }
+    const steps = run.steps.filter((s) => (s.repetition ?? 0) === 0);
+    try {
+      const sim = simulateForRun({ scenario, scale: run.scale, ...(facts ? { facts } : {}) }, run.strategy as StrategyName, defaultCalibration(), { steps });
+      let i = 0;
+      for (const st of steps) {
+        if (st.dataset === null) continue;
+        const s = sim.steps[i++]!;
+        observations.push({ features: s.peakFeatures, measured_bytes: st.peak_bytes });
+        observations.push({ features: s.endFeatures, measured_bytes: st.end_bytes });
+      }
+    } catch (e) {
+      skip(e instanceof Error ? e.message : String(e));
+    }
+  }
+  return { observations, skipped };
+}

@@ -1,0 +1,298 @@
+/**
+ * Step-by-step memory of each strategy. Every step moves the state of one dataset (raw
+ * loaded, GroupedDistribution alive, which splits are kept, obs/plan, streamed buffers);
+ * a step's figures are a linear combination of a few features (data bytes, obs cells,
+ * transient cells, a read window, a fixed cost, bytes freed but kept by the allocator)
+ * with the runtime constants as coefficients, so that `calibrate` can fit the constants
+ * by least squares over measured steps.
+ */
+import { CellbudgetError } from '../errors.js';
+import type { Split, StepName, StrategyName } from '../strategies/types.js';
+import { SPLITS } from '../strategies/types.js';
+import { groupedBytes, keptBytes, type DatasetModel } from './model.js';
+
+/** Runtime overheads, calibrated from harness measurements (`cellbudget calibrate`). */
+export interface RuntimeConstants {
+  /** Runtime cost that does not scale with the data (lazy modules, grown WebAssembly heap), net of the idle baseline. */
+  fixed_bytes: number;
+  /** Resident bytes per byte of array data (1 = exact; >1 = per-array overheads). */
+  data_factor: number;
+  /** obs representation in memory, bytes per cell (codes, flags, index), when a dataset does not say. */
+  obs_bytes_per_cell: number;
+  /** Temporaries while grouping/planning (sort permutation, group ids), bytes per cell. */
+  prepare_bytes_per_cell: number;
+  /** Transient read buffer (WebAssembly heap window + JS copy) during `load` and `stream`. */
+  read_window_bytes: number;
+  /** Fraction of freed bytes the allocator keeps resident (0 = all returned, 1 = none). */
+  retention: number;
+}
+
+/** Defaults before any calibration: exact array bytes, small fixed costs, nothing retained. */
+export const DEFAULT_CONSTANTS: Readonly<RuntimeConstants> = Object.freeze({
+  fixed_bytes: 32e6,
+  data_factor: 1,
+  obs_bytes_per_cell: 16,
+  prepare_bytes_per_cell: 8,
+  read_window_bytes: 64e6,
+  retention: 0,
+});
+
+export const CONSTANT_NAMES = Object.keys(DEFAULT_CONSTANTS) as ReadonlyArray<keyof RuntimeConstants>;
+
+/** The features of one figure; bytes = Σ constants[k] × features[k] + knownBytes. */
+export type Features = Record<keyof RuntimeConstants, number>;
+
+/** One simulated step. */
+export interface SimStep {
+  readonly dataset: string;
+  readonly name: StepName;
+  readonly label: string;
+  readonly peak_bytes: number;
+  readonly end_bytes: number;
+  /** Byte length of what the pipeline references at step end (no runtime overheads). */
+  readonly live_bytes: number;
+  /** Features behind peak/end, for calibration. */
+  readonly peakFeatures: Features;
+  readonly endFeatures: Features;
+}
+
+export interface SimResult {
+  readonly strategy: StrategyName;
+  readonly order: readonly string[];
+  readonly primary: string;
+  readonly steps: readonly SimStep[];
+  readonly peak_bytes: number;
+  readonly final_bytes: number;
+  /** Label of the step where the peak happens, e.g. "prepare dataset_2". */
+  readonly peak_step: string;
+}
+
+export interface SimOptions {
+  /** Processing order (dataset names); default: as given. */
+  readonly order?: readonly string[];
+  /** The dataset that keeps all its splits; default: the first given. */
+  readonly primary?: string;
+  readonly constants?: Readonly<RuntimeConstants>;
+  /**
+   * The step sequence to follow (e.g. the one a measured run recorded), instead of the
+   * strategy's canonical one. Unknown step names leave the state unchanged.
+   */
+  readonly sequence?: ReadonlyArray<{ readonly dataset: string | null; readonly name: string }>;
+}
+
+/** The canonical steps of a strategy, in order. */
+export function strategySteps(strategy: StrategyName, order: readonly string[]): Array<{ dataset: string; name: StepName }> {
+  const out: Array<{ dataset: string; name: StepName }> = [];
+  const each = (names: StepName[]): void => {
+    for (const dataset of order) for (const name of names) out.push({ dataset, name });
+  };
+  switch (strategy) {
+    case 'eager':
+      // The original: everything loaded, then processed; the loaded data stays referenced.
+      for (const name of ['load', 'prepare', 'split', 'retain'] as StepName[]) for (const dataset of order) out.push({ dataset, name });
+      break;
+    case 'sequential':
+    case 'selective':
+      each(['load', 'prepare', 'delete-raw', 'split', 'delete-grouped', 'retain']);
+      break;
+    case 'streaming':
+      each(['plan', 'stream']);
+      break;
+  }
+  return out;
+}
+
+interface DatasetState {
+  raw: boolean;
+  grouped: boolean;
+  splits: Set<Split>;
+  /** Streaming: obs columns and the plan are in memory. */
+  planned: boolean;
+  streamed: Set<Split>;
+}
+
+const ALL: ReadonlySet<Split> = new Set(SPLITS);
+const TEST: ReadonlySet<Split> = new Set<Split>(['test']);
+
+function zero(): Features {
+  return { fixed_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, read_window_bytes: 0, retention: 0 };
+}
+
+/** What a dataset keeps under a strategy. */
+export function keepSet(strategy: StrategyName, isPrimary: boolean): ReadonlySet<Split> {
+  return isPrimary || strategy === 'eager' || strategy === 'sequential' ? ALL : TEST;
+}
+
+/** Evaluate features with constants. */
+export function evaluate(f: Features, c: Readonly<RuntimeConstants>): number {
+  let s = 0;
+  for (const k of CONSTANT_NAMES) s += f[k] * c[k];
+  return s;
+}
+
+/**
+ * Simulate one strategy over the datasets: the memory after every step and its peak,
+ * net of the idle baseline, at the datasets' size.
+ */
+export function simulate(datasets: readonly DatasetModel[], strategy: StrategyName, opts: SimOptions = {}): SimResult {
+  if (datasets.length === 0) {
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', 'There are no datasets to simulate.', { hint: 'Give at least one dataset.' });
+  }
+  const byName = new Map(datasets.map((d) => [d.name, d]));
+  const order = opts.order ?? datasets.map((d) => d.name);
+  checkOrder(order, byName);
+  const primary = opts.primary ?? datasets[0]!.name;
+  if (!byName.has(primary)) {
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The primary '${primary}' is not one of the datasets.`, {
+      key: 'primary',
+      value: primary,
+      hint: `Choose one of: ${[...byName.keys()].join(', ')}.`,
+    });
+  }
+  const c = opts.constants ?? DEFAULT_CONSTANTS;
+  const state = new Map<string, DatasetState>(
+    datasets.map((d) => [d.name, { raw: false, grouped: false, splits: new Set(), planned: false, streamed: new Set() }]),
+  );
+  const sequence = opts.sequence ?? strategySteps(strategy, order);
+
+  // Features of the resident state (no transients); `liveMax` feeds allocator retention.
+  let liveMax = 0;
+  const resident = (): { f: Features; live: number } => {
+    const f = zero();
+    f.fixed_bytes = 1;
+    let live = 0;
+    for (const d of datasets) {
+      const s = state.get(d.name)!;
+      let bytes = 0;
+      let obsCells = 0;
+      if (s.raw) {
+        bytes += d.representationBytes + d.unsBytes;
+        obsCells += d.cells;
+      }
+      if (s.planned) obsCells += d.cells;
+      if (s.grouped) bytes += groupedBytes(d);
+      else bytes += keptBytes(d, s.splits);
+      bytes += keptBytes(d, s.streamed);
+      if (d.obsBytesPerCell !== undefined) bytes += obsCells * d.obsBytesPerCell;
+      else f.obs_bytes_per_cell += obsCells;
+      f.data_factor += bytes;
+      live += bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0);
+    }
+    return { f, live };
+  };
+
+  const steps: SimStep[] = [];
+  for (const { dataset, name } of sequence) {
+    if (dataset === null) continue;
+    const d = byName.get(dataset);
+    const s = state.get(dataset);
+    if (!d || !s) {
+      throw new CellbudgetError('SCENARIO_INVALID', `Step '${name}' names dataset '${dataset}', which the scenario does not have.`, {
+        key: 'steps',
+        value: dataset,
+        hint: 'Predict with the scenario the run was measured on.',
+      });
+    }
+    const before = resident();
+    const transient = zero();
+    const keep = keepSet(strategy, dataset === primary);
+    switch (name) {
+      case 'load':
+        s.raw = true;
+        transient.read_window_bytes = 1;
+        break;
+      case 'prepare':
+        s.grouped = true;
+        transient.prepare_bytes_per_cell = d.cells;
+        break;
+      case 'delete-raw':
+        s.raw = false;
+        break;
+      case 'split':
+        s.splits = new Set(SPLITS);
+        break;
+      case 'delete-grouped':
+        s.grouped = false;
+        break;
+      case 'retain':
+        s.splits = new Set([...s.splits].filter((k) => keep.has(k)));
+        break;
+      case 'plan':
+        s.planned = true;
+        transient.prepare_bytes_per_cell = d.cells;
+        break;
+      case 'stream':
+        s.streamed = new Set(keep);
+        transient.read_window_bytes = 1;
+        break;
+      default:
+        break;
+    }
+    const after = resident();
+    // Streaming frees obs and the plan once the rows are scattered: the peak is before that.
+    const atPeak = name === 'stream' ? after : name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
+    if (name === 'stream') s.planned = false;
+    const end = name === 'stream' ? resident() : after;
+    const peakLive = Math.max(before.live, atPeak.live);
+    liveMax = Math.max(liveMax, peakLive);
+    const peakF = add(atPeak.f, transient);
+    const endF = { ...end.f };
+    // Freed bytes the allocator may keep: the distance from the highest live so far.
+    endF.retention = Math.max(0, liveMax - end.live);
+    peakF.retention = Math.max(0, liveMax - peakLive);
+    const endBytes = evaluate(endF, c);
+    const peakFeatures = evaluate(peakF, c) >= endBytes ? peakF : endF;
+    const peakBytes = evaluate(peakFeatures, c);
+    steps.push({
+      dataset,
+      name: name as StepName,
+      label: `${name} ${dataset}`,
+      peak_bytes: peakBytes,
+      end_bytes: endBytes,
+      live_bytes: end.live,
+      peakFeatures,
+      endFeatures: endF,
+    });
+  }
+  let peakIdx = 0;
+  steps.forEach((st, i) => {
+    if (st.peak_bytes > steps[peakIdx]!.peak_bytes) peakIdx = i;
+  });
+  const last = steps[steps.length - 1];
+  return {
+    strategy,
+    order,
+    primary,
+    steps,
+    peak_bytes: steps[peakIdx]?.peak_bytes ?? 0,
+    final_bytes: last?.end_bytes ?? 0,
+    peak_step: steps[peakIdx]?.label ?? '',
+  };
+}
+
+function add(a: Features, b: Features): Features {
+  const out = zero();
+  for (const k of CONSTANT_NAMES) out[k] = a[k] + b[k];
+  return out;
+}
+
+function checkOrder(order: readonly string[], byName: ReadonlyMap<string, DatasetModel>): void {
+  const seen = new Set<string>();
+  for (const n of order) {
+    if (!byName.has(n)) {
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order names '${n}', which is not a dataset.`, {
+        key: 'order',
+        value: n,
+        hint: `Datasets are: ${[...byName.keys()].join(', ')}.`,
+      });
+    }
+    if (seen.has(n)) {
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order names '${n}' twice.`, { key: 'order', value: n, hint: 'Name each dataset once.' });
+    }
+    seen.add(n);
+  }
+  if (seen.size !== byName.size) {
+    const missing = [...byName.keys()].filter((n) => !seen.has(n));
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order leaves out ${missing.join(', ')}.`, { key: 'order', value: order.join(','), hint: 'Name every dataset once.' });
+  }
+}
