@@ -19,3 +19,5 @@ export { VERSION } from './version.js';
 export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad } from './h5ad/index.js';
 export { parsePipelineConfig, parseDataManagerConfig, RandomState, pyRound, planGroups, materialize, prepareData, groupedBytes, planBytes, assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes, buildManifest, loadDataset, memorySource } from './pipeline/index.js';
 export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag, GroupPlan, GroupedDistribution, RowReader, MaterializeSelect, SplitAssignment, DistributionSplit, SplitManifest, LoadedDataset, MemorySourceSpec } from './pipeline/index.js';
+export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthSpecKey, nnzPerRow, SynthGenerator, SYNTH_DEFAULTS, SYNTH_FORMAT_VERSION } from './h5ad/synth.js';
+export type { SynthSpec, SynthOptions, SynthProgress, SynthResult, SynthLocation, SynthFormat, SynthObs, SynthPhase } from './h5ad/synth.js';

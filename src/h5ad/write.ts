@@ -1,0 +1,471 @@
+/**
+ * Writing AnnData (.h5ad) files over h5wasm: the element encodings anndata 0.8 reads
+ * (dataframe, categorical, bool, string-array, dict, dense array, csr_matrix), matrices
+ * written in row windows so WebAssembly memory stays bounded, and real HDF5 bool columns.
+ *
+ * Bool columns: h5wasm cannot create HDF5 enum types, and anndata only sees a bool where
+ * h5py does, i.e. an enum {FALSE=0, TRUE=1} over int8. So bools are written with a
+ * 1-byte compound placeholder type carrying a unique member name, and after the file is
+ * closed `patchBoolPlaceholders` rewrites each placeholder datatype, in place, into the
+ * exact enum datatype h5py writes. The file is created with the earliest format
+ * (superblock 0, version-1 object headers), whose messages carry no checksums and whose
+ * placeholder encoding is longer than the enum's, so the enum fits where the placeholder
+ * was; the rest of the message stays as zero padding (adding a NULL message would change
+ * the object header's message count, which HDF5 checks).
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Dataset, File as H5wasmFile, Group, ready } from 'h5wasm/node';
+import type { Dtype } from 'h5wasm/node';
+import { CellbudgetError, isCellbudgetError } from '../errors.js';
+import type { FloatArray, FloatDtype } from '../data.js';
+
+const H5 = await ready;
+
+/** Unique member name of the placeholder type that `patchBoolPlaceholders` turns into bool. */
+export const BOOL_PLACEHOLDER = 'cellbudget_bool_placeholder_v1';
+const BOOL_PLACEHOLDER_DTYPE: Dtype = [[BOOL_PLACEHOLDER, '<b']];
+
+/** The enum {FALSE=0, TRUE=1} over little-endian int8, as h5py encodes numpy bool (datatype message v1). */
+const BOOL_ENUM_DTYPE = Uint8Array.from([
+  0x18, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // version 1, class enum, 2 members, size 1
+  0x10, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, // base: signed int8
+  0x46, 0x41, 0x4c, 0x53, 0x45, 0x00, 0x00, 0x00, // "FALSE" padded to 8
+  0x54, 0x52, 0x55, 0x45, 0x00, 0x00, 0x00, 0x00, // "TRUE" padded to 8
+  0x00, 0x01, // values
+]);
+
+const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** Encoded size of the placeholder compound datatype (version 1: 8-byte aligned fields). */
+const PLACEHOLDER_DTYPE_BYTES = 8 + pad8(BOOL_PLACEHOLDER.length + 1) + 4 + 4 + 4 + 4 + 16 + 12;
+
+export type MatrixCompression = 'gzip' | 'none';
+
+export interface MatrixWriteOptions {
+  /** Rows per HDF5 chunk. Datasets are always chunked: that is what lets them be filled in windows. */
+  readonly chunkRows: number;
+  readonly compression: MatrixCompression;
+  /** gzip level 0-9 (default 4, h5py's). */
+  readonly gzipLevel?: number;
+  /** Rows generated and written per window; rounded to whole chunks. */
+  readonly windowRows?: number;
+  /** Called after each window with the number of rows written so far. */
+  readonly onRows?: (rowsDone: number) => void;
+}
+
+/** Fills `out` (row-major, (end-start) x cols) with rows [start, end). */
+export type DenseRowFill = (start: number, end: number, out: FloatArray) => void;
+
+/** Fills rows [start, end) of a CSR matrix with exactly `nnzPerRow` entries per row. */
+export type CsrRowFill = (start: number, end: number, data: FloatArray, indices: Int32Array) => void;
+
+/** Bytes one write window may take in WebAssembly memory (and again in JS). */
+export const WRITE_WINDOW_BYTES = 8 * 1024 * 1024;
+
+function fail(file: string, key: string, what: string, e: unknown): CellbudgetError {
+  if (isCellbudgetError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new CellbudgetError('H5AD_WRITE_FAILED', `Failed while ${what} '${key}' in ${file}: ${msg}.`, {
+    file,
+    key,
+    hint: 'Check that the directory is writable and the disk has space; run again with a new output path.',
+  }, { cause: e });
+}
+
+/**
+ * An h5ad file open for writing. Create with `H5adWriter.create` (truncates) or
+ * `H5adWriter.append`, and `close()` in a finally.
+ */
+export class H5adWriter {
+  readonly path: string;
+  private readonly file: H5wasmFile;
+  private closed = false;
+
+  private constructor(path: string, file: H5wasmFile) {
+    this.path = path;
+    this.file = file;
+  }
+
+  /** Create (or truncate) `path` in the earliest HDF5 format, which `patchBoolPlaceholders` relies on. */
+  static create(path: string): H5adWriter {
+    const abs = resolve(path);
+    let file: H5wasmFile;
+    try {
+      file = new H5wasmFile(abs, 'w', { libver: ['earliest', 'latest'] });
+    } catch (e) {
+      throw fail(path, '/', 'creating the file', e);
+    }
+    if (!(file.file_id > 0n)) {
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not create ${path}.`, { file: path, hint: 'Check that the directory exists and is writable.' });
+    }
+    return new H5adWriter(path, file);
+  }
+
+  /** Open an existing file written by `create` to add elements. */
+  static append(path: string): H5adWriter {
+    const abs = resolve(path);
+    let file: H5wasmFile;
+    try {
+      file = new H5wasmFile(abs, 'a');
+    } catch (e) {
+      throw fail(path, '/', 'reopening the file', e);
+    }
+    if (!(file.file_id > 0n)) {
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not reopen ${path} for writing.`, { file: path, hint: 'Check that the file is writable.' });
+    }
+    return new H5adWriter(path, file);
+  }
+
+  private guard<T>(key: string, what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw fail(this.path, key, what, e);
+    }
+  }
+
+  private node(path: string): Group | Dataset {
+    const e = this.guard(path, 'looking up', () => (path === '/' || path === '' ? this.file : this.file.get(path)));
+    if (e instanceof Group || e instanceof Dataset) return e;
+    throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot write attributes on '${path}' in ${this.path}: it does not exist.`, { file: this.path, key: path });
+  }
+
+  /** HDF5 type class of a dataset (e.g. to check that a bool column became an enum). */
+  typeClass(path: string): number {
+    return this.guard(path, 'reading the type of', () => H5.get_dataset_metadata(this.file.file_id, '/' + path.replace(/^\//, '')).type);
+  }
+
+  /** Set string attributes (scalar variable-length UTF-8, as h5py writes Python str). */
+  attrs(path: string, values: Readonly<Record<string, string>>): void {
+    const n = this.node(path);
+    for (const [k, v] of Object.entries(values)) this.guard(path, `writing attribute ${k} on`, () => n.create_attribute(k, v));
+  }
+
+  /** A string-array attribute; an empty one is written as an empty float64 array, as anndata does. */
+  stringListAttr(path: string, name: string, values: readonly string[]): void {
+    const n = this.node(path);
+    this.guard(path, `writing attribute ${name} on`, () =>
+      values.length === 0 ? n.create_attribute(name, [], [0], '<d') : n.create_attribute(name, [...values]),
+    );
+  }
+
+  /** An int64 array attribute (e.g. csr_matrix `shape`). */
+  int64ListAttr(path: string, name: string, values: readonly number[]): void {
+    const n = this.node(path);
+    this.guard(path, `writing attribute ${name} on`, () => n.create_attribute(name, BigInt64Array.from(values.map((v) => BigInt(v)))));
+  }
+
+  /** A scalar bool attribute (a placeholder until `patchBoolPlaceholders`). */
+  boolAttr(path: string, name: string, value: boolean): void {
+    const n = this.node(path);
+    this.guard(path, `writing attribute ${name} on`, () =>
+      n.create_attribute(name, new Map([[BOOL_PLACEHOLDER, Int8Array.of(value ? 1 : 0)]]), [], BOOL_PLACEHOLDER_DTYPE),
+    );
+  }
+
+  /** A group with anndata encoding attributes. */
+  group(path: string, encodingType: string, encodingVersion: string): void {
+    this.guard(path, 'creating group', () => this.file.create_group(path.replace(/^\//, '')));
+    this.attrs(path, { 'encoding-type': encodingType, 'encoding-version': encodingVersion });
+  }
+
+  /** An empty `dict` group (anndata's obsm, layers, uns, ...). */
+  dict(path: string): void {
+    this.group(path, 'dict', '0.1.0');
+  }
+
+  /** A `string-array` element. Variable-length strings go whole: h5wasm cannot write them in pieces. */
+  strings(path: string, values: readonly string[]): void {
+    this.guard(path, 'writing strings', () => this.file.create_dataset({ name: path.replace(/^\//, ''), data: [...values], shape: [values.length] }));
+    this.attrs(path, { 'encoding-type': 'string-array', 'encoding-version': '0.2.0' });
+  }
+
+  /** A numeric `array` element from a typed array (its type is the stored dtype). */
+  numeric(path: string, values: Int8Array | Int16Array | Int32Array | Float32Array | Float64Array): void {
+    this.guard(path, 'writing', () => this.file.create_dataset({ name: path.replace(/^\//, ''), data: values, shape: [values.length] }));
+    this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
+  }
+
+  /** A bool `array` element (0/1 bytes); a placeholder until `patchBoolPlaceholders`. */
+  bool(path: string, values: Uint8Array): void {
+    const data = new Int8Array(values.buffer, values.byteOffset, values.length);
+    this.guard(path, 'writing', () =>
+      this.file.create_dataset({ name: path.replace(/^\//, ''), data: new Map([[BOOL_PLACEHOLDER, data]]), shape: [values.length], dtype: BOOL_PLACEHOLDER_DTYPE }),
+    );
+    this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
+  }
+
+  /** A `categorical` element (codes + categories, `ordered` as a bool attribute). */
+  categorical(path: string, codes: Int8Array | Int16Array | Int32Array, categories: readonly string[], ordered = false): void {
+    this.group(path, 'categorical', '0.2.0');
+    this.boolAttr(path, 'ordered', ordered);
+    this.numeric(`${path}/codes`, codes);
+    this.strings(`${path}/categories`, categories);
+  }
+
+  /**
+   * A `dataframe` group: the index as `_index`, then the columns, which `writeColumns`
+   * writes under `path` in `columnOrder`.
+   */
+  dataframe(path: string, index: readonly string[], columnOrder: readonly string[], writeColumns: () => void): void {
+    this.group(path, 'dataframe', '0.2.0');
+    this.attrs(path, { _index: '_index' });
+    this.stringListAttr(path, 'column-order', columnOrder);
+    this.strings(`${path}/_index`, index);
+    writeColumns();
+  }
+
+  /**
+   * A dense 2-D `array` of `rows` x `cols`, chunked by rows, generated and written in
+   * windows of whole chunks: neither JS nor WebAssembly ever holds more than one window.
+   */
+  denseMatrix(path: string, rows: number, cols: number, dtype: FloatDtype, opts: MatrixWriteOptions, fill: DenseRowFill): void {
+    const name = path.replace(/^\//, '');
+    const item = dtype === 'float32' ? 4 : 8;
+    const chunkRows = Math.max(1, Math.min(opts.chunkRows, Math.max(rows, 1)));
+    const windowRows = windowRowsFor(opts.windowRows, chunkRows, cols * item);
+    const alloc = (n: number): FloatArray => (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    const first = Math.min(rows, windowRows);
+    const buf = alloc(windowRows * cols);
+    fill(0, first, buf);
+    // Created with the first window only and resized to full size: create_dataset copies
+    // all its data through WebAssembly memory at once.
+    const compression = opts.compression === 'gzip' ? { compression: 'gzip' as const, compression_opts: opts.gzipLevel ?? 4 } : {};
+    const ds = this.guard(path, 'creating', () =>
+      this.file.create_dataset({
+        name,
+        data: buf.subarray(0, first * cols),
+        shape: [first, cols],
+        maxshape: [rows, cols],
+        chunks: [chunkRows, cols],
+        ...compression,
+      }),
+    );
+    this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
+    opts.onRows?.(first);
+    if (first < rows) {
+      this.guard(path, 'resizing', () => ds.resize([rows, cols]));
+      for (let a = first; a < rows; a += windowRows) {
+        const b = Math.min(rows, a + windowRows);
+        const view = buf.subarray(0, (b - a) * cols);
+        fill(a, b, view);
+        this.guard(path, `writing rows [${a}, ${b}) of`, () => ds.write_slice([[a, b], []], view));
+        opts.onRows?.(b);
+      }
+    }
+  }
+
+  /**
+   * A `csr_matrix` group of `rows` x `cols` with exactly `nnzPerRow` entries per row
+   * (so every dataset's size is known up front), written in row windows.
+   */
+  csrMatrix(path: string, rows: number, cols: number, nnzPerRow: number, dtype: FloatDtype, opts: MatrixWriteOptions, fill: CsrRowFill): void {
+    this.group(path, 'csr_matrix', '0.1.0');
+    this.int64ListAttr(path, 'shape', [rows, cols]);
+    const nnz = rows * nnzPerRow;
+    const item = dtype === 'float32' ? 4 : 8;
+    const chunkElems = Math.max(1, Math.min(Math.max(nnz, 1), opts.chunkRows * Math.max(nnzPerRow, 1)));
+    const windowRows = windowRowsFor(opts.windowRows, opts.chunkRows, Math.max(nnzPerRow, 1) * (item + 4));
+    const compression = opts.compression === 'gzip' ? { compression: 'gzip' as const, compression_opts: opts.gzipLevel ?? 4 } : {};
+    const dataBuf: FloatArray = dtype === 'float32' ? new Float32Array(windowRows * nnzPerRow) : new Float64Array(windowRows * nnzPerRow);
+    const idxBuf = new Int32Array(windowRows * nnzPerRow);
+
+    const first = Math.min(rows, windowRows);
+    fill(0, first, dataBuf.subarray(0, first * nnzPerRow), idxBuf.subarray(0, first * nnzPerRow));
+    const mk = (sub: string, data: FloatArray | Int32Array | BigInt64Array, total: number, chunk: number): Dataset =>
+      this.guard(`${path}/${sub}`, 'creating', () =>
+        this.file.create_dataset({
+          name: `${path.replace(/^\//, '')}/${sub}`,
+          data,
+          shape: [data.length],
+          maxshape: [total],
+          chunks: [Math.max(1, Math.min(chunk, Math.max(total, 1)))],
+          ...compression,
+        }),
+      );
+    const dData = mk('data', dataBuf.subarray(0, first * nnzPerRow), nnz, chunkElems);
+    const dIdx = mk('indices', idxBuf.subarray(0, first * nnzPerRow), nnz, chunkElems);
+    // indptr is arithmetic (row * nnzPerRow); int64 as scipy uses for large matrices.
+    const ptrBuf = new BigInt64Array(windowRows + 1);
+    const fillPtr = (a: number, b: number): BigInt64Array => {
+      const v = ptrBuf.subarray(0, b - a);
+      for (let r = a; r < b; r++) v[r - a] = BigInt(r * nnzPerRow);
+      return v;
+    };
+    const dPtr = mk('indptr', fillPtr(0, Math.min(rows + 1, windowRows)), rows + 1, Math.max(1, opts.chunkRows));
+    opts.onRows?.(first);
+    if (dData.shape?.[0] !== nnz) {
+      this.guard(path, 'resizing', () => {
+        dData.resize([nnz]);
+        dIdx.resize([nnz]);
+      });
+    }
+    const ptrFirst = Math.min(rows + 1, windowRows);
+    if (ptrFirst < rows + 1) {
+      this.guard(`${path}/indptr`, 'resizing', () => dPtr.resize([rows + 1]));
+      for (let a = ptrFirst; a < rows + 1; a += windowRows) {
+        const b = Math.min(rows + 1, a + windowRows);
+        const v = fillPtr(a, b);
+        this.guard(`${path}/indptr`, 'writing', () => dPtr.write_slice([[a, b]], v));
+      }
+    }
+    for (let a = first; a < rows; a += windowRows) {
+      const b = Math.min(rows, a + windowRows);
+      const d = dataBuf.subarray(0, (b - a) * nnzPerRow);
+      const ix = idxBuf.subarray(0, (b - a) * nnzPerRow);
+      fill(a, b, d, ix);
+      this.guard(`${path}/data`, `writing rows [${a}, ${b}) of`, () => dData.write_slice([[a * nnzPerRow, b * nnzPerRow]], d));
+      this.guard(`${path}/indices`, `writing rows [${a}, ${b}) of`, () => dIdx.write_slice([[a * nnzPerRow, b * nnzPerRow]], ix));
+      opts.onRows?.(b);
+    }
+  }
+
+  /** Flush and close. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.file.close();
+    } catch (e) {
+      throw fail(this.path, '/', 'closing', e);
+    }
+  }
+}
+
+function windowRowsFor(requested: number | undefined, chunkRows: number, rowBytes: number): number {
+  const fit = Math.max(1, Math.floor(WRITE_WINDOW_BYTES / Math.max(1, rowBytes)));
+  const rows = requested ?? fit;
+  // Whole chunks per window: a compressed chunk written in two pieces is compressed twice.
+  return Math.max(chunkRows, Math.floor(rows / chunkRows) * chunkRows);
+}
+
+// ---------------------------------------------------------------------------------------
+// Turning bool placeholders into HDF5 enums, in place.
+
+const HEADER_V1 = 8; // version-1 object header message: type u16, size u16, flags u8, 3 reserved
+const MSG_DATATYPE = 0x0003;
+const MSG_ATTRIBUTE = 0x000c;
+
+/**
+ * Rewrite every bool placeholder datatype in `path` (datasets and attributes) into the
+ * enum {FALSE=0, TRUE=1} over int8 that h5py writes for numpy bool. The file must be closed
+ * and written by `H5adWriter.create`. Returns the number of placeholders rewritten.
+ */
+export function patchBoolPlaceholders(path: string): number {
+  const needle = Buffer.from(BOOL_PLACEHOLDER + '\0', 'latin1');
+  const fd = openSync(path, 'r+');
+  try {
+    const hits = scan(fd, needle);
+    for (const pos of hits) patchAt(fd, path, pos);
+    return hits.length;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function scan(fd: number, needle: Buffer): number[] {
+  const block = 8 * 1024 * 1024;
+  const buf = Buffer.alloc(block + needle.length);
+  const hits: number[] = [];
+  let pos = 0;
+  let carry = 0;
+  for (;;) {
+    const n = readSync(fd, buf, carry, block, pos);
+    if (n <= 0) break;
+    const len = carry + n;
+    const base = pos - carry;
+    let i = buf.indexOf(needle, 0);
+    while (i >= 0 && i + needle.length <= len) {
+      hits.push(base + i);
+      i = buf.indexOf(needle, i + 1);
+    }
+    pos += n;
+    // Keep the tail so that a name split between two blocks is still found.
+    carry = Math.min(needle.length - 1, len);
+    buf.copy(buf, 0, len - carry, len);
+    buf.fill(0, carry);
+  }
+  return [...new Set(hits)].sort((a, b) => a - b);
+}
+
+function patchAt(fd: number, file: string, namePos: number): void {
+  const before = 128;
+  const start = Math.max(0, namePos - before);
+  const region = Buffer.alloc(before + 256);
+  const got = readSync(fd, region, 0, region.length, start);
+  const at = (abs: number): number => abs - start;
+  const dt = namePos - 8; // the first member name follows the 8-byte datatype header
+  const bad = (why: string): CellbudgetError =>
+    new CellbudgetError('H5AD_WRITE_FAILED', `Could not turn the bool placeholder at byte ${namePos} of ${file} into an HDF5 bool: ${why}.`, {
+      file,
+      hint: 'This is a bug in cellbudget\'s writer; please report it. Files written before it are unaffected.',
+    });
+  if (got < at(namePos) + 64 || dt - HEADER_V1 < start) throw bad('the file ends too early');
+  if (region[at(dt)] !== 0x16 || region.readUInt16LE(at(dt) + 1) !== 1 || region.readUInt32LE(at(dt) + 4) !== 1) {
+    throw bad('it is not the version-1 compound type the writer creates');
+  }
+
+  // An attribute message: version 1, reserved, name size, datatype size, dataspace size, name (padded), datatype, ...
+  for (let k = 1; k <= 8; k++) {
+    const a = dt - 8 * k - 8;
+    const hdr = a - HEADER_V1;
+    if (hdr < start) break;
+    const nameSize = region.readUInt16LE(at(a) + 2);
+    if (
+      region[at(a)] === 1 &&
+      region[at(a) + 1] === 0 &&
+      pad8(nameSize) === 8 * k &&
+      region.readUInt16LE(at(a) + 4) === PLACEHOLDER_DTYPE_BYTES &&
+      region.readUInt16LE(at(hdr)) === MSG_ATTRIBUTE
+    ) {
+      patchAttribute(fd, region, start, hdr, bad);
+      return;
+    }
+  }
+  const hdr = dt - HEADER_V1;
+  if (region.readUInt16LE(at(hdr)) === MSG_DATATYPE && region.readUInt16LE(at(hdr) + 2) >= pad8(PLACEHOLDER_DTYPE_BYTES)) {
+    const size = region.readUInt16LE(at(hdr) + 2);
+    const out = Buffer.alloc(HEADER_V1 + size);
+    region.copy(out, 0, at(hdr), at(hdr) + HEADER_V1);
+    out.set(BOOL_ENUM_DTYPE, HEADER_V1);
+    writeSync(fd, out, 0, out.length, hdr);
+    return;
+  }
+  throw bad('it is neither in a datatype message nor in an attribute message');
+}
+
+function patchAttribute(fd: number, region: Buffer, start: number, hdr: number, bad: (why: string) => CellbudgetError): void {
+  const at = (abs: number): number => abs - start;
+  const size = region.readUInt16LE(at(hdr) + 2);
+  const a = hdr + HEADER_V1;
+  const nameSize = region.readUInt16LE(at(a) + 2);
+  const dtSize = region.readUInt16LE(at(a) + 4);
+  const dsSize = region.readUInt16LE(at(a) + 6);
+  const nameAt = at(a) + 8;
+  const dsAt = nameAt + pad8(nameSize) + pad8(dtSize);
+  const dataAt = dsAt + pad8(dsSize);
+  // Dataspace v1: version, rank, flags, 5 reserved, then rank 8-byte dimensions.
+  const rank = region[dsAt + 1] ?? 0;
+  let count = 1;
+  for (let i = 0; i < rank; i++) count *= Number(region.readBigUInt64LE(dsAt + 8 + 8 * i));
+  if (dataAt + count > region.length || dataAt - at(a) + count > size) throw bad('the attribute holds more values than expected');
+
+  const body: number[] = [];
+  const push = (bytes: ArrayLike<number>, padded: number): void => {
+    for (let i = 0; i < padded; i++) body.push(i < bytes.length ? (bytes[i] ?? 0) : 0);
+  };
+  push([1, 0, nameSize & 0xff, nameSize >> 8, BOOL_ENUM_DTYPE.length, 0, dsSize & 0xff, dsSize >> 8], 8);
+  push(region.subarray(nameAt, nameAt + pad8(nameSize)), pad8(nameSize));
+  push(BOOL_ENUM_DTYPE, pad8(BOOL_ENUM_DTYPE.length));
+  push(region.subarray(dsAt, dsAt + pad8(dsSize)), pad8(dsSize));
+  push(region.subarray(dataAt, dataAt + count), pad8(count));
+  if (body.length > size) throw bad('the enum attribute is larger than the placeholder');
+  const out = Buffer.alloc(HEADER_V1 + size);
+  region.copy(out, 0, at(hdr), at(hdr) + HEADER_V1);
+  out.set(body, HEADER_V1);
+  writeSync(fd, out, 0, out.length, hdr);
+}
+
+/** HDF5 type class number of enums, to check a patched column. */
+export const H5T_ENUM_CLASS: number = H5.H5T_class_t.H5T_ENUM.value;
