@@ -12,7 +12,9 @@ export type MeasureMethod =
   /** Elsewhere: RSS sampled every ~10 ms; spikes between samples can be missed. */
   | 'sampled-rss'
   /** issue 8: a command's own figures (VmHWM of the process; children summed as an upper bound). */
-  | 'kernel-hwm-command';
+  | 'kernel-hwm-command'
+  /** issue 8: `cellbudget ingest` of a script's memory log: the "Used" figure printed at each marker (a sample, not a kernel peak). */
+  | 'ingested-log';
 
 export interface StepRecord {
   /** Dataset the step acts on; null for whole-run steps. */
