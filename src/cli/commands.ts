@@ -5,6 +5,7 @@ import { registerCalibrate } from './calibrate.js';
 import { registerInspect } from './inspect.js';
 import { registerSynth } from './synth.js';
 import { registerSplit } from './split.js';
+import { registerIngest } from './ingest.js';
 
 // One line per subcommand; each lives in its own file under src/cli/.
 export const commands: RegisterCommand[] = [
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   registerPlan,
   registerSimulate,
   registerCalibrate,
+  registerIngest,
 ];
