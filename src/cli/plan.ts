@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadScenarios, type BuiltinScenario } from '../../harness/scenario.js';
 import { CellbudgetError } from '../errors.js';
-import { withH5ad } from '../h5ad/index.js';
 import { assignSplits, parsePipelineConfig, planGroups } from '../pipeline/index.js';
 import { obsColumnBytes } from '../source-memory.js';
 import type { StrategyName } from '../strategies/types.js';
@@ -37,10 +36,12 @@ export function builtinScenarios(arg: string): BuiltinScenario[] {
  * dtype of the representation, obs bytes, and the exact split structure from the pipeline's
  * own grouping and split assignment.
  */
-export function fileFacts(s: BuiltinScenario): Record<string, FileFacts> {
+export async function fileFacts(s: BuiltinScenario): Promise<Record<string, FileFacts>> {
   const facts: Record<string, FileFacts> = {};
   const files = s.datasets.filter((d) => d.file !== undefined);
   if (files.length === 0) return facts;
+  // h5wasm (and its WebAssembly heap) loads only when a real file is there to inspect.
+  const { withH5ad } = await import('../h5ad/index.js');
   const config = parsePipelineConfig(s.pipeline, `${s.source} pipeline`);
   for (const d of files) {
     facts[d.name] = withH5ad(d.file!, (src) => {
@@ -67,8 +68,8 @@ export function fileFacts(s: BuiltinScenario): Record<string, FileFacts> {
 }
 
 /** Dataset models at full scale (documented structure honoured) for a scenario. */
-export function fullScaleDatasets(s: BuiltinScenario): DatasetModel[] {
-  return datasetsFromScenario(s, { scale: 1, documented: true, facts: fileFacts(s) });
+export async function fullScaleDatasets(s: BuiltinScenario): Promise<DatasetModel[]> {
+  return datasetsFromScenario(s, { scale: 1, documented: true, facts: await fileFacts(s) });
 }
 
 /** Read a calibration file, or the defaults when none is given. */
@@ -170,9 +171,9 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
   const headroom = parsePercent(o.headroom, '--headroom');
   const calibration = readCalibration(o.calibration);
   const strategies = parseStrategies(o.strategy);
-  const inputs: Array<{ name: string; datasets: DatasetModel[] }> = scenarioArg
-    ? builtinScenarios(scenarioArg).map((s) => ({ name: s.name, datasets: fullScaleDatasets(s) }))
-    : [{ name: 'datasets', datasets: o.dataset.map(datasetFromSpec) }];
+  const inputs: Array<{ name: string; datasets: DatasetModel[] }> = [];
+  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s) });
+  else inputs.push({ name: 'datasets', datasets: o.dataset.map(datasetFromSpec) });
   const plans = inputs.map(({ name, datasets }) => {
     const names = new Set<string>();
     for (const d of datasets) {

@@ -49,7 +49,7 @@ export function predictedSeries(r: SimResult): TimelineSeries {
 }
 
 /** A measured run with the model's figures beside every step. */
-export function withPredictions(report: Report, run: RunRecord, calibration: Calibration, facts: ReturnType<typeof fileFacts>): RunRecord {
+export function withPredictions(report: Report, run: RunRecord, calibration: Calibration, facts: Awaited<ReturnType<typeof fileFacts>>): RunRecord {
   const scenario = scenarioOfRun(report, run);
   if (!scenario || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) return run;
   const pred = predictRun({ scenario, scale: run.scale, facts }, run.strategy as StrategyName, calibration, { steps: run.steps });
@@ -72,7 +72,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
   const out: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   for (const s of builtinScenarios(arg)) {
-    const datasets = fullScaleDatasets(s);
+    const datasets = await fullScaleDatasets(s);
     const strategies = only ?? s.strategies;
     const results = strategies.map((name) => simulate(datasets, name, { constants: calibration.constants, ...(o.primary !== undefined ? { primary: o.primary } : {}) }));
     text.push(`${s.name} (full scale, predicted${calibration.fit ? ', calibrated' : ', default constants'})`);
@@ -95,7 +95,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
     };
     let measured: RunRecord[] = [];
     if (report) {
-      const facts = fileFacts(s);
+      const facts = await fileFacts(s);
       measured = report.runs.filter((r) => r.scenario === s.name && r.status === 'ok').map((r) => withPredictions(report, r, calibration, facts));
       entry['measured_vs_predicted'] = measured.map((r) => ({
         strategy: r.strategy,

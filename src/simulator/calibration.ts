@@ -35,6 +35,8 @@ const calibrationSchema = z
     version: z.literal(1),
     constants: constantsSchema,
     fit: z.record(z.string(), z.unknown()).optional(),
+    created: z.string().optional(),
+    skipped: z.array(z.unknown()).optional(),
   })
   .strict();
 

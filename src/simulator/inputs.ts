@@ -289,7 +289,7 @@ export function datasetFromSpec(spec: string): DatasetModel {
   const test = num('test', 0.15);
   const val = num('val', 0.15);
   const train = num('train', 1 - test - val);
-  for (const [k, v] of [['train', train], ['val', val], ['test', test]] as const) {
+  for (const [k, v] of [['test', test], ['val', val], ['train', train]] as const) {
     if (!(v >= 0 && v <= 1)) {
       throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: ${k}=${v} is outside 0–1.`, { key: `${name}.${k}`, value: v, hint: 'Split ratios are fractions that sum to 1.' });
     }

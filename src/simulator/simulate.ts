@@ -155,8 +155,8 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
   );
   const sequence = opts.sequence ?? strategySteps(strategy, order);
 
-  // Features of the resident state (no transients); `liveMax` feeds allocator retention.
-  let liveMax = 0;
+  // Features of the resident state (no transients); `trackedMax` feeds allocator retention.
+  let trackedMax = 0;
   const resident = (): { f: Features; live: number } => {
     const f = zero();
     f.fixed_bytes = 1;
@@ -233,13 +233,15 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     const atPeak = name === 'stream' ? after : name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
     if (name === 'stream') s.planned = false;
     const end = name === 'stream' ? resident() : after;
-    const peakLive = Math.max(before.live, atPeak.live);
-    liveMax = Math.max(liveMax, peakLive);
+    // Retention counts freed array bytes only (not obs at its calibrated size), which keeps
+    // every figure linear in the constants, as the least-squares fit needs.
+    const peakTracked = Math.max(before.f.data_factor, atPeak.f.data_factor);
+    trackedMax = Math.max(trackedMax, peakTracked);
     const peakF = add(atPeak.f, transient);
     const endF = { ...end.f };
-    // Freed bytes the allocator may keep: the distance from the highest live so far.
-    endF.retention = Math.max(0, liveMax - end.live);
-    peakF.retention = Math.max(0, liveMax - peakLive);
+    // Freed bytes the allocator may keep: the distance from the highest so far.
+    endF.retention = Math.max(0, trackedMax - end.f.data_factor);
+    peakF.retention = Math.max(0, trackedMax - peakTracked);
     const endBytes = evaluate(endF, c);
     const peakFeatures = evaluate(peakF, c) >= endBytes ? peakF : endF;
     const peakBytes = evaluate(peakFeatures, c);
