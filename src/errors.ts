@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'CHILD_FAILED'
   | 'MEASUREMENT_UNAVAILABLE'
   | 'CALIBRATION_INVALID'
-  | 'LOG_INVALID';
+  | 'LOG_INVALID'
+  | 'REPORT_INVALID';
 
 export interface ErrorDetails {
   /** File the error is about, when there is one. */

@@ -6,12 +6,14 @@ import { registerInspect } from './inspect.js';
 import { registerSynth } from './synth.js';
 import { registerSplit } from './split.js';
 import { registerIngest } from './ingest.js';
+import { registerCompare } from './compare.js';
 
 // One line per subcommand; each lives in its own file under src/cli/.
 export const commands: RegisterCommand[] = [
   registerInspect,
   registerSynth,
   registerSplit,
+  registerCompare,
   registerPlan,
   registerSimulate,
   registerCalibrate,

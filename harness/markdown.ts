@@ -1,0 +1,105 @@
+/**
+ * report.md: a Markdown summary for a pull-request comment or a CI job summary. One row per
+ * scenario × strategy; budgets as ✅/❌; the change against a baseline when one is given.
+ */
+import { formatBytes } from '../src/units.js';
+import { peakMeaning } from './charts.js';
+import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
+import type { BudgetResult, Report, RunRecord } from './report.js';
+
+export interface MarkdownOptions {
+  /** A baseline report: adds Δ columns (compared with `compareReports`). */
+  baseline?: Report;
+  /** A comparison already made (takes precedence over `baseline`). */
+  comparison?: Comparison;
+  compare?: CompareOptions;
+  /** Names of chart images in the same directory, linked under the table. */
+  charts?: string[];
+}
+
+/** Escape text for a Markdown table cell. */
+function cell(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function budgetCell(b: BudgetResult): string {
+  return `${b.ok ? '✅' : '❌'} ${b.metric} ≤ ${formatBytes(b.limit_bytes)}`;
+}
+
+const TIER_MARK: Record<Tier, string> = { ok: '', improved: ' 🟢', warn: ' ⚠️', fail: ' ❌' };
+
+function deltaCell(d: MetricDelta | null | undefined): string {
+  if (!d) return '—';
+  return `${formatRatio(d.ratio)}${TIER_MARK[d.tier]}`;
+}
+
+function figure(measured: number, scale: number): string {
+  return scale === 1 ? formatBytes(measured) : `${formatBytes(measured / scale)} <sub>(${formatBytes(measured)})</sub>`;
+}
+
+function statusCell(r: RunRecord): string {
+  if (r.status === 'ok') return r.budgets.every((b) => b.ok) ? '✅' : '❌';
+  return `💥 ${r.status}${r.failure?.step ? ` in ${r.failure.step}` : ''}`;
+}
+
+/** The Markdown summary of a report. */
+export function renderMarkdown(report: Report, options: MarkdownOptions = {}): string {
+  const comparison = options.comparison ?? (options.baseline ? compareReports(options.baseline, report, options.compare) : undefined);
+  const rowOf = (r: RunRecord) => comparison?.rows.find((c) => c.scenario === r.scenario && c.strategy === r.strategy);
+  const checks = report.runs.flatMap((r) => r.budgets);
+  const failedChecks = checks.filter((b) => !b.ok).length;
+  const died = report.runs.filter((r) => r.status !== 'ok').length;
+  const scales = [...new Set(report.runs.map((r) => r.scale))];
+
+  const out: string[] = [];
+  out.push('## cellbudget memory report', '');
+  const verdict =
+    failedChecks === 0 && died === 0 ? '✅ **All budgets met**' : `❌ **${failedChecks} of ${checks.length} budget checks failed**${died ? `, ${died} run${died > 1 ? 's' : ''} did not finish` : ''}`;
+  out.push(`${verdict} — ${report.runs.length} runs over ${report.scenarios.length} scenarios.`);
+  if (comparison) {
+    out.push('', `Against the baseline: ${comparison.failures} regression${comparison.failures === 1 ? '' : 's'} over +${(comparison.fail * 100).toFixed(0)}% ❌, ${comparison.warnings} over +${(comparison.warn * 100).toFixed(0)}% ⚠️.`);
+  }
+  out.push('');
+  out.push(
+    `Figures are net of the idle baseline and shown at full scale (measured / scale), the measured figure in small type${scales.length === 1 && scales[0] !== 1 ? ` (scale ${scales[0]})` : ''}. ` +
+      `Peak: ${peakMeaning(report.environment.method)}; final: RSS at the end; kept: bytes the pipeline still references.`,
+  );
+  out.push('');
+
+  const head = ['Scenario', 'Strategy', 'Status', 'Peak', 'Final', 'Kept', 'Budgets'];
+  if (comparison) head.push('Δ peak', 'Δ final');
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 3 && i <= 5 ? '---:' : i >= 7 ? '---:' : '---')).join('|')}|`);
+  for (const r of report.runs) {
+    const budgets = r.budgets.length > 0 ? r.budgets.map(budgetCell).join('<br>') : '—';
+    const row = [
+      cell(r.scenario),
+      cell(r.strategy),
+      cell(statusCell(r)),
+      `${figure(r.peak_bytes, r.scale)}${r.status !== 'ok' ? ' so far' : ''}`,
+      r.status === 'ok' ? figure(r.final_bytes, r.scale) : '—',
+      r.status === 'ok' ? figure(r.final_live_bytes, r.scale) : '—',
+      cell(budgets),
+    ];
+    if (comparison) {
+      const c = rowOf(r);
+      row.push(c?.note && !c.peak ? cell(c.note) : deltaCell(c?.peak), deltaCell(c?.final));
+    }
+    out.push(`| ${row.join(' | ')} |`);
+  }
+
+  const failures = report.runs.flatMap((r) => [
+    ...r.budgets.filter((b) => !b.ok).map((b) => b.message ?? `${r.scenario} / ${r.strategy}: ${b.metric} ${formatBytes(b.actual_bytes)} over ${formatBytes(b.limit_bytes)}`),
+    ...(r.status !== 'ok' ? [`${r.scenario} / ${r.strategy} ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: ${r.failure?.reason ?? 'no reason recorded'}`] : []),
+  ]);
+  if (failures.length > 0) {
+    out.push('', '<details><summary>Failures</summary>', '');
+    for (const f of failures) out.push(`- ${f.replace(/\r?\n/g, ' ')}`);
+    out.push('', '</details>');
+  }
+  if (options.charts && options.charts.length > 0) {
+    out.push('', 'Charts: ' + options.charts.map((c) => `[${c}](${encodeURI(c)})`).join(' · '));
+  }
+  const env = report.environment;
+  out.push('', `<sub>Node ${env.node} · ${env.platform} ${env.kernel} ${env.arch} · ${env.cpus} CPUs · ${formatBytes(env.total_memory_bytes)} · method ${env.method} · cellbudget ${env.cellbudget} · ${report.created}</sub>`, '');
+  return out.join('\n');
+}
