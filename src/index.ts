@@ -23,3 +23,9 @@ export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthS
 export type { SynthSpec, SynthOptions, SynthProgress, SynthResult, SynthLocation, SynthFormat, SynthObs, SynthPhase } from './h5ad/synth.js';
 export { simulate, strategySteps, keepSet, evaluate, DEFAULT_CONSTANTS, CONSTANT_NAMES, syntheticDataset, syntheticStructure, documentedStructure, validateDataset, rowBytes, modelGroupedBytes, modelKeptBytes, datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFromPlan, ratioStructure, fromFacts, splitSpecOf, modelSectionSchema, predictRun, simulateForRun, observationsFromReport, scenarioOfRun, fitConstants, parseCalibration, defaultCalibration, planNodes, bestOrder, sbatchMem, requiredWithHeadroom, assertSomethingFits } from './simulator/index.js';
 export type { RuntimeConstants, Features, SimStep, SimResult, SimOptions, DatasetModel, SplitStructure, SplitSpec, SyntheticShape, FileFacts, ScenarioLike, ModelSection, DatasetsOptions, PredictedStep, PredictInput, PredictOptions, ReportObservations, Calibration, Observation, Plan, PlanOptions, StrategyPlan, NodeFit } from './simulator/index.js';
+export { runCommandScenario } from '../harness/command.js';
+export type { CommandSpec, CommandRunOptions, CommandRunRecord, CommandStepRecord, CommandBaseline } from '../harness/command.js';
+export { ingestLog, ingestReport } from '../harness/ingest.js';
+export type { IngestOptions, IngestedRunRecord, IngestedStepRecord } from '../harness/ingest.js';
+export { parseMarker } from '../harness/markers.js';
+export type { Marker, MemoryMarker, StepMarker } from '../harness/markers.js';
