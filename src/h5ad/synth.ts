@@ -514,6 +514,7 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
   const spec = resolveSynthSpec(specOrOptions);
   const out = resolve(outPath);
   const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  checkOutputDir(out);
   const gen = new SynthGenerator(spec);
   const rows = spec.cells;
   onProgress?.({ phase: 'obs', rowsDone: 0, rows });
@@ -564,6 +565,20 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
     maxCellsPerCondition: Math.max(...values),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** Refuse an output whose directory is missing, before HDF5 prints its own error stack. */
+function checkOutputDir(out: string): void {
+  const dir = dirname(out);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) {
+    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot write ${out}: the directory ${dir} does not exist.`, { file: out, hint: 'Create the directory first, or pick another output path.' });
+  }
 }
 
 function writeMetadata(path: string, spec: SynthSpec, gen: SynthGenerator): void {
