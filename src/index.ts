@@ -29,3 +29,8 @@ export { ingestLog, ingestReport } from '../harness/ingest.js';
 export type { IngestOptions, IngestedRunRecord, IngestedStepRecord } from '../harness/ingest.js';
 export { parseMarker } from '../harness/markers.js';
 export type { Marker, MemoryMarker, StepMarker } from '../harness/markers.js';
+export { StepRecorder, stepLabel, memoryLine, createPeakProbe, RssSampler, GcMeter, forceGc, gcExposed, takeSnapshot, measureBaseline, checkLeak, growthPerRepetition, retainedBytes, topGrowingTypes, kernelHwmAvailable } from './memory/index.js';
+export type { StepRecorderOptions, CreateStepRecorderOptions, StepStart, PeakProbe, PeakReading, MethodChoice, MemorySnapshot, Baseline, WasmBytesFn, GcSummary, CheckLeakOptions, LeakResult, GrowingType } from './memory/index.js';
+export { runChild, defaultChildEntry } from '../harness/spawn.js';
+export type { RunChildOptions, ChildRunResult, ChildFailure, FailureKind, MemoryCap } from '../harness/spawn.js';
+export type { ChildJob, JobContext, JobFunction, ChildMessage, BaselineRecord } from '../harness/protocol.js';
