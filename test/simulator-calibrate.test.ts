@@ -15,6 +15,7 @@ const TRUTH: RuntimeConstants = {
   data_factor: 1.07,
   obs_bytes_per_cell: 63,
   prepare_bytes_per_cell: 13,
+  plan_bytes_per_cell: 9,
   read_window_bytes: 27e6,
   retention: 0.35,
 };

@@ -63,7 +63,7 @@ describe('cellbudget simulate', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { strategies: Array<{ name: string; peak_bytes: number; steps: unknown[] }> };
     expect(j.strategies.map((s) => s.name)).toEqual(['eager', 'selective']);
-    expect(j.strategies[1]!.steps).toHaveLength(12);
+    expect(j.strategies[1]!.steps).toHaveLength(11);
     expect(existsSync(join(dir, 'simulation.json'))).toBe(true);
     expect(existsSync(join(dir, 'original-fix-predicted.png'))).toBe(true);
   });

@@ -78,7 +78,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
     text.push(`${s.name} (full scale, predicted${calibration.fit ? ', calibrated' : ', default constants'})`);
     for (const r of results) {
       text.push(`  ${r.strategy}: peak ${formatBytes(r.peak_bytes)} at ${r.peak_step}, final ${formatBytes(r.final_bytes)}`);
-      for (const st of r.steps) text.push(`    ${st.label.padEnd(28)}peak ${formatBytes(st.peak_bytes).padEnd(10)} end ${formatBytes(st.end_bytes)}`);
+      for (const st of r.steps) text.push(`    ${st.label.padEnd(31)}peak ${formatBytes(st.peak_bytes).padEnd(10)} end ${formatBytes(st.end_bytes)}`);
     }
     const entry: Record<string, unknown> = {
       scenario: s.name,

@@ -46,24 +46,9 @@ export interface PredictOptions {
  * every measured step.
  */
 export function predictRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): PredictedStep[] {
+  // One predicted step per step of the sequence (whole-run steps included), in order.
   const sim = simulateForRun(input, strategy, calibration, opts);
-  if (!opts.steps) {
-    return sim.steps.map((s) => ({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes }));
-  }
-  // Whole-run steps (dataset null) change nothing in the model: they carry the last figure.
-  const out: PredictedStep[] = [];
-  let i = 0;
-  let lastEnd = calibration.constants.fixed_bytes;
-  for (const st of opts.steps) {
-    if (st.dataset === null) {
-      out.push({ dataset: null, name: st.name, label: st.name, predicted_peak_bytes: lastEnd, predicted_end_bytes: lastEnd });
-      continue;
-    }
-    const s = sim.steps[i++]!;
-    lastEnd = s.end_bytes;
-    out.push({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes });
-  }
-  return out;
+  return sim.steps.map((s) => ({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes }));
 }
 
 /** The full simulation behind `predictRun` (features included, for calibration). */
@@ -126,13 +111,11 @@ export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'
     const steps = run.steps.filter((s) => (s.repetition ?? 0) === 0);
     try {
       const sim = simulateForRun({ scenario, scale: run.scale, ...(facts ? { facts } : {}) }, run.strategy as StrategyName, defaultCalibration(), { steps });
-      let i = 0;
-      for (const st of steps) {
-        if (st.dataset === null) continue;
-        const s = sim.steps[i++]!;
+      steps.forEach((st, i) => {
+        const s = sim.steps[i]!;
         observations.push({ features: s.peakFeatures, measured_bytes: st.peak_bytes });
         observations.push({ features: s.endFeatures, measured_bytes: st.end_bytes });
-      }
+      });
     } catch (e) {
       skip(e instanceof Error ? e.message : String(e));
     }

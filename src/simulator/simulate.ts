@@ -19,8 +19,10 @@ export interface RuntimeConstants {
   data_factor: number;
   /** obs representation in memory, bytes per cell (codes, flags, index), when a dataset does not say. */
   obs_bytes_per_cell: number;
-  /** Temporaries while grouping/planning (sort permutation, group ids), bytes per cell. */
+  /** Temporaries while grouping/planning (obs key columns, sort permutation, group ids), bytes per cell. */
   prepare_bytes_per_cell: number;
+  /** The group plan kept beside a GroupedDistribution or a streaming plan (row lists, offsets), bytes per cell. */
+  plan_bytes_per_cell: number;
   /** Transient read buffer (WebAssembly heap window + JS copy) during `load` and `stream`. */
   read_window_bytes: number;
   /** Fraction of freed bytes the allocator keeps resident (0 = all returned, 1 = none). */
@@ -33,6 +35,7 @@ export const DEFAULT_CONSTANTS: Readonly<RuntimeConstants> = Object.freeze({
   data_factor: 1,
   obs_bytes_per_cell: 16,
   prepare_bytes_per_cell: 8,
+  plan_bytes_per_cell: 8,
   read_window_bytes: 64e6,
   retention: 0,
 });
@@ -44,7 +47,8 @@ export type Features = Record<keyof RuntimeConstants, number>;
 
 /** One simulated step. */
 export interface SimStep {
-  readonly dataset: string;
+  /** null for a whole-run step. */
+  readonly dataset: string | null;
   readonly name: StepName;
   readonly label: string;
   readonly peak_bytes: number;
@@ -77,26 +81,37 @@ export interface SimOptions {
    * The step sequence to follow (e.g. the one a measured run recorded), instead of the
    * strategy's canonical one. Unknown step names leave the state unchanged.
    */
-  readonly sequence?: ReadonlyArray<{ readonly dataset: string | null; readonly name: string }>;
+  readonly sequence?: ReadonlyArray<SequenceStep>;
 }
 
-/** The canonical steps of a strategy, in order. */
-export function strategySteps(strategy: StrategyName, order: readonly string[]): Array<{ dataset: string; name: StepName }> {
-  const out: Array<{ dataset: string; name: StepName }> = [];
-  const each = (names: StepName[]): void => {
-    for (const dataset of order) for (const name of names) out.push({ dataset, name });
-  };
+/** One step of a sequence; `dataset` null is a whole-run step that acts on every dataset. */
+export interface SequenceStep {
+  readonly dataset: string | null;
+  readonly name: StepName | string;
+}
+
+/**
+ * The steps of a strategy, in order, as src/strategies runs them: eager loads, prepares and
+ * splits everything, then drops the raw data and the GroupedDistributions in two whole-run
+ * steps (the original returns only the splits); sequential/selective have a `retain` step
+ * only for datasets that drop splits; streaming plans, streams, then frees its plan.
+ */
+export function strategySteps(strategy: StrategyName, order: readonly string[], primary: string = order[0] ?? ''): SequenceStep[] {
+  const out: SequenceStep[] = [];
   switch (strategy) {
     case 'eager':
-      // The original: everything loaded, then processed; the loaded data stays referenced.
-      for (const name of ['load', 'prepare', 'split', 'retain'] as StepName[]) for (const dataset of order) out.push({ dataset, name });
+      for (const name of ['load', 'prepare', 'split'] as StepName[]) for (const dataset of order) out.push({ dataset, name });
+      out.push({ dataset: null, name: 'delete-raw' }, { dataset: null, name: 'delete-grouped' });
       break;
     case 'sequential':
     case 'selective':
-      each(['load', 'prepare', 'delete-raw', 'split', 'delete-grouped', 'retain']);
+      for (const dataset of order) {
+        for (const name of ['load', 'prepare', 'delete-raw', 'split', 'delete-grouped'] as StepName[]) out.push({ dataset, name });
+        if (strategy === 'selective' && dataset !== primary) out.push({ dataset, name: 'retain' });
+      }
       break;
     case 'streaming':
-      each(['plan', 'stream']);
+      for (const dataset of order) for (const name of ['plan', 'stream', 'retain'] as StepName[]) out.push({ dataset, name });
       break;
   }
   return out;
@@ -115,7 +130,7 @@ const ALL: ReadonlySet<Split> = new Set(SPLITS);
 const TEST: ReadonlySet<Split> = new Set<Split>(['test']);
 
 function zero(): Features {
-  return { fixed_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, read_window_bytes: 0, retention: 0 };
+  return { fixed_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, plan_bytes_per_cell: 0, read_window_bytes: 0, retention: 0 };
 }
 
 /** What a dataset keeps under a strategy. */
@@ -153,7 +168,7 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
   const state = new Map<string, DatasetState>(
     datasets.map((d) => [d.name, { raw: false, grouped: false, splits: new Set(), planned: false, streamed: new Set() }]),
   );
-  const sequence = opts.sequence ?? strategySteps(strategy, order);
+  const sequence = opts.sequence ?? strategySteps(strategy, order, primary);
 
   // Features of the resident state (no transients); `trackedMax` feeds allocator retention.
   let trackedMax = 0;
@@ -169,24 +184,22 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
         bytes += d.representationBytes + d.unsBytes;
         obsCells += d.cells;
       }
-      if (s.planned) obsCells += d.cells;
+      if (s.planned || s.grouped) f.plan_bytes_per_cell += d.cells;
       if (s.grouped) bytes += groupedBytes(d);
       else bytes += keptBytes(d, s.splits);
       bytes += keptBytes(d, s.streamed);
       if (d.obsBytesPerCell !== undefined) bytes += obsCells * d.obsBytesPerCell;
       else f.obs_bytes_per_cell += obsCells;
       f.data_factor += bytes;
-      live += bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0);
+      live += bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) + (s.planned || s.grouped ? d.cells * c.plan_bytes_per_cell : 0);
     }
     return { f, live };
   };
 
   const steps: SimStep[] = [];
   for (const { dataset, name } of sequence) {
-    if (dataset === null) continue;
-    const d = byName.get(dataset);
-    const s = state.get(dataset);
-    if (!d || !s) {
+    const targets = dataset === null ? datasets : [byName.get(dataset)];
+    if (targets.some((d) => d === undefined)) {
       throw new CellbudgetError('SCENARIO_INVALID', `Step '${name}' names dataset '${dataset}', which the scenario does not have.`, {
         key: 'steps',
         value: dataset,
@@ -195,44 +208,47 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     }
     const before = resident();
     const transient = zero();
-    const keep = keepSet(strategy, dataset === primary);
-    switch (name) {
-      case 'load':
-        s.raw = true;
-        transient.read_window_bytes = 1;
-        break;
-      case 'prepare':
-        s.grouped = true;
-        transient.prepare_bytes_per_cell = d.cells;
-        break;
-      case 'delete-raw':
-        s.raw = false;
-        break;
-      case 'split':
-        s.splits = new Set(SPLITS);
-        break;
-      case 'delete-grouped':
-        s.grouped = false;
-        break;
-      case 'retain':
-        s.splits = new Set([...s.splits].filter((k) => keep.has(k)));
-        break;
-      case 'plan':
-        s.planned = true;
-        transient.prepare_bytes_per_cell = d.cells;
-        break;
-      case 'stream':
-        s.streamed = new Set(keep);
-        transient.read_window_bytes = 1;
-        break;
-      default:
-        break;
+    for (const d of targets as DatasetModel[]) {
+      const s = state.get(d.name)!;
+      const keep = keepSet(strategy, d.name === primary);
+      switch (name) {
+        case 'load':
+          s.raw = true;
+          transient.read_window_bytes = 1;
+          break;
+        case 'prepare':
+          s.grouped = true;
+          transient.prepare_bytes_per_cell += d.cells;
+          break;
+        case 'delete-raw':
+          s.raw = false;
+          break;
+        case 'split':
+          s.splits = new Set(SPLITS);
+          break;
+        case 'delete-grouped':
+          s.grouped = false;
+          break;
+        case 'retain':
+          s.splits = new Set([...s.splits].filter((k) => keep.has(k)));
+          s.planned = false;
+          break;
+        case 'plan':
+          s.planned = true;
+          transient.prepare_bytes_per_cell += d.cells;
+          break;
+        case 'stream':
+          s.streamed = new Set(keep);
+          transient.read_window_bytes = 1;
+          break;
+        default:
+          break;
+      }
     }
     const after = resident();
-    // Streaming frees obs and the plan once the rows are scattered: the peak is before that.
-    const atPeak = name === 'stream' ? after : name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
-    if (name === 'stream') s.planned = false;
-    const end = name === 'stream' ? resident() : after;
+    // A step that only frees peaks at its start; one that allocates, at its end plus its transients.
+    const atPeak = name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
+    const end = after;
     // Retention counts freed array bytes only (not obs at its calibrated size), which keeps
     // every figure linear in the constants, as the least-squares fit needs.
     const peakTracked = Math.max(before.f.data_factor, atPeak.f.data_factor);
@@ -248,7 +264,7 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     steps.push({
       dataset,
       name: name as StepName,
-      label: `${name} ${dataset}`,
+      label: dataset === null ? `${name} (all datasets)` : `${name} ${dataset}`,
       peak_bytes: peakBytes,
       end_bytes: endBytes,
       live_bytes: end.live,
