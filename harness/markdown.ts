@@ -17,9 +17,18 @@ export interface MarkdownOptions {
   charts?: string[];
 }
 
+/** Escape free text for GitHub Markdown: HTML is live there, so `<more>` would vanish. */
+function text(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' ');
+}
+
 /** Escape text for a Markdown table cell. */
 function cell(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text(s).replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+}
+
+function pct(f: number): string {
+  return `${Number((f * 100).toFixed(1))}%`;
 }
 
 function budgetCell(b: BudgetResult): string {
@@ -57,7 +66,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     failedChecks === 0 && died === 0 ? '✅ **All budgets met**' : `❌ **${failedChecks} of ${checks.length} budget checks failed**${died ? `, ${died} run${died > 1 ? 's' : ''} did not finish` : ''}`;
   out.push(`${verdict} — ${report.runs.length} runs over ${report.scenarios.length} scenarios.`);
   if (comparison) {
-    out.push('', `Against the baseline: ${comparison.failures} regression${comparison.failures === 1 ? '' : 's'} over +${(comparison.fail * 100).toFixed(0)}% ❌, ${comparison.warnings} over +${(comparison.warn * 100).toFixed(0)}% ⚠️.`);
+    out.push('', `Against the baseline: ${comparison.failures} at the fail tier (over +${pct(comparison.fail)} or did not finish) ❌, ${comparison.warnings} at the warn tier (over +${pct(comparison.warn)}) ⚠️.`);
   }
   out.push('');
   out.push(
@@ -70,7 +79,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   if (comparison) head.push('Δ peak', 'Δ final');
   out.push(`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 3 && i <= 5 ? '---:' : i >= 7 ? '---:' : '---')).join('|')}|`);
   for (const r of report.runs) {
-    const budgets = r.budgets.length > 0 ? r.budgets.map(budgetCell).join('<br>') : '—';
+    const budgets = r.budgets.length > 0 ? r.budgets.map((b) => cell(budgetCell(b))).join('<br>') : '—';
     const row = [
       cell(r.scenario),
       cell(r.strategy),
@@ -78,7 +87,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
       `${figure(r.peak_bytes, r.scale)}${r.status !== 'ok' ? ' so far' : ''}`,
       r.status === 'ok' ? figure(r.final_bytes, r.scale) : '—',
       r.status === 'ok' ? figure(r.final_live_bytes, r.scale) : '—',
-      cell(budgets),
+      budgets,
     ];
     if (comparison) {
       const c = rowOf(r);
@@ -93,7 +102,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   ]);
   if (failures.length > 0) {
     out.push('', '<details><summary>Failures</summary>', '');
-    for (const f of failures) out.push(`- ${f.replace(/\r?\n/g, ' ')}`);
+    for (const f of failures) out.push(`- ${text(f)}`);
     out.push('', '</details>');
   }
   if (options.charts && options.charts.length > 0) {
