@@ -9,9 +9,7 @@
  * psutil.virtual_memory(), "Used" is the whole machine's memory in use, not the process's
  * own. No baseline is subtracted (baseline_bytes 0): the figures are absolute, as printed.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { CellbudgetError } from '../src/errors.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { VERSION } from '../src/version.js';
@@ -211,14 +209,4 @@ export function ingestReport(text: string, opts: IngestOptions = {}): Report {
     n_datasets: datasets.size,
   };
   return { version: 1, created: new Date().toISOString(), environment, scenarios: [scenario], runs: [run] };
-}
-
-/** Write DIR/report.json atomically (temporary file + rename); returns its path. */
-export function writeReportJson(dir: string, report: Report): string {
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'report.json');
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(tmp, path);
-  return path;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +118,9 @@ describe('cellbudget ingest', () => {
     expect(c.out()).toContain('Step 7: Process to GroupedDistribution');
     expect(c.out()).toMatch(/peak 332 GB, final 130 GB/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('Step 7: Process to GroupedDistribution');
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('original-fix');
+    expect(readdirSync(out).some((f) => f.endsWith('.png'))).toBe(true);
     expect(report.runs[0]?.method).toBe('ingested-log');
     expect(report.runs[0]?.scenario).toBe('original-fix');
     expect(report.runs[0]?.budgets[0]?.ok).toBe(false);
@@ -126,7 +129,7 @@ describe('cellbudget ingest', () => {
   it('--json prints the report; exit 0 within budget', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cb-ingest-'));
     const c = capture();
-    const code = await main(['node', 'cellbudget', 'ingest', LOG, '--budget', 'peak=400GB', '--budget', 'final=140GB', '--out', out, '--json'], c.io);
+    const code = await main(['node', 'cellbudget', 'ingest', LOG, '--budget', 'peak=400GB', '--budget', 'final=140GB', '--out', out, '--json', '--no-charts'], c.io);
     expect(code).toBe(0);
     const report = JSON.parse(c.out()) as Report;
     expect(report.runs[0]?.peak_bytes).toBe(332e9);

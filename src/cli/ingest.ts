@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
-import { ingestReport, writeReportJson, type IngestedRunRecord, type IngestedStepRecord } from '../../harness/ingest.js';
+import { ingestReport, type IngestedRunRecord, type IngestedStepRecord } from '../../harness/ingest.js';
 import { loadScenarios, type Budgets } from '../../harness/scenario.js';
+import { writeReportDir } from '../../harness/write-report.js';
 import { CellbudgetError } from '../errors.js';
 import { STRATEGY_NAMES, type StrategyName } from '../strategies/types.js';
 import { formatBytes, parseBytes } from '../units.js';
@@ -21,6 +22,7 @@ interface IngestFlags {
   strategy?: string;
   scenario?: string;
   binaryGb?: boolean;
+  charts?: boolean;
 }
 
 /** Parse repeated `--budget peak=400GB` / `final=…` / `leak=…` flags (full scale). */
@@ -99,14 +101,14 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     ...(definition !== undefined ? { definition } : {}),
     markers: { binaryGb: f.binaryGb ?? false },
   });
-  const path = writeReportJson(f.out, report);
+  const written = await writeReportDir(report, f.out, { charts: f.charts ?? true });
   const run = report.runs[0] as IngestedRunRecord;
   if (run.budgets.some((b) => !b.ok)) ctx.exitCode = 1;
   if (f.json) {
     ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  ctx.io.stdout.write(`${log}: ${run.steps.length} [MEMORY] markers\n${table(run)}wrote ${path}\n`);
+  ctx.io.stdout.write(`${log}: ${run.steps.length} [MEMORY] markers\n${table(run)}wrote ${written.files.length} files to ${f.out} (report.json, report.md, report.html, junit.xml${f.charts === false ? '' : ', charts'})\n`);
 }
 
 export const registerIngest: RegisterCommand = (program: Command, ctx: CliContext) => {
@@ -116,11 +118,12 @@ export const registerIngest: RegisterCommand = (program: Command, ctx: CliContex
     .argument('<log>', 'output of a run that printed [MEMORY <label>] Used: X GB | Available: Y GB | Total: Z GB lines')
     .option('--budget <metric=size>', 'full-scale budget, e.g. peak=400GB or final=140GB (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--scale <fraction>', 'fraction of full scale the logged run was (default 1)')
-    .option('--out <dir>', 'directory for report.json', 'reports/ingest')
+    .option('--out <dir>', 'report directory (report.json, report.md, report.html, junit.xml, charts)', 'reports/ingest')
     .option('--json', 'print the report as JSON')
     .option('--name <name>', 'scenario name in the report (default: the log file name)')
     .option('--strategy <name>', "the strategy the logged script implements ('selective' for the original fix), for calibrate")
     .option('--scenario <file>', 'scenario YAML describing the logged datasets (gives calibrate the sizes; its budgets apply unless --budget)')
+    .option('--no-charts', 'skip the PNG charts')
     .option('--binary-gb', 'read "GB" in the log as 2^30 bytes (scripts that divide by 1024**3)')
     .action(async (log: string, f: IngestFlags) => runIngest(log, f, ctx));
 };
