@@ -191,7 +191,8 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   const tgtLabels = Array.from(tgt.firstRow, (r) => tupleAt(allCols, r));
   const tgtToSrc = Int32Array.from(tgt.firstRow, (r) => src.codes[r]!);
 
-  const srcCodesControl = Int32Array.from(src.codes, (c, i) => (control[i] ? c : -1));
+  const srcCodesControl = new Int32Array(n);
+  for (let i = 0; i < n; i++) srcCodesControl[i] = control[i] ? src.codes[i]! : -1;
   const srcGroups = groupRows(srcCodesControl, src.count);
   const tgtGroups = groupRows(tgt.codes, tgt.count);
 
@@ -342,16 +343,15 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
   const alloc = (n: number): DenseMatrix => ({ format: 'dense', dtype, rows: n, cols, data: allocFloat(dtype, n * cols) });
   const srcData = Array.from({ length: ns }, (_, s) => alloc(srcSelected[s] ? plan.srcOffsets[s + 1]! - plan.srcOffsets[s]! : 0));
   const tgtData = Array.from({ length: nt }, (_, t) => alloc(tgtSelected[t] ? plan.tgtOffsets[t + 1]! - plan.tgtOffsets[t]! : 0));
-  const target = (d: number): FloatArray => (d < ns ? srcData[d]! : tgtData[d - ns]!).data;
+  const targets: FloatArray[] = [...srcData.map((m) => m.data), ...tgtData.map((m) => m.data)];
 
   const scatterDense = (block: FloatArray, start: number, end: number): void => {
     for (let r = start; r < end; r++) {
       const d = dest[r]!;
       if (d < 0) continue;
-      const out = target(d);
-      const o = pos[r]! * cols;
       const b = (r - start) * cols;
-      for (let j = 0; j < cols; j++) out[o + j] = block[b + j]!;
+      // set() copies at memcpy speed (source and target share the dtype); measured faster than a JS loop.
+      targets[d]!.set(block.subarray(b, b + cols), pos[r]! * cols);
     }
   };
 
@@ -363,7 +363,7 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
       for (let r = firstRow; r <= lastRow; r++) {
         const d = dest[r]!;
         if (d < 0) continue;
-        const out = target(d);
+        const out = targets[d]!;
         const o = pos[r]! * cols;
         for (let k = rows.indptr[r]!; k < rows.indptr[r + 1]!; k++) out[o + rows.indices[k]!] = rows.data[k]!;
       }

@@ -30,26 +30,33 @@ function compareCodePoints(a: string, b: string): number {
 
 function numericKey(name: string, values: ArrayLike<number | bigint>, mask: Uint8Array | null): KeyColumn {
   const n = values.length;
-  const vals = new Float64Array(n);
+  // Few distinct values in practice (doses, counts): collect them through a Map, sort only those.
+  const ids = new Map<number, number>();
+  const raw = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    vals[i] = mask && mask[i] ? NaN : typeof v === 'bigint' ? Number(v) : v;
+    const x = values[i]!;
+    let v = typeof x === 'bigint' ? Number(x) : x;
+    if ((mask && mask[i]) || Number.isNaN(v)) {
+      raw[i] = -1;
+      continue;
+    }
+    if (v === 0) v = 0; // -0 and 0 are one label, as in pandas
+    let id = ids.get(v);
+    if (id === undefined) {
+      id = ids.size;
+      ids.set(v, id);
+    }
+    raw[i] = id;
   }
-  const sorted = Float64Array.from(vals).sort();
-  const uniq: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = sorted[i]!;
-    if (Number.isNaN(v)) break; // NaN sorts last: missing
-    if (uniq.length === 0 || uniq[uniq.length - 1] !== v) uniq.push(v);
-  }
-  const index = new Map<number, number>();
-  uniq.forEach((v, i) => index.set(v === 0 ? 0 : v, i)); // -0 and 0 are one label, as in pandas
+  const uniq = Float64Array.from(ids.keys()).sort();
+  const rank = new Int32Array(uniq.length);
+  uniq.forEach((v, r) => (rank[ids.get(v)!] = r));
   const codes = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = vals[i]!;
-    codes[i] = Number.isNaN(v) ? -1 : index.get(v === 0 ? 0 : v)!;
+    const id = raw[i]!;
+    codes[i] = id < 0 ? -1 : rank[id]!;
   }
-  return { name, codes, labels: uniq };
+  return { name, codes, labels: Array.from(uniq) };
 }
 
 function stringKey(name: string, values: readonly string[], mask: Uint8Array | null): KeyColumn {
@@ -82,11 +89,17 @@ function stringKey(name: string, values: readonly string[], mask: Uint8Array | n
 export function keyColumn(col: ObsColumn): KeyColumn {
   switch (col.kind) {
     case 'categorical':
-      return { name: col.name, codes: Int32Array.from(col.codes), labels: col.categories };
-    case 'boolean':
-      return { name: col.name, codes: Int32Array.from(col.values, (v) => (v ? 1 : 0)), labels: [false, true] };
-    case 'nullable-boolean':
-      return { name: col.name, codes: Int32Array.from(col.values, (v, i) => (col.mask[i] ? -1 : v ? 1 : 0)), labels: [false, true] };
+      return { name: col.name, codes: new Int32Array(col.codes), labels: col.categories };
+    case 'boolean': {
+      const codes = new Int32Array(col.values.length);
+      for (let i = 0; i < codes.length; i++) codes[i] = col.values[i] ? 1 : 0;
+      return { name: col.name, codes, labels: [false, true] };
+    }
+    case 'nullable-boolean': {
+      const codes = new Int32Array(col.values.length);
+      for (let i = 0; i < codes.length; i++) codes[i] = col.mask[i] ? -1 : col.values[i] ? 1 : 0;
+      return { name: col.name, codes, labels: [false, true] };
+    }
     case 'numeric':
       return numericKey(col.name, col.values, null);
     case 'nullable-integer':
@@ -110,33 +123,32 @@ export interface CombinedKey {
 // Ranges up to this size are densified with a presence table; larger ones by sorting keys.
 const COUNTING_LIMIT = 1 << 24;
 
-function densify(keys: Float64Array, range: number): { codes: Int32Array; count: number } {
+/** Dense ranks of the non-negative keys (in key order); -1 stays -1. */
+function densifyTable(keys: Int32Array, range: number): number {
+  const table = new Int32Array(range).fill(-1);
   const n = keys.length;
-  const codes = new Int32Array(n);
-  if (range <= COUNTING_LIMIT) {
-    const table = new Int32Array(range).fill(-1);
-    for (let i = 0; i < n; i++) {
-      const k = keys[i]!;
-      if (k >= 0) table[k] = 0;
-    }
-    let count = 0;
-    for (let k = 0; k < range; k++) if (table[k] === 0) table[k] = count++;
-    for (let i = 0; i < n; i++) {
-      const k = keys[i]!;
-      codes[i] = k >= 0 ? table[k]! : -1;
-    }
-    return { codes, count };
-  }
-  const present = keys.filter((k) => k >= 0).sort();
-  const uniq: number[] = [];
-  for (const k of present) if (uniq.length === 0 || uniq[uniq.length - 1] !== k) uniq.push(k);
-  const index = new Map<number, number>();
-  uniq.forEach((k, i) => index.set(k, i));
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    codes[i] = k >= 0 ? index.get(k)! : -1;
+    if (k >= 0) table[k] = 0;
   }
-  return { codes, count: uniq.length };
+  let count = 0;
+  for (let k = 0; k < range; k++) if (table[k] === 0) table[k] = count++;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    if (k >= 0) keys[i] = table[k]!;
+  }
+  return count;
+}
+
+function densifySorted(keys: Float64Array, out: Int32Array): number {
+  const present = keys.filter((k) => k >= 0).sort();
+  const index = new Map<number, number>();
+  for (const k of present) if (!index.has(k)) index.set(k, index.size);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    out[i] = k >= 0 ? index.get(k)! : -1;
+  }
+  return index.size;
 }
 
 /**
@@ -145,22 +157,30 @@ function densify(keys: Float64Array, range: number): { codes: Int32Array; count:
  * groupby drops missing keys too).
  */
 export function combineKeys(cols: readonly KeyColumn[], nRows: number, include?: Uint8Array): CombinedKey {
-  let keys = new Float64Array(nRows);
-  for (let i = 0; i < nRows; i++) keys[i] = include && !include[i] ? -1 : 0;
+  const codes = new Int32Array(nRows);
+  if (include) for (let i = 0; i < nRows; i++) codes[i] = include[i] ? 0 : -1;
   let count = 1;
   for (const col of cols) {
     const card = Math.max(1, col.labels.length);
-    const next = new Float64Array(nRows);
-    for (let i = 0; i < nRows; i++) {
-      const prev = keys[i]!;
-      const c = col.codes[i]!;
-      next[i] = prev < 0 || c < 0 ? -1 : prev * card + c;
+    const cc = col.codes;
+    if (count * card <= COUNTING_LIMIT) {
+      // Mixed radix keeps lexicographic order; re-densify after each column so keys stay small.
+      for (let i = 0; i < nRows; i++) {
+        const prev = codes[i]!;
+        const c = cc[i]!;
+        codes[i] = prev < 0 || c < 0 ? -1 : prev * card + c;
+      }
+      count = densifyTable(codes, count * card);
+    } else {
+      const wide = new Float64Array(nRows);
+      for (let i = 0; i < nRows; i++) {
+        const prev = codes[i]!;
+        const c = cc[i]!;
+        wide[i] = prev < 0 || c < 0 ? -1 : prev * card + c;
+      }
+      count = densifySorted(wide, codes);
     }
-    const d = densify(next, count * card);
-    keys = Float64Array.from(d.codes);
-    count = d.count;
   }
-  const codes = Int32Array.from(keys);
   if (cols.length === 0) count = codes.some((c) => c >= 0) ? 1 : 0;
   const firstRow = new Int32Array(count).fill(-1);
   for (let i = 0; i < nRows; i++) {
