@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { readProcStatus } from '../src/memory/proc.js';
+import { kernelHwmAvailable, readProcStatus } from '../src/memory/proc.js';
+import { formatBytes } from '../src/units.js';
 import type { BaselineRecord, ChildJob, ChildMessage, ErrorRecord } from './protocol.js';
-import type { MeasureMethod, StepRecord } from './report.js';
+import type { MeasureMethod, RunRecord, StepRecord } from './report.js';
 
 export interface MemoryCap {
   /** V8 old-space limit (`--max-old-space-size`, MiB): the heap dies with "JavaScript heap out of memory". */
@@ -37,6 +38,12 @@ export interface RunChildOptions {
   timeoutMs?: number;
   /** Parent-side RSS sampling period for the timeline, ms (default 10). */
   sampleIntervalMs?: number;
+  /**
+   * Who samples RSS for the timeline: the parent from /proc/<pid>/status ('parent'), or the
+   * child's sampler thread over the record pipe ('child', sampled method only). 'auto'
+   * (default): the parent where /proc is readable, the child elsewhere.
+   */
+  timelineFrom?: 'auto' | 'parent' | 'child';
   memoryCap?: MemoryCap;
   /** Extra node flags (before the entry script). */
   nodeArgs?: string[];
@@ -143,6 +150,9 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
   let tail = '';
   let killedFor: { kind: 'timeout' | 'memory-cap'; reason: string } | null = null;
 
+  const timelineFrom = opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
+  const job: ChildJob = timelineFrom === 'child' ? { ...opts.job, timelineFromChild: true } : opts.job;
+
   const dir = mkdtempSync(join(tmpdir(), 'cellbudget-job-'));
   const jobPath = join(dir, 'job.json');
   const finish = (res: ChildRunResult<R>): ChildRunResult<R> => {
@@ -152,7 +162,7 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
 
   return new Promise<ChildRunResult<R>>((resolveRun) => {
     try {
-      writeFileSync(jobPath, JSON.stringify(opts.job));
+      writeFileSync(jobPath, JSON.stringify(job));
     } catch (e) {
       resolveRun(finish(spawnFailure(e)));
       return;
@@ -235,7 +245,7 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
 
     const cap = opts.memoryCap?.rssBytes;
     const sampler =
-      pid === null
+      pid === null || timelineFrom === 'child'
         ? null
         : setInterval(() => {
             const s = readProcStatus(pid);
@@ -391,4 +401,42 @@ function classify(i: ClassifyInput): Pick<ChildFailure, 'kind' | 'reason' | 'err
   }
   if (!i.gotResult) return { kind: 'exit', reason: 'exited without sending a result (did the job call process.exit?)' };
   return null;
+}
+
+/**
+ * The measured part of a report.json run (everything but scenario, strategy, scale,
+ * budgets, retained and leak), from a child's result. A dead child's reason carries the
+ * last figures seen, since RunRecord.failure has no fields for them.
+ */
+export function measuredRunFields(
+  res: ChildRunResult,
+): Pick<RunRecord, 'method' | 'status' | 'failure' | 'baseline_bytes' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'duration_ms' | 'steps' | 'samples' | 'env'> {
+  const f = res.failure;
+  let failure: RunRecord['failure'];
+  if (f) {
+    const seen: string[] = [];
+    if (f.step_peak_rss_bytes !== undefined) seen.push(`RSS reached ${formatBytes(f.step_peak_rss_bytes)} above baseline in that step`);
+    if (f.last_rss_bytes !== undefined) seen.push(`last sample ${formatBytes(f.last_rss_bytes)}`);
+    if (f.last_step) seen.push(`last finished step '${f.last_step.label}' ended at ${formatBytes(f.last_step.end_bytes)}`);
+    failure = {
+      reason: `${f.reason}${f.step ? ` (in step '${f.step}')` : ''}${seen.length ? `; ${seen.join(', ')}` : ''}`,
+      ...(f.step !== undefined ? { step: f.step } : {}),
+      signal: f.signal,
+      exit_code: f.exit_code,
+      stderr_tail: f.stderr_tail,
+    };
+  }
+  return {
+    method: res.method ?? (kernelHwmAvailable() ? 'kernel-hwm' : 'sampled-rss'),
+    status: res.status,
+    ...(failure ? { failure } : {}),
+    baseline_bytes: res.baseline?.rss_bytes ?? 0,
+    peak_bytes: res.peak_bytes,
+    final_bytes: res.final_bytes,
+    final_live_bytes: res.final_live_bytes,
+    duration_ms: res.duration_ms,
+    steps: res.steps,
+    samples: res.samples,
+    env: res.env,
+  };
 }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AllocatePayload, AllocateStep } from '../harness/jobs/allocate.js';
-import { defaultChildEntry, runChild, type RunChildOptions } from '../harness/spawn.js';
+import { defaultChildEntry, measuredRunFields, runChild, type RunChildOptions } from '../harness/spawn.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const MB = 1e6;
@@ -81,6 +81,11 @@ describe('a child that dies', () => {
     expect(r.failure!.last_step!.live_bytes).toBe(20 * MB);
     expect(r.steps).toHaveLength(1);
     expect(r.failure!.step_peak_rss_bytes).toBeGreaterThan(40 * MB);
+    // As a report.json run: the reason carries the step and the last figures.
+    const record = measuredRunFields(r);
+    expect(record.status).toBe('died');
+    expect(record.failure).toMatchObject({ step: 'prepare a', signal: 'SIGKILL', exit_code: null });
+    expect(record.failure!.reason).toMatch(/SIGKILL.*in step 'prepare a'.*RSS reached \d+(\.\d+)? MB above baseline in that step.*last finished step 'load a' ended at 2\d(\.\d+)? MB/);
   });
 
   it('is reported as out of memory when its V8 heap cap is reached', async () => {
@@ -135,5 +140,16 @@ describe('sampled RSS in a child (the fallback method)', () => {
       const allocated = steps[i]!.bytes;
       expect(Math.abs(s.peak_bytes - allocated) / allocated, `${s.label}: peak ${s.peak_bytes} vs ${allocated}`).toBeLessThan(0.1);
     });
+  });
+
+  it('streams the timeline from the child when the parent cannot read /proc', async () => {
+    const r = await run([{ name: 'load', dataset: 'a', bytes: 30 * MB, hold_ms: 100 }], { method: 'sampled-rss', timelineFrom: 'child' });
+    expect(r.status).toBe('ok');
+    expect(r.samples.length).toBeGreaterThan(5);
+    expect(Math.max(...r.samples.map(([, b]) => b))).toBeGreaterThan(25 * MB);
+    // Sample times are ms since the baseline, in order.
+    const times = r.samples.map(([t]) => t);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(0);
   });
 });
