@@ -31,7 +31,7 @@ export { parseMarker } from '../harness/markers.js';
 export type { Marker, MemoryMarker, StepMarker } from '../harness/markers.js';
 export { StepRecorder, stepLabel, memoryLine, createPeakProbe, RssSampler, GcMeter, forceGc, gcExposed, takeSnapshot, measureBaseline, checkLeak, growthPerRepetition, retainedBytes, topGrowingTypes, kernelHwmAvailable } from './memory/index.js';
 export type { StepRecorderOptions, CreateStepRecorderOptions, StepStart, PeakProbe, PeakReading, MethodChoice, MemorySnapshot, Baseline, WasmBytesFn, GcSummary, CheckLeakOptions, LeakResult, GrowingType } from './memory/index.js';
-export { runChild, defaultChildEntry } from '../harness/spawn.js';
+export { runChild, defaultChildEntry, measuredRunFields } from '../harness/spawn.js';
 export type { RunChildOptions, ChildRunResult, ChildFailure, FailureKind, MemoryCap } from '../harness/spawn.js';
 export type { ChildJob, JobContext, JobFunction, ChildMessage, BaselineRecord } from '../harness/protocol.js';
 export { renderCharts, renderChartPng, reportChartSpecs, timelineSpec, timelineSeriesFromRun, scenarioTimelineSpec, peakFinalSpec, familySpecs, chartConfigFromSpec, strategyColor } from '../harness/charts.js';
