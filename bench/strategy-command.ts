@@ -7,6 +7,7 @@
  */
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { openH5ad } from '../src/h5ad/index.js';
+import { forceGc } from '../src/memory/gc.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import { runStrategy } from '../src/strategies/index.js';
 import type { StepObserver, StrategyName } from '../src/strategies/types.js';
@@ -17,7 +18,8 @@ interface Job {
   pipeline: PipelineConfig;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => undefined);
+// The same forced GC as the built-in child (two passes: ArrayBuffers are swept in the background).
+const gc = (): void => forceGc();
 const ackFd = Number(process.env['CELLBUDGET_STEP_ACK_FD'] ?? NaN);
 
 function marker(line: string): void {
