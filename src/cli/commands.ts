@@ -7,12 +7,14 @@ import { registerSynth } from './synth.js';
 import { registerSplit } from './split.js';
 import { registerIngest } from './ingest.js';
 import { registerCompare } from './compare.js';
+import { registerRun } from './run.js';
 
 // One line per subcommand; each lives in its own file under src/cli/.
 export const commands: RegisterCommand[] = [
   registerInspect,
   registerSynth,
   registerSplit,
+  registerRun,
   registerCompare,
   registerPlan,
   registerSimulate,

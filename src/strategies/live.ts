@@ -4,10 +4,11 @@
  * once. The gap between this and RSS is what the allocator keeps.
  */
 export class LiveSet {
-  private readonly groups = new Map<string, readonly ArrayBufferView[]>();
+  private readonly groups = new Map<string, { arrays: readonly ArrayBufferView[]; bytes: number }>();
 
-  add(key: string, arrays: readonly ArrayBufferView[]): void {
-    this.groups.set(key, arrays);
+  /** Register a group: typed arrays (deduplicated by buffer) plus bytes held elsewhere. */
+  add(key: string, arrays: readonly ArrayBufferView[], otherBytes = 0): void {
+    this.groups.set(key, { arrays, bytes: otherBytes });
   }
 
   delete(key: string): void {
@@ -17,8 +18,9 @@ export class LiveSet {
   bytes(): number {
     const seen = new Set<ArrayBufferLike>();
     let total = 0;
-    for (const arrays of this.groups.values()) {
-      for (const a of arrays) {
+    for (const g of this.groups.values()) {
+      total += g.bytes;
+      for (const a of g.arrays) {
         if (seen.has(a.buffer)) continue;
         seen.add(a.buffer);
         total += a.buffer.byteLength;

@@ -1,0 +1,63 @@
+/**
+ * The job a measuring child runs for one scenario × strategy: open the datasets, run the
+ * strategy through the step recorder, and return the retained digests. With `repeat` > 1
+ * the strategy runs K times in this process and retained heap + external growth per
+ * repetition is judged against the leak budget.
+ */
+import { openH5ad, wasmHeapBytes } from '../../src/h5ad/index.js';
+import { checkLeak, type LeakResult } from '../../src/memory/leak.js';
+import type { StepRecorder } from '../../src/memory/recorder.js';
+import type { PipelineConfig } from '../../src/pipeline/config.js';
+import { retainedDigests, runStrategy } from '../../src/strategies/index.js';
+import type { StrategyName } from '../../src/strategies/types.js';
+import type { JobContext } from '../protocol.js';
+import type { RetainedDigests } from '../report.js';
+
+export interface StrategyJobPayload {
+  scenario: string;
+  strategy: StrategyName;
+  datasets: Array<{ name: string; file: string }>;
+  pipeline: PipelineConfig;
+  repeat: number;
+  /** Leak budget per repetition at this scale, bytes (default: 1% of what is kept, at least 1 MB). */
+  leak_limit_bytes?: number;
+  window_rows?: number;
+}
+
+export interface StrategyJobResult {
+  retained: RetainedDigests;
+  retained_bytes: number;
+  leak?: LeakResult;
+}
+
+export function wasmBytes(): number {
+  return wasmHeapBytes();
+}
+
+export async function runJob(payload: StrategyJobPayload, observer: StepRecorder, ctx: JobContext): Promise<StrategyJobResult> {
+  const inputs = payload.datasets.map((d) => ({ name: d.name, open: () => openH5ad(d.file) }));
+  const options = {
+    gc: () => ctx.forceGc(),
+    ...(payload.window_rows !== undefined ? { windowRows: payload.window_rows } : {}),
+  };
+  const once = (): { retained: RetainedDigests; retained_bytes: number } => {
+    const result = runStrategy(payload.strategy, inputs, payload.pipeline, observer, options);
+    return { retained: retainedDigests(result.retained), retained_bytes: result.retainedBytes };
+  };
+  if (payload.repeat <= 1) return once();
+
+  let first: { retained: RetainedDigests; retained_bytes: number } | undefined;
+  const leak = await checkLeak({
+    repetitions: payload.repeat,
+    limitBytes: payload.leak_limit_bytes ?? 1_000_000,
+    run: (rep) => {
+      observer.repetition = rep;
+      const r = once();
+      first ??= r;
+      // Everything this repetition kept goes out of scope here; checkLeak forces GCs.
+      ctx.forceGc();
+    },
+  });
+  observer.repetition = undefined;
+  return { ...first!, leak };
+}

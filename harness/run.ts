@@ -1,0 +1,280 @@
+/**
+ * `cellbudget run`: replay scenarios against the real pipeline. Every scenario × strategy
+ * runs in a fresh child (`--expose-gc`), measured per step; the report gathers the runs,
+ * budgets at full scale, the model's predictions and the retained digests.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
+import { resolveSynthSpec, synthSpecKey, synthesize, type SynthOptions } from '../src/h5ad/synth.js';
+import { kernelHwmAvailable } from '../src/memory/proc.js';
+import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
+import { predictRun, type FileFacts } from '../src/simulator/index.js';
+import { fileFacts } from '../src/cli/plan.js';
+import type { Calibration } from '../src/simulator/calibration.js';
+import type { StrategyName } from '../src/strategies/types.js';
+import { VERSION } from '../src/version.js';
+import { evaluateBudgets } from './budgets.js';
+import { runCommandScenario } from './command.js';
+import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
+import type { Progress } from './progress.js';
+import type { Report, ReportEnvironment, RunRecord, ScenarioSummary } from './report.js';
+import { scaleSynthetic } from './scaling.js';
+import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
+import { runChild } from './spawn.js';
+
+export interface RunScenariosOptions {
+  /** Restrict to these strategies (those a scenario does not list are skipped). */
+  strategies?: StrategyName[];
+  /** Budgets from the command line; they replace the scenario's. */
+  budgets?: Budgets;
+  verbose?: boolean;
+  /** Where synthetic datasets are generated once and reused. */
+  cacheDir?: string;
+  /** Where command scenarios' output logs go (the report directory). */
+  outDir?: string;
+  progress?: Progress;
+  /** Echo child output (verbose lines) here. */
+  onOutput?: (text: string) => void;
+  calibration?: Calibration;
+  /** Kill a child after this long. */
+  timeoutMs?: number;
+}
+
+/** The package root (works from harness/ sources and from dist/harness). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+export function defaultCacheDir(): string {
+  return process.env['CELLBUDGET_CACHE'] ?? join(packageRoot(), '.cache', 'synthetic');
+}
+
+function strategyJobModule(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const sibling = join(here, 'jobs', 'strategy.js');
+  return existsSync(sibling) ? sibling : resolve(packageRoot(), 'dist', 'harness', 'jobs', 'strategy.js');
+}
+
+export function environment(): ReportEnvironment {
+  return {
+    node: process.version,
+    platform: process.platform,
+    kernel: release(),
+    arch: process.arch,
+    cpus: cpus().length,
+    total_memory_bytes: totalmem(),
+    method: kernelHwmAvailable() ? 'kernel-hwm' : 'sampled-rss',
+    cellbudget: VERSION,
+  };
+}
+
+/** Generator options for a scenario's synthetic dataset at the scenario's scale. */
+export function synthOptionsFor(scenario: BuiltinScenario, index: number): SynthOptions {
+  const d = scenario.datasets[index]!;
+  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`);
+  return {
+    cells: s.cells,
+    features: s.features,
+    cellLines: s.cell_lines,
+    drugs: s.drugs,
+    doses: s.doses,
+    controlFraction: s.control_fraction,
+    dtype: s.dtype,
+    compression: s.compression,
+    format: s.representation,
+    ...(s.density !== undefined ? { density: s.density } : {}),
+    dataLocation: scenario.pipeline.data_location.join('/'),
+    seed: s.seed,
+  };
+}
+
+/** Generate (once, cached by spec) every synthetic dataset of a scenario; returns the file per dataset. */
+export async function materializeDatasets(scenario: BuiltinScenario, cacheDir: string, progress?: Progress): Promise<Array<{ name: string; file: string }>> {
+  const out: Array<{ name: string; file: string }> = [];
+  for (const [i, d] of scenario.datasets.entries()) {
+    if (d.file !== undefined) {
+      out.push({ name: d.name, file: d.file });
+      continue;
+    }
+    const spec = resolveSynthSpec(synthOptionsFor(scenario, i));
+    const file = join(cacheDir, `${synthSpecKey(spec)}.h5ad`);
+    if (!existsSync(file)) {
+      mkdirSync(cacheDir, { recursive: true });
+      progress?.step(`generating ${d.name} (${spec.cells.toLocaleString('en-US')} cells)`);
+      await synthesize(spec, file);
+    }
+    out.push({ name: d.name, file });
+  }
+  return out;
+}
+
+function summaryOf(s: Scenario): ScenarioSummary {
+  return {
+    name: s.name,
+    scale: s.scale,
+    definition: s.definition,
+    n_datasets: s.kind === 'builtin' ? s.datasets.length : 0,
+    ...(s.kind === 'builtin' && s.family ? { family: s.family.name } : {}),
+  };
+}
+
+/** Run every scenario × strategy; never throws for a run that died (it is reported). */
+export async function runScenarios(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<Report> {
+  const runs: RunRecord[] = [];
+  const total = scenarios.reduce((n, s) => n + (s.kind === 'builtin' ? strategiesOf(s, opts).length : 1), 0);
+  let index = 0;
+  for (const scenario of scenarios) {
+    if (scenario.kind === 'command') {
+      index++;
+      opts.progress?.startRun({ scenario: scenario.name, strategy: 'command', run: index, runs: total });
+      runs.push(await runCommand(scenario, opts));
+      continue;
+    }
+    const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
+    opts.progress?.startRun({ scenario: scenario.name, strategy: 'datasets', run: index + 1, runs: total });
+    const files = await materializeDatasets(scenario, opts.cacheDir ?? defaultCacheDir(), opts.progress);
+    const facts = await fileFacts(scenario);
+    for (const strategy of strategiesOf(scenario, opts)) {
+      index++;
+      opts.progress?.startRun({ scenario: scenario.name, strategy, run: index, runs: total });
+      const run = await runBuiltin(scenario, strategy, pipeline, files, facts, opts);
+      runs.push(run);
+      const verdict = run.status !== 'ok' ? `✗ ${run.status}: ${run.failure?.reason ?? ''}` : run.budgets.every((b) => b.ok) ? '✓' : '✗ budget';
+      opts.progress?.log(`${scenario.name} / ${strategy}: ${verdict}`);
+    }
+  }
+  opts.progress?.stop();
+  return {
+    version: 1,
+    created: new Date().toISOString(),
+    environment: environment(),
+    scenarios: scenarios.map(summaryOf),
+    runs,
+  };
+}
+
+function strategiesOf(s: BuiltinScenario, opts: RunScenariosOptions): StrategyName[] {
+  return opts.strategies ? s.strategies.filter((x) => opts.strategies!.includes(x)) : s.strategies;
+}
+
+async function runBuiltin(
+  scenario: BuiltinScenario,
+  strategy: StrategyName,
+  pipeline: PipelineConfig,
+  files: Array<{ name: string; file: string }>,
+  facts: Record<string, FileFacts>,
+  opts: RunScenariosOptions,
+): Promise<RunRecord> {
+  const budgets = opts.budgets ?? scenario.budgets;
+  const payload: StrategyJobPayload = {
+    scenario: scenario.name,
+    strategy,
+    datasets: files,
+    pipeline,
+    repeat: scenario.repeat,
+    ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * scenario.scale } : {}),
+    ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
+  };
+  const child = await runChild<StrategyJobResult>({
+    job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
+    env: scenario.env,
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    onMessage: (m) => {
+      if (m.type === 'step-start') opts.progress?.step(m.label);
+    },
+  });
+  const result = child.result;
+  let steps = child.steps;
+  let predicted: { peak: number; final: number } | undefined;
+  try {
+    const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration, { steps });
+    steps = steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
+    if (pred.length > 0) predicted = { peak: Math.max(...pred.map((p) => p.predicted_peak_bytes)), final: pred[pred.length - 1]!.predicted_end_bytes };
+  } catch (e) {
+    // A scenario the model cannot describe still gets measured; the report just lacks predictions.
+    if (!isCellbudgetError(e)) throw e;
+  }
+  const failure = child.failure
+    ? {
+        reason: child.failure.error?.code ? `[${child.failure.error.code}] ${child.failure.error.message}` : child.failure.reason,
+        ...(child.failure.step !== undefined ? { step: child.failure.step } : {}),
+        signal: child.failure.signal,
+        exit_code: child.failure.exit_code,
+        stderr_tail: child.failure.stderr_tail,
+        ...(child.failure.error?.code ? { code: child.failure.error.code } : {}),
+      }
+    : undefined;
+  const record: RunRecord = {
+    scenario: scenario.name,
+    strategy,
+    scale: scenario.scale,
+    method: child.method ?? environment().method,
+    status: child.status,
+    ...(failure ? { failure } : {}),
+    baseline_bytes: child.baseline?.rss_bytes ?? 0,
+    peak_bytes: child.peak_bytes,
+    final_bytes: child.final_bytes,
+    final_live_bytes: child.final_live_bytes,
+    duration_ms: child.duration_ms,
+    steps,
+    budgets: [],
+    retained: result?.retained ?? {},
+    samples: child.samples,
+    env: child.env,
+    ...(result?.leak
+      ? {
+          leak: {
+            repetitions: result.leak.repetitions,
+            growth_per_repetition_bytes: result.leak.growth_per_repetition_bytes,
+            limit_bytes: result.leak.limit_bytes,
+            ok: result.leak.ok,
+            ...(result.leak.top_growing ? { top_growing: result.leak.top_growing } : {}),
+          },
+        }
+      : {}),
+    ...(predicted ? { predicted_peak_bytes: predicted.peak, predicted_final_bytes: predicted.final } : {}),
+  };
+  record.budgets = child.status === 'ok' ? evaluateBudgets(record, budgets) : [];
+  return record;
+}
+
+async function runCommand(scenario: CommandScenario, opts: RunScenariosOptions): Promise<RunRecord> {
+  const budgets = opts.budgets ?? scenario.budgets;
+  const logPath = opts.outDir ? join(opts.outDir, `${scenario.name}.command.log`) : undefined;
+  if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+  return runCommandScenario(
+    {
+      name: scenario.name,
+      command: scenario.command,
+      cwd: scenario.cwd,
+      env: scenario.env,
+      scale: scenario.scale,
+      budgets,
+      ...(scenario.timeoutMs !== undefined ? { timeout_ms: scenario.timeoutMs } : {}),
+    },
+    {
+      ...(logPath ? { logPath } : {}),
+      onStep: (s) => opts.progress?.step(s.label),
+      ...(opts.verbose && opts.onOutput ? { onLine: (_stream: 'stdout' | 'stderr', line: string) => opts.onOutput!(`${line}\n`) } : {}),
+    },
+  );
+}
+
+/** Throw the usage error for a strategy name that does not exist. */
+export function parseStrategies(names: readonly string[], known: readonly string[]): StrategyName[] {
+  for (const n of names) {
+    if (!known.includes(n)) {
+      throw new CellbudgetError('USAGE', `Unknown strategy '${n}'.`, { value: n, hint: `Use one of: ${known.join(', ')}.` });
+    }
+  }
+  return names as StrategyName[];
+}

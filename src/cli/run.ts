@@ -1,0 +1,145 @@
+import { resolve } from 'node:path';
+import type { RegisterCommand } from './context.js';
+import { CellbudgetError } from '../errors.js';
+import { formatBytes, parseBytes, parsePercent } from '../units.js';
+import { STRATEGY_NAMES } from '../strategies/types.js';
+import { readCalibration } from './plan.js';
+import { loadScenarios, type Budgets } from '../../harness/scenario.js';
+import { runScenarios, parseStrategies, defaultCacheDir } from '../../harness/run.js';
+import { createProgress } from '../../harness/progress.js';
+import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
+import { writeReportDir } from '../../harness/write-report.js';
+import type { Report, RunRecord } from '../../harness/report.js';
+
+interface RunOpts {
+  out: string;
+  strategy?: string[];
+  budget?: string[];
+  json?: boolean;
+  verbose?: boolean;
+  baseline?: string;
+  warn: string;
+  fail: string;
+  runs: string;
+  cache?: string;
+  calibration?: string;
+  timeout?: string;
+  charts: boolean;
+}
+
+/** `--budget peak=400GB --budget final=140GB` → full-scale budgets. */
+export function parseBudgetFlags(flags: readonly string[]): Budgets {
+  const out: Budgets = {};
+  for (const f of flags) {
+    const m = /^(peak|final|leak)=(.+)$/.exec(f.trim());
+    if (!m) {
+      throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB (metrics: peak, final, leak).' });
+    }
+    const bytes = parseBytes(m[2]!, `--budget ${m[1]}`);
+    if (m[1] === 'peak') out.peakBytes = bytes;
+    else if (m[1] === 'final') out.finalBytes = bytes;
+    else out.leakBytes = bytes;
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export const registerRun: RegisterCommand = (program, ctx) => {
+  program
+    .command('run')
+    .description('Replay scenarios against the real pipeline, one fresh child per scenario × strategy; measure per-step peaks and check budgets (exit 1 when one breaks)')
+    .argument('<scenario...>', 'scenario YAML files or shipped names (default, original-fix, n-datasets, golden)')
+    .option('-o, --out <dir>', 'report directory', 'reports/latest')
+    .option('-s, --strategy <name>', `only these strategies (${STRATEGY_NAMES.join(', ')}); repeatable`, collect)
+    .option('-b, --budget <metric=size>', 'full-scale budget replacing the scenario’s, e.g. peak=400GB; repeatable', collect)
+    .option('--baseline <report.json>', 'compare with an earlier report; exit 1 on a fail-tier regression')
+    .option('--warn <percent>', 'growth against the baseline that warns', '5%')
+    .option('--fail <percent>', 'growth against the baseline that fails', '10%')
+    .option('--runs <n>', 'run everything N times and report the median per step', '1')
+    .option('--cache <dir>', 'where synthetic datasets are generated once and reused')
+    .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
+    .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
+    .option('--no-charts', 'skip the PNG charts')
+    .option('--json', 'print report.json to stdout instead of the table')
+    .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
+    .action(async (args: string[], opts: RunOpts) => {
+      const runsN = Number(opts.runs);
+      if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
+      const scenarios = args.flatMap((a) => loadScenarios(a));
+      const strategies = opts.strategy ? parseStrategies(opts.strategy, STRATEGY_NAMES) : undefined;
+      const budgets = opts.budget ? parseBudgetFlags(opts.budget) : undefined;
+      const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
+      const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
+      const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
+      const outDir = resolve(opts.out);
+      const progress = createProgress({ stream: ctx.io.stderr });
+      const reports: Report[] = [];
+      try {
+        for (let i = 0; i < runsN; i++) {
+          reports.push(
+            await runScenarios(scenarios, {
+              ...(strategies ? { strategies } : {}),
+              ...(budgets ? { budgets } : {}),
+              ...(opts.verbose ? { verbose: true, onOutput: (t: string) => ctx.io.stderr.write(t) } : {}),
+              cacheDir: opts.cache ? resolve(opts.cache) : defaultCacheDir(),
+              outDir,
+              progress,
+              ...(calibration ? { calibration } : {}),
+              ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+            }),
+          );
+        }
+      } finally {
+        progress.stop();
+      }
+      const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
+      const compare = { warn: parsePercent(opts.warn, '--warn'), fail: parsePercent(opts.fail, '--fail') };
+      const comparison = baseline ? compareReports(baseline, report, compare) : undefined;
+      await writeReportDir(report, outDir, { ...(comparison ? { comparison } : {}), charts: opts.charts });
+
+      if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+      else {
+        ctx.io.stdout.write(formatRunTable(report.runs));
+        if (comparison) ctx.io.stdout.write(`\n${formatComparison(comparison)}`);
+        ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
+      }
+      const broken = report.runs.flatMap((r) => r.budgets.filter((b) => !b.ok));
+      for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
+      const userErrors = report.runs.filter((r) => r.status === 'error' && (r.failure as { code?: string } | undefined)?.code);
+      for (const r of report.runs.filter((x) => x.status !== 'ok')) {
+        ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
+      }
+      if (userErrors.length > 0) ctx.exitCode = 2;
+      else if (broken.length > 0 || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
+    });
+};
+
+function parseTimeout(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(v);
+  if (!m) throw new CellbudgetError('USAGE', `--timeout '${v}' is not a duration.`, { hint: 'Write e.g. 30s, 10m or 1h.' });
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000);
+}
+
+/** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
+export function formatRunTable(runs: readonly RunRecord[]): string {
+  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'budgets'];
+  const rows = runs.map((r) => {
+    const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+    const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${b.ok ? '✓' : '✗'}`).join(' ');
+    return [
+      r.scenario,
+      r.strategy,
+      formatBytes(r.peak_bytes),
+      formatBytes(r.final_bytes),
+      formatBytes(r.peak_bytes / r.scale),
+      formatBytes(r.final_bytes / r.scale),
+      peakStep?.label ?? '–',
+      budgets,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const method = runs[0]?.method === 'kernel-hwm' ? 'kernel high-water mark per step (VmHWM after clear_refs)' : runs[0]?.method ?? '';
+  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of each child's idle baseline; peak = ${method}.\n`;
+}
