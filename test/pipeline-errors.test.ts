@@ -115,6 +115,11 @@ describe('data errors', () => {
     const cols = base().map((c) => (c.name === 'control' ? bool('control', [0, 0, 0, 0, 0, 0]) : c));
     expect(codeOf(() => planGroups(dm(), source(cols, uns))).code).toBe('NO_CONTROL_CELLS');
   });
+  it('NO_CONTROL_CELLS names the derived rule when no cell matches it', () => {
+    const e = codeOf(() => planGroups(dm({ dist_flag_key: { column: 'drug', equals: 'DMSO_TF' }, tgt_dist_keys: ['dose'] }), source(base(), uns)));
+    expect(e.code).toBe('NO_CONTROL_CELLS');
+    expect(e.message).toContain("drug == 'DMSO_TF'");
+  });
   it('CONFIG_INVALID for text labels without a rep key', () => {
     expect(codeOf(() => planGroups(dm({ rep_keys: { line: 'line_emb' } }), source(base(), uns))).key).toBe('rep_keys.drug');
   });

@@ -164,7 +164,8 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   }
   const flagName = flagColumn(config);
   if (nControl === 0) {
-    throw new CellbudgetError('NO_CONTROL_CELLS', `${source.name}: no cell is a control (obs/${flagName} is never true).`, {
+    const rule = typeof config.dist_flag_key === 'string' ? `obs/${flagName} is never true` : `no cell has ${flagName} == ${formatLabel(config.dist_flag_key.equals)}`;
+    throw new CellbudgetError('NO_CONTROL_CELLS', `${source.name}: no cell is a control (${rule}).`, {
       file: source.name,
       key: `obs/${flagName}`,
       hint: 'Every source distribution is made of control cells; check dist_flag_key.',
