@@ -39,12 +39,13 @@ describe.skipIf(!kernelHwmAvailable())('kernel high-water marks in a child', () 
     expect(r.status).toBe('ok');
     expect(r.method).toBe('kernel-hwm');
     expect(r.steps.map((s) => s.label)).toEqual(['load a', 'prepare a', 'split a', 'delete-raw a']);
-    r.steps.forEach((s, i) => {
+    r.steps.slice(0, 3).forEach((s, i) => {
       const allocated = CALIBRATION[i]!.bytes;
       expect(Math.abs(s.peak_bytes - allocated) / allocated, `${s.label}: peak ${s.peak_bytes} vs ${allocated}`).toBeLessThan(0.05);
     });
-    // The 10 MB step after the 80 MB one reports about 10 MB, not the earlier peak.
-    expect(r.steps[3]!.peak_bytes).toBeLessThan(12 * MB);
+    // The 10 MB step after the 80 MB one reports about 10 MB, not the earlier peak. (Within
+    // ±2 MB: RSS drifts around the baseline by about a megabyte, 10% of so small a step.)
+    expect(Math.abs(r.steps[3]!.peak_bytes - 10 * MB)).toBeLessThan(2 * MB);
     expect(r.baseline!.rss_bytes).toBeGreaterThan(10 * MB);
     expect(r.env).toEqual(ALLOCATOR_ENV);
     // The parent's timeline saw the 120 MB step, net of baseline.
@@ -103,6 +104,13 @@ describe('a child that dies', () => {
     expect(r.status).toBe('died');
     expect(r.failure).toMatchObject({ kind: 'memory-cap', step: 'load a', signal: 'SIGKILL' });
     expect(r.failure!.last_rss_bytes).toBeGreaterThan(150 * MB);
+  });
+
+  it('is reported as out of memory when an address-space cap (ulimit -v) makes allocations fail', async () => {
+    const r = await run([{ name: 'prepare', dataset: 'a', bytes: 0, die: 'grow' }], { memoryCap: { addressSpaceBytes: 1.5e9 } });
+    expect(r.status).toBe('died');
+    expect(r.failure).toMatchObject({ kind: 'oom', step: 'prepare a' });
+    expect(r.failure!.reason).toMatch(/Array buffer allocation failed/);
   });
 
   it('is reported with the job error when the job throws', async () => {
