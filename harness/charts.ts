@@ -38,6 +38,8 @@ export interface TimelineSeries {
   predicted?: boolean;
   points: TimelinePoint[];
   steps?: Array<{ label: string; start_ms: number; end_ms: number }>;
+  /** Drawn where the series ends, e.g. "died in 'prepare d3'". */
+  end_note?: string;
 }
 
 export interface TimelineInput {
@@ -255,7 +257,8 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   points.sort((a, b) => a.t_ms - b.t_ms || order[a.kind] - order[b.kind]);
   const steps = run.steps.map((s) => ({ label: s.label, start_ms: s.start_ms, end_ms: s.end_ms }));
   const label = run.status === 'ok' ? run.strategy : `${run.strategy} (${run.status})`;
-  const out: TimelineSeries[] = [{ label, strategy: run.strategy, points, steps }];
+  const endNote = run.status === 'ok' ? undefined : `${run.strategy} ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}`;
+  const out: TimelineSeries[] = [{ label, strategy: run.strategy, points, steps, ...(endNote ? { end_note: endNote } : {}) }];
 
   if (run.steps.some((s) => s.predicted_peak_bytes !== undefined || s.predicted_end_bytes !== undefined)) {
     const pred: TimelinePoint[] = [];
@@ -334,6 +337,13 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     budgets.push({ label: `${b.metric} budget ${formatBytes(b.limit_bytes)}`, color: BUDGET_COLORS[b.metric], y: b.limit_bytes / unit.factor });
   }
 
+  const notes: NonNullable<LinesSpec['notes']> = [];
+  for (const s of input.series) {
+    if (!s.end_note) continue;
+    const last = s.points[s.points.length - 1]?.t_ms ?? s.steps?.[s.steps.length - 1]?.end_ms ?? 0;
+    notes.push({ x: last / 1000, text: s.end_note, color: strategyColor(s.strategy ?? s.label) });
+  }
+
   let xMax = 0;
   for (const d of datasets) for (const p of d.points) xMax = Math.max(xMax, p.x);
   for (const l of lanes) for (const st of l.steps) xMax = Math.max(xMax, st.end);
@@ -352,6 +362,7 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     budgets,
     datasets,
     lanes,
+    notes,
   };
 }
 

@@ -159,3 +159,18 @@ describe('PNG charts', () => {
     expect(pickUnit(2e12).name).toBe('TB');
   });
 });
+
+describe('degenerate reports', () => {
+  it('renders a run with no steps or samples and a report with no runs without throwing', async () => {
+    const r = sampleReport();
+    const run = r.runs[0];
+    if (!run) throw new Error('fixture');
+    Object.assign(run, { steps: [], samples: [], budgets: [], status: 'error', peak_bytes: 0, final_bytes: 0 });
+    r.runs = [run];
+    r.scenarios = r.scenarios.slice(0, 1);
+    const specs = reportChartSpecs(r);
+    expect(specs).toHaveLength(2);
+    for (const { spec } of specs) expect((await renderChartPng(spec)).length).toBeGreaterThan(1000);
+    expect(reportChartSpecs({ ...r, runs: [] })).toEqual([]);
+  });
+});
