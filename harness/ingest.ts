@@ -107,7 +107,8 @@ export function ingestLog(text: string, opts: IngestOptions = {}): IngestedRunRe
       label: m.label || `step ${steps.length + 1}`,
       start_ms: 0,
       end_ms: 0,
-      peak_bytes: m.usedBytes,
+      // cellbudget's own recorder prints its kernel peak beside "Used"; the script prints only Used.
+      peak_bytes: Math.max(m.peakBytes ?? m.usedBytes, m.usedBytes),
       end_bytes: m.usedBytes,
       heap_used_bytes: 0,
       external_bytes: 0,
@@ -148,7 +149,7 @@ export function ingestLog(text: string, opts: IngestOptions = {}): IngestedRunRe
   const tail = lines.slice(lastMarkerLine + 1).join('\n');
   const death = DEATH_RES.find(([re]) => re.test(tail));
   const notes = [
-    'Figures are the "Used" values printed at each [MEMORY] marker: samples at the marker, not kernel peaks; a spike inside a step that was gone by the marker is not in the log.',
+    'Figures are the "Used" values printed at each [MEMORY] marker: samples at the marker, not kernel peaks; a spike inside a step that was gone by the marker is not in the log (lines that carry "| Peak: …", as cellbudget run --verbose prints them, give that peak).',
     'When the script used psutil.virtual_memory(), "Used" is the whole machine\'s memory in use, not only the process\'s.',
     'baseline_bytes is 0: figures are absolute, as printed. Heap, GC and live-bytes figures are not in the log and are 0.',
     stamped ? 'Step times come from the timestamps on the marker lines.' : 'The marker lines carry no timestamps: step times are one second per marker, for ordering only.',

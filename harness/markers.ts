@@ -19,6 +19,8 @@ export interface MemoryMarker {
   usedBytes: number;
   availableBytes: number | null;
   totalBytes: number | null;
+  /** `| Peak: X GB`, as cellbudget's own step recorder prints it (`run --verbose`). */
+  peakBytes?: number;
 }
 
 export interface StepMarker {
@@ -45,6 +47,7 @@ const MEMORY_RE = new RegExp(
   'i',
 );
 const STEP_RE = /^\s*::step(?:\s+(.*?))?\s*$/;
+const PEAK_RE = new RegExp(String.raw`\|\s*Peak:\s*${NUM}\s*${UNIT}`, 'i');
 
 const DECIMAL: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, pb: 1e15 };
 const BINARY: Record<string, number> = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, pib: 2 ** 50 };
@@ -63,13 +66,16 @@ export function parseMarker(line: string, opts: MarkerOptions = {}): Marker | nu
   if (!text.includes('[MEMORY') && !/\[memory/i.test(text)) return null;
   const m = MEMORY_RE.exec(text);
   if (!m) return null;
-  return {
+  const marker: MemoryMarker = {
     kind: 'memory',
     label: (m[1] ?? '').trim(),
     usedBytes: toBytes(m[2] as string, m[3], opts),
     availableBytes: m[4] !== undefined ? toBytes(m[4], m[5], opts) : null,
     totalBytes: m[6] !== undefined ? toBytes(m[6], m[7], opts) : null,
   };
+  const peak = PEAK_RE.exec(text);
+  if (peak) marker.peakBytes = toBytes(peak[1] as string, peak[2], opts);
+  return marker;
 }
 
 /**

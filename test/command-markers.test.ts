@@ -16,6 +16,11 @@ describe('parseMarker', () => {
     expect(parseMarker('[MEMORY] Used: 1.5 GB')).toEqual({ kind: 'memory', label: '', usedBytes: 1.5e9, availableBytes: null, totalBytes: null });
   });
 
+  it("reads cellbudget's own verbose lines, with their peak", () => {
+    const m = parseMarker('[MEMORY prepare dataset_2] Used: 0.481 GB | Peak: 0.484 GB | Heap: 5 MB | External: 1 MB | ArrayBuffers: 1 MB | Wasm: 0 B | Live: 390 MB | GC: 3 (1.2 ms)');
+    expect(m).toMatchObject({ kind: 'memory', label: 'prepare dataset_2', usedBytes: 0.481e9, peakBytes: 0.484e9 });
+  });
+
   it('reads ::step lines, and a bare ::step', () => {
     expect(parseMarker('::step load dataset_2')).toEqual({ kind: 'step', name: 'load dataset_2' });
     expect(parseMarker('  ::step   prepare  ')).toEqual({ kind: 'step', name: 'prepare' });
