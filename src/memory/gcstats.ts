@@ -5,7 +5,11 @@
  * and is delivered later through the event loop (uv_queue_work), so during a synchronous
  * step it never arrives and cannot be attributed to the step. node:v8's GCProfiler records
  * every GC synchronously (type, pause, heap before/after), which is what a step needs.
- * node-memwatch is still used for HeapDiff (see leak.ts).
+ * node-memwatch is still used for HeapDiff (see leak.ts). Measured: five forced GCs in a
+ * synchronous loop gave 0 memwatch events during the loop and 5 once the event loop turned.
+ *
+ * Cost: the profiler keeps about 3 KB per GC until the step ends (2.4 GB of short-lived
+ * objects: 472 GCs, 1.4 MB), which lands in that step's peak.
  */
 import { GCProfiler } from 'node:v8';
 
