@@ -31,6 +31,8 @@ print(json.dumps({
   'ordered_type': ordered_type,
   'ordered': bool(a.obs['drug'].cat.ordered),
   'index0': a.obs_names[0],
+  'index_last': a.obs_names[-1],
+  'index_unique': bool(a.obs_names.is_unique),
   'cell_line_categories': list(a.obs['cell_line'].cat.categories),
   'drug_categories': list(a.obs['drug'].cat.categories),
   'control_sum': int(a.obs['control'].sum()),
@@ -73,7 +75,9 @@ describe.skipIf(missing !== null)('synth → Python anndata 0.8 reads it with th
     expect(got['control_h5']).toBe('bool');
     expect(got['ordered_type']).toBe('bool_');
     expect(got['ordered']).toBe(false);
-    expect(got['index0']).toBe(gen.obs.index[0]);
+    expect(got['index0']).toBe(gen.obs.cellName(0));
+    expect(got['index_last']).toBe(gen.obs.cellName(2499));
+    expect(got['index_unique']).toBe(true);
     expect(got['cell_line_categories']).toEqual(gen.obs.cellLineCategories);
     expect(got['drug_categories']).toEqual(gen.obs.drugCategories);
     expect(got['control_sum']).toBe(250);

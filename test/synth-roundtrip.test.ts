@@ -25,7 +25,7 @@ function expectObsMatches(src: DatasetSource, gen: SynthGenerator): void {
   const o = gen.obs;
   expect(src.nObs).toBe(gen.spec.cells);
   expect(src.obsColumnNames()).toEqual(['cell_line', 'drug', 'dosage', 'control']);
-  expect(src.readObsIndex()).toEqual(o.index);
+  expect(src.readObsIndex()).toEqual(Array.from({ length: gen.spec.cells }, (_, i) => o.cellName(i)));
   const line = src.readObsColumn('cell_line') as Extract<ObsColumn, { kind: 'categorical' }>;
   expect(line.kind).toBe('categorical');
   expect(line.categories).toEqual(o.cellLineCategories);

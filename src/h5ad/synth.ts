@@ -297,7 +297,8 @@ const STREAM_COLUMNS = 6;
 
 /** The obs table of a synthetic dataset, as typed-array columns. */
 export interface SynthObs {
-  readonly index: readonly string[];
+  /** The obs index (cell names), generated per row so that it never has to be held whole. */
+  readonly cellName: (row: number) => string;
   readonly cellLineCategories: readonly string[];
   readonly drugCategories: readonly string[];
   readonly cellLineCodes: Int8Array | Int16Array;
@@ -398,7 +399,9 @@ export class SynthGenerator {
         dosage[i] = s.doses[k] ?? 0;
       }
     }
-    return { index: padNames('cell', n), cellLineCategories, drugCategories, cellLineCodes, drugCodes, dosage, control, condition };
+    const width = String(Math.max(0, n - 1)).length;
+    const cellName = (row: number): string => 'cell' + String(row).padStart(width, '0');
+    return { cellName, cellLineCategories, drugCategories, cellLineCodes, drugCodes, dosage, control, condition };
   }
 
   /** Dense rows [start, end) into `out`: the row's condition centre plus seeded noise. */
@@ -527,6 +530,7 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
         hint: "This is a bug in cellbudget's writer; please report it.",
       });
     }
+    onProgress?.({ phase: 'matrix', rowsDone: 0, rows });
     // Yield once so a caller's progress display can draw before the long synchronous part.
     await new Promise((r) => setImmediate(r));
     const w = H5adWriter.append(tmp);
@@ -586,7 +590,7 @@ function writeMetadata(path: string, spec: SynthSpec, gen: SynthGenerator): void
   try {
     w.attrs('/', { 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
     const o = gen.obs;
-    w.dataframe('obs', o.index, ['cell_line', 'drug', 'dosage', 'control'], () => {
+    w.dataframe('obs', { n: spec.cells, nameAt: o.cellName }, ['cell_line', 'drug', 'dosage', 'control'], () => {
       w.categorical('obs/cell_line', o.cellLineCodes, o.cellLineCategories);
       w.categorical('obs/drug', o.drugCodes, o.drugCategories);
       w.numeric('obs/dosage', o.dosage);

@@ -181,6 +181,72 @@ export class H5adWriter {
     this.attrs(path, { 'encoding-type': 'string-array', 'encoding-version': '0.2.0' });
   }
 
+  /**
+   * A `string-array` of `n` strings produced by `nameAt`, written in windows. h5wasm's
+   * high-level API takes variable-length strings only whole (one JS array and a copy of
+   * every string in WebAssembly memory); its raw `create_dataset` / `set_dataset_data`
+   * take a buffer of C string pointers, so the dataset is created contiguous (as h5py
+   * writes it) with every element pointing at one empty string, then overwritten window by
+   * window. WebAssembly memory: 4 bytes per element once, plus one window of strings.
+   */
+  stringsWindowed(path: string, n: number, nameAt: (i: number) => string, windowRows = 65536): void {
+    const abs = '/' + path.replace(/^\//, '');
+    const enc = new TextEncoder();
+    const malloc = (bytes: number): number => {
+      const p = H5._malloc(Math.max(1, bytes));
+      if (p === 0) throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot allocate ${bytes} bytes of WebAssembly memory to write '${path}' in ${this.path}.`, { file: this.path, key: path, hint: 'Free memory, or write a smaller dataset.' });
+      return p;
+    };
+    // Pointers are 32-bit in h5wasm's wasm32 build.
+    const empty = malloc(1);
+    const ptrs = malloc(4 * Math.max(1, n));
+    try {
+      H5.HEAPU8[empty] = 0;
+      new Uint32Array(H5.HEAPU8.buffer, ptrs, n).fill(empty);
+      const meta = {
+        type: H5.H5T_class_t.H5T_STRING.value, size: 4, vlen: true, cset: 1, signed: false, littleEndian: true,
+        shape: [BigInt(n)], maxshape: [BigInt(n)], chunks: null, compression: 0, compression_opts: [], track_order: false,
+      };
+      this.guard(path, 'creating', () => H5.create_dataset(this.file.file_id, abs, BigInt(ptrs), meta as unknown as Parameters<typeof H5.create_dataset>[3]));
+      let scratch = new Uint8Array(1 << 16);
+      const offsets = new Uint32Array(windowRows);
+      for (let a = 0; a < n; a += windowRows) {
+        const b = Math.min(n, a + windowRows);
+        // Encode the window into one reused buffer: no per-string allocations.
+        let total = 0;
+        for (let i = a; i < b; i++) {
+          const str = nameAt(i);
+          if (scratch.length - total < 3 * str.length + 1) {
+            const grown = new Uint8Array(Math.max(2 * scratch.length, total + 3 * str.length + 1));
+            grown.set(scratch.subarray(0, total));
+            scratch = grown;
+          }
+          offsets[i - a] = total;
+          total += enc.encodeInto(str, scratch.subarray(total)).written;
+          scratch[total++] = 0;
+        }
+        const buf = malloc(total);
+        try {
+          // Views after malloc: growing the heap replaces its buffer.
+          const heap = H5.HEAPU8;
+          heap.set(scratch.subarray(0, total), buf);
+          const ptr32 = new Uint32Array(heap.buffer, ptrs, b - a);
+          for (let k = 0; k < b - a; k++) ptr32[k] = buf + (offsets[k] ?? 0);
+          const status = this.guard(path, `writing strings [${a}, ${b}) of`, () =>
+            H5.set_dataset_data(this.file.file_id, abs, [BigInt(b - a)], [BigInt(a)], [1n], BigInt(ptrs)),
+          );
+          if (status < 0) throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not write strings [${a}, ${b}) of '${path}' in ${this.path}.`, { file: this.path, key: path, hint: 'Check the disk space and permissions of the output directory.' });
+        } finally {
+          H5._free(buf);
+        }
+      }
+    } finally {
+      H5._free(ptrs);
+      H5._free(empty);
+    }
+    this.attrs(path, { 'encoding-type': 'string-array', 'encoding-version': '0.2.0' });
+  }
+
   /** A numeric `array` element from a typed array (its type is the stored dtype). */
   numeric(path: string, values: Int8Array | Int16Array | Int32Array | Float32Array | Float64Array): void {
     this.guard(path, 'writing', () => this.file.create_dataset({ name: path.replace(/^\//, ''), data: values, shape: [values.length] }));
@@ -205,14 +271,15 @@ export class H5adWriter {
   }
 
   /**
-   * A `dataframe` group: the index as `_index`, then the columns, which `writeColumns`
-   * writes under `path` in `columnOrder`.
+   * A `dataframe` group: the index as `_index` (given whole, or as a count and a name per
+   * row, written in windows), then the columns, which `writeColumns` writes under `path`.
    */
-  dataframe(path: string, index: readonly string[], columnOrder: readonly string[], writeColumns: () => void): void {
+  dataframe(path: string, index: readonly string[] | { readonly n: number; readonly nameAt: (i: number) => string }, columnOrder: readonly string[], writeColumns: () => void): void {
     this.group(path, 'dataframe', '0.2.0');
     this.attrs(path, { _index: '_index' });
     this.stringListAttr(path, 'column-order', columnOrder);
-    this.strings(`${path}/_index`, index);
+    if ('nameAt' in index) this.stringsWindowed(`${path}/_index`, index.n, index.nameAt);
+    else this.strings(`${path}/_index`, index);
     writeColumns();
   }
 
