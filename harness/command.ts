@@ -153,6 +153,7 @@ interface OpenStep {
 }
 
 const STDERR_TAIL_BYTES = 4000;
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Run one command scenario and measure it step by step. Never throws for the command's own
@@ -303,6 +304,21 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
   let killTimer: NodeJS.Timeout | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
 
+  // The command runs in its own process group, so a Ctrl-C on the harness would not reach
+  // it: pass the signal on, and leave nothing running when the harness exits.
+  let running = false;
+  const forward = (sig: NodeJS.Signals): void => {
+    if (running) killGroup('SIGTERM');
+    for (const s of FORWARDED) process.removeListener(s, forward);
+    process.removeListener('exit', onParentExit);
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  const onParentExit = (): void => {
+    if (running) killGroup('SIGKILL');
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  process.on('exit', onParentExit);
+
   const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolveRun) => {
     let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let spawnError: Error | null = null;
@@ -336,6 +352,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     }
     child.on('spawn', () => {
       pid = child.pid ?? null;
+      running = true;
       if (pid === null) return;
       const r = readTree(pid, now());
       if (r) {
@@ -385,6 +402,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     }
     child.on('exit', (code, signal) => {
       exited = { code, signal };
+      running = false;
       ack?.destroy();
       ack = null;
       if (sampler) clearInterval(sampler);
@@ -410,6 +428,8 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     }
   }
 
+  for (const s of FORWARDED) process.removeListener(s, forward);
+  process.removeListener('exit', onParentExit);
   if (sampler) clearInterval(sampler);
   if (killTimer) clearTimeout(killTimer);
   if (graceTimer) clearTimeout(graceTimer);
