@@ -10,7 +10,7 @@ import { planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
 import { memorySource } from '../src/source-memory.js';
 
-const GOLDEN = '/work/shared/golden';
+import { GOLDEN } from './h5ad/fixtures.js';
 const tinyConfig = (JSON.parse(readFileSync(`${GOLDEN}/tiny.json`, 'utf8')) as { config: Record<string, unknown> }).config;
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {

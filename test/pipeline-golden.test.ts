@@ -9,7 +9,7 @@ import type { SplitManifest } from '../src/pipeline/manifest.js';
 import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
 import { SPLITS } from '../src/strategies/types.js';
 
-const GOLDEN = '/work/shared/golden';
+import { GOLDEN } from './h5ad/fixtures.js';
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 
 interface GoldenCase {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { GOLDEN } from './h5ad/fixtures.js';
 import { RandomState } from '../src/pipeline/random.js';
 import { pyRound, roundShare } from '../src/pipeline/round.js';
 
@@ -13,7 +14,7 @@ interface PermCase {
   head?: number[];
   tail?: number[];
 }
-const golden = JSON.parse(readFileSync('/work/shared/golden/permutations.json', 'utf8')) as { cases: PermCase[] };
+const golden = JSON.parse(readFileSync(`${GOLDEN}/permutations.json`, 'utf8')) as { cases: PermCase[] };
 
 describe('RandomState.permutation (numpy legacy)', () => {
   it('reproduces every case of permutations.json, values and sha256', () => {
