@@ -177,6 +177,12 @@ export function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scenario';
 }
 
+/** Three significant digits ("869 GB", "1.18 TB"): bar labels must fit over a bar. */
+export function compactBytes(bytes: number): string {
+  const u = pickUnit(bytes);
+  return `${Number((bytes / u.factor).toPrecision(3))} ${u.name}`;
+}
+
 function fullAndMeasured(full: number, scale: number): string {
   return scale === 1 ? formatBytes(full) : `${formatBytes(full)} at full scale (${formatBytes(full * scale)} measured)`;
 }
@@ -263,11 +269,12 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   if (run.steps.some((s) => s.predicted_peak_bytes !== undefined || s.predicted_end_bytes !== undefined)) {
     const pred: TimelinePoint[] = [];
     let prev = 0;
+    // A prediction says how high a step goes, not when: draw it as a ceiling over the step.
     for (const s of run.steps) {
       const peak = s.predicted_peak_bytes ?? s.predicted_end_bytes ?? prev;
       const end = s.predicted_end_bytes ?? peak;
-      pred.push({ t_ms: s.start_ms, bytes: full(prev), kind: 'step', step: s.label });
-      pred.push({ t_ms: (s.start_ms + s.end_ms) / 2, bytes: full(peak), kind: 'peak', step: s.label });
+      pred.push({ t_ms: s.start_ms, bytes: full(peak), kind: 'peak', step: s.label });
+      pred.push({ t_ms: s.end_ms, bytes: full(peak), kind: 'step', step: s.label });
       pred.push({ t_ms: s.end_ms, bytes: full(end), kind: 'end', step: s.label });
       prev = end;
     }
@@ -312,11 +319,11 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
           );
         }
       } else {
-        tip = [`'${p.step ?? '?'}'`, formatBytes(p.bytes) + (s.predicted ? ' at full scale (predicted)' : '')];
+        tip = [s.predicted ? `predicted peak of '${p.step ?? '?'}'` : `'${p.step ?? '?'}'`, formatBytes(p.bytes) + (s.predicted ? ' at full scale' : '')];
       }
-      return { x: p.t_ms / 1000, y: p.bytes / unit.factor, tip, ...(p.kind === 'peak' ? { marker: true } : {}) };
+      return { x: p.t_ms / 1000, y: p.bytes / unit.factor, tip, ...(p.kind === 'peak' && !s.predicted ? { marker: true } : {}) };
     });
-    return { label: s.label, color, ...(s.predicted ? { dashed: true } : {}), points };
+    return { label: s.label, color, ...(s.predicted ? { dashed: true, width: 1.5 } : {}), points };
   });
 
   const lanes: SpecLane[] = input.series
@@ -463,7 +470,7 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
       const isOver = b ? !b.ok : false;
       values.push(fullBytes / unit.factor);
       over.push(isOver);
-      valueLabels.push(`${formatBytes(fullBytes)}${r.status !== 'ok' ? ' so far' : ''}${b ? (b.ok ? ' ✓' : ' ✗') : ''}`);
+      valueLabels.push(`${compactBytes(fullBytes)}${r.status !== 'ok' ? ' so far' : ''}${b ? (b.ok ? ' ✓' : ' ✗') : ''}`);
       const tip = [`${label}${r.status !== 'ok' ? ' until the run stopped' : ''}: ${fullAndMeasured(fullBytes, r.scale)}`];
       if (b) tip.push(`${b.metric} budget ${formatBytes(b.limit_bytes)}: ${b.ok ? 'within' : 'EXCEEDED'}`);
       if (metric === 'peak') {
@@ -659,6 +666,8 @@ export function chartConfigFromSpec(spec: ChartSpec, interactive: boolean): Char
         // At the left end: memory starts low, so the label rarely sits on a line there.
         g.textAlign = 'left';
         g.textBaseline = 'bottom';
+        g.fillStyle = 'rgba(255, 255, 255, 0.8)';
+        g.fillRect(a.left + 5, py - 20, g.measureText(b.label).width + 6, 17);
         g.fillStyle = b.color;
         g.fillText(b.label, a.left + 8, py - 3);
       }
@@ -781,7 +790,7 @@ export function chartConfigFromSpec(spec: ChartSpec, interactive: boolean): Char
             g.stroke();
           }
           const text = grp.valueLabels[ci] ?? '';
-          g.font = px(13, grp.over[ci] ? 'bold' : 'normal');
+          g.font = px(12, grp.over[ci] ? 'bold' : 'normal');
           // A white plate keeps the label readable where a budget mark crosses it.
           const w = g.measureText(text).width;
           g.fillStyle = 'rgba(255, 255, 255, 0.85)';
@@ -926,7 +935,7 @@ export function chartConfigFromSpec(spec: ChartSpec, interactive: boolean): Char
     options: {
       ...common,
       // Room left of the y axis for the lane names (the axis itself is ~75 px wide).
-      layout: { padding: { left: Math.max(8, Math.max(0, ...spec.lanes.map((l) => l.label.length)) * 8.5 + 16 - 75), right: 12, top: 0, bottom: spec.lanes.length > 0 ? spec.lanes.length * LANE_H + 10 : 4 } },
+      layout: { padding: { left: Math.max(8, Math.max(0, ...spec.lanes.map((l) => l.label.length)) * 9.5 + 20 - 60), right: 12, top: 0, bottom: spec.lanes.length > 0 ? spec.lanes.length * LANE_H + 10 : 4 } },
       interaction: { mode: 'nearest', intersect: false, axis: 'xy' },
       scales: {
         x: {
