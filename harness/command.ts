@@ -33,6 +33,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { CellbudgetError } from '../src/errors.js';
 import { descendantPids, kernelHwmAvailable, readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, LineSplitter, parseMarker, type Marker, type MarkerOptions } from './markers.js';
@@ -161,7 +162,12 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * it was in and the figures seen so far; a command that cannot start comes back as 'error'.
  */
 export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOptions = {}): Promise<CommandRunRecord> {
-  if (spec.command.length === 0 || !spec.command[0]) throw new Error('runCommandScenario: empty command');
+  if (spec.command.length === 0 || !spec.command[0]) {
+    throw new CellbudgetError('SCENARIO_INVALID', `Scenario '${spec.name}' has an empty command.`, {
+      key: 'command',
+      hint: 'Write the program and its arguments as a list, e.g. command: ["python3", "train_multidataset.py", "data=tahoe_sciplex"].',
+    });
+  }
   const scale = spec.scale ?? 1;
   const cwd = spec.cwd ?? process.cwd();
   const setEnv: Record<string, string> = { PYTHONUNBUFFERED: '1', ...(spec.env ?? {}) };
@@ -336,14 +342,21 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
       resolveRun({ ...exited, spawnError: null });
     };
 
-    child = spawn(spec.command[0] as string, spec.command.slice(1), {
-      cwd,
-      env: { ...process.env, ...setEnv, ...protocolEnv },
-      // fd 3: the acknowledgement channel (CELLBUDGET_STEP_ACK_FD).
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      // Own process group, so a timeout can stop the whole tree.
-      detached: true,
-    });
+    try {
+      child = spawn(spec.command[0] as string, spec.command.slice(1), {
+        cwd,
+        env: { ...process.env, ...setEnv, ...protocolEnv },
+        // fd 3: the acknowledgement channel (CELLBUDGET_STEP_ACK_FD).
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        // Own process group, so a timeout can stop the whole tree.
+        detached: true,
+      });
+    } catch (e) {
+      // Invalid arguments (a NUL byte, a bad env value) throw before anything starts.
+      spawnError = e instanceof Error ? e : new Error(String(e));
+      finish();
+      return;
+    }
     const ackStream = child.stdio[3];
     if (ackStream && 'write' in ackStream) {
       ack = ackStream as Writable;

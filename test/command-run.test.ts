@@ -149,5 +149,8 @@ describe.runIf(linux)('runCommandScenario on a real Python program', () => {
     const rec = await runCommandScenario({ name: 'missing', command: ['/nonexistent/cellbudget-no-such-program'] });
     expect(rec.status).toBe('error');
     expect(rec.failure?.reason).toMatch(/could not start/);
+    const bad = await runCommandScenario({ name: 'nul', command: [PY, 'a\u0000b'] });
+    expect(bad.status).toBe('error');
+    await expect(runCommandScenario({ name: 'empty', command: [] })).rejects.toMatchObject({ code: 'SCENARIO_INVALID' });
   });
 });
