@@ -12,12 +12,16 @@ import { main } from '../src/cli/main.js';
 // Known constants a synthetic report is generated with; the fitter must find them again.
 const TRUTH: RuntimeConstants = {
   fixed_bytes: 41e6,
+  first_read_bytes: 17e6,
   data_factor: 1.07,
   obs_bytes_per_cell: 63,
   prepare_bytes_per_cell: 13,
-  plan_bytes_per_cell: 9,
+  plan_bytes_per_cell: 25,
   read_window_bytes: 27e6,
+  stream_window_bytes: 51e6,
   retention: 0.35,
+  // Physically at most what was freed (obs or plan bytes per cell).
+  obs_retained_bytes_per_cell: 12,
 };
 
 const definition = (name: string, features: number, size: string, drugs: number) => ({

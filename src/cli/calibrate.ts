@@ -54,7 +54,8 @@ async function runCalibrate(file: string, o: CalibrateOptions, ctx: CliContext):
   for (const k of CONSTANT_NAMES) {
     const v = cal.constants[k];
     const shown = k.endsWith('_bytes') ? formatBytes(v) : k.endsWith('per_cell') ? `${v.toFixed(1)} B/cell` : v.toFixed(3);
-    lines.push(`  ${k.padEnd(24)}${shown}${cal.fit?.fitted.includes(k) ? '' : '  (default: no step exercised it)'}`);
+    const note = cal.fit?.unexercised.includes(k) ? '  (default: no step exercised it)' : cal.fit?.pinned.includes(k) ? '  (pinned at its bound: the data pulled it past)' : '';
+    lines.push(`  ${k.padEnd(30)}${shown}${note}`);
   }
   if (cal.fit) lines.push(`  relative error: rms ${(cal.fit.rms_relative_error * 100).toFixed(1)}%, max ${(cal.fit.max_relative_error * 100).toFixed(1)}%`);
   for (const s of skipped) lines.push(`  skipped ${s.scenario}/${s.strategy}: ${s.reason}`);

@@ -13,8 +13,12 @@ export interface Calibration {
   readonly fit?: {
     readonly source: string;
     readonly observations: number;
-    /** Constants fitted from data; the others kept their defaults (no step exercised them). */
+    /** Constants fitted from data. */
     readonly fitted: ReadonlyArray<keyof RuntimeConstants>;
+    /** Constants no step exercised: they keep their defaults. */
+    readonly unexercised: ReadonlyArray<keyof RuntimeConstants>;
+    /** Constants the fit wanted below 0 (or retention above 1), pinned at the bound. */
+    readonly pinned: ReadonlyArray<keyof RuntimeConstants>;
     readonly rms_relative_error: number;
     readonly max_relative_error: number;
   };
@@ -85,6 +89,7 @@ export function fitConstants(obs: readonly Observation[], source = 'report'): Ca
   for (const k of CONSTANT_NAMES) {
     if (obs.every((o) => o.features[k] === 0)) pinned.set(k, DEFAULT_CONSTANTS[k]);
   }
+  const unexercised = [...pinned.keys()];
   const fitted = (): Array<keyof RuntimeConstants> => CONSTANT_NAMES.filter((k) => !pinned.has(k));
   let theta: RuntimeConstants = { ...DEFAULT_CONSTANTS };
   for (let iter = 0; iter <= CONSTANT_NAMES.length; iter++) {
@@ -112,6 +117,8 @@ export function fitConstants(obs: readonly Observation[], source = 'report'): Ca
       source,
       observations: obs.length,
       fitted: fitted(),
+      unexercised,
+      pinned: [...pinned.keys()].filter((k) => !unexercised.includes(k)),
       rms_relative_error: Math.sqrt(rel.reduce((a, b) => a + b * b, 0) / rel.length),
       max_relative_error: Math.max(...rel),
     },

@@ -15,6 +15,11 @@ import { groupedBytes, keptBytes, type DatasetModel } from './model.js';
 export interface RuntimeConstants {
   /** Runtime cost that does not scale with the data (lazy modules, grown WebAssembly heap), net of the idle baseline. */
   fixed_bytes: number;
+  /**
+   * One-time cost of the first matrix read (`load` or `stream`): the WebAssembly heap grows
+   * to hold a read window and never shrinks (DESIGN §5), plus lazily initialised reader state.
+   */
+  first_read_bytes: number;
   /** Resident bytes per byte of array data (1 = exact; >1 = per-array overheads). */
   data_factor: number;
   /** obs representation in memory, bytes per cell (codes, flags, index), when a dataset does not say. */
@@ -23,21 +28,28 @@ export interface RuntimeConstants {
   prepare_bytes_per_cell: number;
   /** The group plan kept beside a GroupedDistribution or a streaming plan (row lists, offsets), bytes per cell. */
   plan_bytes_per_cell: number;
-  /** Transient read buffer (WebAssembly heap window + JS copy) during `load` and `stream`. */
+  /** Transient read buffer (WebAssembly heap window + JS copy) during `load`. */
   read_window_bytes: number;
-  /** Fraction of freed bytes the allocator keeps resident (0 = all returned, 1 = none). */
+  /** Window buffers of `stream`, garbage until the next forced GC (the step after). */
+  stream_window_bytes: number;
+  /** Fraction of freed distribution-array bytes the allocator keeps resident (0 = all returned, 1 = none). */
   retention: number;
+  /** obs/plan heap freed but kept resident (V8 heap, malloc), per cell freed, until reused by the next dataset. */
+  obs_retained_bytes_per_cell: number;
 }
 
 /** Defaults before any calibration: exact array bytes, small fixed costs, nothing retained. */
 export const DEFAULT_CONSTANTS: Readonly<RuntimeConstants> = Object.freeze({
   fixed_bytes: 32e6,
+  first_read_bytes: 32e6,
   data_factor: 1,
   obs_bytes_per_cell: 16,
   prepare_bytes_per_cell: 8,
   plan_bytes_per_cell: 8,
   read_window_bytes: 64e6,
+  stream_window_bytes: 64e6,
   retention: 0,
+  obs_retained_bytes_per_cell: 0,
 });
 
 export const CONSTANT_NAMES = Object.keys(DEFAULT_CONSTANTS) as ReadonlyArray<keyof RuntimeConstants>;
@@ -130,7 +142,7 @@ const ALL: ReadonlySet<Split> = new Set(SPLITS);
 const TEST: ReadonlySet<Split> = new Set<Split>(['test']);
 
 function zero(): Features {
-  return { fixed_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, plan_bytes_per_cell: 0, read_window_bytes: 0, retention: 0 };
+  return { fixed_bytes: 0, first_read_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, plan_bytes_per_cell: 0, read_window_bytes: 0, stream_window_bytes: 0, retention: 0, obs_retained_bytes_per_cell: 0 };
 }
 
 /** What a dataset keeps under a strategy. */
@@ -170,12 +182,21 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
   );
   const sequence = opts.sequence ?? strategySteps(strategy, order, primary);
 
-  // Features of the resident state (no transients); `trackedMax` feeds allocator retention.
-  let trackedMax = 0;
-  const resident = (): { f: Features; live: number } => {
+  // Features of the resident state (no transients). `group` counts the distribution arrays
+  // (grouped, kept, streamed buffers): many group-sized arrays from the malloc heap, whose
+  // freed chunks the allocator keeps and reuses for the next ones (DESIGN §4); the raw
+  // representation is one large mmapped buffer, returned to the OS when freed.
+  let groupMax = 0;
+  let heapCellsMax = 0;
+  let readStarted = false;
+  let carry = 0;
+  const resident = (): { f: Features; live: number; group: number; heapCells: number } => {
     const f = zero();
     f.fixed_bytes = 1;
+    f.first_read_bytes = readStarted ? 1 : 0;
     let live = 0;
+    let group = 0;
+    let heapCells = 0;
     for (const d of datasets) {
       const s = state.get(d.name)!;
       let bytes = 0;
@@ -185,15 +206,16 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
         obsCells += d.cells;
       }
       if (s.planned || s.grouped) f.plan_bytes_per_cell += d.cells;
-      if (s.grouped) bytes += groupedBytes(d);
-      else bytes += keptBytes(d, s.splits);
-      bytes += keptBytes(d, s.streamed);
+      heapCells += obsCells + (s.planned || s.grouped ? d.cells : 0);
+      const g = (s.grouped ? groupedBytes(d) : keptBytes(d, s.splits)) + keptBytes(d, s.streamed);
+      group += g;
+      bytes += g;
       if (d.obsBytesPerCell !== undefined) bytes += obsCells * d.obsBytesPerCell;
       else f.obs_bytes_per_cell += obsCells;
       f.data_factor += bytes;
       live += bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) + (s.planned || s.grouped ? d.cells * c.plan_bytes_per_cell : 0);
     }
-    return { f, live };
+    return { f, live, group, heapCells };
   };
 
   const steps: SimStep[] = [];
@@ -206,6 +228,7 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
         hint: 'Predict with the scenario the run was measured on.',
       });
     }
+    if (name === 'load' || name === 'stream') readStarted = true;
     const before = resident();
     const transient = zero();
     for (const d of targets as DatasetModel[]) {
@@ -239,7 +262,7 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
           break;
         case 'stream':
           s.streamed = new Set(keep);
-          transient.read_window_bytes = 1;
+          transient.stream_window_bytes = 1;
           break;
         default:
           break;
@@ -249,18 +272,27 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     // A step that only frees peaks at its start; one that allocates, at its end plus its transients.
     const atPeak = name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
     const end = after;
-    // Retention counts freed array bytes only (not obs at its calibrated size), which keeps
-    // every figure linear in the constants, as the least-squares fit needs.
-    const peakTracked = Math.max(before.f.data_factor, atPeak.f.data_factor);
-    trackedMax = Math.max(trackedMax, peakTracked);
+    // Retention counts freed distribution arrays only, which keeps every figure linear in
+    // the constants, as the least-squares fit needs.
+    const peakGroup = Math.max(before.group, atPeak.group);
+    groupMax = Math.max(groupMax, peakGroup);
     const peakF = add(atPeak.f, transient);
     const endF = { ...end.f };
-    // Freed bytes the allocator may keep: the distance from the highest so far.
-    endF.retention = Math.max(0, trackedMax - end.f.data_factor);
-    peakF.retention = Math.max(0, trackedMax - peakTracked);
+    // Streamed windows are garbage until the next forced GC (the step after): still resident at the end.
+    if (name === 'stream') endF.stream_window_bytes = transient.stream_window_bytes;
+    endF.retention = Math.max(0, groupMax - end.group);
+    peakF.retention = Math.max(0, groupMax - peakGroup);
+    const peakHeap = Math.max(before.heapCells, atPeak.heapCells);
+    heapCellsMax = Math.max(heapCellsMax, peakHeap);
+    endF.obs_retained_bytes_per_cell = Math.max(0, heapCellsMax - end.heapCells);
+    peakF.obs_retained_bytes_per_cell = Math.max(0, heapCellsMax - peakHeap);
+    // Garbage left by the previous step (stream windows) is resident until this step's GC.
+    peakF.stream_window_bytes = Math.max(peakF.stream_window_bytes, carry);
+    carry = name === 'stream' ? endF.stream_window_bytes : 0;
     const endBytes = evaluate(endF, c);
-    const peakFeatures = evaluate(peakF, c) >= endBytes ? peakF : endF;
-    const peakBytes = evaluate(peakFeatures, c);
+    // The fit sees peakF (linear); a figure never peaks below where it ends.
+    const peakFeatures = peakF;
+    const peakBytes = Math.max(evaluate(peakF, c), endBytes);
     steps.push({
       dataset,
       name: name as StepName,
