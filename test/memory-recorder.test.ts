@@ -112,7 +112,8 @@ describe('RssSampler (the fallback off Linux)', () => {
       s.reset();
       const r0 = process.memoryUsage.rss();
       let b: Buffer | null = filled(50 * MB);
-      hold(40);
+      // Long enough for the sampler thread to be scheduled on a busy machine.
+      hold(150);
       b = null;
       expect(b).toBeNull();
       forceGc();

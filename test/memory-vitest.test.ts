@@ -1,8 +1,11 @@
 // The vitest helper: expectMemory(fn).toPeakBelow(limit), the limit_memory counterpart.
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { isCellbudgetError } from '../src/errors.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
-import { expectMemory, MemoryLimitError, measureMemory } from '../src/vitest/index.js';
+import { expectMemory, MemoryLimitError, measureMemory, memoryMatchers } from '../src/vitest/index.js';
+
+expect.extend(memoryMatchers);
 
 const MB = 1e6;
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
@@ -79,5 +82,24 @@ describe('expectMemory', () => {
         throw new Error('inner');
       }).toPeakBelow('1 GB'),
     ).rejects.toThrow('inner');
+  });
+});
+
+describe('memoryMatchers (expect.extend)', () => {
+  it('passes and fails like expectMemory', async () => {
+    await expect(() => filled(MB).length).toPeakBelow('24 MB');
+    await expect(expect(() => filled(60 * MB).length).toPeakBelow('24 MB')).rejects.toThrow(/peak below 24 MB .* it reached \d+(\.\d+)? MB[\s\S]*arrayBuffers/);
+    await expect(() => filled(60 * MB).length).not.toPeakBelow('24 MB');
+    await expect(() => filled(30 * MB)).not.toEndBelow('10 MB');
+  });
+});
+
+describe('the package entry', () => {
+  it.skipIf(!existsSync('dist/src/vitest/index.js'))('exports the helper as cellbudget/vitest', async () => {
+    const spec = 'cellbudget/vitest';
+    const mod = (await import(spec)) as Record<string, unknown>;
+    expect(typeof mod.expectMemory).toBe('function');
+    expect(typeof mod.measureMemory).toBe('function');
+    expect(typeof mod.memoryMatchers).toBe('object');
   });
 });

@@ -10,6 +10,8 @@
  * measured just before the call after forced GCs. Measurements in one process must not
  * overlap: do not use it in `test.concurrent`.
  */
+// Type-only: brings vitest's declarations in for the Matchers augmentation at the end; no runtime import.
+import type {} from 'vitest';
 import { CellbudgetError } from '../errors.js';
 import { forceGc } from '../memory/gc.js';
 import { GcMeter } from '../memory/gcstats.js';
@@ -166,4 +168,62 @@ export function expectMemory<T>(fn: () => T | Promise<T>, opts: MemoryOptions = 
     toPeakBelow: (limit) => check(limit, 'peak'),
     toEndBelow: (limit) => check(limit, 'end'),
   };
+}
+
+interface MatcherResult {
+  pass: boolean;
+  message: () => string;
+  actual?: unknown;
+  expected?: unknown;
+}
+
+async function matchLimit(received: unknown, limit: string | number, which: 'peak' | 'end', opts: MemoryOptions = {}): Promise<MatcherResult> {
+  if (typeof received !== 'function') {
+    return { pass: false, message: () => `expect(fn).${which === 'peak' ? 'toPeakBelow' : 'toEndBelow'}(limit) needs a function, got ${typeof received}` };
+  }
+  const limitBytes = parseBytes(limit, which === 'peak' ? 'toPeakBelow limit' : 'toEndBelow limit');
+  const m = await measureMemory(received as () => unknown, opts);
+  const actual = which === 'peak' ? m.peakBytes : m.retainedBytes;
+  const pass = actual < limitBytes;
+  const what = which === 'peak' ? 'peak' : 'leave resident';
+  return {
+    pass,
+    actual,
+    expected: limitBytes,
+    message: () =>
+      describeMeasurement(
+        m,
+        pass
+          ? `expected the call not to ${what} below ${formatBytes(limitBytes)}, it did: ${formatBytes(actual)}`
+          : `expected the call to ${what} below ${formatBytes(limitBytes)} (RSS net of baseline), it reached ${formatBytes(actual)}`,
+      ),
+  };
+}
+
+/**
+ * The same checks as `expect` matchers:
+ *
+ *   import { expect } from 'vitest';
+ *   import { memoryMatchers } from 'cellbudget/vitest';
+ *   expect.extend(memoryMatchers);
+ *   await expect(() => prepare(dataset)).toPeakBelow('24 MB');
+ */
+export const memoryMatchers = {
+  toPeakBelow(received: unknown, limit: string | number, opts?: MemoryOptions): Promise<MatcherResult> {
+    return matchLimit(received, limit, 'peak', opts);
+  },
+  toEndBelow(received: unknown, limit: string | number, opts?: MemoryOptions): Promise<MatcherResult> {
+    return matchLimit(received, limit, 'end', opts);
+  },
+};
+
+declare module 'vitest' {
+  // The type parameter must repeat vitest's own declaration (`T = any`) to merge with it.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  interface Matchers<T = any> {
+    /** After `expect.extend(memoryMatchers)`: the call's peak RSS, net of baseline, stays below `limit`. Await it. */
+    toPeakBelow(limit: string | number, opts?: MemoryOptions): Promise<T>;
+    /** After `expect.extend(memoryMatchers)`: what the call leaves resident stays below `limit`. Await it. */
+    toEndBelow(limit: string | number, opts?: MemoryOptions): Promise<T>;
+  }
 }
