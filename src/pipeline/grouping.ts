@@ -289,15 +289,22 @@ function isMatrix(x: RowReader | Matrix): x is Matrix {
   return 'format' in x;
 }
 
-// Window of rows read per call from a RowReader: ~32 MB, so memory stays bounded.
-const WINDOW_BYTES = 32 * 1024 * 1024;
+// Window read per call from a RowReader. Small enough that the transient (the JS window,
+// h5wasm's copy of it, WebAssembly heap growth that never shrinks) stays a few MB, large
+// enough that per-call overhead does not dominate: ~4 MB.
+export const MATERIALIZE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+export interface MaterializeOptions {
+  /** Bytes per window read from a RowReader (default MATERIALIZE_WINDOW_BYTES). */
+  readonly windowBytes?: number;
+}
 
 /**
  * Copy each distribution's rows out of the representation into its own dense array
  * (dtype preserved; CSR rows densified, as the reference does). `select` limits which
  * distributions are copied. Reads the representation once, in row order.
  */
-export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect): GroupedDistribution {
+export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
   const srcSelected = new Uint8Array(ns);
@@ -337,7 +344,7 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
     const probe = rows.readRows(Math.max(firstRow, 0), probeEnd);
     dtype = probe.dtype;
     cols = probe.cols;
-    window = Math.max(1, Math.floor(WINDOW_BYTES / Math.max(1, cols * itemSize(dtype))));
+    window = Math.max(1, Math.floor((options.windowBytes ?? MATERIALIZE_WINDOW_BYTES) / Math.max(1, cols * itemSize(dtype))));
     if (lastRow >= 0) firstWindow = rows.readRows(firstRow, Math.min(lastRow + 1, firstRow + window));
   }
 
@@ -373,8 +380,17 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
     let start = firstRow;
     let block: DenseMatrix | null = firstWindow;
     let buffer: FloatArray | undefined;
+    const anyKept = (a: number, b: number): boolean => {
+      for (let r = a; r < b; r++) if (dest[r]! >= 0) return true;
+      return false;
+    };
     while (start <= lastRow) {
       const end = Math.min(lastRow + 1, start + window);
+      // A window with no kept row is never read (secondaries keep only their test cells).
+      if (!block && !anyKept(start, end)) {
+        start = end;
+        continue;
+      }
       if (!block) {
         buffer ??= allocFloat(dtype, window * cols);
         block = rows.readRows(start, end, buffer);

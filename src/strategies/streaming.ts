@@ -4,6 +4,7 @@
  * peak approaches what is kept: neither the raw matrix nor a secondary's full
  * GroupedDistribution ever exists.
  */
+import type { DatasetSource } from '../data.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { materialize, planBytes, planGroups, type GroupPlan } from '../pipeline/grouping.js';
 import { assignSplits, splitGrouped, type DistributionSplit, type SplitAssignment } from '../pipeline/splitter.js';
@@ -55,7 +56,7 @@ export function runStreaming(
       const reader = {
         readRows: (start: number, end: number, out?: Float32Array | Float64Array) => source.readRows(location, start, end, out),
       };
-      const gd = materialize(p, reader, keptDistributions(a, keep));
+      const gd = materialize(p, reader, keptDistributions(a, keep), options.windowRows !== undefined ? { windowBytes: options.windowRows * rowBytesOf(source, location) } : {});
       const splits = splitGrouped(gd, a);
       for (const s of keep) {
         kept[s] = splits[s];
@@ -73,4 +74,10 @@ export function runStreaming(
   } finally {
     source.close();
   }
+}
+
+/** Bytes of one dense row of the representation (for a window given in rows). */
+function rowBytesOf(source: DatasetSource, location: readonly string[]): number {
+  const info = source.matrixInfo(location);
+  return info.shape[1] * (info.dtype === 'float64' ? 8 : 4);
 }
