@@ -12,7 +12,7 @@ import { obsColumnBytes } from '../source-memory.js';
 import type { StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import { formatBytes, parseBytes, parsePercent } from '../units.js';
-import { defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
+import { MEASURED_CALIBRATION, defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario, structureFromPlan, type FileFacts } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
 import { assertSomethingFits, plan, type Plan } from '../simulator/planner.js';
@@ -75,6 +75,7 @@ export async function fullScaleDatasets(s: BuiltinScenario): Promise<DatasetMode
 /** Read a calibration file, or the defaults when none is given. */
 export function readCalibration(file: string | undefined): Calibration {
   if (file === undefined) return defaultCalibration();
+  if (file === 'measured') return MEASURED_CALIBRATION;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -88,6 +89,13 @@ export function readCalibration(file: string | undefined): Calibration {
     throw new CellbudgetError('CALIBRATION_INVALID', `Calibration file ${file} is not JSON.`, { file, hint: 'Regenerate it with `cellbudget calibrate`.' }, { cause: e });
   }
   return parseCalibration(json, file);
+}
+
+/** What the figures are, in words, for output headers. */
+export function calibrationLabel(file: string | undefined): string {
+  if (file === undefined) return 'defaults: live bytes, no allocator retention';
+  if (file === 'measured') return 'measured fit: RSS incl. allocator retention';
+  return `calibrated from ${file}`;
 }
 
 /** Parse strategy names from a CLI option. */
@@ -137,10 +145,10 @@ export function planJson(name: string, p: Plan): Record<string, unknown> {
   };
 }
 
-function planText(name: string, p: Plan): string {
+function planText(name: string, p: Plan, constantsLabel: string): string {
   const pad = (s: string, n: number): string => s.padEnd(n);
   const lines: string[] = [];
-  lines.push(`${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale)`);
+  lines.push(`${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale; constants: ${constantsLabel})`);
   const nodeCols = p.nodes.map((n) => formatBytes(n));
   lines.push(`  ${pad('strategy', 11)}${pad('peak', 11)}${pad('final', 11)}${pad('peak at', 24)}${nodeCols.map((c) => pad(c, 9)).join('')}`);
   for (const s of p.strategies) {
@@ -192,10 +200,10 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
     };
   });
   if (o.json) {
-    const out = plans.map((x) => planJson(x.name, x.plan));
+    const out = plans.map((x) => ({ ...planJson(x.name, x.plan), calibration: calibrationLabel(o.calibration), constants: calibration.constants }));
     ctx.io.stdout.write(`${JSON.stringify(out.length === 1 ? out[0] : { plans: out }, null, 2)}\n`);
   } else {
-    for (const x of plans) ctx.io.stdout.write(planText(x.name, x.plan));
+    for (const x of plans) ctx.io.stdout.write(planText(x.name, x.plan, calibrationLabel(o.calibration)));
   }
   for (const x of plans) assertSomethingFits(x.plan);
 }
@@ -210,7 +218,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext)
     .option('--node-memory <sizes>', 'node memory sizes to check, comma-separated', '400GB,512GB,1TB')
     .option('--headroom <percent>', 'memory to keep free on the node', '10%')
     .option('--strategy <names...>', 'strategies to plan (default: all)')
-    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`')
+    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`, or `measured` for the shipped fit (RSS incl. allocator retention)')
     .option('--json', 'machine-readable output')
     .action(async (scenario: string | undefined, o: PlanCliOptions) => runPlan(scenario, o, ctx));
 };

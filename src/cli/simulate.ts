@@ -17,7 +17,7 @@ import { predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
-import { builtinScenarios, fileFacts, fullScaleDatasets, parseStrategies, readCalibration } from './plan.js';
+import { builtinScenarios, calibrationLabel, fileFacts, fullScaleDatasets, parseStrategies, readCalibration } from './plan.js';
 
 interface SimulateOptions {
   json?: boolean;
@@ -75,7 +75,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
     const datasets = await fullScaleDatasets(s);
     const strategies = only ?? s.strategies;
     const results = strategies.map((name) => simulate(datasets, name, { constants: calibration.constants, ...(o.primary !== undefined ? { primary: o.primary } : {}) }));
-    text.push(`${s.name} (full scale, predicted${calibration.fit ? ', calibrated' : ', default constants'})`);
+    text.push(`${s.name} (full scale, predicted; constants: ${calibrationLabel(o.calibration)})`);
     for (const r of results) {
       text.push(`  ${r.strategy}: peak ${formatBytes(r.peak_bytes)} at ${r.peak_step}, final ${formatBytes(r.final_bytes)}`);
       for (const st of r.steps) text.push(`    ${st.label.padEnd(31)}peak ${formatBytes(st.peak_bytes).padEnd(10)} end ${formatBytes(st.end_bytes)}`);
@@ -168,7 +168,7 @@ export const registerSimulate: RegisterCommand = (program: Command, ctx: CliCont
     .option('--json', 'machine-readable output')
     .option('--out <dir>', 'write simulation.json and PNG charts here')
     .option('--report <file>', 'report.json of measured runs to overlay')
-    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`')
+    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`, or `measured` for the shipped fit')
     .option('--strategy <names...>', 'strategies to simulate (default: the scenario’s)')
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
     .action(async (scenario: string, o: SimulateOptions) => runSimulate(scenario, o, ctx));
