@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`: every benchmark, each in its own node process (fresh baseline). A
+ * benchmark prints its figures; none asserts a time. `npm run bench -- pipeline read`
+ * runs only those.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const BENCHES: Array<{ name: string; file: string; about: string }> = [
+  { name: 'read', file: 'read.js', about: 'h5ad read throughput (cold/warm) and peak RSS vs matrix size' },
+  { name: 'synth', file: 'synth-write.js', about: 'synthetic h5ad write throughput and peak RSS' },
+  { name: 'pipeline', file: 'pipeline.js', about: 'read / plan / group / split throughput and per-stage peak RSS, 100k–4M cells' },
+  { name: 'streaming', file: 'streaming.js', about: 'streaming vs selective: peak, final and time' },
+  { name: 'command', file: 'command-vs-builtin.js', about: 'a scenario run as the built-in strategy and as a command, side by side' },
+];
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !BENCHES.some((b) => b.name === w));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; available: ${BENCHES.map((b) => b.name).join(', ')}\n`);
+  process.exitCode = 2;
+} else {
+  let failed = 0;
+  for (const b of BENCHES) {
+    if (wanted.length > 0 && !wanted.includes(b.name)) continue;
+    const file = join(here, b.file);
+    if (!existsSync(file)) continue;
+    process.stdout.write(`\n=== ${b.name}: ${b.about} ===\n`);
+    const r = spawnSync(process.execPath, ['--expose-gc', file], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      failed++;
+      process.stderr.write(`benchmark ${b.name} exited with ${r.status ?? r.signal}\n`);
+    }
+  }
+  process.exitCode = failed > 0 ? 1 : 0;
+}
