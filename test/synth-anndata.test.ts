@@ -23,12 +23,17 @@ m = a.X if loc == 'X' else a.obsm['X_pca']
 dense = m.toarray() if sp.issparse(m) else np.asarray(m)
 with h5py.File(sys.argv[1], 'r') as f:
     control_h5 = str(f['obs/control'].dtype)
+    # The exact HDF5 type h5py itself writes for numpy bool (H5Tequal).
+    same_type_as_h5py = f['obs/control'].id.get_type() == h5py.h5t.py_create(np.dtype(bool))
+    ordered_same_type = f['obs/drug'].attrs.get_id('ordered').get_type() == h5py.h5t.py_create(np.dtype(bool))
     ordered_type = type(f['obs/drug'].attrs['ordered']).__name__
 print(json.dumps({
   'shape': list(a.shape),
   'dtypes': {k: str(v) for k, v in a.obs.dtypes.items()},
   'control_h5': control_h5,
   'ordered_type': ordered_type,
+  'same_type_as_h5py': bool(same_type_as_h5py),
+  'ordered_same_type': bool(ordered_same_type),
   'ordered': bool(a.obs['drug'].cat.ordered),
   'index0': a.obs_names[0],
   'index_last': a.obs_names[-1],
@@ -74,6 +79,8 @@ describe.skipIf(missing !== null)('synth → Python anndata 0.8 reads it with th
     expect(got['dtypes']).toEqual({ cell_line: 'category', drug: 'category', dosage: 'float64', control: 'bool' });
     expect(got['control_h5']).toBe('bool');
     expect(got['ordered_type']).toBe('bool_');
+    expect(got['same_type_as_h5py']).toBe(true);
+    expect(got['ordered_same_type']).toBe(true);
     expect(got['ordered']).toBe(false);
     expect(got['index0']).toBe(gen.obs.cellName(0));
     expect(got['index_last']).toBe(gen.obs.cellName(2499));
