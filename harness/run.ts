@@ -259,6 +259,7 @@ async function runCommand(scenario: CommandScenario, opts: RunScenariosOptions):
       env: scenario.env,
       scale: scenario.scale,
       budgets,
+      baseline: scenario.baseline,
       ...(scenario.timeoutMs !== undefined ? { timeout_ms: scenario.timeoutMs } : {}),
     },
     {

@@ -116,6 +116,8 @@ const commandScenarioSchema = z
     timeout: z.union([z.string(), z.number()]).optional(),
     scale: z.number().gt(0).max(1).default(1),
     budgets: budgetsSchema,
+    /** Where the command's baseline comes from (see harness/command.ts); default auto. */
+    baseline: z.enum(['auto', 'first-marker', 'start', 'zero']).default('auto'),
   })
   .strict();
 
@@ -169,6 +171,7 @@ export interface CommandScenario {
   timeoutMs?: number;
   scale: number;
   budgets: Budgets;
+  baseline: 'auto' | 'first-marker' | 'start' | 'zero';
   definition: unknown;
 }
 
@@ -227,6 +230,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
       env: c.env,
       scale: c.scale,
       budgets: parseBudgets(c.budgets, path, locate),
+      baseline: c.baseline,
       definition: value,
       ...(c.description !== undefined ? { description: c.description } : {}),
       ...(c.timeout !== undefined ? { timeoutMs: parseDuration(c.timeout, path) } : {}),
