@@ -25,6 +25,7 @@ interface RunOpts {
   calibration?: string;
   timeout?: string;
   charts: boolean;
+  reportOnly?: boolean;
 }
 
 /** `--budget peak=400GB --budget final=140GB` → full-scale budgets. */
@@ -61,6 +62,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
     .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
     .option('--no-charts', 'skip the PNG charts')
+    .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
     .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
     .action(async (args: string[], opts: RunOpts) => {
@@ -111,7 +113,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
       }
       if (userErrors.length > 0) ctx.exitCode = 2;
-      else if (broken.length > 0 || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
+      else if ((broken.length > 0 && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
     });
 };
 
