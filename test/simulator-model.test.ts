@@ -6,6 +6,7 @@ import { syntheticDataset, type DatasetModel } from '../src/simulator/model.js';
 import { simulate } from '../src/simulator/simulate.js';
 import { bestOrder, plan } from '../src/simulator/planner.js';
 import { predictRun } from '../src/simulator/predict.js';
+import { MEASURED_CALIBRATION } from '../src/simulator/calibration.js';
 import { STRATEGY_NAMES } from '../src/strategies/types.js';
 
 const GB = 1e9;
@@ -78,6 +79,19 @@ describe('strategy properties', () => {
         expect(streaming!.final_bytes).toBeCloseTo(selective!.final_bytes, -3);
       }),
       { seed: 42, numRuns: 150 },
+    );
+  });
+
+  test('the peak ordering holds with the measured constants too (allocator retention on)', () => {
+    const constants = MEASURED_CALIBRATION.constants;
+    fc.assert(
+      fc.property(datasetsArb(1, 5), (ds) => {
+        const [eager, sequential, selective, streaming] = STRATEGY_NAMES.map((s) => simulate(ds, s, { constants }));
+        expect(streaming!.peak_bytes).toBeLessThanOrEqual(selective!.peak_bytes);
+        expect(selective!.peak_bytes).toBeLessThanOrEqual(sequential!.peak_bytes);
+        expect(sequential!.peak_bytes).toBeLessThanOrEqual(eager!.peak_bytes);
+      }),
+      { seed: 43, numRuns: 100 },
     );
   });
 
