@@ -15,6 +15,7 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'synth', file: 'synth-write.js', about: 'synthetic h5ad write throughput and peak RSS' },
   { name: 'pipeline', file: 'pipeline.js', about: 'read / plan / group / split throughput and per-stage peak RSS, 100k–4M cells' },
   { name: 'streaming', file: 'streaming.js', about: 'streaming vs selective: peak, final and time' },
+  { name: 'memory', file: 'memory-calibration.js', about: 'measured step peaks vs known allocations (both methods); allocator retention by array size' },
   { name: 'command', file: 'command-vs-builtin.js', about: 'a scenario run as the built-in strategy and as a command, side by side' },
 ];
 

@@ -11,8 +11,10 @@ import type { StepRecorder } from '../../src/memory/recorder.js';
 export interface AllocateStep {
   name: StepName;
   dataset: string;
-  /** Bytes to allocate in this step (in 8 MiB buffers, each filled). */
+  /** Bytes to allocate in this step (in typed arrays of `chunk_bytes`, each filled). */
   bytes: number;
+  /** Size of each array; default 8 MiB. Small chunks come from the malloc heap (DESIGN §4). */
+  chunk_bytes?: number;
   /** Keep the buffers after the step (they count as live bytes); default false. */
   keep?: boolean;
   /** Stay this long in the step after allocating, holding the memory (for samplers). */
@@ -29,11 +31,12 @@ export interface AllocatePayload {
 
 const CHUNK = 8 * 2 ** 20;
 
-function allocate(bytes: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (let left = bytes; left > 0; left -= CHUNK) {
-    // allocUnsafe + fill: the fill writes every page, so the memory is resident.
-    const b = Buffer.allocUnsafe(Math.min(CHUNK, left));
+function allocate(bytes: number, chunk = CHUNK): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let left = bytes; left > 0; left -= chunk) {
+    // The fill writes every page, so the memory is resident. Plain typed arrays, as the
+    // pipeline uses (Buffer.allocUnsafe would slice small ones out of a shared pool).
+    const b = new Uint8Array(Math.min(chunk, left));
     b.fill(0x5a);
     out.push(b);
   }
@@ -54,7 +57,7 @@ function die(how: NonNullable<AllocateStep['die']>): void {
     }
     case 'grow': {
       // Grows resident memory until something (a cap, the OOM killer) stops the process.
-      const hoard: Buffer[] = [];
+      const hoard: Uint8Array[] = [];
       for (;;) hoard.push(...allocate(64 * 2 ** 20));
     }
   }
@@ -68,7 +71,7 @@ function hold(ms: number): void {
 }
 
 export function runJob(payload: AllocatePayload, observer: StepRecorder, ctx: JobContext): { live_bytes: number } {
-  let kept: Buffer[] = [];
+  let kept: Uint8Array[] = [];
   const liveBytes = (): number => kept.reduce((n, b) => n + b.length, 0);
   const reps = payload.repeat ?? 1;
   for (let rep = 0; rep < reps; rep++) {
@@ -78,7 +81,7 @@ export function runJob(payload: AllocatePayload, observer: StepRecorder, ctx: Jo
         s.dataset,
         s.name,
         () => {
-          let bufs: Buffer[] | null = allocate(s.bytes);
+          let bufs: Uint8Array[] | null = allocate(s.bytes, s.chunk_bytes);
           if (s.hold_ms) hold(s.hold_ms);
           if (s.die) die(s.die);
           if (s.keep) kept = kept.concat(bufs);
