@@ -284,7 +284,8 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
         ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss])
         : [];
       const lastStep = steps.at(-1);
-      const peak = Math.max(0, ...steps.map((s) => s.peak_bytes), ...samples.map(([, b]) => b));
+      // Loops, not Math.max(...spread): an hour at 10 ms is 360,000 samples, past V8's argument limit.
+      const peak = Math.max(maxOf(steps.map((s) => s.peak_bytes)), maxOf(samples.map(([, b]) => b)), 0);
       const base: ChildRunResult<R> = {
         status: 'ok',
         method,
@@ -327,7 +328,7 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
             exit_code: code,
             stderr_tail: tail,
             ...(lastRaw && baseline ? { last_rss_bytes: lastRaw[1] - baseRss } : {}),
-            ...(inStep.length && baseline ? { step_peak_rss_bytes: Math.max(...inStep.map(([, b]) => b)) - baseRss } : {}),
+            ...(inStep.length && baseline ? { step_peak_rss_bytes: maxOf(inStep.map(([, b]) => b)) - baseRss } : {}),
             ...(lastStep ? { last_step: lastStep } : {}),
           },
         }),
@@ -360,6 +361,12 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
       },
     };
   }
+}
+
+function maxOf(xs: readonly number[]): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m) m = x;
+  return m;
 }
 
 function round1(x: number): number {
