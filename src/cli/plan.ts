@@ -133,6 +133,7 @@ export function planJson(name: string, p: Plan): Record<string, unknown> {
       final_bytes: Math.round(s.final_bytes),
       peak_step: s.peak_step,
       fits: s.fits,
+      best_fits: s.best_fits,
       best_order: s.best_order,
       best_peak_bytes: Math.round(s.best_peak_bytes),
       best_peak_step: s.best_peak_step,
@@ -159,7 +160,8 @@ function planText(name: string, p: Plan, constantsLabel: string): string {
   lines.push('  Best order (lowest peak):');
   for (const s of p.strategies) {
     const gain = s.saving_bytes > 0 ? `${formatBytes(s.saving_bytes)} lower than the given order (${formatBytes(s.peak_bytes)})` : 'same as the given order';
-    lines.push(`    ${pad(s.name, 11)}${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}`);
+    const fitsNow = s.best_fits.filter((f, i) => f.fits && !s.fits[i]!.fits).map((f) => formatBytes(f.node_bytes));
+    lines.push(`    ${pad(s.name, 11)}${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}${fitsNow.length ? `; now fits ${fitsNow.join(', ')}` : ''}`);
   }
   const r = p.recommended;
   lines.push(

@@ -31,7 +31,10 @@ export interface StrategyPlan {
   readonly peak_bytes: number;
   readonly final_bytes: number;
   readonly peak_step: string;
+  /** Per node size: whether the peak in the given order fits with the headroom. */
   readonly fits: readonly NodeFit[];
+  /** The same in the best order. */
+  readonly best_fits: readonly NodeFit[];
   /** The order with the lowest peak, its peak, and how much it saves over the given order. */
   readonly best_order: readonly string[];
   readonly best_peak_bytes: number;
@@ -157,6 +160,7 @@ export function plan(datasets: readonly DatasetModel[], opts: PlanOptions): Plan
       final_bytes: given.final_bytes,
       peak_step: given.peak_step,
       fits: nodes.map((n) => ({ node_bytes: n, fits: given.peak_bytes <= n * (1 - opts.headroom) })),
+      best_fits: nodes.map((n) => ({ node_bytes: n, fits: best.peak_bytes <= n * (1 - opts.headroom) })),
       best_order: best.order,
       best_peak_bytes: best.peak_bytes,
       best_peak_step: best.peak_step,
