@@ -107,7 +107,7 @@ export class H5adWriter {
     const abs = resolve(path);
     let file: H5wasmFile;
     try {
-      file = new H5wasmFile(abs, 'a');
+      file = new H5wasmFile(abs, 'a', { libver: ['earliest', 'latest'] });
     } catch (e) {
       throw fail(path, '/', 'reopening the file', e);
     }
@@ -532,6 +532,59 @@ function patchAttribute(fd: number, region: Buffer, start: number, hdr: number, 
   region.copy(out, 0, at(hdr), at(hdr) + HEADER_V1);
   out.set(body, HEADER_V1);
   writeSync(fd, out, 0, out.length, hdr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reproducible bytes: HDF5 stamps every object header with its modification time, the only
+// thing that differs between two files written from the same spec.
+
+/**
+ * Set the object modification times HDF5 recorded while `path` was written (between
+ * `fromSeconds` and `toSeconds`, Unix time) to `stampSeconds`, so that equal content gives
+ * equal bytes. A modification-time message in a version-1 object header is 16 bytes:
+ * type 0x0012, size 8, flags, 3 reserved, version 1, 3 reserved, u32 seconds; only those
+ * with a time inside the write's interval are touched. Returns how many were set.
+ */
+export function stampModificationTimes(path: string, fromSeconds: number, toSeconds: number, stampSeconds = 0): number {
+  const fd = openSync(path, 'r+');
+  try {
+    const head = Buffer.from([0x12, 0x00, 0x08, 0x00]);
+    const stamp = Buffer.alloc(4);
+    stamp.writeUInt32LE(stampSeconds >>> 0);
+    let n = 0;
+    forEachMatch(fd, head, 16, (pos, bytes) => {
+      const flags = bytes[4] ?? 0xff;
+      if (flags > 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) return;
+      if (bytes[8] !== 1 || bytes[9] !== 0 || bytes[10] !== 0 || bytes[11] !== 0) return;
+      const t = bytes.readUInt32LE(12);
+      if (t < fromSeconds || t > toSeconds) return;
+      writeSync(fd, stamp, 0, 4, pos + 12);
+      n++;
+    });
+    return n;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Call `fn(position, bytes)` for every occurrence of `needle`, with `span` bytes from there. */
+function forEachMatch(fd: number, needle: Buffer, span: number, fn: (pos: number, bytes: Buffer) => void): void {
+  const block = 8 * 1024 * 1024;
+  const buf = Buffer.alloc(block + span);
+  let pos = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, block + span, pos);
+    if (n <= 0) break;
+    // Matches starting in this block; the `span` overlap lets the next block start fresh.
+    const limit = Math.min(n, block);
+    let i = buf.indexOf(needle, 0);
+    while (i >= 0 && i < limit) {
+      if (i + span <= n) fn(pos + i, buf.subarray(i, i + span));
+      i = buf.indexOf(needle, i + 1);
+    }
+    if (n < block + span) break;
+    pos += block;
+  }
 }
 
 /** HDF5 type class number of enums, to check a patched column. */
