@@ -69,6 +69,8 @@ export interface SpecLineDataset {
   label: string;
   color: string;
   dashed?: boolean;
+  /** Drawn lighter (predictions), so measured lines stay in front. */
+  faint?: boolean;
   stepped?: boolean;
   width?: number;
   points: SpecPoint[];
@@ -323,7 +325,7 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
       }
       return { x: p.t_ms / 1000, y: p.bytes / unit.factor, tip, ...(p.kind === 'peak' && !s.predicted ? { marker: true } : {}) };
     });
-    return { label: s.label, color, ...(s.predicted ? { dashed: true, width: 1.5 } : {}), points };
+    return { label: s.label, color, ...(s.predicted ? { dashed: true, faint: true, width: 1.5 } : {}), points };
   });
 
   const lanes: SpecLane[] = input.series
@@ -918,7 +920,7 @@ export function chartConfigFromSpec(spec: ChartSpec, interactive: boolean): Char
         label: d.label,
         data: d.points,
         parsing: { xAxisKey: 'x', yAxisKey: 'y' },
-        borderColor: d.color,
+        borderColor: d.faint ? alpha(d.color, 0.6) : d.color,
         backgroundColor: d.color,
         borderWidth: d.width ?? (d.dashed ? 2 : 2.5),
         borderDash: d.dashed ? [9, 6] : [],
