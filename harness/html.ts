@@ -73,7 +73,7 @@ function runRow(r: RunRecord, comparison: Comparison | undefined): string {
   return `<tr class="${ok && r.budgets.every((b) => b.ok) ? '' : 'failed'}">
 <td>${esc(r.scenario)}</td><td>${esc(r.strategy)}</td><td>${ok ? 'ok' : `<span class="bad">${esc(r.status)}</span>`}</td>
 <td class="num">${both(r.peak_bytes, r.scale)}</td><td class="num">${ok ? both(r.final_bytes, r.scale) : '—'}</td><td class="num">${ok ? both(r.final_live_bytes, r.scale) : '—'}</td>
-<td>${budgets}</td>${comparison ? `<td class="num">${deltaHtml(c?.peak)}</td><td class="num">${deltaHtml(c?.final)}</td>` : ''}<td class="msg">${failures.join('<br>') || ''}</td></tr>`;
+<td class="budgets">${budgets}</td>${comparison ? `<td class="num">${deltaHtml(c?.peak)}</td><td class="num">${deltaHtml(c?.final)}</td>` : ''}<td class="msg">${failures.join('<br>') || ''}</td></tr>`;
 }
 
 function stepsTable(r: RunRecord): string {
@@ -130,6 +130,7 @@ th { background: #f3f3f3; } td.num { text-align: right; white-space: nowrap; } t
 tr.failed td { background: #fff5f5; } small { color: #666; } .good { color: #137333; } .bad { color: #c00000; font-weight: bold; } .warn { color: #b36b00; font-weight: bold; }
 .verdict { font-size: 18px; } .note { font-size: 13px; color: #555; } pre { background: #f7f7f7; padding: 8px; overflow-x: auto; font-size: 13px; }
 figure.chart { margin: 16px 0; } .box { position: relative; width: 100%; max-width: 1200px; border: 1px solid #eee; }
+td.budgets span { white-space: nowrap; }
 details { margin: 6px 0; } summary { cursor: pointer; }
 </style>
 </head>
