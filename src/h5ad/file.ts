@@ -3,16 +3,66 @@
  * closes, and the mapping of h5wasm failures to CellbudgetError. The only module (with its
  * siblings in src/h5ad) that imports h5wasm.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Attribute, Dataset, File as H5wasmFile, Group, ready } from 'h5wasm/node';
-import type { Module as H5ModuleValue } from 'h5wasm/node';
-import type { Entity, Filter, Metadata, OutputData } from 'h5wasm/node';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 
-/** The instantiated h5wasm module (its heap, its raw C bindings). */
-export const H5: typeof H5ModuleValue = await ready;
+export type { Metadata };
+type H5Module = typeof H5ModuleValue;
+type H5Factory = (opts: { noInitialRun: boolean }) => Promise<H5Module>;
+
+/** HDF5 datatype classes (H5T_class_t). */
+export const T = { INTEGER: 0, FLOAT: 1, STRING: 3, COMPOUND: 6, REFERENCE: 7, ENUM: 8, VLEN: 9, ARRAY: 10 } as const;
+
+/**
+ * We instantiate h5wasm's Emscripten module ourselves (its raw bindings, not the
+ * high-level classes): after a WebAssembly abort (a corrupt file can make HDF5 call
+ * abort()) an instance is dead for good, and only a fresh instance lets the process
+ * go on reading other files. The high-level API binds to one instance forever.
+ */
+function locateFactory(): string {
+  const req = createRequire(import.meta.url);
+  for (const dir of req.resolve.paths('h5wasm') ?? []) {
+    const candidate = join(dir, 'h5wasm', 'dist', 'node', 'hdf5_util.js');
+    if (existsSync(candidate)) return pathToFileURL(candidate).href;
+  }
+  throw new Error('h5wasm is not installed (node_modules/h5wasm/dist/node/hdf5_util.js not found); run npm ci.');
+}
+const factory = ((await import(locateFactory())) as { default: H5Factory }).default;
+let h5: H5Module = await factory({ noInitialRun: true });
+/** The abort that killed the current instance, until a fresh one replaces it. */
+let poisoned: unknown = null;
+let respawning: Promise<void> | null = null;
+
+function respawn(): void {
+  respawning ??= factory({ noInitialRun: true }).then(
+    (m) => {
+      h5 = m;
+      poisoned = null;
+      respawning = null;
+    },
+    () => {
+      respawning = null;
+    },
+  );
+}
+
+/**
+ * Resolves when the HDF5 library is usable: after a WebAssembly abort on a corrupt file,
+ * a fresh instance is created in the background; await this before reading other files.
+ */
+export async function h5Ready(): Promise<void> {
+  await respawning;
+}
+
+/** The current h5wasm module (raw bindings and heap). */
+export function h5lib(): H5Module {
+  return h5;
+}
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
@@ -39,28 +89,28 @@ const KNOWN_FILTER_NAMES = new Map<number, string>([
 
 /** Current byte length of h5wasm's WebAssembly memory (it grows and never shrinks). */
 export function wasmHeapBytes(): number {
-  return H5.HEAPU8.buffer.byteLength;
+  return h5.HEAPU8.buffer.byteLength;
 }
-
-/** Whether a WebAssembly abort has left the h5wasm instance unusable. */
-let poisoned: unknown = null;
 
 function isWasmAbort(e: unknown): boolean {
   if (e instanceof Error && e.name === 'RuntimeError') return true;
   const msg = e instanceof Error ? e.message : String(e);
-  return /^Aborted\(|RuntimeError|unreachable|memory access out of bounds/.test(msg);
+  return /^Aborted\(|unreachable|memory access out of bounds/.test(msg);
 }
 
+/** Instances killed by an abort: any further call into them would abort again. */
+const dead = new WeakSet<H5Module>();
+
 /**
- * Run an h5wasm call and turn whatever it throws into a CellbudgetError. WebAssembly
- * aborts are remembered: after one, the module's state is not trustworthy.
+ * Run a call into h5wasm instance `lib` and turn whatever it throws into a
+ * CellbudgetError. A WebAssembly abort marks the instance dead and starts a fresh one.
  */
-export function guard<T>(file: string, key: string, what: string, fn: () => T, code: ErrorCode = 'H5AD_INVALID'): T {
-  if (poisoned !== null) {
+export function guard<T>(lib: H5Module, file: string, key: string, what: string, fn: () => T, code: ErrorCode = 'H5AD_INVALID'): T {
+  if (dead.has(lib)) {
     throw new CellbudgetError(
       'FILE_UNREADABLE',
-      `Cannot read ${file}: the HDF5 library aborted earlier in this process on a corrupt file and cannot be used again.`,
-      { file, key, hint: 'Start a new process; check or re-export the corrupt file first.' },
+      `Cannot go on reading ${file}: the HDF5 library aborted on this file earlier (it is probably corrupt).`,
+      { file, key, hint: 'Check or re-export the file; other files can be opened again (after `await h5Ready()`).' },
       { cause: poisoned },
     );
   }
@@ -69,7 +119,11 @@ export function guard<T>(file: string, key: string, what: string, fn: () => T, c
   } catch (e) {
     if (isCellbudgetError(e)) throw e;
     if (isWasmAbort(e)) {
-      poisoned = e;
+      dead.add(lib);
+      if (lib === h5) {
+        poisoned = e;
+        respawn();
+      }
       throw new CellbudgetError(
         'FILE_UNREADABLE',
         `The HDF5 library aborted while ${what} in ${file}: the file is probably corrupt.`,
@@ -80,8 +134,8 @@ export function guard<T>(file: string, key: string, what: string, fn: () => T, c
     const msg = e instanceof Error ? e.message : String(e);
     throw new CellbudgetError(
       code,
-      `Failed while ${what} at '${key}' in ${file}: ${msg}.`,
-      { file, key, hint: 'The file may be corrupt or not written by anndata; open it with h5py to check.' },
+      `Failed while ${what} at '${key.replace(/^\//, '')}' in ${file}: ${msg.split('\n')[0] ?? msg}.`,
+      { file, key: key.replace(/^\//, ''), hint: 'The file may be corrupt or not written by anndata; open it with h5py to check.' },
       { cause: e },
     );
   }
@@ -149,6 +203,13 @@ export function validateHdf5File(path: string): string {
       });
     }
     const sb = readBytes(fd, base, 128);
+    const truncated = (): CellbudgetError =>
+      new CellbudgetError('FILE_TRUNCATED', `${path} is truncated: it ends inside its HDF5 superblock (${size} bytes).`, {
+        file: path,
+        value: { size },
+        hint: 'The copy or download was cut short; copy the file again.',
+      });
+    if (sb.length < 16) throw truncated();
     const version = sb[8];
     let eofOffset: number;
     let offsetSize: number | undefined;
@@ -173,6 +234,7 @@ export function validateHdf5File(path: string): string {
         hint: 'Re-export the file with anndata or h5py.',
       });
     }
+    if (sb.length < eofOffset + offsetSize) throw truncated();
     const baseAddr = readUint(sb, baseOffset, offsetSize) ?? 0;
     const eof = readUint(sb, eofOffset, offsetSize);
     if (eof === null) {
@@ -200,28 +262,48 @@ export function h5path(parts: readonly string[]): string {
   return '/' + parts.filter((p) => p.length > 0).join('/');
 }
 
+/** What a path names inside a file. */
+export type NodeKind = 'group' | 'dataset' | 'other';
+
+/** An object reference read from an attribute or dataset. */
+export interface H5Ref {
+  readonly ref: Uint8Array;
+}
+
+/** A decoded attribute or small dataset value. */
+export type H5Value = string | number | bigint | boolean | H5Ref | NumericOut | readonly (string | H5Ref)[] | Uint8Array;
+
 /**
  * An open h5ad file. Obtain one with `withH5` (closes for you) or `H5File.open` (then
  * call `close()` in a finally).
  */
 export class H5File {
   readonly path: string;
-  readonly file: H5wasmFile;
+  private readonly lib: H5Module;
+  private readonly fid: bigint;
   private closed = false;
 
-  private constructor(path: string, file: H5wasmFile) {
+  private constructor(path: string, lib: H5Module, fid: bigint) {
     this.path = path;
-    this.file = file;
+    this.lib = lib;
+    this.fid = fid;
   }
 
   /** Validate and open `path` read-only. */
   static open(path: string): H5File {
     const abs = validateHdf5File(path);
-    const file = guard(path, '/', 'opening the file', () => new H5wasmFile(abs, 'r'), 'FILE_UNREADABLE');
-    if (!(file.file_id > 0n)) {
-      throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check.' });
+    if (poisoned !== null) {
+      throw new CellbudgetError('FILE_UNREADABLE', `Cannot open ${path} yet: the HDF5 library is restarting after it aborted on a corrupt file.`, {
+        file: path,
+        hint: 'Await h5Ready() before opening another file.',
+      });
     }
-    return new H5File(path, file);
+    const lib = h5;
+    const fid = guard(lib, path, '/', 'opening the file', () => lib.open(abs, lib.H5F_ACC_RDONLY, false, -1, -1), 'FILE_UNREADABLE');
+    if (!(BigInt(fid) > 0n)) {
+      throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}: its structure is damaged.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' });
+    }
+    return new H5File(path, lib, BigInt(fid));
   }
 
   /** Run `fn` on the open file and close it afterwards, also when `fn` throws. */
@@ -233,66 +315,61 @@ export class H5File {
     }
   }
 
-  get fileId(): bigint {
-    return this.file.file_id;
+  private call<R>(key: string, what: string, fn: (lib: H5Module) => R, code?: ErrorCode): R {
+    if (this.closed) {
+      throw new CellbudgetError('USAGE', `${this.path} is already closed.`, { file: this.path, key, hint: 'Open it again.' });
+    }
+    return guard(this.lib, this.path, key, what, () => fn(this.lib), code);
   }
 
-  /** The entity at a path, or null when absent. */
-  tryGet(path: string): Entity | null {
-    return guard(this.path, path, 'looking up an element', () => this.file.get(path));
+  /** What `path` names, or null when it does not exist. */
+  kind(path: string): NodeKind | null {
+    const t = this.call(path, 'looking up an element', (l) => l.get_type(this.fid, path));
+    if (t === this.lib.H5G_GROUP) return 'group';
+    if (t === this.lib.H5G_DATASET) return 'dataset';
+    return t < 0 ? null : 'other';
   }
 
   /** Whether `path` exists. */
   has(path: string): boolean {
-    return this.tryGet(path) !== null;
+    return this.kind(path) !== null;
   }
 
-  /** Names under a group. */
+  isGroup(path: string): boolean {
+    return this.kind(path) === 'group';
+  }
+
+  /** Names under a group (H5AD_MISSING_KEY when absent). */
   keys(path: string): string[] {
-    const g = this.group(path);
-    return guard(this.path, path, 'listing a group', () => g.keys());
+    this.requireKind(path, 'group');
+    return this.call(path, 'listing a group', (l) => l.get_names(this.fid, path, false));
   }
 
-  /** The group at `path`; H5AD_MISSING_KEY naming the existing siblings when absent. */
-  group(path: string): Group {
-    const e = this.tryGet(path);
-    if (e === null) throw this.missing(path);
-    if (!(e instanceof Group)) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path}' in ${this.path} is not a group.`, { file: this.path, key: path, hint: 'The file does not follow the AnnData layout.' });
+  /** Throw H5AD_MISSING_KEY / H5AD_INVALID unless `path` is a `want`. */
+  requireKind(path: string, want: 'group' | 'dataset'): void {
+    const k = this.kind(path);
+    if (k === null) throw this.missing(path);
+    if (k !== want) {
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} is not a ${want}.`, {
+        file: this.path,
+        key: path.replace(/^\//, ''),
+        hint: 'The file does not follow the AnnData layout.',
+      });
     }
-    return e;
   }
 
-  /** The dataset at `path`; H5AD_MISSING_KEY naming the existing siblings when absent. */
-  dataset(path: string): Dataset {
-    const e = this.tryGet(path);
-    if (e === null) throw this.missing(path);
-    if (!(e instanceof Dataset)) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path}' in ${this.path} is not a dataset.`, { file: this.path, key: path, hint: 'The file does not follow the AnnData layout.' });
-    }
-    return e;
-  }
-
-  /** An H5AD_MISSING_KEY error for `path`, listing what its parent holds. */
+  /** An H5AD_MISSING_KEY error for `path`, listing what its deepest existing parent holds. */
   missing(path: string, what = 'element'): CellbudgetError {
     const parts = path.split('/').filter((p) => p.length > 0);
-    // Walk up to the deepest existing ancestor, to say what exists there.
-    let depth = parts.length - 1;
     let parent = '/';
-    for (; depth >= 0; depth--) {
+    for (let depth = parts.length - 1; depth > 0; depth--) {
       const candidate = '/' + parts.slice(0, depth).join('/');
-      const e = depth === 0 ? this.file : this.tryGetQuiet(candidate);
-      if (e instanceof Group) {
+      if (this.quiet(() => this.kind(candidate)) === 'group') {
         parent = candidate;
         break;
       }
     }
-    let siblings: string[] = [];
-    try {
-      siblings = (this.tryGetQuiet(parent) as Group | null)?.keys() ?? [];
-    } catch {
-      siblings = [];
-    }
+    const siblings = this.quiet(() => this.lib.get_names(this.fid, parent, false)) ?? [];
     const rel = path.replace(/^\//, '');
     return new CellbudgetError('H5AD_MISSING_KEY', `${this.path} has no ${what} '${rel}'.`, {
       file: this.path,
@@ -301,9 +378,9 @@ export class H5File {
     });
   }
 
-  private tryGetQuiet(path: string): Entity | null {
+  private quiet<R>(fn: () => R): R | null {
     try {
-      return this.file.get(path);
+      return fn();
     } catch {
       return null;
     }
@@ -311,17 +388,73 @@ export class H5File {
 
   /** Attribute names of an object. */
   attrNames(path: string): string[] {
-    return guard(this.path, path, 'listing attributes', () => H5.get_attribute_names(this.fileId, path));
+    return this.call(path, 'listing attributes', (l) => l.get_attribute_names(this.fid, path));
   }
 
-  /** An attribute's value, or undefined when absent. */
-  attr(path: string, name: string): OutputData | null | undefined {
-    const names = this.attrNames(path);
-    if (!names.includes(name)) return undefined;
-    return guard(this.path, `${path}@${name}`, 'reading an attribute', () => {
-      const a = new Attribute(this.fileId, path, name);
-      return a.value;
-    });
+  /** An attribute's value, or undefined when absent (null for an empty dataspace). */
+  attr(path: string, name: string): H5Value | null | undefined {
+    if (!this.attrNames(path).includes(name)) return undefined;
+    const key = `${path}@${name}`;
+    const meta = this.call(key, 'reading attribute metadata', (l) => l.get_attribute_metadata(this.fid, path, name));
+    if (!meta.shape) return null;
+    const nbytes = meta.size * meta.total_size;
+    if (nbytes > 64 * 1024 * 1024) {
+      throw new CellbudgetError('H5AD_INVALID', `Attribute '${name}' of '${path}' in ${this.path} claims ${nbytes} bytes.`, { file: this.path, key, hint: 'The file is probably corrupt.' });
+    }
+    const ptr = this.malloc(key, Math.max(1, nbytes));
+    try {
+      const status = this.call(key, 'reading an attribute', (l) => l.get_attribute_data(this.fid, path, name, BigInt(ptr)));
+      if (status < 0) throw new CellbudgetError('H5AD_INVALID', `HDF5 could not read attribute '${name}' of '${path}' in ${this.path}.`, { file: this.path, key, hint: 'The file is probably corrupt.' });
+      try {
+        return this.decode(key, meta, ptr, nbytes);
+      } finally {
+        if (meta.vlen || meta.type === T.VLEN) this.call(key, 'releasing string memory', (l) => l.reclaim_vlen_memory(this.fid, path, name, BigInt(ptr)));
+      }
+    } finally {
+      this.lib._free(ptr);
+    }
+  }
+
+  private malloc(key: string, nbytes: number): number {
+    const ptr = this.call(key, 'allocating WebAssembly memory', (l) => l._malloc(nbytes));
+    if (!ptr) {
+      throw new CellbudgetError('FILE_UNREADABLE', `Cannot allocate ${nbytes} bytes of WebAssembly memory for '${key}' in ${this.path}.`, { file: this.path, key, hint: 'Read smaller windows or free memory.' });
+    }
+    return ptr;
+  }
+
+  /** Decode `nbytes` at `ptr` (heap) as `meta` says; scalars come back unwrapped. */
+  private decode(key: string, meta: Metadata, ptr: number, nbytes: number): H5Value {
+    const heap = this.lib.HEAPU8;
+    const n = meta.total_size;
+    const scalar = (meta.shape ?? []).length === 0;
+    let out: H5Value;
+    if (meta.type === T.STRING) {
+      const strs: string[] = [];
+      if (meta.vlen) {
+        const ptrs = new Uint32Array(heap.buffer.slice(ptr, ptr + 4 * n));
+        for (const p of ptrs) strs.push(p === 0 ? '' : meta.cset === 1 ? this.lib.UTF8ToString(p) : this.lib.AsciiToString(p));
+      } else {
+        const dec = new TextDecoder(meta.cset === 1 ? 'utf-8' : 'latin1');
+        for (let i = 0; i < n; i++) {
+          const bytes = heap.subarray(ptr + i * meta.size, ptr + (i + 1) * meta.size);
+          const z = bytes.indexOf(0);
+          strs.push(dec.decode(z >= 0 ? bytes.subarray(0, z) : bytes));
+        }
+      }
+      out = scalar ? (strs[0] ?? '') : strs;
+    } else if (meta.type === T.INTEGER || meta.type === T.FLOAT || meta.type === T.ENUM) {
+      const Ctor = storedArrayType(meta, this.path, key);
+      const arr = new Ctor(heap.buffer.slice(ptr, ptr + nbytes), 0, n);
+      out = scalar ? (arr[0] ?? 0) : arr;
+    } else if (meta.type === T.REFERENCE) {
+      const refs: H5Ref[] = [];
+      for (let i = 0; i < n; i++) refs.push({ ref: heap.slice(ptr + i * meta.size, ptr + (i + 1) * meta.size) });
+      out = scalar ? (refs[0] ?? { ref: new Uint8Array() }) : refs;
+    } else {
+      out = heap.slice(ptr, ptr + nbytes);
+    }
+    return out;
   }
 
   /** A string attribute (e.g. `encoding-type`), or undefined. */
@@ -337,14 +470,25 @@ export class H5File {
     return this.strAttr(path, 'encoding-type');
   }
 
-  /** Dataset metadata (shape, type, chunks) without reading data. */
-  metadata(path: string): Metadata {
-    return guard(this.path, path, 'reading dataset metadata', () => H5.get_dataset_metadata(this.fileId, path));
+  /** The path an object reference points to, or undefined. */
+  dereference(key: string, r: H5Ref): string | undefined {
+    const name = this.call(key, 'following an object reference', (l) => l.get_referenced_name(this.fid, r.ref, true));
+    return typeof name === 'string' && name.length > 0 ? name : undefined;
   }
 
-  /** Filters of a dataset; throws H5AD_UNSUPPORTED_FILTER for ones h5wasm cannot decode. */
+  /** Dataset metadata (shape, type, chunks) without reading data. */
+  metadata(path: string): Metadata {
+    this.requireKind(path, 'dataset');
+    const meta = this.call(path, 'reading dataset metadata', (l) => l.get_dataset_metadata(this.fid, path));
+    if (!meta || typeof meta.size !== 'number' || !(meta.size > 0)) {
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, { file: this.path, key: path, hint: 'The file is probably corrupt.' });
+    }
+    return meta;
+  }
+
+  /** Filters of a dataset. */
   filters(path: string): Filter[] {
-    return guard(this.path, path, 'reading dataset filters', () => H5.get_dataset_filters(this.fileId, path));
+    return this.call(path, 'reading dataset filters', (l) => l.get_dataset_filters(this.fid, path));
   }
 
   /** Refuse datasets compressed with filters h5wasm's build lacks (lzf, blosc, ...). */
@@ -395,10 +539,7 @@ export class H5File {
     let step = Math.floor(maxWindowBytes / rowBytes / chunkRows) * chunkRows;
     if (step < 1) step = Math.max(1, Math.min(chunkRows, Math.floor(maxWindowBytes / rowBytes)) || 1);
     const cap = Math.min(end - start, step) * rowBytes;
-    const ptr = guard(this.path, path, 'allocating a read buffer', () => H5._malloc(cap));
-    if (ptr === 0) {
-      throw new CellbudgetError('FILE_UNREADABLE', `Cannot allocate ${cap} bytes of WebAssembly memory to read '${path}' in ${this.path}.`, { file: this.path, key: path, hint: 'Free memory or read smaller windows.' });
-    }
+    const ptr = this.malloc(path, cap);
     try {
       let a = start;
       while (a < end) {
@@ -406,23 +547,17 @@ export class H5File {
         const count = [BigInt(b - a), ...shape.slice(1).map((d) => BigInt(d))];
         const offset = [BigInt(a), ...shape.slice(1).map(() => 0n)];
         const strides = shape.map(() => 1n);
-        const status = guard(this.path, path, 'reading data', () => H5.get_dataset_data(this.fileId, path, count, offset, strides, BigInt(ptr)));
-        if (status < 0) {
-          throw new CellbudgetError('H5AD_INVALID', `HDF5 could not read rows [${a}, ${b}) of '${path.replace(/^\//, '')}' in ${this.path}: the data is corrupt or uses an unsupported filter.`, {
-            file: this.path,
-            key: path.replace(/^\//, ''),
-            hint: 'Check the file with h5py; re-export it with anndata if it reads there.',
-          });
-        }
+        const status = this.call(path, 'reading data', (l) => l.get_dataset_data(this.fid, path, count, offset, strides, BigInt(ptr)));
+        if (status < 0) throw this.unreadable(path, `rows ${a}..${b}`);
         const n = (b - a) * rowElems;
         // View the heap only now: a malloc may have grown (and replaced) its buffer.
-        const view = new Stored(H5.HEAPU8.buffer, ptr, n);
+        const view = new Stored(this.lib.HEAPU8.buffer, ptr, n);
         const at = outOffset + (a - start) * rowElems;
         copyInto(out, at, view);
         a = b;
       }
     } finally {
-      H5._free(ptr);
+      this.lib._free(ptr);
     }
   }
 
@@ -441,40 +576,75 @@ export class H5File {
   }
 
   private readScalarInto(path: string, out: NumericOut): void {
-    const v = guard(this.path, path, 'reading a scalar', () => this.dataset(path).value);
+    const v = this.readWhole(path, this.metadata(path));
     if (typeof v === 'number' || typeof v === 'bigint') (out as { [i: number]: number | bigint })[0] = v;
+  }
+
+  /** A small dataset read whole and decoded (scalars, short string lists). */
+  private readWhole(path: string, meta: Metadata): H5Value {
+    const nbytes = meta.size * meta.total_size;
+    const ptr = this.malloc(path, Math.max(1, nbytes));
+    try {
+      const status = this.call(path, 'reading data', (l) => l.get_dataset_data(this.fid, path, null, null, null, BigInt(ptr)));
+      if (status < 0) throw this.unreadable(path, 'its data');
+      try {
+        return this.decode(path, meta, ptr, nbytes);
+      } finally {
+        if (meta.vlen) this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory(this.fid, path, '', BigInt(ptr)));
+      }
+    } finally {
+      this.lib._free(ptr);
+    }
+  }
+
+  private unreadable(path: string, what: string): CellbudgetError {
+    return new CellbudgetError('H5AD_INVALID', `HDF5 could not read ${what} of '${path.replace(/^\//, '')}' in ${this.path}: the data is corrupt or uses an unsupported filter.`, {
+      file: this.path,
+      key: path.replace(/^\//, ''),
+      hint: 'Check the file with h5py; re-export it with anndata if it reads there.',
+    });
   }
 
   /** A string dataset (variable or fixed length), read in windows of rows. */
   readStrings(path: string, meta: Metadata = this.metadata(path)): string[] {
-    if (meta.type !== H5.H5T_class_t.H5T_STRING.value) {
+    if (meta.type !== T.STRING) {
       throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.replace(/^\//, '')}' in ${this.path} is not a string dataset.`, { file: this.path, key: path, hint: 'The file does not follow the AnnData layout.' });
     }
-    const ds = this.dataset(path);
-    const n = meta.shape?.[0] ?? 1;
-    if ((meta.shape ?? []).length === 0) {
-      const v = guard(this.path, path, 'reading strings', () => ds.value);
-      return [String(v)];
-    }
+    const shape = meta.shape ?? [];
+    if (shape.length === 0) return [String(this.readWhole(path, meta))];
+    if (shape.length !== 1) throw new CellbudgetError('H5AD_INVALID', `String dataset '${path.replace(/^\//, '')}' in ${this.path} is not one-dimensional.`, { file: this.path, key: path });
+    const n = shape[0] ?? 0;
     const out: string[] = new Array<string>(n);
     const step = 1 << 16;
-    for (let a = 0; a < n; a += step) {
-      const b = Math.min(n, a + step);
-      const part = guard(this.path, path, 'reading strings', () => ds.slice([[a, b]]));
-      if (!Array.isArray(part)) throw new CellbudgetError('H5AD_INVALID', `Unexpected string data in '${path}' of ${this.path}.`, { file: this.path, key: path });
-      for (let i = 0; i < part.length; i++) out[a + i] = String(part[i]);
+    const ptr = this.malloc(path, Math.max(1, Math.min(n, step) * meta.size));
+    try {
+      for (let a = 0; a < n; a += step) {
+        const b = Math.min(n, a + step);
+        const count = [BigInt(b - a)];
+        const status = this.call(path, 'reading strings', (l) => l.get_dataset_data(this.fid, path, count, [BigInt(a)], [1n], BigInt(ptr)));
+        if (status < 0) throw this.unreadable(path, `strings ${a}..${b}`);
+        try {
+          const part = this.decode(path, { ...meta, shape: [b - a], total_size: b - a }, ptr, (b - a) * meta.size) as string[];
+          for (let i = 0; i < part.length; i++) out[a + i] = part[i] ?? '';
+        } finally {
+          if (meta.vlen) this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory_count(this.fid, path, '', BigInt(ptr), count));
+        }
+      }
+    } finally {
+      this.lib._free(ptr);
     }
     return out;
   }
 
-  /** Close the file. Idempotent. */
+  /** Close the file. Idempotent; after an abort the handle dies with its instance. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (dead.has(this.lib)) return;
     try {
-      this.file.close();
+      this.lib.close_file(this.fid);
     } catch {
-      // A failed close after an abort leaves nothing to release that we could reach.
+      // Nothing left to release that we could reach.
     }
   }
 }
@@ -504,10 +674,9 @@ type NumericCtor = {
 
 /** The typed array type of a numeric (or enum-over-integer) dataset. */
 export function storedArrayType(meta: Metadata, file: string, key: string): NumericCtor {
-  const cls = H5.H5T_class_t;
   let type = meta.type;
-  if (type === cls.H5T_ENUM.value) type = meta.enum_type?.type ?? cls.H5T_INTEGER.value;
-  if (type === cls.H5T_INTEGER.value) {
+  if (type === T.ENUM) type = meta.enum_type?.type ?? T.INTEGER;
+  if (type === T.INTEGER) {
     switch (meta.size) {
       case 1:
         return meta.signed ? Int8Array : Uint8Array;
@@ -518,7 +687,7 @@ export function storedArrayType(meta: Metadata, file: string, key: string): Nume
       case 8:
         return meta.signed ? BigInt64Array : BigUint64Array;
     }
-  } else if (type === cls.H5T_FLOAT.value) {
+  } else if (type === T.FLOAT) {
     if (meta.size === 4) return Float32Array;
     if (meta.size === 8) return Float64Array;
   }
@@ -531,16 +700,15 @@ export function storedArrayType(meta: Metadata, file: string, key: string): Nume
 
 /** numpy-style name of a dataset's type: float32, int8, bool, string, ... */
 export function describeDtype(meta: Metadata): string {
-  const cls = H5.H5T_class_t;
-  if (meta.type === cls.H5T_ENUM.value) {
+  if (meta.type === T.ENUM) {
     const names = Object.keys(meta.enum_type?.members ?? {});
     return names.length === 2 && names.includes('FALSE') && names.includes('TRUE') ? 'bool' : `enum(${names.join(',')})`;
   }
-  if (meta.type === cls.H5T_INTEGER.value) return `${meta.signed ? 'int' : 'uint'}${meta.size * 8}`;
-  if (meta.type === cls.H5T_FLOAT.value) return `float${meta.size * 8}`;
-  if (meta.type === cls.H5T_STRING.value) return meta.vlen ? 'string' : `string${meta.size}`;
-  if (meta.type === cls.H5T_COMPOUND.value) return 'compound';
-  if (meta.type === cls.H5T_REFERENCE.value) return 'reference';
+  if (meta.type === T.INTEGER) return `${meta.signed ? 'int' : 'uint'}${meta.size * 8}`;
+  if (meta.type === T.FLOAT) return `float${meta.size * 8}`;
+  if (meta.type === T.STRING) return meta.vlen ? 'string' : `string${meta.size}`;
+  if (meta.type === T.COMPOUND) return 'compound';
+  if (meta.type === T.REFERENCE) return 'reference';
   return `hdf5-class-${meta.type}`;
 }
 

@@ -3,13 +3,11 @@
  * and dtypes come from metadata; data is read in bounded, chunk-aligned windows into
  * preallocated typed arrays, so WebAssembly memory stays at one window whatever the size.
  */
-import { Group } from 'h5wasm/node';
-import type { Metadata } from 'h5wasm/node';
 import { CellbudgetError } from '../errors.js';
 import { allocFloat } from '../data.js';
 import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../data.js';
-import { describeDtype, H5, WINDOW_BYTES } from './file.js';
-import type { H5File } from './file.js';
+import { describeDtype, T, WINDOW_BYTES } from './file.js';
+import type { H5File, Metadata } from './file.js';
 
 /** Non-zeros scattered per block when densifying CSR rows: bounds the temporaries. */
 const CSR_BLOCK = 1 << 22;
@@ -38,22 +36,21 @@ export function locationName(location: readonly string[]): string {
 
 /** The in-memory float dtype a stored numeric dtype is read as. */
 export function floatDtypeFor(meta: Metadata): FloatDtype {
-  if (meta.type === H5.H5T_class_t.H5T_FLOAT.value) return meta.size === 4 ? 'float32' : 'float64';
+  if (meta.type === T.FLOAT) return meta.size === 4 ? 'float32' : 'float64';
   // Small integers fit exactly in float32; wider ones need float64.
   return meta.size <= 2 ? 'float32' : 'float64';
 }
 
 function checkNumeric(f: H5File, path: string, meta: Metadata): void {
   const t = meta.type;
-  const cls = H5.H5T_class_t;
-  if (t !== cls.H5T_FLOAT.value && t !== cls.H5T_INTEGER.value) {
+  if (t !== T.FLOAT && t !== T.INTEGER) {
     throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.slice(1)}' in ${f.path} holds ${describeDtype(meta)}, not numbers.`, {
       file: f.path,
       key: path.slice(1),
       hint: 'Use a representation stored as float32/float64 (e.g. obsm/X_pca).',
     });
   }
-  if (t === cls.H5T_FLOAT.value && meta.size !== 4 && meta.size !== 8) {
+  if (t === T.FLOAT && meta.size !== 4 && meta.size !== 8) {
     throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.slice(1)}' in ${f.path} is float${meta.size * 8}; only float32 and float64 are read.`, {
       file: f.path,
       key: path.slice(1),
@@ -68,9 +65,9 @@ function layout(f: H5File, location: readonly string[]): Layout {
     throw new CellbudgetError('USAGE', 'Empty matrix location.', { file: f.path, hint: "Give a location such as ['obsm','X_pca'] or ['X']." });
   }
   const path = '/' + name;
-  const entity = f.tryGet(path);
-  if (entity === null) throw f.missing(path, 'matrix');
-  if (entity instanceof Group) {
+  const kind = f.kind(path);
+  if (kind === null) throw f.missing(path, 'matrix');
+  if (kind === 'group') {
     const enc = f.encoding(path) ?? f.strAttr(path, 'h5sparse_format');
     const format = enc === 'csr_matrix' || enc === 'csr' ? 'csr' : enc === 'csc_matrix' || enc === 'csc' ? 'csc' : undefined;
     if (format === undefined) {
@@ -267,7 +264,7 @@ export function listMatrixLocations(f: H5File): string[][] {
   const out: string[][] = [];
   if (f.has('/X')) out.push(['X']);
   for (const g of ['obsm', 'layers']) {
-    if (f.tryGet(`/${g}`) instanceof Group) for (const k of f.keys(`/${g}`)) out.push([g, k]);
+    if (f.isGroup(`/${g}`)) for (const k of f.keys(`/${g}`)) out.push([g, k]);
   }
   return out;
 }

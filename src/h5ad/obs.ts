@@ -4,12 +4,10 @@
  * 0.1.0: categories under `obs/__categories`, linked by an object reference) and pre-0.7
  * files without encoding attributes where the dtype says enough.
  */
-import type { Metadata } from 'h5wasm/node';
-import { Group, Reference } from 'h5wasm/node';
 import { CellbudgetError } from '../errors.js';
 import type { CodeArray, Label, NumericArray, ObsColumn } from '../data.js';
-import { describeDtype, guard, H5, storedArrayType } from './file.js';
-import type { H5File, NumericOut } from './file.js';
+import { describeDtype, storedArrayType, T } from './file.js';
+import type { H5File, H5Ref, Metadata, NumericOut } from './file.js';
 
 /** The column kind and dtype of an obs element without reading its values. */
 export interface ObsColumnSummary {
@@ -24,10 +22,13 @@ export interface ObsColumnSummary {
   readonly ordered?: boolean;
 }
 
-const CLS = H5.H5T_class_t;
 
 function isBoolEnum(meta: Metadata): boolean {
-  return meta.type === CLS.H5T_ENUM.value && describeDtype(meta) === 'bool';
+  return meta.type === T.ENUM && describeDtype(meta) === 'bool';
+}
+
+function isRef(v: unknown): v is H5Ref {
+  return typeof v === 'object' && v !== null && 'ref' in v && (v as H5Ref).ref instanceof Uint8Array;
 }
 
 function toBool(v: unknown): boolean {
@@ -41,7 +42,7 @@ function toBool(v: unknown): boolean {
 
 /** The names of obs columns in file order (without the index), and the index name. */
 export function obsLayout(f: H5File): { columns: string[]; indexKey: string | undefined; encoding: string; version: string } {
-  f.group('/obs');
+  f.requireKind('/obs', 'group');
   const encoding = f.encoding('/obs') ?? 'none';
   const version = f.strAttr('/obs', 'encoding-version') ?? 'none';
   if (encoding !== 'dataframe' && encoding !== 'none') {
@@ -69,7 +70,7 @@ export function readObsIndex(f: H5File): string[] {
   if (indexKey === undefined) throw f.missing('/obs/_index', 'obs index');
   const path = `/obs/${indexKey}`;
   const meta = f.metadata(path);
-  if (meta.type === CLS.H5T_STRING.value) return f.readStrings(path, meta);
+  if (meta.type === T.STRING) return f.readStrings(path, meta);
   const values = f.readNumeric1D(path, meta);
   return Array.from(values as ArrayLike<number | bigint>, (v) => String(v));
 }
@@ -94,7 +95,7 @@ function unsupported(f: H5File, key: string, encoding: string): CellbudgetError 
 
 function readLabels(f: H5File, path: string): Label[] {
   const meta = f.metadata(path);
-  if (meta.type === CLS.H5T_STRING.value) return f.readStrings(path, meta);
+  if (meta.type === T.STRING) return f.readStrings(path, meta);
   if (isBoolEnum(meta)) return Array.from(f.readNumeric1D(path, meta) as Int8Array, (v) => v !== 0);
   const values = f.readNumeric1D(path, meta);
   return Array.from(values as ArrayLike<number | bigint>, (v) => Number(v));
@@ -103,7 +104,7 @@ function readLabels(f: H5File, path: string): Label[] {
 function readCodes(f: H5File, path: string): CodeArray {
   const meta = f.metadata(path);
   const Stored = storedArrayType(meta, f.path, path);
-  if (meta.type !== CLS.H5T_INTEGER.value) {
+  if (meta.type !== T.INTEGER) {
     throw new CellbudgetError('H5AD_INVALID', `Categorical codes '${path.slice(1)}' in ${f.path} are not integers (${describeDtype(meta)}).`, { file: f.path, key: path.slice(1) });
   }
   const n = meta.shape?.[0] ?? 0;
@@ -128,10 +129,7 @@ function legacyCategories(f: H5File, path: string): { categories: Label[]; order
   if (ref === undefined) return undefined;
   const r = Array.isArray(ref) ? ref[0] : ref;
   let target: string | undefined;
-  if (r instanceof Reference) {
-    const name = guard(f.path, path, 'following a categories reference', () => H5.get_referenced_name(f.fileId, r.ref_data, true));
-    if (name.length > 0) target = name;
-  }
+  if (isRef(r)) target = f.dereference(path, r);
   if (target === undefined) {
     // Fall back to the conventional place.
     const name = path.split('/').pop() ?? '';
@@ -148,7 +146,7 @@ function plainDatasetColumn(f: H5File, name: string, path: string, meta: Metadat
     f.readRowsInto(path, meta, 0, values.length, values);
     return { kind: 'boolean', name, values };
   }
-  if (meta.type === CLS.H5T_STRING.value) return { kind: 'string', name, values: f.readStrings(path, meta) };
+  if (meta.type === T.STRING) return { kind: 'string', name, values: f.readStrings(path, meta) };
   const values = f.readNumeric1D(path, meta) as NumericOut as NumericArray;
   return { kind: 'numeric', name, dtype: describeDtype(meta), values };
 }
@@ -158,8 +156,7 @@ export function readObsColumn(f: H5File, name: string): ObsColumn {
   const path = `/obs/${name}`;
   if (name.length === 0 || name.includes('/') || !f.has(path)) throw missingColumn(f, name);
   const enc = f.encoding(path);
-  const entity = f.tryGet(path);
-  const isGroup = entity instanceof Group;
+  const isGroup = f.isGroup(path);
   if (isGroup) {
     switch (enc) {
       case 'categorical': {
@@ -202,8 +199,7 @@ export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
   const path = `/obs/${name}`;
   if (!f.has(path)) throw missingColumn(f, name);
   const enc = f.encoding(path);
-  const entity = f.tryGet(path);
-  if (entity instanceof Group) {
+  if (f.isGroup(path)) {
     const e = enc ?? 'none';
     switch (enc) {
       case 'categorical': {
@@ -225,7 +221,7 @@ export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
     const legacy = legacyCategories(f, path);
     return { name, kind: 'categorical', dtype: describeDtype(meta), encoding: enc ?? 'categorical (0.7)', nCategories: legacy?.categories.length ?? 0, ordered: legacy?.ordered ?? false };
   }
-  const kind: ObsColumn['kind'] = isBoolEnum(meta) ? 'boolean' : meta.type === CLS.H5T_STRING.value ? 'string' : 'numeric';
+  const kind: ObsColumn['kind'] = isBoolEnum(meta) ? 'boolean' : meta.type === T.STRING ? 'string' : 'numeric';
   return { name, kind, dtype: describeDtype(meta), encoding: enc ?? 'none' };
 }
 
@@ -235,8 +231,7 @@ export function obsRowCount(f: H5File): number {
   const first = indexKey ?? columns[0];
   if (first === undefined) return 0;
   const path = `/obs/${first}`;
-  const ent = f.tryGet(path);
-  if (ent instanceof Group) {
+  if (f.isGroup(path)) {
     const inner = f.has(`${path}/codes`) ? `${path}/codes` : `${path}/values`;
     return f.metadata(inner).shape?.[0] ?? 0;
   }

@@ -1,21 +1,20 @@
 /** `uns` entries: top-level keys and embedding dictionaries `uns/<key>/<label>` → vector. */
-import { Group } from 'h5wasm/node';
 import { CellbudgetError } from '../errors.js';
 import type { Embeddings, FloatArray } from '../data.js';
-import { H5 } from './file.js';
+import { T } from './file.js';
 import type { H5File } from './file.js';
 import { floatDtypeFor } from './matrix.js';
 
 /** Top-level keys under `uns` ([] when the file has no uns). */
 export function unsKeys(f: H5File): string[] {
-  return f.tryGet('/uns') instanceof Group ? f.keys('/uns') : [];
+  return f.isGroup('/uns') ? f.keys('/uns') : [];
 }
 
 /** `uns/<key>/<label>` vectors as float arrays; UNS_MISSING_KEY when `uns/<key>` is absent. */
 export function readEmbeddings(f: H5File, key: string): Embeddings {
   const path = `/uns/${key}`;
-  const g = key.length > 0 && !key.includes('/') ? f.tryGet(path) : null;
-  if (!(g instanceof Group)) {
+  const g = key.length > 0 && !key.includes('/') ? f.kind(path) : null;
+  if (g !== 'group') {
     const keys = unsKeys(f);
     throw new CellbudgetError('UNS_MISSING_KEY', g === null ? `uns in ${f.path} has no key '${key}'.` : `uns/${key} in ${f.path} is not a dictionary of embeddings.`, {
       file: f.path,
@@ -28,7 +27,7 @@ export function readEmbeddings(f: H5File, key: string): Embeddings {
     const p = `${path}/${label}`;
     const meta = f.metadata(p);
     const t = meta.type;
-    if (t !== H5.H5T_class_t.H5T_FLOAT.value && t !== H5.H5T_class_t.H5T_INTEGER.value) {
+    if (t !== T.FLOAT && t !== T.INTEGER) {
       throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `Embedding 'uns/${key}/${label}' in ${f.path} is not numeric.`, {
         file: f.path,
         key: `uns/${key}/${label}`,
@@ -37,12 +36,8 @@ export function readEmbeddings(f: H5File, key: string): Embeddings {
     }
     const n = (meta.shape ?? []).reduce((a, b) => a * b, 1);
     const v: FloatArray = floatDtypeFor(meta) === 'float32' ? new Float32Array(n) : new Float64Array(n);
-    if ((meta.shape ?? []).length === 0) {
-      const s = f.dataset(p).value;
-      v[0] = Number(s);
-    } else {
-      f.readRowsInto(p, meta, 0, meta.shape?.[0] ?? 0, v);
-    }
+    if ((meta.shape ?? []).length === 0) v[0] = Number(f.readNumeric1D(p, meta)[0] ?? 0);
+    else f.readRowsInto(p, meta, 0, meta.shape?.[0] ?? 0, v);
     out.set(label, v);
   }
   return out;

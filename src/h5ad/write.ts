@@ -587,5 +587,13 @@ function forEachMatch(fd: number, needle: Buffer, span: number, fn: (pos: number
   }
 }
 
+/**
+ * Byte length of the WebAssembly memory of the h5wasm instance the writer uses (it grows
+ * and never shrinks). The reader (file.ts) runs its own instance, with its own memory.
+ */
+export function writerWasmHeapBytes(): number {
+  return H5.HEAPU8.buffer.byteLength;
+}
+
 /** HDF5 type class number of enums, to check a patched column. */
 export const H5T_ENUM_CLASS: number = H5.H5T_class_t.H5T_ENUM.value;
