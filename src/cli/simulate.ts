@@ -13,7 +13,7 @@ import { formatBytes } from '../units.js';
 import type { StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import type { Calibration } from '../simulator/calibration.js';
-import { predictRun, scenarioOfRun } from '../simulator/predict.js';
+import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
@@ -52,7 +52,7 @@ export function predictedSeries(r: SimResult): TimelineSeries {
 export function withPredictions(report: Report, run: RunRecord, calibration: Calibration, facts: Awaited<ReturnType<typeof fileFacts>>): RunRecord {
   const scenario = scenarioOfRun(report, run);
   if (!scenario || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) return run;
-  const pred = predictRun({ scenario, scale: run.scale, facts }, run.strategy as StrategyName, calibration, { steps: run.steps });
+  const pred = predictRun({ scenario, scale: run.scale, facts, documented: measuredRealData(run) }, run.strategy as StrategyName, calibration, { steps: run.steps });
   const steps = run.steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
   const peak = Math.max(...pred.map((p) => p.predicted_peak_bytes));
   const final = pred[pred.length - 1]?.predicted_end_bytes ?? 0;

@@ -5,7 +5,7 @@ export { syntheticDataset, syntheticStructure, documentedStructure, validateData
 export type { DatasetModel, SplitStructure, SplitSpec, SyntheticShape } from './model.js';
 export { datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFromPlan, ratioStructure, fromFacts, splitSpecOf, modelSectionSchema } from './inputs.js';
 export type { FileFacts, ScenarioLike, ModelSection, DatasetsOptions } from './inputs.js';
-export { predictRun, simulateForRun, observationsFromReport, scenarioOfRun } from './predict.js';
+export { predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData } from './predict.js';
 export type { PredictedStep, PredictInput, PredictOptions, ReportObservations } from './predict.js';
 export { fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION } from './calibration.js';
 export type { Calibration, Observation } from './calibration.js';

@@ -29,6 +29,12 @@ export interface PredictInput {
   readonly facts?: Readonly<Record<string, FileFacts>>;
   /** The dataset that keeps all splits; default the first. */
   readonly primary?: string;
+  /**
+   * Honour the scenario's documented `model:` structure on synthetic datasets. Off for
+   * harness runs (the generated data is what was measured); on for runs of the real data
+   * the scenario describes (e.g. an ingested training log).
+   */
+  readonly documented?: boolean;
 }
 
 export interface PredictOptions {
@@ -53,7 +59,7 @@ export function predictRun(input: PredictInput, strategy: StrategyName, calibrat
 
 /** The full simulation behind `predictRun` (features included, for calibration). */
 export function simulateForRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): SimResult {
-  const datasets = datasetsFromScenario(input.scenario, { scale: input.scale, documented: false, ...(input.facts ? { facts: input.facts } : {}) });
+  const datasets = datasetsFromScenario(input.scenario, { scale: input.scale, documented: input.documented ?? false, ...(input.facts ? { facts: input.facts } : {}) });
   return simulate(datasets, strategy, {
     constants: calibration.constants,
     ...(input.primary !== undefined ? { primary: input.primary } : {}),
@@ -78,6 +84,15 @@ export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRe
     datasets.push({ ...template, name: `${template.name}_${i + 1}`, ...(synthetic ? { synthetic } : {}) });
   }
   return { ...def, datasets };
+}
+
+/**
+ * True for a run that measured the real data the scenario describes (an ingested training
+ * log, a command scenario), so the scenario's documented `model:` structure applies; false
+ * for harness runs, which measure the generated synthetic data.
+ */
+export function measuredRealData(run: Pick<RunRecord, 'method'>): boolean {
+  return run.method === 'ingested-log' || run.method === 'kernel-hwm-command';
 }
 
 export interface ReportObservations {
@@ -110,7 +125,7 @@ export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'
     }
     const steps = run.steps.filter((s) => (s.repetition ?? 0) === 0);
     try {
-      const sim = simulateForRun({ scenario, scale: run.scale, ...(facts ? { facts } : {}) }, run.strategy as StrategyName, defaultCalibration(), { steps });
+      const sim = simulateForRun({ scenario, scale: run.scale, documented: measuredRealData(run), ...(facts ? { facts } : {}) }, run.strategy as StrategyName, defaultCalibration(), { steps });
       steps.forEach((st, i) => {
         const s = sim.steps[i]!;
         observations.push({ features: s.peakFeatures, measured_bytes: st.peak_bytes });
