@@ -77,6 +77,8 @@ export interface RunRecord {
   /** Live bytes at the end: what the pipeline keeps. */
   final_live_bytes: number;
   duration_ms: number;
+  /** Processing order when it differs from the listed one (`order: auto`); the first listed dataset is the primary. */
+  order?: string[];
   steps: StepRecord[];
   budgets: BudgetResult[];
   retained: RetainedDigests;

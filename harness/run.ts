@@ -11,7 +11,8 @@ import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { resolveSynthSpec, synthSpecKey, synthesize, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
-import { predictRun, type FileFacts } from '../src/simulator/index.js';
+import { datasetsFromScenario, defaultCalibration, predictRun, type FileFacts } from '../src/simulator/index.js';
+import { chooseOrder, type OrderMode } from '../src/strategies/order.js';
 import { fileFacts } from '../src/cli/plan.js';
 import type { Calibration } from '../src/simulator/calibration.js';
 import type { StrategyName } from '../src/strategies/types.js';
@@ -41,6 +42,8 @@ export interface RunScenariosOptions {
   calibration?: Calibration;
   /** Kill a child after this long. */
   timeoutMs?: number;
+  /** Processing order mode replacing the scenarios' `order:` (auto: the planner's lowest-peak order). */
+  order?: OrderMode;
 }
 
 /** The package root (works from harness/ sources and from dist/harness). */
@@ -174,6 +177,7 @@ async function runBuiltin(
   opts: RunScenariosOptions,
 ): Promise<RunRecord> {
   const budgets = opts.budgets ?? scenario.budgets;
+  const order = processingOrder(scenario, strategy, facts, opts);
   const payload: StrategyJobPayload = {
     scenario: scenario.name,
     strategy,
@@ -182,6 +186,7 @@ async function runBuiltin(
     repeat: scenario.repeat,
     ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * scenario.scale } : {}),
     ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
+    ...(order ? { order } : {}),
   };
   const child = await runChild<StrategyJobResult>({
     job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
@@ -225,6 +230,7 @@ async function runBuiltin(
     final_bytes: child.final_bytes,
     final_live_bytes: child.final_live_bytes,
     duration_ms: child.duration_ms,
+    ...(order ? { order } : {}),
     steps,
     budgets: [],
     retained: result?.retained ?? {},
@@ -245,6 +251,14 @@ async function runBuiltin(
   };
   record.budgets = child.status === 'ok' ? evaluateBudgets(record, budgets) : [];
   return record;
+}
+
+/** The order `auto` picks (the planner's, at the run's scale), or undefined when processing as listed. */
+function processingOrder(scenario: BuiltinScenario, strategy: StrategyName, facts: Record<string, FileFacts>, opts: RunScenariosOptions): string[] | undefined {
+  if ((opts.order ?? scenario.order ?? 'given') !== 'auto') return undefined;
+  const models = datasetsFromScenario(scenario, { scale: scenario.scale, documented: false, facts });
+  const order = chooseOrder('auto', models, strategy, { constants: (opts.calibration ?? defaultCalibration()).constants });
+  return order.every((n, i) => n === scenario.datasets[i]?.name) ? undefined : order;
 }
 
 async function runCommand(scenario: CommandScenario, opts: RunScenariosOptions): Promise<RunRecord> {

@@ -102,6 +102,8 @@ const builtinScenarioSchema = z
     env: z.record(z.string(), z.string()).default({}),
     /** Row window for streaming reads, in rows (default: chosen by the reader). */
     window_rows: z.number().int().positive().optional(),
+    /** Processing order: as listed, or `auto` (the planner's lowest-peak order; the first dataset stays the primary). */
+    order: z.enum(['given', 'auto']).optional(),
   })
   .strict();
 
@@ -154,6 +156,8 @@ export interface BuiltinScenario {
   repeat: number;
   env: Record<string, string>;
   windowRows?: number;
+  /** Processing order mode (absent: as listed). */
+  order?: 'given' | 'auto';
   /** For an expanded family: its name and this member's N. */
   family?: { name: string; n: number };
   /** The scenario as written (parsed YAML), for reports. */
@@ -275,6 +279,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     definition: value,
     ...(s.description !== undefined ? { description: s.description } : {}),
     ...(s.window_rows !== undefined ? { windowRows: s.window_rows } : {}),
+    ...(s.order !== undefined ? { order: s.order } : {}),
   };
   if (!s.family) return [base];
   return s.family.n.map((n) => expandFamily(base, n, path, locate));

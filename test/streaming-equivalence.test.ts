@@ -100,7 +100,7 @@ describe('streaming keeps what selective keeps', () => {
           tgt_dist_keys: ['drug', 'dosage'],
           rep_keys: { cell_line: 'cell_line_embeddings', drug: 'drug_embeddings' },
           data_location: c.location.split('/'),
-          split: { split_by: c.splitBy, ratios: c.ratios, random_state: c.randomState, holdout_combinations: false, force_training_values: {} },
+          split: { split_by: [...c.splitBy], ratios: c.ratios, random_state: c.randomState, holdout_combinations: false, force_training_values: {} },
         };
         const minCells = Math.min(...files.map((f) => f.cells));
         const windowRows = Math.max(1, Math.round(c.window * minCells));

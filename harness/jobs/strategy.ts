@@ -22,6 +22,8 @@ export interface StrategyJobPayload {
   /** Leak budget per repetition at this scale, bytes (default: 1% of what is kept, at least 1 MB). */
   leak_limit_bytes?: number;
   window_rows?: number;
+  /** Processing order (dataset names); absent: as listed. The first listed dataset stays the primary. */
+  order?: string[];
 }
 
 export interface StrategyJobResult {
@@ -39,6 +41,7 @@ export async function runJob(payload: StrategyJobPayload, observer: StepRecorder
   const options = {
     gc: () => ctx.forceGc(),
     ...(payload.window_rows !== undefined ? { windowRows: payload.window_rows } : {}),
+    ...(payload.order !== undefined ? { order: payload.order } : {}),
   };
   const once = (): { retained: RetainedDigests; retained_bytes: number } => {
     const result = runStrategy(payload.strategy, inputs, payload.pipeline, observer, options);

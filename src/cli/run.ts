@@ -3,6 +3,7 @@ import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../errors.js';
 import { formatBytes, parseBytes, parsePercent } from '../units.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
+import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
 import { loadScenarios, type Budgets } from '../../harness/scenario.js';
 import { runScenarios, parseStrategies, defaultCacheDir } from '../../harness/run.js';
@@ -26,6 +27,7 @@ interface RunOpts {
   timeout?: string;
   charts: boolean;
   reportOnly?: boolean;
+  order?: string;
 }
 
 /** `--budget peak=400GB --budget final=140GB` → full-scale budgets. */
@@ -61,6 +63,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--cache <dir>', 'where synthetic datasets are generated once and reused')
     .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
     .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
+    .option('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)')
     .option('--no-charts', 'skip the PNG charts')
     .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
@@ -74,6 +77,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
       const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
+      const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
       const outDir = resolve(opts.out);
       const progress = createProgress({ stream: ctx.io.stderr });
       const reports: Report[] = [];
@@ -89,6 +93,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
               progress,
               ...(calibration ? { calibration } : {}),
               ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+              ...(order ? { order } : {}),
             }),
           );
         }

@@ -4,6 +4,7 @@
  * a forced garbage collection after every delete — the original fix's "aggressive gc".
  */
 import type { DatasetSource } from '../data.js';
+import { CellbudgetError } from '../errors.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { loadDataset, type LoadedDataset } from '../pipeline/load.js';
 import { planBytes, prepareData, type GroupedDistribution } from '../pipeline/grouping.js';
@@ -23,6 +24,10 @@ export interface StrategyOptions {
   readonly gc: () => void;
   /** Rows per window when streaming the representation (streaming strategy). */
   readonly windowRows?: number;
+  /** The dataset that keeps train/val/test (default: the first input), wherever it is processed. */
+  readonly primary?: string;
+  /** Processing order, every input's name once (default: as given); what is kept does not depend on it. */
+  readonly order?: readonly string[];
 }
 
 /** What a strategy keeps: per dataset, the splits it retained. */
@@ -34,15 +39,20 @@ export interface StrategyResult {
   readonly retainedBytes: number;
 }
 
-/** Run a strategy over datasets; the first dataset is the primary. */
+/**
+ * Run a strategy over datasets. The primary (`options.primary`, default the first input)
+ * keeps all splits; `options.order` only permutes the processing order.
+ */
 export function runStrategy(
   strategy: StrategyName,
-  inputs: readonly StrategyInput[],
+  given: readonly StrategyInput[],
   config: PipelineConfig,
   observer: StepObserver,
   options: StrategyOptions,
 ): StrategyResult {
-  if (inputs.length === 0) return { retained: new Map(), retainedBytes: 0 };
+  if (given.length === 0) return { retained: new Map(), retainedBytes: 0 };
+  const primary = options.primary ?? given[0]!.name;
+  const inputs = processingOrder(given, primary, options.order);
   const live = new LiveSet();
   const retained: Retained = new Map();
   const liveBytes = (): number => live.bytes();
@@ -52,18 +62,42 @@ export function runStrategy(
       break;
     case 'sequential':
     case 'selective':
-      for (const [i, input] of inputs.entries()) {
-        runOneAtATime(input, i === 0 || strategy === 'sequential', config, observer, options, live, retained, liveBytes);
+      for (const input of inputs) {
+        runOneAtATime(input, input.name === primary || strategy === 'sequential', config, observer, options, live, retained, liveBytes);
       }
       break;
     case 'streaming':
-      for (const [i, input] of inputs.entries()) {
-        const kept = runStreaming(input, i === 0, config, observer, options, live);
+      for (const input of inputs) {
+        const kept = runStreaming(input, input.name === primary, config, observer, options, live);
         retained.set(input.name, kept);
       }
       break;
   }
-  return { retained, retainedBytes: live.bytes() };
+  // Reported in the given order, whatever the processing order was.
+  const ordered: Retained = new Map(given.map((g) => [g.name, must(retained.get(g.name))]));
+  return { retained: ordered, retainedBytes: live.bytes() };
+}
+
+/** The inputs in processing order; throws USAGE when `primary` or `order` does not name the inputs. */
+function processingOrder(given: readonly StrategyInput[], primary: string, order: readonly string[] | undefined): StrategyInput[] {
+  const names = given.map((g) => g.name);
+  if (!names.includes(primary)) {
+    throw new CellbudgetError('USAGE', `The primary '${primary}' is not one of the datasets (${names.join(', ')}).`, {
+      key: 'primary',
+      value: primary,
+      hint: `Name one of: ${names.join(', ')}.`,
+    });
+  }
+  if (order === undefined) return [...given];
+  const byName = new Map(given.map((g) => [g.name, g]));
+  if (order.length !== given.length || new Set(order).size !== order.length || order.some((n) => !byName.has(n))) {
+    throw new CellbudgetError('USAGE', `The order [${order.join(', ')}] is not a permutation of the datasets [${names.join(', ')}].`, {
+      key: 'order',
+      value: [...order],
+      hint: 'Name every dataset exactly once.',
+    });
+  }
+  return order.map((n) => byName.get(n)!);
 }
 
 /** The original flow: load everything, prepare everything, split everything, keep all splits. */
