@@ -302,7 +302,7 @@ function expandFamily(base: BuiltinScenario, n: number, path: string, locate: Lo
         hint: 'Make the last dataset `synthetic:` or list every dataset explicitly.',
       });
     }
-    datasets.push({ ...template, name: `${template.name}_${i + 1}`, synthetic: { ...template.synthetic, seed: template.synthetic.seed + i } });
+    datasets.push({ ...template, name: `${template.name}_${i + 1}`, synthetic: { ...template.synthetic, seed: template.synthetic.seed + (i - (base.datasets.length - 1)) } });
   }
   return { ...base, name: `${base.name}-N${n}`, datasets, family: { name: base.name, n } };
 }

@@ -1,0 +1,173 @@
+// `cellbudget run` end to end on a tiny two-dataset scenario: the report's fields, every
+// strategy keeping the same data, budgets that break naming the step, scenario errors
+// naming the line, a leak check. Children run the built code (npm test builds first).
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { loadScenarios } from '../harness/scenario.js';
+import type { Report } from '../harness/report.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cb-harness-'));
+const cache = join(dir, 'cache');
+
+const PIPELINE = `pipeline:
+  dist_flag_key: control
+  src_dist_keys: [cell_line]
+  tgt_dist_keys: [drug, dosage]
+  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
+  data_location: [obsm, X_pca]
+  split: { split_by: [drug], ratios: [0.7, 0.15, 0.15], random_state: 42 }
+`;
+
+function scenario(name: string, extra = ''): string {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `name: ${name}
+scale: 0.00005
+datasets:
+  - name: first
+    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 1 }
+  - name: second
+    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 2 }
+${PIPELINE}strategies: [eager, sequential, selective, streaming]
+${extra}`,
+  );
+  return path;
+}
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(['node', 'cellbudget', ...args], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+  });
+  return { code, out, err };
+}
+
+function readReport(out: string): Report {
+  return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+}
+
+describe('cellbudget run', () => {
+  let report: Report;
+  const out = join(dir, 'ok');
+
+  beforeAll(async () => {
+    const r = await cli(['run', scenario('tiny', 'budgets: { peak: 100TB, final: 100TB }\n'), '--out', out, '--cache', cache]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    report = readReport(out);
+  }, 120_000);
+
+  it('writes one run per strategy with the documented fields', () => {
+    expect(report.runs.map((r) => r.strategy)).toEqual(['eager', 'sequential', 'selective', 'streaming']);
+    for (const run of report.runs) {
+      expect(run.status).toBe('ok');
+      expect(run.scenario).toBe('tiny');
+      expect(run.scale).toBe(0.00005);
+      expect(['kernel-hwm', 'sampled-rss']).toContain(run.method);
+      expect(run.baseline_bytes).toBeGreaterThan(10e6);
+      expect(run.peak_bytes).toBeGreaterThan(0);
+      expect(run.steps.length).toBeGreaterThan(3);
+      for (const s of run.steps) {
+        expect(typeof s.name).toBe('string');
+        expect(s.peak_bytes).toBeGreaterThanOrEqual(s.end_bytes - 1e6);
+      }
+      expect(run.budgets.map((b) => b.metric)).toEqual(['peak', 'final']);
+      expect(run.budgets.every((b) => b.ok)).toBe(true);
+      // Budgets compare at full scale: the measured figure divided by the scale.
+      expect(run.budgets[0]!.actual_bytes).toBeCloseTo(run.peak_bytes / run.scale, -3);
+    }
+    for (const f of ['report.json', 'report.md', 'junit.xml', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
+  });
+
+  it('keeps identical data in every strategy: the primary all splits, the secondary only test where selective', () => {
+    const [eager, sequential, selective, streaming] = report.runs;
+    const first = eager!.retained['first']!;
+    expect(Object.keys(first).sort()).toEqual(['test', 'train', 'val']);
+    for (const run of [sequential!, selective!, streaming!]) expect(run.retained['first']).toEqual(first);
+    expect(sequential!.retained['second']).toEqual(eager!.retained['second']);
+    expect(Object.keys(selective!.retained['second']!)).toEqual(['test']);
+    expect(selective!.retained['second']!.test).toBe(eager!.retained['second']!.test);
+    expect(streaming!.retained['second']).toEqual(selective!.retained['second']);
+  });
+
+  it('reports what the selective strategy keeps as less live data than sequential', () => {
+    const live = (s: string) => report.runs.find((r) => r.strategy === s)!.final_live_bytes;
+    expect(live('selective')).toBeLessThan(live('sequential'));
+    expect(live('streaming')).toBe(live('selective'));
+  });
+
+  it('exits 1 when a budget is below the measured peak, naming scenario, strategy and step', async () => {
+    const r = await cli(['run', scenario('tiny'), '--strategy', 'selective', '--budget', 'peak=1GB', '--out', join(dir, 'broken'), '--cache', cache, '--no-charts']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/BUDGET_EXCEEDED.*tiny \/ selective: peak .* exceeds the budget of 1 GB by .* at step '(load|prepare|delete-raw|split|delete-grouped|retain) (first|second)'/);
+    const broken = readReport(join(dir, 'broken'));
+    expect(broken.runs[0]!.budgets[0]!.ok).toBe(false);
+  }, 60_000);
+
+  it('--report-only keeps the verdicts but exits 0 for broken budgets', async () => {
+    const r = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/BUDGET_EXCEEDED/);
+  }, 60_000);
+
+  it('judges leaks over K repetitions in one process', async () => {
+    const r = await cli(['run', scenario('rep', 'repeat: 3\nbudgets: { leak: 1PB }\n'), '--strategy', 'selective', '--out', join(dir, 'rep'), '--cache', cache, '--no-charts']);
+    expect(r.code).toBe(0);
+    const run = readReport(join(dir, 'rep')).runs[0]!;
+    expect(run.leak?.repetitions).toBe(3);
+    expect(run.leak?.ok).toBe(true);
+    expect(run.budgets.map((b) => b.metric)).toContain('leak');
+    expect(new Set(run.steps.map((s) => s.repetition))).toEqual(new Set([0, 1, 2]));
+  }, 90_000);
+});
+
+describe('scenario errors', () => {
+  it('names the file, line and key of an invalid value, exit 2', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, `name: bad\nscale: 2\ndatasets:\n  - name: a\n    synthetic: { size: 1GB }\n${PIPELINE}`);
+    const r = await cli(['run', path]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/SCENARIO_INVALID/);
+    expect(r.err).toMatch(/scale \(line 2\)/);
+  });
+
+  it('refuses a dataset with neither synthetic nor file', () => {
+    const path = join(dir, 'nodata.yaml');
+    writeFileSync(path, `name: x\ndatasets:\n  - name: a\n${PIPELINE}`);
+    expect(() => loadScenarios(path)).toThrow(/exactly one of `synthetic:` or `file:`/);
+  });
+
+  it('refuses an impossible scale: too few cells for the conditions', async () => {
+    const path = join(dir, 'tiny-scale.yaml');
+    writeFileSync(path, `name: t\nscale: 0.0000001\ndatasets:\n  - name: a\n    synthetic: { size: 1GB, features: 50 }\n${PIPELINE}`);
+    const r = await cli(['run', path, '--cache', cache]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/SCENARIO_IMPOSSIBLE.*too few/);
+  });
+
+  it('refuses an unknown strategy and a malformed budget with exit 2', async () => {
+    expect((await cli(['run', 'quick', '--strategy', 'lazy'])).code).toBe(2);
+    const r = await cli(['run', 'quick', '--budget', 'peak:400GB']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/METRIC=SIZE/);
+  });
+
+  it('expands a family into one scenario per N with shifted seeds', () => {
+    const path = join(dir, 'fam.yaml');
+    writeFileSync(path, `name: fam\nscale: 0.001\nfamily: { n: [1, 3] }\ndatasets:\n  - name: p\n    synthetic: { size: 1GB, seed: 1 }\n  - name: s\n    synthetic: { size: 1GB, seed: 5 }\n${PIPELINE}`);
+    const [one, three] = loadScenarios(path);
+    expect(one!.name).toBe('fam-N1');
+    expect(one!.kind === 'builtin' && one!.datasets.map((d) => d.name)).toEqual(['p']);
+    expect(three!.kind === 'builtin' && three!.datasets.map((d) => [d.name, d.synthetic?.seed])).toEqual([
+      ['p', 1],
+      ['s', 5],
+      ['s_3', 6],
+    ]);
+  });
+});
