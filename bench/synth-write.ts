@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wasmHeapBytes } from '../src/h5ad/file.js';
 import { synthesize } from '../src/h5ad/synth.js';
+import { writerWasmHeapBytes } from '../src/h5ad/write.js';
 import type { SynthOptions } from '../src/h5ad/synth.js';
 import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 import { formatBytes } from '../src/units.js';
@@ -61,7 +61,7 @@ export async function measureWrite(name: string, size: string, dir: string, rese
     peakRssBytes: matrixHwm ? null : (st?.hwmBytes ?? null),
     matrixPeakRssBytes: matrixHwm ? (st?.hwmBytes ?? null) : null,
     rssAfterBytes: st?.rssBytes ?? null,
-    wasmHeapBytes: wasmHeapBytes(),
+    wasmHeapBytes: writerWasmHeapBytes(),
   };
 }
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { H5File, wasmHeapBytes } from '../src/h5ad/file.js';
+import { H5File } from '../src/h5ad/file.js';
 import { readRows } from '../src/h5ad/matrix.js';
-import { H5adWriter, patchBoolPlaceholders } from '../src/h5ad/write.js';
+import { H5adWriter, patchBoolPlaceholders, writerWasmHeapBytes } from '../src/h5ad/write.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-synth-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +22,7 @@ describe('H5adWriter', () => {
     } finally {
       warm.close();
     }
-    const before = wasmHeapBytes();
+    const before = writerWasmHeapBytes();
     const w = H5adWriter.create(path);
     let windows = 0;
     try {
@@ -33,7 +33,7 @@ describe('H5adWriter', () => {
       w.close();
     }
     expect(windows).toBe(rows / 1000);
-    expect(wasmHeapBytes() - before).toBeLessThan(matrixBytes / 4);
+    expect(writerWasmHeapBytes() - before).toBeLessThan(matrixBytes / 4);
     expect(statSync(path).size).toBeGreaterThan(matrixBytes);
     const f = H5File.open(path);
     try {
