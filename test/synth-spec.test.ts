@@ -83,6 +83,10 @@ describe('synthSpecKey', () => {
     for (const change of [{ seed: 8 }, { cells: 2001 }, { dtype: 'float64' }, { compression: 'gzip' }, { doses: [0.1, 1, 11] }, { chunkRows: 17 }]) {
       expect(synthSpecKey(resolveSynthSpec({ ...small, ...change }))).not.toBe(synthSpecKey(a));
     }
+    // Settings that cannot change the file do not change the key.
+    expect(synthSpecKey(resolveSynthSpec({ ...small, gzipLevel: 9 }))).toBe(synthSpecKey(a));
+    expect(synthSpecKey(resolveSynthSpec({ ...small, density: 0.5 }))).toBe(synthSpecKey(a));
+    expect(synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip', gzipLevel: 9 }))).not.toBe(synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip' })));
   });
 });
 

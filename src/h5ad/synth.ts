@@ -233,7 +233,7 @@ function coversConditions(cells: number, controlFraction: number, cellLines: num
 export function synthSpecKey(spec: SynthSpec): string {
   const canonical = [
     SYNTH_FORMAT_VERSION, spec.cells, spec.features, spec.cellLines, spec.drugs, spec.doses, spec.controlFraction,
-    spec.controlDrug, spec.dtype, spec.compression, spec.gzipLevel, spec.chunkRows, spec.dataLocation, spec.format,
+    spec.controlDrug, spec.dtype, spec.compression, spec.compression === 'gzip' ? spec.gzipLevel : null, spec.chunkRows, spec.dataLocation, spec.format,
     spec.format === 'csr' ? spec.density : null, spec.embeddingDim, spec.embeddingDtype, spec.seed,
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
