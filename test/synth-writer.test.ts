@@ -18,7 +18,7 @@ describe('H5adWriter', () => {
     // Warm up: the first file makes HDF5 allocate its own structures.
     const warm = H5adWriter.create(join(dir, 'warm.h5'));
     try {
-      warm.denseMatrix('m', 2000, cols, 'float32', { chunkRows: 500, compression: 'none', windowRows: 1000 }, (a, b, out) => out.fill(a));
+      warm.denseMatrix('m', 2000, cols, 'float32', { chunkRows: 500, compression: 'none', windowRows: 1000 }, (a, _b, out) => out.fill(a));
     } finally {
       warm.close();
     }
