@@ -42,6 +42,14 @@ function toBool(v: unknown): boolean {
 
 /** The names of obs columns in file order (without the index), and the index name. */
 export function obsLayout(f: H5File): { columns: string[]; indexKey: string | undefined; encoding: string; version: string } {
+  if (f.kind('/obs') === 'dataset') {
+    throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `obs in ${f.path} is a structured array (the anndata < 0.7 layout), which cellbudget does not read.`, {
+      file: f.path,
+      key: 'obs',
+      value: 'structured array',
+      hint: 'Convert the file with a current anndata: anndata.read_h5ad(path).write_h5ad(out).',
+    });
+  }
   f.requireKind('/obs', 'group');
   const encoding = f.encoding('/obs') ?? 'none';
   const version = f.strAttr('/obs', 'encoding-version') ?? 'none';
@@ -219,7 +227,7 @@ export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
   const meta = f.metadata(path);
   if (f.attr(path, 'categories') !== undefined) {
     const legacy = legacyCategories(f, path);
-    return { name, kind: 'categorical', dtype: describeDtype(meta), encoding: enc ?? 'categorical (0.7)', nCategories: legacy?.categories.length ?? 0, ordered: legacy?.ordered ?? false };
+    return { name, kind: 'categorical', dtype: describeDtype(meta), encoding: enc ?? 'categorical (by reference)', nCategories: legacy?.categories.length ?? 0, ordered: legacy?.ordered ?? false };
   }
   const kind: ObsColumn['kind'] = isBoolEnum(meta) ? 'boolean' : meta.type === T.STRING ? 'string' : 'numeric';
   return { name, kind, dtype: describeDtype(meta), encoding: enc ?? 'none' };
