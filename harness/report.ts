@@ -70,7 +70,15 @@ export interface RunRecord {
   method: MeasureMethod;
   status: 'ok' | 'died' | 'error';
   /** When status is not ok: what happened, the step it happened in, the last figures seen. */
-  failure?: { reason: string; step?: string; signal?: string | null; exit_code?: number | null; stderr_tail?: string };
+  failure?: {
+    reason: string;
+    step?: string;
+    signal?: string | null;
+    exit_code?: number | null;
+    stderr_tail?: string;
+    /** A cellbudget error code when the run failed on bad input (the CLI then exits 2). */
+    code?: string;
+  };
   baseline_bytes: number;
   peak_bytes: number;
   final_bytes: number;

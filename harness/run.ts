@@ -11,7 +11,7 @@ import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { resolveSynthSpec, synthSpecKey, synthesize, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
-import { datasetsFromScenario, defaultCalibration, predictRun, type FileFacts } from '../src/simulator/index.js';
+import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../src/simulator/index.js';
 import { chooseOrder, type OrderMode } from '../src/strategies/order.js';
 import { fileFacts } from '../src/cli/plan.js';
 import type { Calibration } from '../src/simulator/calibration.js';
@@ -24,7 +24,7 @@ import type { Progress } from './progress.js';
 import type { Report, ReportEnvironment, RunRecord, ScenarioSummary } from './report.js';
 import { scaleSynthetic } from './scaling.js';
 import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
-import { runChild } from './spawn.js';
+import { measuredRunFields, runChild } from './spawn.js';
 
 export interface RunScenariosOptions {
   /** Restrict to these strategies (those a scenario does not list are skipped). */
@@ -192,6 +192,7 @@ async function runBuiltin(
     job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
     env: scenario.env,
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * scenario.scale } } : {}),
     ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
     onMessage: (m) => {
       if (m.type === 'step-start') opts.progress?.step(m.label);
@@ -201,41 +202,27 @@ async function runBuiltin(
   let steps = child.steps;
   let predicted: { peak: number; final: number } | undefined;
   try {
-    const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration, { steps });
+    const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration ?? MEASURED_CALIBRATION, { steps });
     steps = steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
     if (pred.length > 0) predicted = { peak: Math.max(...pred.map((p) => p.predicted_peak_bytes)), final: pred[pred.length - 1]!.predicted_end_bytes };
   } catch (e) {
     // A scenario the model cannot describe still gets measured; the report just lacks predictions.
     if (!isCellbudgetError(e)) throw e;
   }
-  const failure = child.failure
-    ? {
-        reason: child.failure.error?.code ? `[${child.failure.error.code}] ${child.failure.error.message}` : child.failure.reason,
-        ...(child.failure.step !== undefined ? { step: child.failure.step } : {}),
-        signal: child.failure.signal,
-        exit_code: child.failure.exit_code,
-        stderr_tail: child.failure.stderr_tail,
-        ...(child.failure.error?.code ? { code: child.failure.error.code } : {}),
-      }
-    : undefined;
+  const measured = measuredRunFields(child);
+  // A job that threw one of our errors (a bad file, a config the data contradicts) is the
+  // user's to fix: keep its code so the CLI can exit 2.
+  const jobError = child.failure?.error?.code ? child.failure.error : undefined;
   const record: RunRecord = {
     scenario: scenario.name,
     strategy,
     scale: scenario.scale,
-    method: child.method ?? environment().method,
-    status: child.status,
-    ...(failure ? { failure } : {}),
-    baseline_bytes: child.baseline?.rss_bytes ?? 0,
-    peak_bytes: child.peak_bytes,
-    final_bytes: child.final_bytes,
-    final_live_bytes: child.final_live_bytes,
-    duration_ms: child.duration_ms,
+    ...measured,
+    ...(measured.failure && jobError ? { failure: { ...measured.failure, reason: `[${jobError.code}] ${jobError.message}`, code: jobError.code! } } : {}),
     ...(order ? { order } : {}),
     steps,
     budgets: [],
     retained: result?.retained ?? {},
-    samples: child.samples,
-    env: child.env,
     ...(result?.leak
       ? {
           leak: {
@@ -257,7 +244,7 @@ async function runBuiltin(
 function processingOrder(scenario: BuiltinScenario, strategy: StrategyName, facts: Record<string, FileFacts>, opts: RunScenariosOptions): string[] | undefined {
   if ((opts.order ?? scenario.order ?? 'given') !== 'auto') return undefined;
   const models = datasetsFromScenario(scenario, { scale: scenario.scale, documented: false, facts });
-  const order = chooseOrder('auto', models, strategy, { constants: (opts.calibration ?? defaultCalibration()).constants });
+  const order = chooseOrder('auto', models, strategy, { constants: (opts.calibration ?? MEASURED_CALIBRATION).constants });
   return order.every((n, i) => n === scenario.datasets[i]?.name) ? undefined : order;
 }
 

@@ -100,6 +100,11 @@ const builtinScenarioSchema = z
     repeat: z.number().int().positive().default(1),
     /** Environment of the child (allocator settings are part of a scenario). */
     env: z.record(z.string(), z.string()).default({}),
+    /**
+     * Memory of the node the scenario stands for (full scale). A run whose RSS, net of its
+     * baseline, passes node_memory × scale is killed as the node's OOM killer would.
+     */
+    node_memory: size.optional(),
     /** Row window for streaming reads, in rows (default: chosen by the reader). */
     window_rows: z.number().int().positive().optional(),
     /** Processing order: as listed, or `auto` (the planner's lowest-peak order; the first dataset stays the primary). */
@@ -156,6 +161,8 @@ export interface BuiltinScenario {
   repeat: number;
   env: Record<string, string>;
   windowRows?: number;
+  /** Full-scale node memory: runs above node_memory × scale are killed. */
+  nodeMemoryBytes?: number;
   /** Processing order mode (absent: as listed). */
   order?: 'given' | 'auto';
   /** For an expanded family: its name and this member's N. */
@@ -279,6 +286,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     definition: value,
     ...(s.description !== undefined ? { description: s.description } : {}),
     ...(s.window_rows !== undefined ? { windowRows: s.window_rows } : {}),
+    ...(s.node_memory !== undefined ? { nodeMemoryBytes: parseBytes(s.node_memory, 'node_memory') } : {}),
     ...(s.order !== undefined ? { order: s.order } : {}),
   };
   if (!s.family) return [base];

@@ -28,6 +28,8 @@ export interface MemoryCap {
   addressSpaceBytes?: number;
   /** The parent kills the child (SIGKILL) once a sample shows RSS (absolute) above this: a stand-in for a node's memory. */
   rssBytes?: number;
+  /** As `rssBytes`, net of the child's idle baseline (a scenario's node memory × scale). */
+  netRssBytes?: number;
 }
 
 export interface RunChildOptions {
@@ -251,10 +253,12 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
             const s = readProcStatus(pid);
             if (!s) return;
             rawSamples.push([performance.timeOrigin + performance.now(), s.rssBytes]);
-            if (cap !== undefined && s.rssBytes > cap && !killedFor) {
+            const netCap = opts.memoryCap?.netRssBytes;
+            const over = (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
+            if (over && !killedFor) {
               killedFor = {
                 kind: 'memory-cap',
-                reason: `out of memory: the child's RSS reached ${s.rssBytes} bytes, above the memory cap of ${cap} bytes, and the harness killed it`,
+                reason: `out of memory: the child's RSS reached ${formatBytes(s.rssBytes)}${baseline ? ` (${formatBytes(s.rssBytes - baseline.rss_bytes)} above its baseline)` : ''}, above the memory cap of ${formatBytes(netCap ?? cap ?? 0)}${netCap !== undefined ? ' net of baseline' : ''}, and the harness killed it`,
               };
               child.kill('SIGKILL');
             }

@@ -127,6 +127,34 @@ describe('cellbudget run', () => {
   }, 90_000);
 });
 
+describe('runs that die or fail', () => {
+  it('reports a run killed at the node memory with the step it died in, and goes on with the next strategy', async () => {
+    // 2 GB at full scale × 0.00005 = 100 kB: the first load passes it.
+    const out = join(dir, 'died');
+    const r = await cli(['run', scenario('tiny', 'node_memory: 2GB\n'), '--strategy', 'eager', '--strategy', 'streaming', '--out', out, '--cache', cache, '--no-charts']);
+    expect(r.code).toBe(1);
+    const runs = readReport(out).runs;
+    expect(runs.map((x) => [x.strategy, x.status])).toEqual([
+      ['eager', 'died'],
+      ['streaming', 'died'],
+    ]);
+    expect(runs[0]!.failure?.reason).toMatch(/memory cap/);
+    expect(runs[0]!.failure?.step).toMatch(/^load first$/);
+    expect(r.err).toMatch(/tiny \/ eager died in step 'load first'/);
+  }, 60_000);
+
+  it('a bad file is the user’s to fix: the run fails with the error code and the CLI exits 2', async () => {
+    const bad = join(dir, 'not-hdf5.h5ad');
+    writeFileSync(bad, 'this is not an HDF5 file\n');
+    const path = join(dir, 'badfile.yaml');
+    writeFileSync(path, `name: badfile\ndatasets:\n  - name: a\n    file: ${bad}\n${PIPELINE}strategies: [selective]\n`);
+    const out = join(dir, 'badfile');
+    const r = await cli(['run', path, '--out', out, '--no-charts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/FILE_NOT_HDF5/);
+  }, 60_000);
+});
+
 describe('scenario errors', () => {
   it('names the file, line and key of an invalid value, exit 2', async () => {
     const path = join(dir, 'bad.yaml');

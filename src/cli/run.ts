@@ -113,7 +113,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       }
       const broken = report.runs.flatMap((r) => r.budgets.filter((b) => !b.ok));
       for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
-      const userErrors = report.runs.filter((r) => r.status === 'error' && (r.failure as { code?: string } | undefined)?.code);
+      const userErrors = report.runs.filter((r) => r.failure?.code !== undefined);
       for (const r of report.runs.filter((x) => x.status !== 'ok')) {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
       }
