@@ -3,7 +3,8 @@
  * closes, and the mapping of h5wasm failures to CellbudgetError. The only module (with its
  * siblings in src/h5ad) that imports h5wasm.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,15 +34,54 @@ function locateFactory(): string {
   throw new Error('h5wasm is not installed (node_modules/h5wasm/dist/node/hdf5_util.js not found); run npm ci.');
 }
 const factory = ((await import(locateFactory())) as { default: H5Factory }).default;
-let h5: H5Module = await factory({ noInitialRun: true });
+/**
+ * HDF5 prints its error stack to stderr (the instance writes fd 2 straight through Node's
+ * fs); users should see one clear message instead. We point the instance's fd 2 at an
+ * unlinked temp file, and read HDF5's innermost reason back for our messages. With
+ * CELLBUDGET_DEBUG set, the stack goes to stderr as usual.
+ */
+const diagPath = join(tmpdir(), `cellbudget-hdf5-${process.pid}-${Date.now()}.log`);
+const diagFd = process.env['CELLBUDGET_DEBUG'] ? -1 : openSync(diagPath, 'a+');
+if (diagFd >= 0) rmSync(diagPath, { force: true });
+const moduleOptions = { noInitialRun: true };
+
+function quietStderr(lib: H5Module): H5Module {
+  if (diagFd < 0) return lib;
+  const fsys = (lib as unknown as { FS: { getStream(fd: number): { nfd?: number } | null } }).FS;
+  const stream = fsys.getStream(2);
+  if (stream && typeof stream.nfd === 'number') stream.nfd = diagFd;
+  return lib;
+}
+
+/** HDF5's innermost reason for the last failure (e.g. "H5Z__filter_deflate(): inflate() failed"), then forget it. */
+export function takeHdf5Reason(): string | undefined {
+  if (diagFd < 0) return undefined;
+  let text = '';
+  try {
+    const size = fstatSync(diagFd).size;
+    const buf = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(diagFd, buf, 0, buf.length, Math.max(0, size - buf.length));
+    text = buf.toString('utf8');
+    ftruncateSync(diagFd, 0);
+  } catch {
+    return undefined;
+  }
+  const frames = text.split('\n').filter((l) => /^\s*#\d+:/.test(l));
+  const last = frames[frames.length - 1];
+  if (last === undefined) return undefined;
+  const m = /in (\w+\(\)): (.*)$/.exec(last);
+  return m ? `${m[1]}: ${m[2]}` : last.trim();
+}
+
+let h5: H5Module = quietStderr(await factory(moduleOptions));
 /** The abort that killed the current instance, until a fresh one replaces it. */
 let poisoned: unknown = null;
 let respawning: Promise<void> | null = null;
 
 function respawn(): void {
-  respawning ??= factory({ noInitialRun: true }).then(
+  respawning ??= factory(moduleOptions).then(
     (m) => {
-      h5 = m;
+      h5 = quietStderr(m);
       poisoned = null;
       respawning = null;
     },
@@ -131,7 +171,8 @@ export function guard<T>(lib: H5Module, file: string, key: string, what: string,
         { cause: e },
       );
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    const reason = takeHdf5Reason();
+    const msg = (e instanceof Error ? e.message : String(e)) + (reason ? ` (${reason})` : '');
     throw new CellbudgetError(
       code,
       `Failed while ${what} at '${key.replace(/^\//, '')}' in ${file}: ${msg.split('\n')[0] ?? msg}.`,
@@ -301,7 +342,8 @@ export class H5File {
     const lib = h5;
     const fid = guard(lib, path, '/', 'opening the file', () => lib.open(abs, lib.H5F_ACC_RDONLY, false, -1, -1), 'FILE_UNREADABLE');
     if (!(BigInt(fid) > 0n)) {
-      throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}: its structure is damaged.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' });
+      const reason = takeHdf5Reason();
+      throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}${reason ? ` (${reason})` : ''}: its structure is damaged.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' });
     }
     return new H5File(path, lib, BigInt(fid));
   }
@@ -404,7 +446,7 @@ export class H5File {
     const ptr = this.malloc(key, Math.max(1, nbytes));
     try {
       const status = this.call(key, 'reading an attribute', (l) => l.get_attribute_data(this.fid, path, name, BigInt(ptr)));
-      if (status < 0) throw new CellbudgetError('H5AD_INVALID', `HDF5 could not read attribute '${name}' of '${path}' in ${this.path}.`, { file: this.path, key, hint: 'The file is probably corrupt.' });
+      if (status < 0) throw new CellbudgetError('H5AD_INVALID', `HDF5 could not read attribute '${name}' of '${path}' in ${this.path} (${takeHdf5Reason() ?? 'no reason given'}).`, { file: this.path, key, hint: 'The file is probably corrupt.' });
       try {
         return this.decode(key, meta, ptr, nbytes);
       } finally {
@@ -598,7 +640,8 @@ export class H5File {
   }
 
   private unreadable(path: string, what: string): CellbudgetError {
-    return new CellbudgetError('H5AD_INVALID', `HDF5 could not read ${what} of '${path.replace(/^\//, '')}' in ${this.path}: the data is corrupt or uses an unsupported filter.`, {
+    const reason = takeHdf5Reason();
+    return new CellbudgetError('H5AD_INVALID', `HDF5 could not read ${what} of '${path.replace(/^\//, '')}' in ${this.path}${reason ? ` (${reason})` : ''}: the data is corrupt or uses an unsupported filter.`, {
       file: this.path,
       key: path.replace(/^\//, ''),
       hint: 'Check the file with h5py; re-export it with anndata if it reads there.',
