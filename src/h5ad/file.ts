@@ -43,7 +43,8 @@ const factory = ((await import(locateFactory())) as { default: H5Factory }).defa
 const diagPath = join(tmpdir(), `cellbudget-hdf5-${process.pid}-${Date.now()}.log`);
 const diagFd = process.env['CELLBUDGET_DEBUG'] ? -1 : openSync(diagPath, 'a+');
 if (diagFd >= 0) rmSync(diagPath, { force: true });
-const moduleOptions = { noInitialRun: true };
+// Emscripten turns the options object into the instance: each instance needs a fresh one.
+const moduleOptions = (): { noInitialRun: boolean } => ({ noInitialRun: true });
 
 function quietStderr(lib: H5Module): H5Module {
   if (diagFd < 0) return lib;
@@ -73,13 +74,13 @@ export function takeHdf5Reason(): string | undefined {
   return m ? `${m[1]}: ${m[2]}` : last.trim();
 }
 
-let h5: H5Module = quietStderr(await factory(moduleOptions));
+let h5: H5Module = quietStderr(await factory(moduleOptions()));
 /** The abort that killed the current instance, until a fresh one replaces it. */
 let poisoned: unknown = null;
 let respawning: Promise<void> | null = null;
 
 function respawn(): void {
-  respawning ??= factory(moduleOptions).then(
+  respawning ??= factory(moduleOptions()).then(
     (m) => {
       h5 = quietStderr(m);
       poisoned = null;
