@@ -17,6 +17,7 @@ function readEverything(path: string): void {
   withH5ad(path, (src) => {
     for (const c of src.obsColumnNames()) src.readObsColumn(c);
     src.readObsIndex();
+    src.matrixInfo(['obsm', 'X_pca']);
     src.readMatrix(['obsm', 'X_pca']);
     src.readRows(['obsm', 'X_pca'], 1, 3);
     for (const k of src.unsKeys()) src.readEmbeddings(k);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { CliIo } from '../src/cli/context.js';
-import { GOLDEN } from './h5ad/fixtures.js';
+import { readFileSync } from 'node:fs';
+import { inspectH5ad } from '../src/h5ad/inspect.js';
+import { fixtureDir, GOLDEN, pythonMissing } from './h5ad/fixtures.js';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
   let out = '';
@@ -51,5 +53,13 @@ describe('cellbudget inspect', () => {
     expect(await main(['node', 'cellbudget', 'inspect', `${GOLDEN}/tiny.json`], d.io)).toBe(2);
     expect(d.err()).toMatch(/\[FILE_NOT_HDF5\]/);
     expect(d.err()).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it.skipIf(pythonMissing() !== null)('bytes on disk equal HDF5\'s own storage size (h5py get_storage_size), compressed or not', () => {
+    const dir = fixtureDir()!;
+    const want = JSON.parse(readFileSync(`${dir}/storage.json`, 'utf8')) as Record<string, number>;
+    const got = Object.fromEntries(inspectH5ad(`${dir}/windows.h5ad`).matrices.map((m) => [m.location, m.diskBytes]));
+    expect(got).toEqual(want);
+    expect(inspectH5ad(`${GOLDEN}/combos.h5ad`).matrices[0]!.diskBytes).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,8 @@ import { pathToFileURL } from 'node:url';
 import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { datasetStorageBytes } from './storage.js';
+import type { SuperblockInfo } from './storage.js';
 
 export type { Metadata };
 type H5Module = typeof H5ModuleValue;
@@ -207,6 +209,11 @@ function readUint(buf: Buffer, offset: number, size: number): number | null {
  * a file it would abort on for these reasons. Returns the absolute path.
  */
 export function validateHdf5File(path: string): string {
+  return inspectSuperblock(path).abs;
+}
+
+/** validateHdf5File, also returning what the superblock says about address sizes. */
+export function inspectSuperblock(path: string): { abs: string; superblock: SuperblockInfo } {
   const abs = resolve(path);
   let size: number;
   try {
@@ -223,6 +230,7 @@ export function validateHdf5File(path: string): string {
     }
     throw new CellbudgetError('FILE_UNREADABLE', `Cannot read ${path}: ${(e as Error).message}.`, { file: path, hint: 'Check its permissions.' }, { cause: e });
   }
+  let superblock: SuperblockInfo = { base: 0, offsetSize: 8, lengthSize: 8 };
   let fd: number;
   try {
     fd = openSync(abs, 'r');
@@ -255,13 +263,16 @@ export function validateHdf5File(path: string): string {
     const version = sb[8];
     let eofOffset: number;
     let offsetSize: number | undefined;
+    let lengthSize = 8;
     let baseOffset: number;
     if (version === 0 || version === 1) {
       offsetSize = sb[13];
+      lengthSize = sb[14] ?? 8;
       baseOffset = version === 0 ? 24 : 28;
       eofOffset = baseOffset + 2 * (offsetSize ?? 0);
     } else if (version === 2 || version === 3) {
       offsetSize = sb[9];
+      lengthSize = sb[10] ?? 8;
       baseOffset = 12;
       eofOffset = 12 + 2 * (offsetSize ?? 0);
     } else {
@@ -278,6 +289,7 @@ export function validateHdf5File(path: string): string {
     }
     if (sb.length < eofOffset + offsetSize) throw truncated();
     const baseAddr = readUint(sb, baseOffset, offsetSize) ?? 0;
+    superblock = { base: baseAddr, offsetSize, lengthSize };
     const eof = readUint(sb, eofOffset, offsetSize);
     if (eof === null) {
       throw new CellbudgetError('FILE_TRUNCATED', `${path} is incomplete: its HDF5 superblock records no end of file (it was not closed after writing).`, {
@@ -296,7 +308,7 @@ export function validateHdf5File(path: string): string {
   } finally {
     closeSync(fd);
   }
-  return abs;
+  return { abs, superblock };
 }
 
 /** Join path parts into an absolute HDF5 path. */
@@ -325,15 +337,20 @@ export class H5File {
   private readonly fid: bigint;
   private closed = false;
 
-  private constructor(path: string, lib: H5Module, fid: bigint) {
+  private readonly abs: string;
+  private readonly superblock: SuperblockInfo;
+
+  private constructor(path: string, lib: H5Module, fid: bigint, abs: string, superblock: SuperblockInfo) {
     this.path = path;
+    this.abs = abs;
+    this.superblock = superblock;
     this.lib = lib;
     this.fid = fid;
   }
 
   /** Validate and open `path` read-only. */
   static open(path: string): H5File {
-    const abs = validateHdf5File(path);
+    const { abs, superblock } = inspectSuperblock(path);
     if (poisoned !== null) {
       throw new CellbudgetError('FILE_UNREADABLE', `Cannot open ${path} yet: the HDF5 library is restarting after it aborted on a corrupt file.`, {
         file: path,
@@ -346,7 +363,7 @@ export class H5File {
       const reason = takeHdf5Reason();
       throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}${reason ? ` (${reason})` : ''}: its structure is damaged.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' });
     }
-    return new H5File(path, lib, BigInt(fid));
+    return new H5File(path, lib, BigInt(fid), abs, superblock);
   }
 
   /** Run `fn` on the open file and close it afterwards, also when `fn` throws. */
@@ -527,6 +544,15 @@ export class H5File {
       throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, { file: this.path, key: path, hint: 'The file is probably corrupt.' });
     }
     return meta;
+  }
+
+  /** Bytes a dataset takes on disk (its chunks or contiguous block), or null when unknown. */
+  storageBytes(path: string): number | null {
+    const ref = this.quiet(() => this.call(path, 'referencing a dataset', (l) => l.create_object_reference(this.fid, path)));
+    if (!ref || ref.length < this.superblock.offsetSize) return null;
+    let addr = 0;
+    for (let i = this.superblock.offsetSize - 1; i >= 0; i--) addr = addr * 256 + (ref[i] ?? 0);
+    return datasetStorageBytes(this.abs, addr, this.superblock);
   }
 
   /** Filters of a dataset. */

@@ -108,16 +108,18 @@ function itemBytes(dtype: FloatDtype): number {
   return dtype === 'float32' ? 4 : 8;
 }
 
-function storedBytes(meta: Metadata): number {
-  return (meta.shape ?? []).reduce((a, b) => a * b, 1) * meta.size;
-}
-
 /**
- * Bytes on disk. h5wasm exposes no H5Dget_storage_size, so: exact for uncompressed data
- * (HDF5 allocates it whole), NaN (unknown) when a compression filter is present.
+ * Bytes on disk: the storage size of the datasets, read from their chunk index (see
+ * storage.ts); NaN when a layout we do not parse hides it.
  */
-function diskBytesOf(compressed: boolean, metas: readonly Metadata[]): number {
-  return compressed ? Number.NaN : metas.reduce((a, m) => a + storedBytes(m), 0);
+function diskBytesOf(f: H5File, paths: readonly string[]): number {
+  let total = 0;
+  for (const p of paths) {
+    const b = f.storageBytes(p);
+    if (b === null) return Number.NaN;
+    total += b;
+  }
+  return total;
 }
 
 /** Shape, dtype, format, chunking, filters and byte counts of a matrix, without reading it. */
@@ -136,7 +138,7 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
       nnz: l.rows * l.cols,
       chunks: l.meta.chunks,
       compression: compression.filter((c) => c !== 'fletcher32'),
-      diskBytes: diskBytesOf(compression.includes('gzip'), [l.meta]),
+      diskBytes: diskBytesOf(f, [l.path]),
       memoryBytes: dense,
       denseBytes: dense,
     };
@@ -152,7 +154,7 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
     nnz,
     chunks: l.data.chunks,
     compression: compression.filter((c) => c !== 'fletcher32'),
-    diskBytes: diskBytesOf(compression.includes('gzip'), [l.data, l.indices, l.indptr]),
+    diskBytes: diskBytesOf(f, [`${l.path}/data`, `${l.path}/indices`, `${l.path}/indptr`]),
     memoryBytes: nnz * itemBytes(dt) + nnz * 4 + ((l.format === 'csr' ? l.rows : l.cols) + 1) * 8,
     denseBytes: l.rows * l.cols * itemBytes(dt),
   };

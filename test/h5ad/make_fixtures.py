@@ -148,3 +148,13 @@ with h5py.File(os.path.join(out, 'lzf.h5ad'), 'w') as f:
     obsm = f.create_group('obsm'); enc(obsm, 'dict', '0.1.0')
     enc(obsm.create_dataset('X_pca', data=np.ones((30, 4), dtype='float32'), chunks=(10, 4), compression='lzf'), 'array')
 print('ok')
+
+# Storage sizes as HDF5 itself reports them, for the on-disk byte counts.
+with h5py.File(os.path.join(out, 'windows.h5ad'), 'r') as f:
+    sizes = {}
+    for loc in ['X', 'layers/csr_gz', 'layers/csr_i64', 'layers/csc']:
+        sizes[loc] = sum(f[loc][p].id.get_storage_size() for p in ['data', 'indices', 'indptr'])
+    for k in f['obsm']:
+        sizes['obsm/' + k] = f['obsm'][k].id.get_storage_size()
+with open(os.path.join(out, 'storage.json'), 'w') as fh:
+    json.dump(sizes, fh)
