@@ -110,7 +110,7 @@ export function h5lib(): H5Module {
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
 /** WebAssembly memory one read window may take. */
-export const WINDOW_BYTES = 32 * 1024 * 1024;
+export const WINDOW_BYTES = 8 * 1024 * 1024;
 
 /** Filters h5wasm's build can decode (HDF5 ids): deflate, shuffle, fletcher32. */
 const SUPPORTED_FILTERS = new Map<number, string>([
