@@ -5,8 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { builtinScenarios, fileFacts } from '../src/cli/plan.js';
 import { SPLITS } from '../src/strategies/types.js';
+import { GOLDEN } from './h5ad/fixtures.js';
 
-const GOLDEN = resolve('/work/shared/golden');
+
 
 interface Golden {
   config: Record<string, unknown>;

@@ -2,11 +2,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PY = '/usr/bin/python3';
-export const GOLDEN = '/work/shared/golden';
+// shared/ sits beside the checkout (a developer's /work/main, CI's fresh clone alike).
+export const GOLDEN = process.env['CELLBUDGET_GOLDEN'] ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'golden');
 
 let cached: string | null | undefined;
 
