@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import { CellbudgetError } from '../src/errors.js';
-import { parseBytes } from '../src/units.js';
+import { parseBytes, parseDuration } from '../src/units.js';
 import { STRATEGY_NAMES, type StrategyName } from '../src/strategies/types.js';
 
 /** The directory holding the shipped scenarios (works from src and from dist). */
@@ -244,7 +244,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
       baseline: c.baseline,
       definition: value,
       ...(c.description !== undefined ? { description: c.description } : {}),
-      ...(c.timeout !== undefined ? { timeoutMs: parseDuration(c.timeout, path) } : {}),
+      ...(c.timeout !== undefined ? { timeoutMs: scenarioDuration(c.timeout, path, locate) } : {}),
     };
     return [scenario];
   }
@@ -339,14 +339,12 @@ function parseBudgets(b: { peak?: string | number | undefined; final?: string | 
   return out;
 }
 
-function parseDuration(v: string | number, path: string): number {
-  if (typeof v === 'number') return v * 1000;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(v);
-  if (!m) {
-    throw new CellbudgetError('SCENARIO_INVALID', `${path}: timeout '${v}' is not a duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' });
+function scenarioDuration(v: string | number, path: string, locate: Locate): number {
+  try {
+    return parseDuration(v, 'timeout');
+  } catch (e) {
+    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' }, { cause: e });
   }
-  const factor = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
-  return Number(m[1]) * factor;
 }
 
 type Locate = (path: readonly PropertyKey[]) => string | undefined;

@@ -48,3 +48,14 @@ export function parsePercent(input: string | number, key = 'percent'): number {
   const n = Number(m[1]);
   return m[2] === '%' ? n / 100 : n;
 }
+
+/** Parse a duration ("30s", "10m", "1h", "250ms"; a bare number is seconds) into milliseconds. */
+export function parseDuration(input: string | number, key = 'duration'): number {
+  if (typeof input === 'number') return input * 1000;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(input);
+  if (!m) {
+    throw new CellbudgetError('USAGE', `${key} '${input}' is not a duration.`, { key, value: input, hint: 'Write e.g. 30s, 10m or 1h.' });
+  }
+  const factor = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
+  return Number(m[1]) * factor;
+}

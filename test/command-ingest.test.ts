@@ -5,19 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ingestLog, ingestReport } from '../harness/ingest.js';
 import type { Report } from '../harness/report.js';
+import { capture } from './helpers/cli.js';
 
 const LOG = fileURLToPath(new URL('./fixtures/command/original-fix.log', import.meta.url));
 const GB = 1e9;
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
-  let o = '';
-  let e = '';
-  return {
-    io: { stdout: { write: (s: string) => ((o += s), true) }, stderr: { write: (s: string) => ((e += s), true) } },
-    out: () => o,
-    err: () => e,
-  };
-}
 
 describe('ingest of the original fix memory log', () => {
   const text = readFileSync(LOG, 'utf8');

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
 import { loadScenarios } from '../harness/scenario.js';
 import type { Report } from '../harness/report.js';
+import { runCli as cli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-harness-'));
 const cache = join(dir, 'cache');
@@ -38,15 +38,6 @@ ${extra}`,
   return path;
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'cellbudget', ...args], {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-  });
-  return { code, out, err };
-}
 
 function readReport(out: string): Report {
   return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;

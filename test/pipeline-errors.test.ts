@@ -11,6 +11,7 @@ import { assignSplits } from '../src/pipeline/splitter.js';
 import { memorySource } from '../src/source-memory.js';
 
 import { GOLDEN } from './h5ad/fixtures.js';
+import { capture } from './helpers/cli.js';
 const tinyConfig = (JSON.parse(readFileSync(`${GOLDEN}/tiny.json`, 'utf8')) as { config: Record<string, unknown> }).config;
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {
@@ -152,15 +153,6 @@ describe('data errors', () => {
   });
 });
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
-  let o = '';
-  let e = '';
-  return {
-    io: { stdout: { write: (s: string) => ((o += s), true) }, stderr: { write: (s: string) => ((e += s), true) } },
-    out: () => o,
-    err: () => e,
-  };
-}
 
 describe('cellbudget split', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cb-split-'));

@@ -12,18 +12,10 @@ import type { Report } from '../harness/report.js';
 import { writeReportDir } from '../harness/write-report.js';
 import { main } from '../src/cli/main.js';
 import { MAIN, sampleReport, scaleRun } from './report-fixtures.js';
+import { capture } from './helpers/cli.js';
 
 const PY = '/usr/bin/python3';
 
-function capture(): { io: { stdout: { write(s: string): boolean }; stderr: { write(s: string): boolean } }; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    io: { stdout: { write: (s: string) => ((out += s), true) }, stderr: { write: (s: string) => ((err += s), true) } },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 describe('report.md', () => {
   it('has one row per scenario × strategy with full-scale and measured figures and ✅/❌ budgets', () => {

@@ -2,13 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './helpers/cli.js';
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'cellbudget', ...args], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
-  return { code, stdout, stderr };
+  const r = await runCli(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 describe('cellbudget plan', () => {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../errors.js';
-import { formatBytes, parseBytes, parsePercent } from '../units.js';
+import { formatBytes, parseBytes, parseDuration, parsePercent } from '../units.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
@@ -76,7 +76,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const budgets = opts.budget ? parseBudgetFlags(opts.budget) : undefined;
       const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
-      const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
+      const timeoutMs = opts.timeout ? parseDuration(opts.timeout, '--timeout') : undefined;
       const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
       const outDir = resolve(opts.out);
       const progress = createProgress({ stream: ctx.io.stderr });
@@ -121,12 +121,6 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       else if ((broken.length > 0 && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
     });
 };
-
-function parseTimeout(v: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/.exec(v);
-  if (!m) throw new CellbudgetError('USAGE', `--timeout '${v}' is not a duration.`, { hint: 'Write e.g. 30s, 10m or 1h.' });
-  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000);
-}
 
 /** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
 export function formatRunTable(runs: readonly RunRecord[]): string {

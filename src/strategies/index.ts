@@ -55,22 +55,17 @@ export function runStrategy(
   const inputs = processingOrder(given, primary, options.order);
   const live = new LiveSet();
   const retained: Retained = new Map();
-  const liveBytes = (): number => live.bytes();
+  const run: RunContext = { config, observer, options, live, retained, liveBytes: () => live.bytes() };
   switch (strategy) {
     case 'eager':
-      runEager(inputs, config, observer, options, live, retained, liveBytes);
+      runEager(inputs, run);
       break;
     case 'sequential':
     case 'selective':
-      for (const input of inputs) {
-        runOneAtATime(input, input.name === primary || strategy === 'sequential', config, observer, options, live, retained, liveBytes);
-      }
+      for (const input of inputs) runOneAtATime(input, input.name === primary || strategy === 'sequential', run);
       break;
     case 'streaming':
-      for (const input of inputs) {
-        const kept = runStreaming(input, input.name === primary, config, observer, options, live);
-        retained.set(input.name, kept);
-      }
+      for (const input of inputs) retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live));
       break;
   }
   // Reported in the given order, whatever the processing order was.
@@ -100,16 +95,18 @@ function processingOrder(given: readonly StrategyInput[], primary: string, order
   return order.map((n) => byName.get(n)!);
 }
 
+/** What every step of one strategy run shares. */
+interface RunContext {
+  readonly config: PipelineConfig;
+  readonly observer: StepObserver;
+  readonly options: StrategyOptions;
+  readonly live: LiveSet;
+  readonly retained: Retained;
+  readonly liveBytes: () => number;
+}
+
 /** The original flow: load everything, prepare everything, split everything, keep all splits. */
-function runEager(
-  inputs: readonly StrategyInput[],
-  config: PipelineConfig,
-  observer: StepObserver,
-  options: StrategyOptions,
-  live: LiveSet,
-  retained: Retained,
-  liveBytes: () => number,
-): void {
+function runEager(inputs: readonly StrategyInput[], { config, observer, options, live, retained, liveBytes }: RunContext): void {
   const states = new Map(inputs.map((input) => [input.name, {} as DatasetState]));
   const state = (name: string): DatasetState => must(states.get(name));
   for (const input of inputs) observer.step(input.name, 'load', () => loadInto(state(input.name), input, config, live), liveBytes);
@@ -176,16 +173,7 @@ function keepOnlyTest(state: DatasetState, name: string, retained: Retained, liv
 }
 
 /** The original fix: one dataset at a time; secondaries keep only test when `keepAll` is false. */
-function runOneAtATime(
-  input: StrategyInput,
-  keepAll: boolean,
-  config: PipelineConfig,
-  observer: StepObserver,
-  options: StrategyOptions,
-  live: LiveSet,
-  retained: Retained,
-  liveBytes: () => number,
-): void {
+function runOneAtATime(input: StrategyInput, keepAll: boolean, { config, observer, options, live, retained, liveBytes }: RunContext): void {
   const name = input.name;
   const state: DatasetState = {};
   observer.step(name, 'load', () => loadInto(state, input, config, live), liveBytes);
