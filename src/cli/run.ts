@@ -122,6 +122,13 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     });
 };
 
+const METHOD_TEXT: Record<string, string> = {
+  'kernel-hwm': "peak = kernel high-water mark per step (VmHWM after clear_refs), baseline = the child's idle RSS",
+  'sampled-rss': "peak = RSS sampled every ~10 ms (short spikes can be missed), baseline = the child's idle RSS",
+  'kernel-hwm-command': "peak = the command's own VmHWM between its markers (children summed as an upper bound), baseline = its RSS at the first marker or at start",
+  'ingested-log': 'figures = the Used values the log printed at each marker, not kernel peaks',
+};
+
 /** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
 export function formatRunTable(runs: readonly RunRecord[]): string {
   const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'budgets'];
@@ -141,6 +148,6 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const method = runs[0]?.method === 'kernel-hwm' ? 'kernel high-water mark per step (VmHWM after clear_refs)' : runs[0]?.method ?? '';
-  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of each child's idle baseline; peak = ${method}.\n`;
+  const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
+  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n`;
 }
