@@ -1,40 +1,88 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import type { Report } from '../harness/report.js';
-import { fitConstants, type Calibration } from '../src/simulator/calibration.js';
+import { fitConstants, MEASURED_CALIBRATION, type Calibration } from '../src/simulator/calibration.js';
+import type { FileFacts } from '../src/simulator/inputs.js';
 import { observationsFromReport, predictRun, scenarioOfRun } from '../src/simulator/predict.js';
 import type { StrategyName } from '../src/strategies/types.js';
 
 // Real measurements (kernel high-water marks of src/strategies runs; see the fixture's `note`).
 const report = JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8')) as Report;
 
-function errors(cal: Calibration, scenario?: string): Array<{ run: string; peak: number; final: number }> {
+const GOLDEN = 'golden-files';
+
+function errors(cal: Calibration, keep: (scenario: string) => boolean, facts?: Record<string, FileFacts>): Array<{ run: string; peak: number; final: number }> {
   return report.runs
-    .filter((r) => scenario === undefined || r.scenario === scenario)
+    .filter((r) => keep(r.scenario))
     .map((run) => {
-      const pred = predictRun({ scenario: scenarioOfRun(report, run)!, scale: run.scale }, run.strategy as StrategyName, cal, { steps: run.steps });
+      const pred = predictRun({ scenario: scenarioOfRun(report, run)!, scale: run.scale, ...(facts ? { facts } : {}) }, run.strategy as StrategyName, cal, { steps: run.steps });
       const peak = Math.max(...pred.map((p) => p.predicted_peak_bytes));
       const final = pred[pred.length - 1]!.predicted_end_bytes;
       return { run: `${run.scenario}/${run.strategy}`, peak: (peak - run.peak_bytes) / run.peak_bytes, final: (final - run.final_bytes) / run.final_bytes };
     });
 }
 
-const only = (name: string): Report => ({ ...report, scenarios: report.scenarios.filter((s) => s.name === name), runs: report.runs.filter((r) => r.scenario === name) });
+const only = (keep: (scenario: string) => boolean): Report => ({
+  ...report,
+  scenarios: report.scenarios.filter((s) => keep(s.name)),
+  runs: report.runs.filter((r) => keep(r.scenario)),
+});
+const synthetic = (s: string): boolean => s !== GOLDEN;
 
 describe('the model against measured runs', () => {
-  test('calibrated on all runs: every predicted peak within 10%, every final within 15%', () => {
+  test('the fixture has every shipped scaled scenario and strategy', () => {
+    const names = new Set(report.runs.map((r) => r.scenario));
+    for (const n of ['original-fix', 'n-datasets-N1', 'n-datasets-N2', 'n-datasets-N3', 'n-datasets-N4', 'n-datasets-N5', 'n-datasets-N6', GOLDEN]) expect(names, n).toContain(n);
+    expect(report.runs.every((r) => r.status === 'ok')).toBe(true);
+  });
+
+  test('in sample: calibrated on the fixture, every scaled run’s peak and final within 10%', () => {
     const cal = fitConstants(observationsFromReport(report).observations);
-    for (const e of errors(cal)) {
+    const errs = errors(cal, synthetic);
+    expect(errs).toHaveLength(28);
+    for (const e of errs) {
       expect(Math.abs(e.peak), `${e.run} peak`).toBeLessThan(0.1);
-      expect(Math.abs(e.final), `${e.run} final`).toBeLessThan(0.15);
+      expect(Math.abs(e.final), `${e.run} final`).toBeLessThan(0.1);
     }
   });
 
-  test('out of sample: calibrated on n-datasets, original-fix peaks and finals within 10%', () => {
-    const cal = fitConstants(observationsFromReport(only('n-datasets-N2')).observations);
-    for (const e of errors(cal, 'original-fix')) {
+  test('MEASURED_CALIBRATION is the fit of this fixture', () => {
+    const cal = fitConstants(observationsFromReport(report).observations);
+    for (const [k, v] of Object.entries(MEASURED_CALIBRATION.constants)) {
+      expect(Math.abs(v - cal.constants[k as keyof typeof cal.constants]) / Math.max(v, 1e-9), k).toBeLessThan(0.01);
+    }
+    for (const e of errors(MEASURED_CALIBRATION, synthetic)) {
       expect(Math.abs(e.peak), `${e.run} peak`).toBeLessThan(0.1);
       expect(Math.abs(e.final), `${e.run} final`).toBeLessThan(0.1);
+    }
+  });
+
+  test('out of sample: calibrated on n-datasets N=1–6, original-fix peaks and finals within 10%', () => {
+    const cal = fitConstants(observationsFromReport(only((s) => s.startsWith('n-datasets'))).observations);
+    const errs = errors(cal, (s) => s === 'original-fix');
+    expect(errs).toHaveLength(4);
+    for (const e of errs) {
+      expect(Math.abs(e.peak), `${e.run} peak`).toBeLessThan(0.1);
+      expect(Math.abs(e.final), `${e.run} final`).toBeLessThan(0.1);
+    }
+  });
+
+  // The golden files hold < 1 MB of data: their 20–40 MB are runtime costs (V8 heap growth,
+  // GC timing) that vary ±15–25% between identical repeats of the same run (measured: eager
+  // peak 39.4 / 32.7 / 35.0 MB, streaming final 22.3 / 14.9 / 21.8 MB), so no model meets 10%
+  // there; the bound below says the fixed terms are of the right size.
+  const goldenFiles = ['combos', 'by_line', 'forced', 'strings', 'tiny'].map((n) => `/work/shared/golden/${n}.h5ad`);
+  test.skipIf(!goldenFiles.every((f) => existsSync(f)))('golden files (out of sample, runtime-dominated): peaks and finals within 35%', async () => {
+    const { fileFacts } = await import('../src/cli/plan.js');
+    const { loadScenarios } = await import('../harness/scenario.js');
+    const [s] = loadScenarios('golden');
+    if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
+    const facts = await fileFacts(s);
+    const errs = errors(MEASURED_CALIBRATION, (n) => n === GOLDEN, facts);
+    expect(errs).toHaveLength(4);
+    for (const e of errs) {
+      expect(Math.abs(e.peak), `${e.run} peak`).toBeLessThan(0.35);
+      expect(Math.abs(e.final), `${e.run} final`).toBeLessThan(0.35);
     }
   });
 });

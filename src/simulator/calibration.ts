@@ -171,25 +171,28 @@ function gauss(A: number[][], b: number[]): number[] {
 }
 
 /**
- * Constants fitted on this project's machine (Linux, Node 20, glibc malloc defaults,
- * kernel high-water marks; `cellbudget calibrate` over eager/sequential/selective/streaming
- * runs of original-fix at scale 0.001 and n-datasets N=2 at scale 0.0005, 140 figures,
- * rms error 4.0%). Selected with `--calibration measured`. `retention` 1: freed
- * group-sized arrays stay resident (DESIGN §4), so a secondary's dropped train/val
- * splits do not lower RSS under default allocator settings.
+ * Constants fitted on this project's machine (Linux, Node 20, glibc malloc defaults, kernel
+ * high-water marks): `cellbudget calibrate` of test/fixtures/simulator/measured-report.json,
+ * measured 2026-11-28 by `node bin/cellbudget.js run original-fix n-datasets golden
+ * --report-only` after the 4 MB materialize windows, the 8 MiB h5ad read window and the
+ * strategies' drop-then-GC helpers; 796 figures (original-fix at 0.001, n-datasets N=1–6
+ * at 0.0005, every strategy; the golden files are skipped by `calibrate`, which does not
+ * inspect files), rms error 4.0%, max 24.6% (a single step). Selected with
+ * `--calibration measured`. `retention` 0.83: most freed group-sized arrays stay resident
+ * (DESIGN §4), so a secondary's dropped train/val splits lower RSS by only ~17% of their bytes.
  */
 export const MEASURED_CALIBRATION: Calibration = Object.freeze({
   version: 1,
   constants: Object.freeze({
-    fixed_bytes: 17.8e6,
-    first_read_bytes: 38.8e6,
-    data_factor: 1.005,
-    obs_bytes_per_cell: 81.6,
-    prepare_bytes_per_cell: 7.8,
-    plan_bytes_per_cell: 52.1,
-    read_window_bytes: 6.9e6,
-    stream_window_bytes: 60.3e6,
-    retention: 1,
-    obs_retained_bytes_per_cell: 41.9,
+    fixed_bytes: 22.49e6,
+    first_read_bytes: 35.88e6,
+    data_factor: 1.0094,
+    obs_bytes_per_cell: 54.9,
+    prepare_bytes_per_cell: 10.6,
+    plan_bytes_per_cell: 26.4,
+    read_window_bytes: 4.44e6,
+    stream_window_bytes: 25.58e6,
+    retention: 0.834,
+    obs_retained_bytes_per_cell: 25.3,
   }),
 }) as Calibration;

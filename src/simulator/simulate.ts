@@ -16,8 +16,10 @@ export interface RuntimeConstants {
   /** Runtime cost that does not scale with the data (lazy modules, grown WebAssembly heap), net of the idle baseline. */
   fixed_bytes: number;
   /**
-   * One-time cost of the first matrix read (`load` or `stream`): the WebAssembly heap grows
-   * to hold a read window and never shrinks (DESIGN §5), plus lazily initialised reader state.
+   * One-time cost of the first whole-matrix `load`: the WebAssembly heap grows to hold a
+   * read window (up to READ_WINDOW_BYTES) and never shrinks (DESIGN §5), plus lazily
+   * initialised reader state. Scaled by how much of a window the largest matrix loaded so
+   * far fills: a file smaller than a window grows the heap by its own size only.
    */
   first_read_bytes: number;
   /** Resident bytes per byte of array data (1 = exact; >1 = per-array overheads). */
@@ -30,11 +32,21 @@ export interface RuntimeConstants {
   plan_bytes_per_cell: number;
   /** Transient read buffer (WebAssembly heap window + JS copy) during `load`. */
   read_window_bytes: number;
-  /** Window buffers of `stream`, garbage until the next forced GC (the step after). */
+  /**
+   * One-time cost of the first `stream`: its reusable window buffer (MATERIALIZE_WINDOW_BYTES)
+   * and reader state. Streaming windows fit the WebAssembly heap's initial size (measured:
+   * it does not grow), so this replaces first_read_bytes for a run that only streams.
+   * Scaled like first_read_bytes by how much of a window the largest streamed matrix fills.
+   */
   stream_window_bytes: number;
   /** Fraction of freed distribution-array bytes the allocator keeps resident (0 = all returned, 1 = none). */
   retention: number;
-  /** obs/plan heap freed but kept resident (V8 heap, malloc), per cell freed, until reused by the next dataset. */
+  /**
+   * obs/plan heap freed but kept resident (V8 heap, malloc), per cell freed, until reused by
+   * the next dataset. At most one dataset's worth (the largest obs+plan a single dataset
+   * held): measured, eager runs that free 1–6 datasets' obs at once keep about as much as
+   * one-at-a-time runs, the rest goes back (freed V8 pages, trimmed heap top).
+   */
   obs_retained_bytes_per_cell: number;
 }
 
@@ -47,10 +59,19 @@ export const DEFAULT_CONSTANTS: Readonly<RuntimeConstants> = Object.freeze({
   prepare_bytes_per_cell: 8,
   plan_bytes_per_cell: 8,
   read_window_bytes: 64e6,
-  stream_window_bytes: 64e6,
+  stream_window_bytes: 32e6,
   retention: 0,
   obs_retained_bytes_per_cell: 0,
 });
+
+/**
+ * The h5ad reader's read window (src/h5ad/file.ts WINDOW_BYTES) and materialize's streaming
+ * window (src/pipeline/grouping.ts MATERIALIZE_WINDOW_BYTES). Mirrored, not imported: the
+ * simulator stays pure and must not load the reader. The one-time read costs scale with
+ * min(1, matrix bytes / window).
+ */
+export const READ_WINDOW_BYTES = 8 * 1024 * 1024;
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export const CONSTANT_NAMES = Object.keys(DEFAULT_CONSTANTS) as ReadonlyArray<keyof RuntimeConstants>;
 
@@ -188,12 +209,16 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
   // representation is one large mmapped buffer, returned to the OS when freed.
   let groupMax = 0;
   let heapCellsMax = 0;
-  let readStarted = false;
-  let carry = 0;
+  // The largest obs+plan cells one dataset held (the cap of obs_retained_bytes_per_cell).
+  let singleHeapCellsMax = 0;
+  // Largest matrix read so far by `load` / by `stream`, as a fraction of the window.
+  let loadFill = 0;
+  let streamFill = 0;
   const resident = (): { f: Features; live: number; group: number; heapCells: number } => {
     const f = zero();
     f.fixed_bytes = 1;
-    f.first_read_bytes = readStarted ? 1 : 0;
+    f.first_read_bytes = loadFill;
+    f.stream_window_bytes = streamFill;
     let live = 0;
     let group = 0;
     let heapCells = 0;
@@ -206,7 +231,9 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
         obsCells += d.cells;
       }
       if (s.planned || s.grouped) f.plan_bytes_per_cell += d.cells;
-      heapCells += obsCells + (s.planned || s.grouped ? d.cells : 0);
+      const cellsHere = obsCells + (s.planned || s.grouped ? d.cells : 0);
+      heapCells += cellsHere;
+      singleHeapCellsMax = Math.max(singleHeapCellsMax, cellsHere);
       const g = (s.grouped ? groupedBytes(d) : keptBytes(d, s.splits)) + keptBytes(d, s.streamed);
       group += g;
       bytes += g;
@@ -228,8 +255,11 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
         hint: 'Predict with the scenario the run was measured on.',
       });
     }
-    if (name === 'load' || name === 'stream') readStarted = true;
     const before = resident();
+    for (const d of targets as DatasetModel[]) {
+      if (name === 'load') loadFill = Math.max(loadFill, Math.min(1, d.representationBytes / READ_WINDOW_BYTES));
+      if (name === 'stream') streamFill = Math.max(streamFill, Math.min(1, d.representationBytes / STREAM_WINDOW_BYTES));
+    }
     const transient = zero();
     for (const d of targets as DatasetModel[]) {
       const s = state.get(d.name)!;
@@ -262,7 +292,6 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
           break;
         case 'stream':
           s.streamed = new Set(keep);
-          transient.stream_window_bytes = 1;
           break;
         default:
           break;
@@ -278,17 +307,12 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     groupMax = Math.max(groupMax, peakGroup);
     const peakF = add(atPeak.f, transient);
     const endF = { ...end.f };
-    // Streamed windows are garbage until the next forced GC (the step after): still resident at the end.
-    if (name === 'stream') endF.stream_window_bytes = transient.stream_window_bytes;
     endF.retention = Math.max(0, groupMax - end.group);
     peakF.retention = Math.max(0, groupMax - peakGroup);
     const peakHeap = Math.max(before.heapCells, atPeak.heapCells);
     heapCellsMax = Math.max(heapCellsMax, peakHeap);
-    endF.obs_retained_bytes_per_cell = Math.max(0, heapCellsMax - end.heapCells);
-    peakF.obs_retained_bytes_per_cell = Math.max(0, heapCellsMax - peakHeap);
-    // Garbage left by the previous step (stream windows) is resident until this step's GC.
-    peakF.stream_window_bytes = Math.max(peakF.stream_window_bytes, carry);
-    carry = name === 'stream' ? endF.stream_window_bytes : 0;
+    endF.obs_retained_bytes_per_cell = Math.min(singleHeapCellsMax, Math.max(0, heapCellsMax - end.heapCells));
+    peakF.obs_retained_bytes_per_cell = Math.min(singleHeapCellsMax, Math.max(0, heapCellsMax - peakHeap));
     const endBytes = evaluate(endF, c);
     // The fit sees peakF (linear); a figure never peaks below where it ends.
     const peakFeatures = peakF;
