@@ -38,6 +38,7 @@ import { descendantPids, kernelHwmAvailable, readProcStatus, resetHighWaterMark 
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, LineSplitter, parseMarker, type Marker, type MarkerOptions } from './markers.js';
 import type { RunRecord, StepRecord } from './report.js';
+import { NO_IN_PROCESS_FIGURES } from './report.js';
 import type { Budgets } from './scenario.js';
 
 /** Where the baseline of a command comes from; see the module comment. */
@@ -248,13 +249,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
       end_ms: endMs,
       peak_bytes: self + desc,
       end_bytes: r?.rss ?? 0,
-      heap_used_bytes: 0,
-      external_bytes: 0,
-      array_buffers_bytes: 0,
-      wasm_bytes: 0,
-      live_bytes: 0,
-      gc_count: 0,
-      gc_pause_ms: 0,
+      ...NO_IN_PROCESS_FIGURES,
       self_peak_bytes: self,
       descendants_peak_bytes: desc,
       processes: open.hwm.size,

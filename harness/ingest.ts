@@ -16,6 +16,7 @@ import { VERSION } from '../src/version.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, parseMarker, type MarkerOptions } from './markers.js';
 import type { Report, ReportEnvironment, RunRecord, ScenarioSummary, StepRecord } from './report.js';
+import { NO_IN_PROCESS_FIGURES } from './report.js';
 import type { Budgets } from './scenario.js';
 
 export interface IngestOptions {
@@ -110,13 +111,7 @@ export function ingestLog(text: string, opts: IngestOptions = {}): IngestedRunRe
       // cellbudget's own recorder prints its kernel peak beside "Used"; the script prints only Used.
       peak_bytes: Math.max(m.peakBytes ?? m.usedBytes, m.usedBytes),
       end_bytes: m.usedBytes,
-      heap_used_bytes: 0,
-      external_bytes: 0,
-      array_buffers_bytes: 0,
-      wasm_bytes: 0,
-      live_bytes: 0,
-      gc_count: 0,
-      gc_pause_ms: 0,
+      ...NO_IN_PROCESS_FIGURES,
       line: i + 1,
       reported_used_bytes: m.usedBytes,
     };

@@ -46,6 +46,20 @@ export interface StepRecord {
   predicted_end_bytes?: number;
 }
 
+/**
+ * The in-process figures of a step seen from outside the process (a command, a log):
+ * heap, external, ArrayBuffers, wasm, live bytes and GCs are not observable there.
+ */
+export const NO_IN_PROCESS_FIGURES = {
+  heap_used_bytes: 0,
+  external_bytes: 0,
+  array_buffers_bytes: 0,
+  wasm_bytes: 0,
+  live_bytes: 0,
+  gc_count: 0,
+  gc_pause_ms: 0,
+} as const satisfies Partial<StepRecord>;
+
 export type BudgetMetric = 'peak' | 'final' | 'leak';
 
 export interface BudgetResult {
