@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { formatBytes } from '../src/units.js';
 import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary, StepRecord } from './report.js';
+import { liveBytesKnown } from './report.js';
 
 // ---------------------------------------------------------------------------------------
 // Inputs a caller (the report, or the simulator) builds timelines from
@@ -458,8 +459,9 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     const valueLabels: string[] = [];
     const tips: string[][] = [];
     for (const r of runs) {
-      if (r.status !== 'ok' && metric !== 'peak') {
-        // A run that died has no final figure; its last reading would pass for one.
+      if ((r.status !== 'ok' && metric !== 'peak') || (metric === 'live' && !liveBytesKnown(r))) {
+        // A run that died has no final figure; its last reading would pass for one. A
+        // command's or a log's live bytes are unknown, not zero.
         values.push(null);
         over.push(false);
         valueLabels.push('');

@@ -11,6 +11,7 @@ import { formatBytes } from '../src/units.js';
 import { chartConfigFromSpec, peakMeaning, reportChartSpecs, type ChartSpec } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta } from './compare.js';
 import type { MeasureMethod, Report, RunRecord } from './report.js';
+import { liveBytesKnown } from './report.js';
 
 export interface HtmlOptions {
   baseline?: Report;
@@ -72,7 +73,7 @@ function runRow(r: RunRecord, comparison: Comparison | undefined): string {
   const ok = r.status === 'ok';
   return `<tr class="${ok && r.budgets.every((b) => b.ok) ? '' : 'failed'}">
 <td>${esc(r.scenario)}</td><td>${esc(r.strategy)}</td><td>${ok ? 'ok' : `<span class="bad">${esc(r.status)}</span>`}</td>
-<td class="num">${both(r.peak_bytes, r.scale)}</td><td class="num">${ok ? both(r.final_bytes, r.scale) : '—'}</td><td class="num">${ok ? both(r.final_live_bytes, r.scale) : '—'}</td>
+<td class="num">${both(r.peak_bytes, r.scale)}</td><td class="num">${ok ? both(r.final_bytes, r.scale) : '—'}</td><td class="num">${ok && liveBytesKnown(r) ? both(r.final_live_bytes, r.scale) : '—'}</td>
 <td class="budgets">${budgets}</td>${comparison ? `<td class="num">${deltaHtml(c?.peak)}</td><td class="num">${deltaHtml(c?.final)}</td>` : ''}<td class="msg">${failures.join('<br>') || ''}</td></tr>`;
 }
 

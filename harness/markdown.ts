@@ -6,6 +6,7 @@ import { formatBytes } from '../src/units.js';
 import { peakMeaning } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
 import type { BudgetResult, Report, RunRecord } from './report.js';
+import { liveBytesKnown } from './report.js';
 
 export interface MarkdownOptions {
   /** A baseline report: adds Δ columns (compared with `compareReports`). */
@@ -86,7 +87,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
       cell(statusCell(r)),
       `${figure(r.peak_bytes, r.scale)}${r.status !== 'ok' ? ' so far' : ''}`,
       r.status === 'ok' ? figure(r.final_bytes, r.scale) : '—',
-      r.status === 'ok' ? figure(r.final_live_bytes, r.scale) : '—',
+      r.status === 'ok' && liveBytesKnown(r) ? figure(r.final_live_bytes, r.scale) : '—',
       budgets,
     ];
     if (comparison) {

@@ -60,6 +60,11 @@ export const NO_IN_PROCESS_FIGURES = {
   gc_pause_ms: 0,
 } as const satisfies Partial<StepRecord>;
 
+/** Whether a run knows its live bytes: only the in-process strategies do, not commands or logs. */
+export function liveBytesKnown(run: Pick<RunRecord, 'method'>): boolean {
+  return run.method === 'kernel-hwm' || run.method === 'sampled-rss';
+}
+
 export type BudgetMetric = 'peak' | 'final' | 'leak';
 
 export interface BudgetResult {
