@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openH5ad, wasmHeapBytes } from '../src/h5ad/index.js';
+import { openH5ad, wasmHeapBytes, WINDOW_BYTES } from '../src/h5ad/index.js';
 import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 
 const PY = '/usr/bin/python3';
@@ -104,7 +104,7 @@ for (const mode of ['contiguous', 'gzip'] as const) {
       `  cold: ${dropped ? `${(matrixBytes / MB / cold.seconds).toFixed(0)} MB/s (${cold.seconds.toFixed(2)} s, page cache dropped)` : 'n/a (cannot drop caches: not root)'}`,
       `  warm: ${(matrixBytes / MB / warm.seconds).toFixed(0)} MB/s (${warm.seconds.toFixed(2)} s)`,
       `  peak RSS while reading (VmHWM): cold ${fmt(cold.peakBytes)}, warm ${fmt(warm.peakBytes)}; matrix ${fmt(matrixBytes)}; peak - idle = ${fmt(peak - idle)} = ${((peak - idle) / matrixBytes).toFixed(2)} x matrix`,
-      `  WebAssembly heap: ${fmt(heapBefore)} before, ${fmt(wasmHeapBytes())} after (read window ${fmt(32 * 1024 * 1024)})`,
+      `  WebAssembly heap: ${fmt(heapBefore)} before, ${fmt(wasmHeapBytes())} after (read window ${fmt(WINDOW_BYTES)})`,
       '',
     ].join('\n'),
   );
