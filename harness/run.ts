@@ -13,7 +13,7 @@ import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
 import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../src/simulator/index.js';
 import { chooseOrder, type OrderMode } from '../src/strategies/order.js';
-import { fileFacts } from '../src/cli/plan.js';
+import { fileFacts } from './facts.js';
 import type { Calibration } from '../src/simulator/calibration.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { VERSION } from '../src/version.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
-import { builtinScenarios, fileFacts } from '../src/cli/plan.js';
+import { builtinScenarios } from '../src/cli/plan.js';
+import { fileFacts } from '../harness/facts.js';
 import { SPLITS } from '../src/strategies/types.js';
 import { GOLDEN } from './h5ad/fixtures.js';
 

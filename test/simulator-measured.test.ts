@@ -73,7 +73,7 @@ describe('the model against measured runs', () => {
   // there; the bound below says the fixed terms are of the right size.
   const goldenFiles = ['combos', 'by_line', 'forced', 'strings', 'tiny'].map((n) => `/work/shared/golden/${n}.h5ad`);
   test.skipIf(!goldenFiles.every((f) => existsSync(f)))('golden files (out of sample, runtime-dominated): peaks and finals within 35%', async () => {
-    const { fileFacts } = await import('../src/cli/plan.js');
+    const { fileFacts } = await import('../harness/facts.js');
     const { loadScenarios } = await import('../harness/scenario.js');
     const [s] = loadScenarios('golden');
     if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');

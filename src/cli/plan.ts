@@ -5,15 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { fileFacts } from '../../harness/facts.js';
 import { loadScenarios, type BuiltinScenario } from '../../harness/scenario.js';
 import { CellbudgetError } from '../errors.js';
-import { assignSplits, parsePipelineConfig, planGroups } from '../pipeline/index.js';
-import { obsColumnBytes } from '../source-memory.js';
 import type { StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import { formatBytes, parseBytes, parsePercent } from '../units.js';
 import { MEASURED_CALIBRATION, defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
-import { datasetFromSpec, datasetsFromScenario, structureFromPlan, type FileFacts } from '../simulator/inputs.js';
+import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
 import { assertSomethingFits, plan, type Plan } from '../simulator/planner.js';
 import type { CliContext, RegisterCommand } from './context.js';
@@ -29,42 +28,6 @@ export function builtinScenarios(arg: string): BuiltinScenario[] {
     });
   }
   return builtin;
-}
-
-/**
- * Facts about a scenario's `file:` datasets, read from obs only (no matrix read): shape and
- * dtype of the representation, obs bytes, and the exact split structure from the pipeline's
- * own grouping and split assignment.
- */
-export async function fileFacts(s: BuiltinScenario): Promise<Record<string, FileFacts>> {
-  const facts: Record<string, FileFacts> = {};
-  const files = s.datasets.filter((d) => d.file !== undefined);
-  if (files.length === 0) return facts;
-  // h5wasm (and its WebAssembly heap) loads only when a real file is there to inspect.
-  const { withH5ad } = await import('../h5ad/index.js');
-  const config = parsePipelineConfig(s.pipeline, `${s.source} pipeline`);
-  for (const d of files) {
-    facts[d.name] = withH5ad(d.file!, (src) => {
-      const info = src.matrixInfo(config.data_location);
-      const itemsize = info.dtype === 'float64' ? 8 : 4;
-      let obsBytes = 0;
-      for (const c of src.obsColumnNames()) obsBytes += obsColumnBytes(src.readObsColumn(c));
-      const groups = planGroups(config, src);
-      const exact = structureFromPlan(groups, assignSplits(groups, config.split));
-      const control = groups.srcRows.length / Math.max(1, groups.srcRows.length + groups.tgtRows.length);
-      return {
-        cells: src.nObs,
-        features: info.shape[1],
-        itemsize,
-        representationBytes: info.memoryBytes,
-        obsBytesPerCell: src.nObs > 0 ? obsBytes / src.nObs : 0,
-        controlFraction: control,
-        groupedFraction: exact.groupedFraction,
-        structure: exact.structure,
-      };
-    });
-  }
-  return facts;
 }
 
 /** Dataset models at full scale (documented structure honoured) for a scenario. */

@@ -17,7 +17,8 @@ import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predic
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
-import { builtinScenarios, calibrationLabel, fileFacts, fullScaleDatasets, parseStrategies, readCalibration } from './plan.js';
+import { builtinScenarios, calibrationLabel, fullScaleDatasets, parseStrategies, readCalibration } from './plan.js';
+import { fileFacts } from '../../harness/facts.js';
 
 interface SimulateOptions {
   json?: boolean;
