@@ -44,6 +44,9 @@ export interface StepRecord {
   /** The simulator's prediction for this step (issue 6), net of baseline. */
   predicted_peak_bytes?: number;
   predicted_end_bytes?: number;
+  /** (predicted − measured) / measured, for the step's peak and end. */
+  predicted_peak_error?: number;
+  predicted_end_error?: number;
 }
 
 /**
@@ -63,6 +66,11 @@ export const NO_IN_PROCESS_FIGURES = {
 /** Whether a run knows its live bytes: only the in-process strategies do, not commands or logs. */
 export function liveBytesKnown(run: Pick<RunRecord, 'method'>): boolean {
   return run.method === 'kernel-hwm' || run.method === 'sampled-rss';
+}
+
+/** (predicted − measured) / measured; undefined when nothing was measured. */
+export function relativeError(predicted: number, measured: number): number | undefined {
+  return measured === 0 ? undefined : (predicted - measured) / Math.abs(measured);
 }
 
 export type BudgetMetric = 'peak' | 'final' | 'leak';
@@ -117,6 +125,9 @@ export interface RunRecord {
   leak?: { repetitions: number; growth_per_repetition_bytes: number; limit_bytes: number; ok: boolean; top_growing?: Array<{ what: string; size_bytes: number; count: number }> };
   predicted_peak_bytes?: number;
   predicted_final_bytes?: number;
+  /** (predicted − measured) / measured for the run's peak and final. */
+  predicted_peak_error?: number;
+  predicted_final_error?: number;
 }
 
 export interface ReportEnvironment {

@@ -21,7 +21,7 @@ import { evaluateBudgets } from './budgets.js';
 import { runCommandScenario } from './command.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { Progress } from './progress.js';
-import type { Report, ReportEnvironment, RunRecord, ScenarioSummary } from './report.js';
+import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from './report.js';
 import { scaleSynthetic } from './scaling.js';
 import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
 import { measuredRunFields, runChild } from './spawn.js';
@@ -203,7 +203,18 @@ async function runBuiltin(
   let predicted: { peak: number; final: number } | undefined;
   try {
     const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration ?? MEASURED_CALIBRATION, { steps });
-    steps = steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
+    steps = steps.map((s, i) => {
+      const p = pred[i]!;
+      const peakErr = relativeError(p.predicted_peak_bytes, s.peak_bytes);
+      const endErr = relativeError(p.predicted_end_bytes, s.end_bytes);
+      return {
+        ...s,
+        predicted_peak_bytes: p.predicted_peak_bytes,
+        predicted_end_bytes: p.predicted_end_bytes,
+        ...(peakErr !== undefined ? { predicted_peak_error: peakErr } : {}),
+        ...(endErr !== undefined ? { predicted_end_error: endErr } : {}),
+      };
+    });
     if (pred.length > 0) predicted = { peak: Math.max(...pred.map((p) => p.predicted_peak_bytes)), final: pred[pred.length - 1]!.predicted_end_bytes };
   } catch (e) {
     // A scenario the model cannot describe still gets measured; the report just lacks predictions.
@@ -235,6 +246,7 @@ async function runBuiltin(
         }
       : {}),
     ...(predicted ? { predicted_peak_bytes: predicted.peak, predicted_final_bytes: predicted.final } : {}),
+    ...(predicted && child.status === 'ok' ? runErrors(predicted, measured.peak_bytes, measured.final_bytes) : {}),
   };
   record.budgets = child.status === 'ok' ? evaluateBudgets(record, budgets) : [];
   return record;
@@ -269,6 +281,12 @@ async function runCommand(scenario: CommandScenario, opts: RunScenariosOptions):
       ...(opts.verbose && opts.onOutput ? { onLine: (_stream: 'stdout' | 'stderr', line: string) => opts.onOutput!(`${line}\n`) } : {}),
     },
   );
+}
+
+function runErrors(predicted: { peak: number; final: number }, peak: number, final: number): Pick<RunRecord, 'predicted_peak_error' | 'predicted_final_error'> {
+  const p = relativeError(predicted.peak, peak);
+  const f = relativeError(predicted.final, final);
+  return { ...(p !== undefined ? { predicted_peak_error: p } : {}), ...(f !== undefined ? { predicted_final_error: f } : {}) };
 }
 
 /** Throw the usage error for a strategy name that does not exist. */

@@ -68,6 +68,12 @@ describe('cellbudget run', () => {
         expect(typeof s.name).toBe('string');
         expect(s.peak_bytes).toBeGreaterThanOrEqual(s.end_bytes - 1e6);
       }
+      // The model's prediction sits beside every measured step, with its relative error.
+      for (const s of run.steps) {
+        expect(s.predicted_peak_bytes).toBeGreaterThan(0);
+        expect(s.predicted_peak_error).toBeCloseTo((s.predicted_peak_bytes! - s.peak_bytes) / Math.abs(s.peak_bytes), 9);
+      }
+      expect(run.predicted_peak_error).toBeCloseTo((run.predicted_peak_bytes! - run.peak_bytes) / run.peak_bytes, 9);
       expect(run.budgets.map((b) => b.metric)).toEqual(['peak', 'final']);
       expect(run.budgets.every((b) => b.ok)).toBe(true);
       // Budgets compare at full scale: the measured figure divided by the scale.

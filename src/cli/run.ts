@@ -129,9 +129,15 @@ const METHOD_TEXT: Record<string, string> = {
   'ingested-log': 'figures = the Used values the log printed at each marker, not kernel peaks',
 };
 
+/** The simulator's error against this run, e.g. "+0.8% / −1.2%", or – without a prediction. */
+function modelError(r: RunRecord): string {
+  const pct = (e: number | undefined): string => (e === undefined ? '–' : `${e >= 0 ? '+' : '−'}${Math.abs(e * 100).toFixed(1)}%`);
+  return r.predicted_peak_error === undefined && r.predicted_final_error === undefined ? '–' : `${pct(r.predicted_peak_error)} / ${pct(r.predicted_final_error)}`;
+}
+
 /** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
 export function formatRunTable(runs: readonly RunRecord[]): string {
-  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'budgets'];
+  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'model peak/final', 'budgets'];
   const rows = runs.map((r) => {
     const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
     const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${b.ok ? '✓' : '✗'}`).join(' ');
@@ -143,6 +149,7 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
       formatBytes(r.peak_bytes / r.scale),
       formatBytes(r.final_bytes / r.scale),
       peakStep?.label ?? '–',
+      modelError(r),
       budgets,
     ];
   });
