@@ -3,7 +3,8 @@
  * stands for measured / scale at full scale (the fixed runtime cost is already removed
  * with the baseline, DESIGN §4).
  */
-import { formatBytes } from '../src/units.js';
+import { CellbudgetError } from '../src/errors.js';
+import { formatBytes, parseBytes } from '../src/units.js';
 import type { Budgets } from './scenario.js';
 import type { BudgetResult, RunRecord, StepRecord } from './report.js';
 
@@ -69,4 +70,20 @@ export function evaluateBudgets(run: Pick<RunRecord, 'scenario' | 'strategy' | '
 
 function pct(actual: number, limit: number): string {
   return `+${(((actual - limit) / limit) * 100).toFixed(1)}%`;
+}
+
+/** Parse repeated `--budget peak=400GB` / `final=…` / `leak=…` flags (full scale). */
+export function parseBudgetFlags(flags: readonly string[], base: Budgets = {}): Budgets {
+  const out: Budgets = { ...base };
+  for (const f of flags) {
+    const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
+    if (!m) {
+      throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB.' });
+    }
+    const bytes = parseBytes(m[2] as string, `--budget ${m[1]}`);
+    if (m[1] === 'peak') out.peakBytes = bytes;
+    else if (m[1] === 'final') out.finalBytes = bytes;
+    else out.leakBytes = bytes;
+  }
+  return out;
 }

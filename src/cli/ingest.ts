@@ -7,10 +7,11 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { ingestReport, type IngestedRunRecord, type IngestedStepRecord } from '../../harness/ingest.js';
 import { loadScenarios, type Budgets } from '../../harness/scenario.js';
+import { parseBudgetFlags } from '../../harness/budgets.js';
 import { writeReportDir } from '../../harness/write-report.js';
 import { CellbudgetError } from '../errors.js';
 import { STRATEGY_NAMES, type StrategyName } from '../strategies/types.js';
-import { formatBytes, parseBytes } from '../units.js';
+import { formatBytes } from '../units.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
 interface IngestFlags {
@@ -23,22 +24,6 @@ interface IngestFlags {
   scenario?: string;
   binaryGb?: boolean;
   charts?: boolean;
-}
-
-/** Parse repeated `--budget peak=400GB` / `final=…` / `leak=…` flags (full scale). */
-export function parseBudgetFlags(flags: readonly string[], base: Budgets = {}): Budgets {
-  const out: Budgets = { ...base };
-  for (const f of flags) {
-    const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
-    if (!m) {
-      throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB.' });
-    }
-    const bytes = parseBytes(m[2] as string, `--budget ${m[1]}`);
-    if (m[1] === 'peak') out.peakBytes = bytes;
-    else if (m[1] === 'final') out.finalBytes = bytes;
-    else out.leakBytes = bytes;
-  }
-  return out;
 }
 
 function parseScale(s: string | undefined): number {

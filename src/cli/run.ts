@@ -5,7 +5,8 @@ import { formatBytes, parseBytes, parseDuration, parsePercent } from '../units.j
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
-import { loadScenarios, type Budgets } from '../../harness/scenario.js';
+import { loadScenarios } from '../../harness/scenario.js';
+import { parseBudgetFlags } from '../../harness/budgets.js';
 import { runScenarios, parseStrategies, defaultCacheDir } from '../../harness/run.js';
 import { createProgress } from '../../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
@@ -28,22 +29,6 @@ interface RunOpts {
   charts: boolean;
   reportOnly?: boolean;
   order?: string;
-}
-
-/** `--budget peak=400GB --budget final=140GB` → full-scale budgets. */
-export function parseBudgetFlags(flags: readonly string[]): Budgets {
-  const out: Budgets = {};
-  for (const f of flags) {
-    const m = /^(peak|final|leak)=(.+)$/.exec(f.trim());
-    if (!m) {
-      throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB (metrics: peak, final, leak).' });
-    }
-    const bytes = parseBytes(m[2]!, `--budget ${m[1]}`);
-    if (m[1] === 'peak') out.peakBytes = bytes;
-    else if (m[1] === 'final') out.finalBytes = bytes;
-    else out.leakBytes = bytes;
-  }
-  return out;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
