@@ -288,13 +288,3 @@ function runErrors(predicted: { peak: number; final: number }, peak: number, fin
   const f = relativeError(predicted.final, final);
   return { ...(p !== undefined ? { predicted_peak_error: p } : {}), ...(f !== undefined ? { predicted_final_error: f } : {}) };
 }
-
-/** Throw the usage error for a strategy name that does not exist. */
-export function parseStrategies(names: readonly string[], known: readonly string[]): StrategyName[] {
-  for (const n of names) {
-    if (!known.includes(n)) {
-      throw new CellbudgetError('USAGE', `Unknown strategy '${n}'.`, { value: n, hint: `Use one of: ${known.join(', ')}.` });
-    }
-  }
-  return names as StrategyName[];
-}

@@ -9,7 +9,7 @@ import { fileFacts } from '../../harness/facts.js';
 import { loadScenarios, type BuiltinScenario } from '../../harness/scenario.js';
 import { CellbudgetError } from '../errors.js';
 import type { StrategyName } from '../strategies/types.js';
-import { STRATEGY_NAMES } from '../strategies/types.js';
+import { parseStrategies } from '../strategies/types.js';
 import { formatBytes, parseBytes, parsePercent } from '../units.js';
 import { MEASURED_CALIBRATION, defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
@@ -59,17 +59,6 @@ export function calibrationLabel(file: string | undefined): string {
   if (file === undefined) return 'defaults: live bytes, no allocator retention';
   if (file === 'measured') return 'measured fit: RSS incl. allocator retention';
   return `calibrated from ${file}`;
-}
-
-/** Parse strategy names from a CLI option. */
-export function parseStrategies(list: readonly string[] | undefined): StrategyName[] | undefined {
-  if (!list || list.length === 0) return undefined;
-  return list.flatMap((x) => x.split(',')).map((name) => {
-    if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
-      throw new CellbudgetError('USAGE', `Unknown strategy '${name}'.`, { key: '--strategy', value: name, hint: `Strategies: ${STRATEGY_NAMES.join(', ')}.` });
-    }
-    return name as StrategyName;
-  });
 }
 
 interface PlanCliOptions {

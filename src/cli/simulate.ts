@@ -11,13 +11,13 @@ import type { Report, RunRecord } from '../../harness/report.js';
 import type { BuiltinScenario } from '../../harness/scenario.js';
 import { formatBytes } from '../units.js';
 import type { StrategyName } from '../strategies/types.js';
-import { STRATEGY_NAMES } from '../strategies/types.js';
+import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
 import type { Calibration } from '../simulator/calibration.js';
 import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
-import { builtinScenarios, calibrationLabel, fullScaleDatasets, parseStrategies, readCalibration } from './plan.js';
+import { builtinScenarios, calibrationLabel, fullScaleDatasets, readCalibration } from './plan.js';
 import { fileFacts } from '../../harness/facts.js';
 
 interface SimulateOptions {

@@ -1,6 +1,19 @@
+import { CellbudgetError } from '../errors.js';
+
 /** Names of strategies as users call them. */
 export type StrategyName = 'eager' | 'sequential' | 'selective' | 'streaming';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['eager', 'sequential', 'selective', 'streaming'];
+
+/** Strategy names from `--strategy` options (repeated or comma-separated); undefined when none. */
+export function parseStrategies(list: readonly string[] | undefined): StrategyName[] | undefined {
+  if (!list || list.length === 0) return undefined;
+  return list.flatMap((x) => x.split(',')).map((name) => {
+    if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
+      throw new CellbudgetError('USAGE', `Unknown strategy '${name}'.`, { key: '--strategy', value: name, hint: `Strategies: ${STRATEGY_NAMES.join(', ')}.` });
+    }
+    return name as StrategyName;
+  });
+}
 
 /**
  * Steps a strategy runs per dataset. `load`, `prepare`, `delete-raw`, `split`,
