@@ -7,7 +7,7 @@ import { runCommandScenario, type CommandStepRecord } from '../harness/command.j
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const PY = '/usr/bin/python3';
-const PROG = fileURLToPath(new URL('./fixtures/command/steps.py', import.meta.url));
+const PROG = fileURLToPath(new URL('../fixtures/command/steps.py', import.meta.url));
 const MB = 1e6;
 const linux = process.platform === 'linux' && existsSync(PY);
 if (!linux) console.warn(`command tests skipped: they need Linux /proc and ${PY}`);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { labelAt } from '../src/data.js';
 import type { Label } from '../src/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
-import { GOLDEN } from './h5ad/fixtures.js';
+import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 
@@ -18,7 +18,7 @@ interface Golden {
   };
 }
 
-describe.each(CASES)('reading golden file %s.h5ad', (name) => {
+describeGolden.each(CASES)('reading golden file %s.h5ad', (name) => {
   const g = JSON.parse(readFileSync(`${GOLDEN}/${name}.json`, 'utf8')) as Golden;
   const { config: c, expected: e } = g;
 

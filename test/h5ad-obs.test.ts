@@ -4,19 +4,17 @@ import { labelAt } from '../src/data.js';
 import type { Label } from '../src/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { inspectH5ad } from '../src/h5ad/inspect.js';
-import { fixtureDir, pythonMissing } from './h5ad/fixtures.js';
+import { fixtureDir } from './h5ad/fixtures.js';
 
-const missing = pythonMissing();
-if (missing) console.warn(`skipping h5ad obs tests: ${missing}`);
 
 interface Expected {
   index: string[];
   columns: Record<string, { codes?: number[]; categories?: Label[]; ordered?: boolean; values?: (Label | null)[]; mask?: boolean[] }>;
 }
 
-describe.skipIf(missing !== null)('obs columns', () => {
+describe('obs columns', () => {
   it('decodes every kind anndata 0.8 writes as pandas had it', () => {
-    const dir = fixtureDir()!;
+    const dir = fixtureDir();
     const exp = JSON.parse(readFileSync(`${dir}/kinds.json`, 'utf8')) as Expected;
     withH5ad(`${dir}/kinds.h5ad`, (src) => {
       expect(src.nObs).toBe(exp.index.length);
@@ -38,7 +36,7 @@ describe.skipIf(missing !== null)('obs columns', () => {
   });
 
   it('reads anndata 0.7 and pre-0.7 categoricals through the object reference to obs/__categories', () => {
-    const dir = fixtureDir()!;
+    const dir = fixtureDir();
     for (const name of ['legacy07', 'pre07']) {
       withH5ad(`${dir}/${name}.h5ad`, (src) => {
         expect(src.nObs).toBe(25);
@@ -59,7 +57,7 @@ describe.skipIf(missing !== null)('obs columns', () => {
   });
 
   it('names the columns that exist, and refuses unknown encodings and dtypes with codes', () => {
-    const dir = fixtureDir()!;
+    const dir = fixtureDir();
     withH5ad(`${dir}/kinds.h5ad`, (src) => {
       expect(() => src.readObsColumn('drug')).toThrow(expect.objectContaining({ code: 'OBS_MISSING_COLUMN', message: expect.stringContaining('cat, ordcat') }));
       expect(() => src.readObsColumn('weird')).toThrow(expect.objectContaining({ code: 'H5AD_UNSUPPORTED_ENCODING' }));
@@ -72,7 +70,7 @@ describe.skipIf(missing !== null)('obs columns', () => {
   });
 
   it('inspect reports kinds, dtypes and categories from metadata', () => {
-    const r = inspectH5ad(`${fixtureDir()!}/kinds.h5ad`);
+    const r = inspectH5ad(`${fixtureDir()}/kinds.h5ad`);
     expect(r.n_obs).toBe(40);
     const cols = Object.fromEntries(r.obs.columns.map((c) => [c.name, c]));
     expect(cols['cat']).toMatchObject({ kind: 'categorical', dtype: 'int8', nCategories: 3 });

@@ -10,9 +10,9 @@ import { planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
 import { memorySource } from '../src/source-memory.js';
 
-import { GOLDEN } from './h5ad/fixtures.js';
+import { DATASETS, describeGolden, GOLDEN } from './h5ad/fixtures.js';
 import { capture } from './helpers/cli.js';
-const tinyConfig = (JSON.parse(readFileSync(`${GOLDEN}/tiny.json`, 'utf8')) as { config: Record<string, unknown> }).config;
+const tinyConfig = JSON.parse(readFileSync(`${DATASETS}/tiny.config.json`, 'utf8')) as Record<string, unknown>;
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {
   try {
@@ -31,9 +31,9 @@ const withConfig = (patch: Record<string, unknown>, split?: Record<string, unkno
 });
 
 describe('config validation', () => {
-  it('accepts the golden configs', () => {
+  it('accepts the shipped datasets\' configs', () => {
     for (const n of ['tiny', 'by_line', 'combos', 'strings', 'forced']) {
-      expect(() => parsePipelineConfig((JSON.parse(readFileSync(`${GOLDEN}/${n}.json`, 'utf8')) as { config: unknown }).config)).not.toThrow();
+      expect(() => parsePipelineConfig(JSON.parse(readFileSync(`${DATASETS}/${n}.config.json`, 'utf8')) as unknown)).not.toThrow();
     }
   });
   it.each([
@@ -154,7 +154,7 @@ describe('data errors', () => {
 });
 
 
-describe('cellbudget split', () => {
+describeGolden('cellbudget split on the reference files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cb-split-'));
   it('prints the golden manifest as JSON', async () => {
     const c = capture();
@@ -167,19 +167,23 @@ describe('cellbudget split', () => {
   });
   it('prints a readable summary with --digest', async () => {
     const cfg = join(dir, 'tiny-config.json');
-    writeFileSync(cfg, JSON.stringify(tinyConfig));
+    writeFileSync(cfg, JSON.stringify((JSON.parse(readFileSync(`${GOLDEN}/tiny.json`, 'utf8')) as { config: unknown }).config));
     const c = capture();
     expect(await main(['node', 'cellbudget', 'split', `${GOLDEN}/tiny.h5ad`, '--config', cfg, '--digest'], c.io)).toBe(0);
     expect(c.out()).toMatch(/24, 234 perturbed cells/);
     expect(c.out()).toMatch(/train: drug05, drug04, drug03, drug00/);
     expect(c.out()).toMatch(/sha256 [0-9a-f]{16}/);
   });
+});
+
+describe('cellbudget split', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cb-split-'));
   it.each([
-    ['a bad config', `${GOLDEN}/tiny.h5ad`, { ...tinyConfig, src_dist_keys: [] }, 'CONFIG_INVALID'],
-    ['bad ratios', `${GOLDEN}/tiny.h5ad`, { ...tinyConfig, split: { ...(tinyConfig['split'] as object), ratios: [0.9, 0.2, 0.1] } }, 'RATIOS_INVALID'],
-    ['a missing column', `${GOLDEN}/tiny.h5ad`, { ...tinyConfig, tgt_dist_keys: ['drug', 'dose'] }, 'OBS_MISSING_COLUMN'],
+    ['a bad config', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, src_dist_keys: [] }, 'CONFIG_INVALID'],
+    ['bad ratios', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, split: { ...(tinyConfig['split'] as object), ratios: [0.9, 0.2, 0.1] } }, 'RATIOS_INVALID'],
+    ['a missing column', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, tgt_dist_keys: ['drug', 'dose'] }, 'OBS_MISSING_COLUMN'],
     ['a missing file', join(dir, 'nope.h5ad'), tinyConfig, 'FILE_NOT_FOUND'],
-    ['a file that is not HDF5', `${GOLDEN}/tiny.json`, tinyConfig, 'FILE_NOT_HDF5'],
+    ['a file that is not HDF5', `${DATASETS}/tiny.config.json`, tinyConfig, 'FILE_NOT_HDF5'],
   ])('exits 2 on %s', async (_what, file, config, code) => {
     const cfg = join(dir, `c-${code}.json`);
     writeFileSync(cfg, JSON.stringify(config));
@@ -191,7 +195,7 @@ describe('cellbudget split', () => {
     const cfg = join(dir, 'broken.json');
     writeFileSync(cfg, '{ nope');
     const c = capture();
-    expect(await main(['node', 'cellbudget', 'split', `${GOLDEN}/tiny.h5ad`, '--config', cfg], c.io)).toBe(2);
+    expect(await main(['node', 'cellbudget', 'split', `${DATASETS}/tiny.h5ad`, '--config', cfg], c.io)).toBe(2);
     expect(c.err()).toContain('[CONFIG_INVALID]');
   });
 });

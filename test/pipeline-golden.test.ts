@@ -9,7 +9,7 @@ import type { SplitManifest } from '../src/pipeline/manifest.js';
 import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
 import { SPLITS } from '../src/strategies/types.js';
 
-import { GOLDEN } from './h5ad/fixtures.js';
+import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 
 interface GoldenCase {
@@ -35,7 +35,7 @@ function expectConditionsClose(actual: SplitManifest['conditions'], expected: Sp
   }
 }
 
-describe.each(CASES)('golden case %s', (name) => {
+describeGolden.each(CASES)('golden case %s', (name) => {
   const g = loadCase(name);
   const config = parsePipelineConfig(g.config, `${name}.json`);
   const { manifest, gd, a } = withH5ad(`${GOLDEN}/${name}.h5ad`, (src) => {

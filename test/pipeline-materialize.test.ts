@@ -9,7 +9,7 @@ import { assignSplits, splitBytes, splitDigest, splitGrouped } from '../src/pipe
 import { readFileSync } from 'node:fs';
 import { SPLITS } from '../src/strategies/types.js';
 import { datasetArb } from './arbitraries.js';
-import { GOLDEN } from './h5ad/fixtures.js';
+import { DATASETS } from './h5ad/fixtures.js';
 
 function toCsr(m: DenseMatrix): CsrMatrix {
   const data: number[] = [];
@@ -68,11 +68,11 @@ describe('materialize', () => {
 });
 
 describe('splits and loaded datasets', () => {
-  const g = JSON.parse(readFileSync(`${GOLDEN}/combos.json`, 'utf8')) as { config: unknown };
-  const config = parsePipelineConfig(g.config);
+  const g = JSON.parse(readFileSync(`${DATASETS}/combos.config.json`, 'utf8')) as unknown;
+  const config = parsePipelineConfig(g);
 
   it('a loaded dataset groups and splits exactly like the file it came from, with the same digests', () => {
-    withH5ad(`${GOLDEN}/combos.h5ad`, (src) => {
+    withH5ad(`${DATASETS}/combos.h5ad`, (src) => {
       const direct = prepareData(config, src);
       const loaded = loadDataset(src, config);
       expect(loaded.loadedBytes()).toBeGreaterThanOrEqual(src.matrixInfo(config.data_location).memoryBytes);

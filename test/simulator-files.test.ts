@@ -1,21 +1,19 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { builtinScenarios } from '../src/cli/plan.js';
 import { fileFacts } from '../harness/facts.js';
 import { SPLITS } from '../src/strategies/types.js';
-import { GOLDEN } from './h5ad/fixtures.js';
-
-
+import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 
 interface Golden {
   config: Record<string, unknown>;
   expected: { n_obs: number; src_rows: Record<string, number[]>; tgt_rows: Record<string, number[]>; splits: Record<'train' | 'val' | 'test', { tgt: number[]; src: number[] }> };
 }
 
-describe.skipIf(!existsSync(join(GOLDEN, 'combos.h5ad')))('a real file: exact structure from obs alone', () => {
+describeGolden('a real file: exact structure from obs alone', () => {
   test.each(['combos', 'by_line'])('%s: grouped fraction and split shares match the reference pipeline', async (name) => {
     const g = JSON.parse(readFileSync(join(GOLDEN, `${name}.json`), 'utf8')) as Golden;
     const dir = mkdtempSync(join(tmpdir(), 'cb-files-'));
