@@ -1,7 +1,7 @@
 /**
- * A one-line progress display for long runs: scenario, strategy, step, elapsed. It rewrites
- * a single terminal line, and is silent when stderr is not a terminal or under CI, so logs
- * and job output stay clean.
+ * A one-line progress display for long runs: scenario, strategy, step, elapsed. On a
+ * terminal it rewrites a single line; off a terminal or under CI (a log) it draws nothing
+ * and only `log` lines come out, one plain line each, so a CI log shows each finished run.
  */
 
 export interface ProgressStream {
@@ -26,7 +26,7 @@ export interface Progress {
   startRun(state: ProgressState): void;
   /** The run moved to a step. */
   step(label: string): void;
-  /** Print a line above the progress line (e.g. a finished run's verdict). */
+  /** Print a line above the progress line (e.g. a finished run's verdict); a plain line off a terminal. */
   log(line: string): void;
   /** Clear the line and stop the clock. */
   stop(): void;
@@ -106,7 +106,10 @@ export function createProgress(options: ProgressOptions = {}): Progress {
       draw();
     },
     log(text) {
-      if (!enabled) return;
+      if (!enabled) {
+        stream.write(`${text}\n`);
+        return;
+      }
       clear();
       stream.write(`${text}\n`);
       draw();

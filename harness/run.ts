@@ -8,6 +8,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
+import { formatBytes } from '../src/units.js';
 import { resolveSynthSpec, synthSpecKey, synthesize, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
@@ -27,7 +28,7 @@ import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scen
 import { measuredRunFields, runChild } from './spawn.js';
 
 export interface RunScenariosOptions {
-  /** Restrict to these strategies (those a scenario does not list are skipped). */
+  /** Run these strategies instead of the ones each scenario lists (`--strategy`). */
   strategies?: StrategyName[];
   /** Budgets from the command line; they replace the scenario's. */
   budgets?: Budgets;
@@ -129,16 +130,48 @@ function summaryOf(s: Scenario): ScenarioSummary {
   };
 }
 
+/**
+ * What a run of these scenarios will measure: scenario × strategy, `--strategy` replacing
+ * each built-in scenario's list. Refuses (exit 2) what cannot run — a built-in strategy
+ * asked of a command scenario — and a selection that would measure nothing.
+ */
+export interface PlannedRun {
+  scenario: Scenario;
+  strategy: StrategyName | 'command';
+}
+
+export function plannedRuns(scenarios: readonly Scenario[], strategies?: readonly StrategyName[]): PlannedRun[] {
+  const planned = scenarios.flatMap((s): PlannedRun[] => {
+    if (s.kind === 'builtin') return (strategies ?? s.strategies).map((strategy) => ({ scenario: s, strategy }));
+    if (strategies && strategies.length > 0) {
+      throw new CellbudgetError('USAGE', `--strategy ${strategies.join(',')} asks for built-in strategies, but '${s.name}' (${s.source}) is a command scenario: it measures its own command, not the built-in pipeline.`, {
+        key: '--strategy',
+        value: strategies.join(','),
+        hint: `Run '${s.name}' without --strategy, or run the built-in scenarios on their own with it.`,
+      });
+    }
+    return [{ scenario: s, strategy: 'command' }];
+  });
+  if (planned.length === 0) {
+    throw new CellbudgetError('NOTHING_TO_RUN', 'Nothing would be measured: no scenario was given, or none has a strategy to run.', {
+      hint: 'Name at least one scenario (e.g. `cellbudget run quick`); `--strategy` picks which strategies run.',
+    });
+  }
+  return planned;
+}
+
 /** Run every scenario × strategy; never throws for a run that died (it is reported). */
 export async function runScenarios(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<Report> {
   const runs: RunRecord[] = [];
-  const total = scenarios.reduce((n, s) => n + (s.kind === 'builtin' ? strategiesOf(s, opts).length : 1), 0);
+  const total = plannedRuns(scenarios, opts.strategies).length;
   let index = 0;
   for (const scenario of scenarios) {
     if (scenario.kind === 'command') {
       index++;
       opts.progress?.startRun({ scenario: scenario.name, strategy: 'command', run: index, runs: total });
-      runs.push(await runCommand(scenario, opts));
+      const run = await runCommand(scenario, opts);
+      runs.push(run);
+      opts.progress?.log(`[${index}/${total}] ${finishedRunLine(run)}`);
       continue;
     }
     const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
@@ -150,8 +183,7 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
       opts.progress?.startRun({ scenario: scenario.name, strategy, run: index, runs: total });
       const run = await runBuiltin(scenario, strategy, pipeline, files, facts, opts);
       runs.push(run);
-      const verdict = run.status !== 'ok' ? `✗ ${run.status}: ${run.failure?.reason ?? ''}` : run.budgets.every((b) => b.ok) ? '✓' : '✗ budget';
-      opts.progress?.log(`${scenario.name} / ${strategy}: ${verdict}`);
+      opts.progress?.log(`[${index}/${total}] ${finishedRunLine(run)}`);
     }
   }
   opts.progress?.stop();
@@ -164,8 +196,18 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
   };
 }
 
-function strategiesOf(s: BuiltinScenario, opts: RunScenariosOptions): StrategyName[] {
-  return opts.strategies ? s.strategies.filter((x) => opts.strategies!.includes(x)) : s.strategies;
+/** One plain line for a finished run: scenario, strategy, peak, verdict. */
+export function finishedRunLine(run: RunRecord): string {
+  const peak = `peak ${formatBytes(run.peak_bytes / run.scale)}${run.scale !== 1 ? ` full scale (${formatBytes(run.peak_bytes)} here)` : ''}`;
+  const broken = run.budgets.filter((b) => !b.ok).map((b) => b.metric);
+  const verdict = run.status !== 'ok'
+    ? `✗ ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}: ${run.failure?.reason ?? ''}`
+    : broken.length > 0 ? `✗ over budget: ${broken.join(', ')}` : run.budgets.length > 0 ? '✓ budgets met' : '✓';
+  return `${run.scenario} / ${run.strategy}: ${peak} — ${verdict}`;
+}
+
+function strategiesOf(s: BuiltinScenario, opts: RunScenariosOptions): readonly StrategyName[] {
+  return opts.strategies ?? s.strategies;
 }
 
 async function runBuiltin(

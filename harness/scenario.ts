@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closest, distance } from 'fastest-levenshtein';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import { CellbudgetError } from '../src/errors.js';
@@ -116,6 +117,7 @@ const commandScenarioSchema = z
   .object({
     name: z.string().min(1),
     description: z.string().optional(),
+    /** Optional in the file: `command:` makes a command scenario. */
     kind: z.literal('command'),
     command: z.array(z.string()).min(1),
     cwd: z.string().optional(),
@@ -223,15 +225,16 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
   }
   seen.add(path);
   const { value, locate } = parseYamlFile(path);
-  if (typeof value === 'object' && value !== null && 'suite' in value) {
+  const kind = scenarioKind(value, path, locate);
+  if (kind === 'suite') {
     const suite = validate(suiteSchema, value, path, locate);
     return suite.suite.flatMap((member) => {
       const memberPath = isAbsolute(member) ? member : resolve(dirname(path), member);
       return loadScenarios(existsSync(memberPath) ? memberPath : member, new Set(seen));
     });
   }
-  if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'command') {
-    const c = validate(commandScenarioSchema, value, path, locate);
+  if (kind === 'command') {
+    const c = validate(commandScenarioSchema, { ...(value as object), kind: 'command' }, path, locate);
     const scenario: CommandScenario = {
       kind: 'command',
       name: c.name,
@@ -248,7 +251,8 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     };
     return [scenario];
   }
-  const s = validate(builtinScenarioSchema, value, path, locate);
+  const { kind: _kind, ...builtin } = value as Record<string, unknown>;
+  const s = validate(builtinScenarioSchema, builtin, path, locate);
   const datasets = s.datasets.map((d, i) => {
     if (d.file === undefined) return d;
     const file = isAbsolute(d.file) ? d.file : resolve(dirname(path), d.file);
@@ -313,6 +317,61 @@ function expandFamily(base: BuiltinScenario, n: number, path: string, locate: Lo
     datasets.push({ ...template, name: `${template.name}_${i + 1}`, synthetic: { ...template.synthetic, seed: template.synthetic.seed + (i - (base.datasets.length - 1)) } });
   }
   return { ...base, name: `${base.name}-N${n}`, datasets, family: { name: base.name, n } };
+}
+
+/** Keys only one kind of scenario has: what `kind` is inferred from when it is not written. */
+const KIND_KEYS = {
+  suite: ['suite'],
+  command: ['command', 'cwd', 'timeout', 'baseline'],
+  builtin: ['datasets', 'pipeline', 'strategies', 'family', 'repeat', 'node_memory', 'window_rows', 'order'],
+} as const;
+type ScenarioKind = keyof typeof KIND_KEYS;
+
+/**
+ * Which kind of scenario a file is: `kind:` when written (`builtin` or `command`), else
+ * inferred from the keys only one kind has. Keys of two kinds at once are a contradiction
+ * named key by key, not a union of schema failures.
+ */
+function scenarioKind(value: unknown, path: string, locate: Locate): ScenarioKind {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} is not a mapping of keys (it holds ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : `a ${typeof value}`}).`, {
+      file: path,
+      hint: 'A scenario starts with `name:` and then `datasets:` + `pipeline:` (built-in), `command:` (a command) or `suite:` (a list of scenario files); see scenarios/README.md.',
+    });
+  }
+  const keys = Object.keys(value);
+  const present = (k: ScenarioKind): string[] => KIND_KEYS[k].filter((key) => keys.includes(key));
+  const written = (value as { kind?: unknown }).kind;
+  if (written !== undefined && written !== 'builtin' && written !== 'command') {
+    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['kind'])}: kind '${String(written)}' is not a scenario kind.`, {
+      file: path,
+      key: 'kind',
+      value: String(written),
+      hint: 'Write `kind: command` for a program measured through its markers, `kind: builtin` (or no `kind`) for datasets run through the built-in strategies.',
+    });
+  }
+  const found = (['suite', 'command', 'builtin'] as const).filter((k) => k === written || present(k).length > 0);
+  if (found.length > 1) {
+    const parts = found.map((k) => `${k === written ? '`kind: ' + k + '`' : present(k).map((x) => `\`${x}:\``).join(', ')} (${k === 'builtin' ? 'a built-in scenario' : k === 'command' ? 'a command scenario' : 'a suite'})`);
+    const key = found.flatMap((k) => present(k))[0] ?? 'kind';
+    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, [key])}: the scenario mixes two kinds: ${parts.join(' and ')}.`, {
+      file: path,
+      key,
+      hint: 'Keep the keys of one kind: a command scenario measures `command:` and has no datasets or pipeline; a built-in one has `datasets:` and `pipeline:`; a suite only lists other files.',
+    });
+  }
+  if (found.length === 0) {
+    const all: string[] = Object.values(KIND_KEYS).flat();
+    const typos = keys.flatMap((k) => {
+      const guess = closest(k, all);
+      return k !== 'kind' && distance(k, guess) <= 2 ? [`\`${k}\` (did you mean \`${guess}\`?)`] : [];
+    });
+    throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} says neither what to run nor how: it has no \`datasets:\` + \`pipeline:\` (a built-in scenario), no \`command:\` (a command scenario) and no \`suite:\`${typos.length ? `; unknown key${typos.length > 1 ? 's' : ''} ${typos.join(', ')}` : ''}.`, {
+      file: path,
+      hint: 'Add `datasets:` and `pipeline:`, or `command: [program, args...]`, or `suite: [a.yaml, b.yaml]`; see scenarios/README.md.',
+    });
+  }
+  return found[0]!;
 }
 
 function parseBudgets(b: { peak?: string | number | undefined; final?: string | number | undefined; leak?: string | number | undefined }, path: string, locate: Locate): Budgets {
@@ -380,14 +439,70 @@ function where(path: string, locate: Locate, keys: readonly PropertyKey[]): stri
   return line ? `${path} (${line})` : path;
 }
 
+/** The keys an object schema at `path` knows (through defaults, optionals, arrays and records), if any. */
+function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let s: z.ZodType | undefined = schema;
+  const unwrap = (x: z.ZodType): z.ZodType => {
+    let cur = x;
+    for (let i = 0; i < 10; i++) {
+      const def = (cur as unknown as { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType } }).def;
+      if ((def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) cur = def.innerType;
+      else break;
+    }
+    return cur;
+  };
+  for (const p of path) {
+    if (!s) return undefined;
+    const cur = unwrap(s);
+    const def = (cur as unknown as { def: { type: string; element?: z.ZodType; valueType?: z.ZodType } }).def;
+    if (def.type === 'object') s = (cur as z.ZodObject).shape[String(p)] as z.ZodType | undefined;
+    else if (def.type === 'array') s = def.element;
+    else if (def.type === 'record') s = def.valueType;
+    else return undefined;
+  }
+  if (!s) return undefined;
+  const cur = unwrap(s);
+  return (cur as unknown as { def: { type: string } }).def.type === 'object' ? Object.keys((cur as z.ZodObject).shape) : undefined;
+}
+
+function keyName(path: readonly PropertyKey[]): string {
+  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+}
+
+/**
+ * One line per problem, naming the key: a missing key as missing, an unknown key with the
+ * known key it most likely meant (and then no "missing" line for that one).
+ */
+function issueLines(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], locate: Locate): string[] {
+  const meant = new Set<string>();
+  const lines: string[] = [];
+  for (const i of issues) {
+    if (i.code !== 'unrecognized_keys') continue;
+    const known = knownKeys(schema, i.path) ?? [];
+    for (const k of i.keys) {
+      const guess = known.length ? closest(k, known) : undefined;
+      const near = guess !== undefined && distance(k, guess) <= Math.max(2, Math.floor(guess.length / 3));
+      if (near) meant.add(keyName([...i.path, guess]));
+      const at = keyName([...i.path, k]);
+      const line = locate([...i.path, k]);
+      lines.push(`${at}${line ? ` (${line})` : ''}: unknown key${near ? ` — did you mean \`${guess}\`?` : known.length ? `; the keys here are ${known.join(', ')}` : ''}`);
+    }
+  }
+  for (const i of issues) {
+    if (i.code === 'unrecognized_keys') continue;
+    const key = keyName(i.path);
+    if (meant.has(key)) continue;
+    const line = locate(i.path);
+    const missing = i.code === 'invalid_type' && /received undefined$/.test(i.message);
+    lines.push(`${key}${line ? ` (${line})` : ''}: ${missing ? `missing (expected ${i.expected})` : i.message}`);
+  }
+  return lines;
+}
+
 function validate<T extends z.ZodType>(schema: T, value: unknown, path: string, locate: Locate): z.infer<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issues = r.error.issues.slice(0, 5).map((i) => {
-    const key = i.path.length ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
-    const line = locate(i.path);
-    return `${key}${line ? ` (${line})` : ''}: ${i.message}`;
-  });
+  const issues = issueLines(schema, r.error.issues, locate).slice(0, 5);
   const first = r.error.issues[0];
   throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} is invalid: ${issues.join('; ')}.`, {
     file: path,

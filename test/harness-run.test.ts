@@ -49,7 +49,9 @@ describe('cellbudget run', () => {
 
   beforeAll(async () => {
     const r = await cli(['run', scenario('tiny', 'budgets: { peak: 100TB, final: 100TB }\n'), '--out', out, '--cache', cache]);
-    expect(r.err).toBe('');
+    // Off a terminal, one plain line per finished run (what a CI log shows), nothing else.
+    expect(r.err.trimEnd().split('\n')).toEqual(['eager', 'sequential', 'selective', 'streaming'].map((s, i) => expect.stringMatching(new RegExp(`^\\[${i + 1}/4\\] tiny / ${s}: peak .+ — ✓ budgets met$`))));
+    expect(r.out).toMatch(/^Verdicts \(full scale\):\ntiny\s+✓ every budget held \(4 runs\)$/m);
     expect(r.code).toBe(0);
     report = readReport(out);
   }, 120_000);
@@ -110,7 +112,13 @@ describe('cellbudget run', () => {
   it('--report-only keeps the verdicts but exits 0 for broken budgets', async () => {
     const r = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only']);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/BUDGET_EXCEEDED/);
+    // The demo's reading: one verdict line per scenario, the messages on request.
+    expect(r.out).toMatch(/^tiny\s+✗ peak 1 GB broken by streaming$/m);
+    expect(r.out).toMatch(/1 of 1 budget checks failed \(--report-only: they do not fail this run\)/);
+    expect(r.err).not.toMatch(/BUDGET_EXCEEDED/);
+    const v = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--verbose']);
+    expect(v.code).toBe(0);
+    expect(v.err).toMatch(/BUDGET_EXCEEDED.*tiny \/ streaming: peak/);
   }, 60_000);
 
   it('judges leaks over K repetitions in one process', async () => {
@@ -150,6 +158,50 @@ describe('runs that die or fail', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/FILE_NOT_HDF5/);
   }, 60_000);
+});
+
+describe('--strategy and what a run measures', () => {
+  it('--strategy replaces the scenario\'s list: a strategy it does not list still runs', async () => {
+    const path = join(dir, 'only-eager.yaml');
+    writeFileSync(path, readFileSync(scenario('only-eager'), 'utf8').replace('strategies: [eager, sequential, selective, streaming]', 'strategies: [eager]'));
+    const out = join(dir, 'replaced');
+    const r = await cli(['run', path, '--strategy', 'streaming', '--out', out, '--cache', cache, '--no-charts']);
+    expect(r.code).toBe(0);
+    expect(readReport(out).runs.map((x) => [x.strategy, x.status])).toEqual([['streaming', 'ok']]);
+  }, 60_000);
+
+  it('a built-in strategy asked of a command scenario is exit 2 with the reason, before anything runs', async () => {
+    const path = join(dir, 'cmd.yaml');
+    writeFileSync(path, 'name: cmd\ncommand: [node, -e, "1"]\n');
+    const out = join(dir, 'cmd-out');
+    const r = await cli(['run', scenario('first'), path, '--strategy', 'selective', '--out', out, '--cache', cache]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[USAGE\].*'cmd'.*is a command scenario/);
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+  });
+});
+
+describe('scenario kinds', () => {
+  it('`command:` alone makes a command scenario (no `kind:` needed)', () => {
+    const path = join(dir, 'inferred.yaml');
+    writeFileSync(path, 'name: inferred\ncommand: [python3, train.py]\nbudgets: { peak: 1GB }\n');
+    const [s] = loadScenarios(path);
+    expect(s).toMatchObject({ kind: 'command', name: 'inferred', command: ['python3', 'train.py'] });
+  });
+
+  it('keys of two kinds are named as the contradiction they are', () => {
+    const path = join(dir, 'both.yaml');
+    writeFileSync(path, `name: both\ncommand: [python3, train.py]\ndatasets:\n  - name: a\n    synthetic: { size: 1GB }\n${PIPELINE}`);
+    expect(() => loadScenarios(path)).toThrow(/mixes two kinds: `command:` \(a command scenario\) and `datasets:`, `pipeline:` \(a built-in scenario\)/);
+  });
+
+  it('a missing key is named as missing, a mistyped one with the key it meant', () => {
+    const path = join(dir, 'typos.yaml');
+    writeFileSync(path, `name: typos\ndatasets:\n  - name: a\n    synthetic: { size: 1GB, featurs: 3 }\n`);
+    expect(() => loadScenarios(path)).toThrow(/datasets\[0\]\.synthetic\.featurs \(line 4\): unknown key — did you mean `features`\?; pipeline \(line 1\): missing \(expected object\)/);
+    writeFileSync(path, 'name: typos\ndatsets: []\npipline: {}\n');
+    expect(() => loadScenarios(path)).toThrow(/unknown keys `datsets` \(did you mean `datasets`\?\), `pipline` \(did you mean `pipeline`\?\)/);
+  });
 });
 
 describe('scenario errors', () => {

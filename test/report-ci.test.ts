@@ -289,7 +289,7 @@ describe('report directory', () => {
 });
 
 describe('progress line', () => {
-  it('is quiet off a terminal and under CI', () => {
+  it('draws no line off a terminal and under CI, but prints each logged line plainly', () => {
     expect(progressWanted({ write: () => true, isTTY: false }, {})).toBe(false);
     expect(progressWanted({ write: () => true, isTTY: true }, { CI: 'true' })).toBe(false);
     expect(progressWanted({ write: () => true, isTTY: true }, {})).toBe(true);
@@ -297,9 +297,9 @@ describe('progress line', () => {
     const p = createProgress({ stream: { write: (s: string) => (written += s), isTTY: false }, env: {} });
     p.startRun({ scenario: 's', strategy: 'eager' });
     p.step('load d1');
-    p.log('done');
+    p.log('s / eager: done');
     p.stop();
-    expect(written).toBe('');
+    expect(written).toBe('s / eager: done\n');
   });
 
   it('rewrites one line with scenario, strategy, step and elapsed time, and clears it at the end', () => {

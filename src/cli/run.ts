@@ -7,7 +7,7 @@ import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
 import { loadScenarios } from '../../harness/scenario.js';
 import { parseBudgetFlags } from '../../harness/budgets.js';
-import { runScenarios, defaultCacheDir } from '../../harness/run.js';
+import { runScenarios, defaultCacheDir, plannedRuns } from '../../harness/run.js';
 import { createProgress } from '../../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
 import { writeReportDir } from '../../harness/write-report.js';
@@ -58,6 +58,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
       const scenarios = args.flatMap((a) => loadScenarios(a));
       const strategies = parseStrategies(opts.strategy);
+      // Refuse what cannot run (or would measure nothing) before the first child starts.
+      plannedRuns(scenarios, strategies);
       const budgets = opts.budget ? parseBudgetFlags(opts.budget) : undefined;
       const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
@@ -93,11 +95,14 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
       else {
         ctx.io.stdout.write(formatRunTable(report.runs));
+        ctx.io.stdout.write(`\n${formatVerdicts(report.runs, { reportOnly: opts.reportOnly === true, verbose: opts.verbose === true, outDir })}`);
         if (comparison) ctx.io.stdout.write(`\n${formatComparison(comparison)}`);
         ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
       }
       const broken = report.runs.flatMap((r) => r.budgets.filter((b) => !b.ok));
-      for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
+      // A failing gate says why in full (step, overshoot); under --report-only (the demo) the
+      // verdict lines above say which budgets broke, and --verbose adds every message.
+      if (opts.verbose || opts.json || !opts.reportOnly) for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
       const userErrors = report.runs.filter((r) => r.failure?.code !== undefined);
       for (const r of report.runs.filter((x) => x.status !== 'ok')) {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
@@ -113,6 +118,35 @@ const METHOD_TEXT: Record<string, string> = {
   'kernel-hwm-command': "peak = the command's own VmHWM between its markers (children summed as an upper bound), baseline = its RSS at the first marker or at start",
   'ingested-log': 'figures = the Used values the log printed at each marker, not kernel peaks',
 };
+
+/**
+ * One verdict line per scenario after the table: which budgets broke and for which
+ * strategies, or that all held; then the count and where the full messages are.
+ */
+export function formatVerdicts(runs: readonly RunRecord[], opts: { reportOnly: boolean; verbose: boolean; outDir: string }): string {
+  const scenarios = [...new Set(runs.map((r) => r.scenario))];
+  const width = Math.max(...scenarios.map((s) => s.length));
+  const lines = scenarios.map((name) => {
+    const mine = runs.filter((r) => r.scenario === name);
+    const failed = mine.filter((r) => r.status !== 'ok').map((r) => `${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}`);
+    const byBudget = new Map<string, string[]>();
+    for (const r of mine) for (const b of r.budgets.filter((x) => !x.ok)) {
+      const key = `${b.metric} ${formatBytes(b.limit_bytes)}`;
+      byBudget.set(key, [...(byBudget.get(key) ?? []), r.strategy]);
+    }
+    const checks = mine.reduce((n, r) => n + r.budgets.length, 0);
+    const verdict = failed.length === 0 && byBudget.size === 0
+      ? `✓ ${checks > 0 ? `every budget held (${mine.length} run${mine.length > 1 ? 's' : ''})` : `measured (${mine.length} run${mine.length > 1 ? 's' : ''}, no budgets)`}`
+      : `✗ ${[...failed, ...[...byBudget].map(([budget, who]) => `${budget} broken by ${who.join(', ')}`)].join('; ')}`;
+    return `${name.padEnd(width)}  ${verdict}`;
+  });
+  const checks = runs.reduce((n, r) => n + r.budgets.length, 0);
+  const broken = runs.reduce((n, r) => n + r.budgets.filter((b) => !b.ok).length, 0);
+  const tail = broken === 0
+    ? ''
+    : `${broken} of ${checks} budget checks failed${opts.reportOnly ? ' (--report-only: they do not fail this run)' : ''}. Every message is in ${opts.outDir}/report.md${opts.reportOnly && !opts.verbose ? ' (or run with --verbose)' : ' and below'}.\n`;
+  return `Verdicts (full scale):\n${lines.join('\n')}\n${tail ? `\n${tail}` : ''}`;
+}
 
 /** The simulator's error against this run, e.g. "+0.8% / −1.2%", or – without a prediction. */
 function modelError(r: RunRecord): string {
