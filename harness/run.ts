@@ -4,8 +4,8 @@
  * budgets at full scale, the model's predictions and the retained digests.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { cpus, homedir, release, totalmem } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
@@ -57,8 +57,17 @@ export function packageRoot(): string {
   return process.cwd();
 }
 
+/**
+ * Where synthetic datasets are generated once and reused: CELLBUDGET_CACHE, else the
+ * checkout's .cache/synthetic, or — installed as a dependency, where node_modules is no
+ * place to write — the user's cache folder (XDG_CACHE_HOME or ~/.cache)/cellbudget.
+ */
 export function defaultCacheDir(): string {
-  return process.env['CELLBUDGET_CACHE'] ?? join(packageRoot(), '.cache', 'synthetic');
+  const set = process.env['CELLBUDGET_CACHE'];
+  if (set) return set;
+  const root = packageRoot();
+  if (!root.split(sep).includes('node_modules')) return join(root, '.cache', 'synthetic');
+  return join(process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache'), 'cellbudget', 'synthetic');
 }
 
 function strategyJobModule(): string {
