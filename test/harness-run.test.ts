@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { plannedRuns } from '../harness/run.js';
 import { loadScenarios } from '../harness/scenario.js';
 import type { Report } from '../harness/report.js';
 import { runCli as cli } from './helpers/cli.js';
@@ -169,6 +170,11 @@ describe('--strategy and what a run measures', () => {
     expect(r.code).toBe(0);
     expect(readReport(out).runs.map((x) => [x.strategy, x.status])).toEqual([['streaming', 'ok']]);
   }, 60_000);
+
+  it('a selection that would measure nothing is refused, not reported as a success', () => {
+    expect(() => plannedRuns([])).toThrow(expect.objectContaining({ code: 'NOTHING_TO_RUN', exitCode: 2 }));
+    expect(plannedRuns(loadScenarios(scenario('planned')), ['streaming']).map((p) => p.strategy)).toEqual(['streaming']);
+  });
 
   it('a built-in strategy asked of a command scenario is exit 2 with the reason, before anything runs', async () => {
     const path = join(dir, 'cmd.yaml');
