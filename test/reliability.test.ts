@@ -1,6 +1,12 @@
 // Issue 16: a green run can be trusted. One block per numbered reproduction of the issue
 // (each failed before its fix), plus the reference's own split checks.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Report } from '../harness/report.js';
+import { runCli as cli } from './helpers/cli.js';
+import { sampleReport } from './report-fixtures.js';
 import type { DatasetSource, ObsColumn } from '../src/data.js';
 import { isCellbudgetError } from '../src/errors.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
@@ -79,5 +85,55 @@ describe("fidelity to the reference's split checks", () => {
     const e = codeOf(() => assignSplits(planGroups(c, drugSource(8)), c.split));
     expect(e.code).toBe('SPLIT_TOO_SMALL');
     expect(e.message).toMatch(/8 of 8 split_by tuple\(s\) are forced/);
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'cb-reliability-'));
+let nth = 0;
+function reportFile(r: Report): string {
+  const p = join(dir, `report-${nth++}.json`);
+  writeFileSync(p, JSON.stringify(r));
+  return p;
+}
+
+describe('1. compare fails when nothing matches, scales differ, or a report is nonsense', () => {
+  it('exits 1 naming what did not match: a renamed scenario, an empty report, a changed scale', async () => {
+    const base = sampleReport();
+    const renamed = structuredClone(base);
+    for (const r of renamed.runs) r.scenario = `${r.scenario}-v2`;
+    let r = await cli(['compare', reportFile(base), reportFile(renamed)]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Nothing to compare: no scenario × strategy is in both reports/);
+    expect(r.out).toMatch(/tahoe-sciplex-2x132GB-v2 \/ eager/);
+
+    r = await cli(['compare', reportFile(base), reportFile({ ...base, runs: [] })]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/new: no runs/);
+
+    const rescaled = structuredClone(base);
+    for (const run of rescaled.runs) run.scale = 0.5;
+    r = await cli(['compare', reportFile(base), reportFile(rescaled)]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/scale changed from 0.001 to 0.5: not comparable/);
+    expect(r.out).not.toMatch(/improved/);
+
+    // A report of finished runs against itself still passes.
+    const finished = { ...base, runs: base.runs.filter((x) => x.status === 'ok') };
+    expect((await cli(['compare', reportFile(finished), reportFile(finished)])).code).toBe(0);
+  });
+
+  it('refuses reports with negative or zero peaks and duplicate runs (exit 2, REPORT_INVALID)', async () => {
+    const base = sampleReport();
+    const negative = structuredClone(base);
+    negative.runs[0]!.peak_bytes = -5;
+    const zero = structuredClone(base);
+    zero.runs[0]!.peak_bytes = 0;
+    const dup = structuredClone(base);
+    dup.runs.push(structuredClone(dup.runs[0]!));
+    for (const bad of [negative, zero, dup]) {
+      const r = await cli(['compare', reportFile(base), reportFile(bad)]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/REPORT_INVALID/);
+    }
   });
 });
