@@ -372,7 +372,17 @@ function parseYamlFile(path: string): { value: unknown; locate: Locate } {
     }
     return undefined;
   };
-  return { value: doc.toJS(), locate };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses alias expansion past maxAliasCount ("billion laughs"): an input error.
+    throw new CellbudgetError('SCENARIO_INVALID', `${path}: the YAML expands too far to load (${(e as Error).message}).`, {
+      file: path,
+      hint: 'Scenario files need no deeply nested aliases (*ref) of aliases; write the values out.',
+    }, { cause: e });
+  }
+  return { value, locate };
 }
 
 function where(path: string, locate: Locate, keys: readonly PropertyKey[]): string {

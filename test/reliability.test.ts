@@ -1,9 +1,11 @@
 // Issue 16: a green run can be trusted. One block per numbered reproduction of the issue
 // (each failed before its fix), plus the reference's own split checks.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../src/h5ad/synth.js';
+import { H5adWriter } from '../src/h5ad/write.js';
 import { ingestLog, ingestReport } from '../harness/ingest.js';
 import type { Report } from '../harness/report.js';
 import { runCli as cli } from './helpers/cli.js';
@@ -165,5 +167,90 @@ describe('7. ingest reads every marker line or says which it could not, in linea
     const report = ingestReport(text);
     expect(report.runs[0]!.steps.length).toBe(130_000);
     expect(report.runs[0]!.peak_bytes).toBe(1000 * GB);
+  });
+});
+
+describe('9. absurd shapes are input errors, checked against obs and against memory', () => {
+  const CELLS = 400;
+  const dense = join(dir, 'shapes-dense.h5ad');
+  const csr = join(dir, 'shapes-csr.h5ad');
+  const cfg = (location: string[]): string => {
+    const p = join(dir, `cfg-${location.join('-')}.json`);
+    writeFileSync(p, JSON.stringify({
+      dist_flag_key: 'control',
+      src_dist_keys: ['cell_line'],
+      tgt_dist_keys: ['drug', 'dosage'],
+      rep_keys: { cell_line: 'cell_line_embeddings', drug: 'drug_embeddings' },
+      data_location: location,
+      split: { split_by: ['drug'], ratios: [0.6, 0.2, 0.2], random_state: 0 },
+    }));
+    return p;
+  };
+  const variant = (from: string, name: string, edit: (w: H5adWriter) => void): string => {
+    const p = join(dir, `${name}.h5ad`);
+    copyFileSync(from, p);
+    const w = H5adWriter.append(p);
+    try {
+      edit(w);
+    } finally {
+      w.close();
+    }
+    return p;
+  };
+  beforeAll(async () => {
+    const common = { cells: CELLS, features: 4, cellLines: 2, drugs: 10, doses: [1], seed: 5 };
+    await synthesize({ ...common, format: 'dense', dataLocation: 'obsm/X_pca' }, dense);
+    await synthesize({ ...common, format: 'csr', dataLocation: 'X' }, csr);
+  });
+
+  it('an obsm with 10^12 rows beside 400 cells: split (no --digest) exits 2 with H5AD_INVALID', async () => {
+    const f = variant(dense, 'huge-obsm', (w) => w.declaredArray('/obsm/X_big', new Float32Array(8 * 4), [1e12, 4]));
+    const r = await cli(['split', f, '--config', cfg(['obsm', 'X_big'])]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/H5AD_INVALID.*obsm\/X_big.*1,000,000,000,000 rows but obs has 400 cells/);
+  });
+
+  it('an obsm shorter than obs is an input error, not USAGE', async () => {
+    const f = variant(dense, 'short-obsm', (w) => w.declaredArray('/obsm/X_short', new Float32Array((CELLS - 20) * 4), [CELLS - 20, 4]));
+    const r = await cli(['split', f, '--config', cfg(['obsm', 'X_short']), '--digest']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/H5AD_INVALID.*380 rows but obs has 400 cells/);
+  });
+
+  it('a CSR matrix declaring 10^12 columns exits 2 under --digest (a row would not fit in memory)', async () => {
+    const f = variant(csr, 'wide-csr', (w) => w.replaceInt64ListAttr('/X', 'shape', [CELLS, 1e12]));
+    const r = await cli(['split', f, '--config', cfg(['X']), '--digest']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/H5AD_INVALID.*1,000,000,000,000 columns in one row.*more than this machine's/);
+  });
+
+  it('an obs declaring 10^12 rows exits 2 instead of an invalid typed array length', async () => {
+    const p = join(dir, 'huge-obs.h5ad');
+    const w = H5adWriter.create(p);
+    try {
+      w.attrs('/', { 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
+      w.group('/obs', 'dataframe', '0.2.0');
+      w.attrs('/obs', { _index: 'cell' });
+      w.stringListAttr('/obs', 'column-order', ['control']);
+      w.declaredArray('/obs/cell', new Int32Array(8), [1e12]);
+      w.declaredArray('/obs/control', new Int8Array(8), [1e12]);
+      w.group('/obsm', 'dict', '0.1.0');
+      w.declaredArray('/obsm/X_pca', new Float32Array(8 * 4), [1e12, 4]);
+    } finally {
+      w.close();
+    }
+    const r = await cli(['split', p, '--config', cfg(['obsm', 'X_pca'])]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/H5AD_INVALID.*declares 1,000,000,000,000/);
+  });
+
+  it('a YAML alias bomb is SCENARIO_INVALID (exit 2), not an internal error', async () => {
+    const p = join(dir, 'bomb.yaml');
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (const [x, y] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) lines.push(`${x}: &${x} [${Array(9).fill(`*${y}`).join(',')}]`);
+    writeFileSync(p, `${lines.join('\n')}\nname: bomb\n`);
+    const r = await cli(['run', p, '--out', join(dir, 'bomb-out')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/SCENARIO_INVALID.*expands too far/);
   });
 });
