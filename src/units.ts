@@ -38,6 +38,11 @@ const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'] as c
 // formatter with the same options gives the same text.
 const FRACTION = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, roundingMode: 'trunc', useGrouping: false } as Intl.NumberFormatOptions);
 
+/** Whether a size is written with a unit ("400GB", "1 TiB"); a bare number of bytes has none. */
+export function hasUnit(input: string | number): boolean {
+  return typeof input === 'string' && /[a-zA-Z]\s*$/.test(input.trim());
+}
+
 /** Format bytes for people: decimal units, like the sizes users write ("132 GB"); pretty-bytes' output. */
 export function formatBytes(bytes: number, opts: { signed?: boolean } = {}): string {
   if (!Number.isFinite(bytes)) return String(bytes);
