@@ -92,7 +92,11 @@ function checkWritableDir(dir: string, what: string, flag: string): void {
     const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'the file system is read-only' : code === 'ENOSPC' ? 'the disk is full' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent of it is a file' : (e as Error).message;
     throw new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write to the ${what} ${dir}: ${why}${code ? ` (${code})` : ''}.`, { file: dir, hint: `Pass ${flag} a folder you can write to.` }, { cause: e });
   } finally {
-    rmSync(probe, { force: true });
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // ENOTDIR: the probe was never written
+    }
   }
 }
 
