@@ -4,7 +4,7 @@
  * with the baseline, DESIGN §4).
  */
 import { CellbudgetError } from '../src/errors.js';
-import { formatBytes, parseBytes } from '../src/units.js';
+import { formatBytes, hasUnit, parseBytes } from '../src/units.js';
 import type { Budgets } from './scenario.js';
 import type { BudgetResult, RunRecord, StepRecord } from './report.js';
 
@@ -79,6 +79,9 @@ export function parseBudgetFlags(flags: readonly string[], base: Budgets = {}): 
     const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
     if (!m) {
       throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB.' });
+    }
+    if (!hasUnit(m[2] as string)) {
+      throw new CellbudgetError('USAGE', `--budget '${f}' has no unit; it would mean ${m[2]} bytes.`, { key: '--budget', value: f, hint: `Write the unit, e.g. --budget ${m[1]}=${(m[2] as string).trim()}GB (full scale).` });
     }
     const bytes = parseBytes(m[2] as string, `--budget ${m[1]}`);
     if (m[1] === 'peak') out.peakBytes = bytes;

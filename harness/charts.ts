@@ -217,9 +217,32 @@ function decimate(samples: ReadonlyArray<readonly [number, number]>, maxPoints: 
   return out;
 }
 
-function stepAt(steps: readonly StepRecord[], t: number): StepRecord | undefined {
-  for (const s of steps) if (t >= s.start_ms && t <= s.end_ms) return s;
-  return undefined;
+function stepAt(steps: readonly StepRecord[], t: number, sorted = false): StepRecord | undefined {
+  if (!sorted) {
+    for (const s of steps) if (t >= s.start_ms && t <= s.end_ms) return s;
+    return undefined;
+  }
+  // Steps in time order: the first whose end is ≥ t is the first that can contain t.
+  const j = lowerBound(steps.length, (i) => steps[i]!.end_ms >= t);
+  const s = steps[j];
+  return s && s.start_ms <= t ? s : undefined;
+}
+
+/** The first index in [0, n) where `ok` holds, for a predicate false then true; n when none. */
+function lowerBound(n: number, ok: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ok(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function inTimeOrder(steps: readonly StepRecord[]): boolean {
+  for (let i = 1; i < steps.length; i++) if (steps[i]!.start_ms < steps[i - 1]!.start_ms || steps[i]!.end_ms < steps[i - 1]!.end_ms) return false;
+  return true;
 }
 
 /**
@@ -232,14 +255,31 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   const full = (b: number): number => b / run.scale;
   const points: TimelinePoint[] = [];
   const samples = decimate(run.samples, maxSamples);
+  // Binary searches, not scans: a long log has as many samples as steps (O(n²) otherwise).
+  const sortedSteps = inTimeOrder(run.steps);
+  let sortedSamples = true;
+  for (let i = 1; i < run.samples.length; i++) if (run.samples[i]![0] < run.samples[i - 1]![0]) sortedSamples = false;
   for (const [t, b] of samples) {
-    const s = stepAt(run.steps, t);
+    const s = stepAt(run.steps, t, sortedSteps);
     points.push({ t_ms: t, bytes: full(b), kind: 'sample', measured_bytes: b, ...(s ? { step: s.label } : {}) });
   }
-  for (const s of run.steps) {
+  // A chart is ~1,000 pixels wide: past maxSamples steps (a long ingested log), per-step points
+  // and lane bands would be sub-pixel and cost seconds to draw. Keep the highest peak's step,
+  // the last step and an even subset; merge lane bands into at most maxSamples.
+  const many = run.steps.length > maxSamples;
+  const every = many ? Math.ceil(run.steps.length / maxSamples) : 1;
+  let peakIndex = 0;
+  run.steps.forEach((s, i) => {
+    if (s.peak_bytes > run.steps[peakIndex]!.peak_bytes) peakIndex = i;
+  });
+  for (const [si, s] of run.steps.entries()) {
+    if (many && si % every !== 0 && si !== peakIndex && si !== run.steps.length - 1) continue;
     let at = (s.start_ms + s.end_ms) / 2;
     let best = -Infinity;
-    for (const [t, b] of run.samples) {
+    const from = sortedSamples ? lowerBound(run.samples.length, (i) => run.samples[i]![0] >= s.start_ms) : 0;
+    for (let i = from; i < run.samples.length; i++) {
+      const [t, b] = run.samples[i]!;
+      if (sortedSamples && t > s.end_ms) break;
       if (t >= s.start_ms && t <= s.end_ms && b > best) {
         best = b;
         at = t;
@@ -264,7 +304,14 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   // Stable sort: at equal times a sample precedes the step's peak and end points.
   const order: Record<TimelinePoint['kind'], number> = { sample: 0, step: 1, peak: 1, end: 2 };
   points.sort((a, b) => a.t_ms - b.t_ms || order[a.kind] - order[b.kind]);
-  const steps = run.steps.map((s) => ({ label: s.label, start_ms: s.start_ms, end_ms: s.end_ms }));
+  const steps = many
+    ? Array.from({ length: Math.ceil(run.steps.length / every) }, (_, k) => {
+        const a = run.steps[k * every]!;
+        const j = Math.min(run.steps.length, (k + 1) * every) - 1;
+        const b = run.steps[j]!;
+        return { label: `steps ${k * every + 1}–${j + 1}`, start_ms: a.start_ms, end_ms: b.end_ms };
+      })
+    : run.steps.map((s) => ({ label: s.label, start_ms: s.start_ms, end_ms: s.end_ms }));
   const label = run.status === 'ok' ? run.strategy : `${run.strategy} (${run.status})`;
   const endNote = run.status === 'ok' ? undefined : `${run.strategy} ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}`;
   const out: TimelineSeries[] = [{ label, strategy: run.strategy, points, steps, ...(endNote ? { end_note: endNote } : {}) }];

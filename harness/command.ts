@@ -34,7 +34,7 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { CellbudgetError } from '../src/errors.js';
-import { descendantPids, kernelHwmAvailable, readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
+import { descendantPids, kernelHwmAvailable, processGroupMembers, processStartTime, readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, LineSplitter, parseMarker, type Marker, type MarkerOptions } from './markers.js';
 import type { RunRecord, StepRecord } from './report.js';
@@ -216,9 +216,17 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
   const now = (): number => performance.now() - t0;
   let open: OpenStep = { name: null, startMs: 0, hwm: new Map() };
 
+  // Every descendant ever seen, with its start time (a pid can be reused): one that left the
+  // process group (setsid) is still ended when the command exits.
+  const seenDescendants = new Map<number, string>();
   const observe = (r: Reading): void => {
     last = r;
     maxProcesses = Math.max(maxProcesses, r.perPid.size);
+    for (const p of r.perPid.keys()) {
+      if (p === pid || seenDescendants.has(p)) continue;
+      const st = processStartTime(p);
+      if (st !== null) seenDescendants.set(p, st);
+    }
     for (const [p, [rss, hwm]] of r.perPid) {
       // Without clear_refs VmHWM never resets, so fall back to the sampled RSS.
       const v = hwmOk ? hwm : rss;
@@ -297,6 +305,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     opts.onLine?.(stream, line);
   };
 
+  let leftAtExit = 0;
   const oomBefore = cgroupOomKills();
   let child: ChildProcess;
   let timedOut = false;
@@ -411,6 +420,8 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     child.on('exit', (code, signal) => {
       exited = { code, signal };
       running = false;
+      // Whatever the command left running (a forked worker, a daemonised helper) ends with it.
+      leftAtExit = terminateLeftovers('SIGTERM');
       ack?.destroy();
       ack = null;
       if (sampler) clearInterval(sampler);
@@ -427,6 +438,28 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     });
   });
 
+  /** Processes of the command's group, and descendants seen during the run, still alive. */
+  function leftovers(): number[] {
+    if (pid === null) return [];
+    const out = new Set(processGroupMembers(pid));
+    for (const [p, start] of seenDescendants) if (processStartTime(p) === start) out.add(p);
+    out.delete(pid);
+    out.delete(process.pid);
+    return [...out];
+  }
+  function terminateLeftovers(signal: NodeJS.Signals): number {
+    const left = leftovers();
+    killGroup(signal);
+    for (const p of left) {
+      try {
+        process.kill(p, signal);
+      } catch {
+        // already gone
+      }
+    }
+    return left.length;
+  }
+
   function killGroup(signal: NodeJS.Signals): void {
     if (pid === null) return;
     try {
@@ -441,8 +474,14 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
   if (sampler) clearInterval(sampler);
   if (killTimer) clearTimeout(killTimer);
   if (graceTimer) clearTimeout(graceTimer);
-  // Leftover descendants in the command's group do not outlive a timed-out or killed run.
-  if (timedOut || result.signal) killGroup('SIGKILL');
+  // Nothing the command started outlives it: SIGTERM went out at its exit; what is still
+  // there after a short grace is killed.
+  if (result.spawnError === null) {
+    const deadline = performance.now() + Math.min(grace, 1000);
+    while (leftovers().length > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    terminateLeftovers('SIGKILL');
+    if (timedOut || result.signal) killGroup('SIGKILL');
+  }
 
   const durationMs = now();
   if (result.spawnError === null) closeStep('exit', null, null, null);
@@ -540,6 +579,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
       max_processes: maxProcesses,
       notes: [
         ...notes,
+        ...(leftAtExit > 0 ? [`${leftAtExit} process(es) the command left running were ended after it exited (SIGTERM, then SIGKILL).`] : []),
         baselineSource === 'first-step-marker'
           ? 'baseline_bytes: RSS when the command announced its first ::step (runtime and imports loaded).'
           : baselineSource === 'start'
@@ -551,7 +591,8 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
   if (status !== 'ok' && reason !== null) {
     const failedStep = lastStep?.label;
     record.failure = {
-      reason,
+      // The command's own output says why; point at it.
+      reason: opts.logPath ? `${reason}; its output is in ${opts.logPath}` : reason,
       ...(failedStep !== undefined ? { step: failedStep } : {}),
       signal: signal ?? null,
       exit_code: code,

@@ -1,7 +1,8 @@
 /**
  * Baselines: compare two reports per scenario × strategy, and merge repeated runs by the
- * median. Figures compare at full scale (measured / scale), so a baseline taken at another
- * scale still compares like for like.
+ * median. Figures compare at full scale (measured / scale), and only at the same scale: the
+ * runtime's fixed cost does not shrink with the scale, so runs at different scales are refused
+ * as a failure, as is a comparison in which nothing matches.
  */
 import { readFile } from 'node:fs/promises';
 import { CellbudgetError } from '../src/errors.js';
@@ -53,7 +54,14 @@ export interface Comparison {
   warn: number;
   fail: number;
   rows: ComparisonRow[];
-  /** Rows at the fail tier: the CLI exits 1 when there is any. */
+  /** Scenario × strategy pairs present in both reports with figures compared. */
+  matched: number;
+  /**
+   * Why the comparison as a whole cannot pass: nothing matched (a renamed scenario, an
+   * empty report), runs compared across scales. Each one counts as a failure.
+   */
+  problems: string[];
+  /** Rows at the fail tier plus problems: the CLI exits 1 when there is any. */
   failures: number;
   warnings: number;
 }
@@ -88,6 +96,7 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
   }
   const baseRuns = new Map(base.runs.map((r) => [key(r), r]));
   const nextKeys = new Set<string>();
+  const scaleChanges: string[] = [];
   const rows: ComparisonRow[] = [];
   for (const n of next.runs) {
     nextKeys.add(key(n));
@@ -101,15 +110,41 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
       rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak: null, final: null, tier: n.status !== 'ok' ? 'fail' : 'ok', note });
       continue;
     }
+    if (b.scale !== n.scale) {
+      // The runtime's fixed cost does not shrink with the scale (DESIGN §7): measured ÷ scale
+      // at two scales differs by that cost ÷ scale, which is no regression and no improvement.
+      rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak: null, final: null, tier: 'fail', note: `scale changed from ${b.scale} to ${n.scale}: not comparable` });
+      scaleChanges.push(`${n.scenario} / ${n.strategy} (${b.scale} → ${n.scale})`);
+      continue;
+    }
     const peak = delta(b.peak_bytes / b.scale, n.peak_bytes / n.scale, n.scale, o);
     const final = delta(b.final_bytes / b.scale, n.final_bytes / n.scale, n.scale, o);
     rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak, final, tier: worse(peak.tier, final.tier) });
   }
   for (const b of base.runs) {
     if (nextKeys.has(key(b))) continue;
-    rows.push({ scenario: b.scenario, strategy: b.strategy, presence: 'base-only', peak: null, final: null, tier: 'ok', note: 'not in the new report' });
+    // A baseline run the new report lacks is a gate that silently stopped measuring.
+    rows.push({ scenario: b.scenario, strategy: b.strategy, presence: 'base-only', peak: null, final: null, tier: 'warn', note: 'not in the new report' });
   }
-  return { warn: o.warn, fail: o.fail, rows, failures: rows.filter((r) => r.tier === 'fail').length, warnings: rows.filter((r) => r.tier === 'warn').length };
+  const matched = rows.filter((r) => r.presence === 'both' && r.peak !== null).length;
+  const problems: string[] = [];
+  if (scaleChanges.length > 0) {
+    problems.push(`${scaleChanges.length} run(s) were measured at another scale than their baseline: ${scaleChanges.join(', ')}. Compare reports taken at the same scale (or re-take the baseline).`);
+  }
+  const inBoth = rows.filter((r) => r.presence === 'both').length;
+  if (inBoth === 0) {
+    const names = (runs: readonly RunRecord[]): string => (runs.length === 0 ? 'no runs' : [...new Set(runs.map((r) => `${r.scenario} / ${r.strategy}`))].slice(0, 8).join(', ') + (runs.length > 8 ? ', …' : ''));
+    problems.push(`Nothing to compare: no scenario × strategy is in both reports (baseline: ${names(base.runs)}; new: ${names(next.runs)}). Was a scenario renamed, or did the run measure nothing?`);
+  }
+  return {
+    warn: o.warn,
+    fail: o.fail,
+    rows,
+    matched,
+    problems,
+    failures: rows.filter((r) => r.tier === 'fail').length + problems.length,
+    warnings: rows.filter((r) => r.tier === 'warn').length,
+  };
 }
 
 /** "+12.3%", "−4.0%", "new". */
@@ -135,10 +170,12 @@ export function formatComparison(c: Comparison): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const overFail = c.rows.filter((r) => r.tier === 'fail').length;
   out.push(
     '',
-    `${c.rows.length} compared; ${c.failures} over the fail threshold (+${(c.fail * 100).toFixed(1)}%), ${c.warnings} over the warn threshold (+${(c.warn * 100).toFixed(1)}%).`,
+    `${c.matched} of ${c.rows.length} compared; ${overFail} over the fail threshold (+${(c.fail * 100).toFixed(1)}%), ${c.warnings} over the warn threshold (+${(c.warn * 100).toFixed(1)}%).`,
   );
+  for (const p of c.problems) out.push(`FAIL: ${p}`);
   return out.join('\n') + '\n';
 }
 
@@ -173,12 +210,21 @@ export function checkReport(data: unknown, file = 'report'): Report {
   if (r.version !== 1) bad(`version is ${JSON.stringify(r.version)}, expected 1`);
   if (!Array.isArray(r.runs)) bad('no runs array');
   if (!Array.isArray(r.scenarios)) bad('no scenarios array');
+  const seen = new Map<string, number>();
   for (const [i, run] of (r.runs ?? []).entries()) {
     if (typeof run !== 'object' || run === null) bad(`runs[${i}] is not an object`);
     for (const k of ['scenario', 'strategy'] as const) if (typeof run[k] !== 'string') bad(`runs[${i}].${k} is missing`);
     for (const k of ['scale', 'peak_bytes', 'final_bytes'] as const) if (typeof run[k] !== 'number' || !Number.isFinite(run[k])) bad(`runs[${i}].${k} is not a number`);
-    if (!(run.scale > 0)) bad(`runs[${i}].scale must be > 0`);
+    if (!(run.scale > 0 && run.scale <= 1)) bad(`runs[${i}].scale must be in (0, 1], got ${run.scale}`);
+    // A negative peak is impossible; a finished built-in run loads datasets, so a peak of 0
+    // is no measurement (a command may genuinely allocate nothing beyond its baseline).
+    const builtin = run.method === 'kernel-hwm' || run.method === 'sampled-rss';
+    if (run.peak_bytes < 0 || (builtin && run.strategy !== 'command' && run.status === 'ok' && run.peak_bytes === 0)) bad(`runs[${i}] (${run.scenario} / ${run.strategy}) has a peak of ${run.peak_bytes} bytes`);
     if (!Array.isArray(run.steps) || !Array.isArray(run.budgets) || !Array.isArray(run.samples)) bad(`runs[${i}] lacks steps, budgets or samples`);
+    const k = key(run);
+    const first = seen.get(k);
+    if (first !== undefined) bad(`runs[${first}] and runs[${i}] are both ${run.scenario} / ${run.strategy}; a report holds one run per scenario × strategy (merge repetitions with --runs)`);
+    seen.set(k, i);
   }
   return data as Report;
 }

@@ -38,7 +38,9 @@ export interface MarkerOptions {
   binaryGb?: boolean;
 }
 
-const NUM = String.raw`([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)`;
+// "1,234.5" is read with its thousands separators; "12,34" (a decimal comma) is no number:
+// the lookahead refuses a number that runs on into digits, a point or a comma.
+const NUM = String.raw`([0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)(?![0-9.,])`;
 const UNIT = String.raw`([KMGTP]i?B|B)?`;
 const MEMORY_RE = new RegExp(
   String.raw`\[MEMORY(?:\s+([^\]]*?))?\s*\]\s*Used:\s*${NUM}\s*${UNIT}` +
@@ -55,7 +57,7 @@ const BINARY: Record<string, number> = { kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 3
 function toBytes(num: string, unit: string | undefined, opts: MarkerOptions): number {
   const u = (unit ?? 'GB').toLowerCase();
   const factor = BINARY[u] ?? (opts.binaryGb && u !== 'b' ? (BINARY[u.replace(/b$/, 'ib')] ?? 1) : (DECIMAL[u] ?? 1e9));
-  return Number(num) * factor;
+  return Number(num.replace(/,/g, '')) * factor;
 }
 
 /** The marker on a line, or null. A trailing `\r` (progress bars) is ignored. */
@@ -75,6 +77,9 @@ export function parseMarker(line: string, opts: MarkerOptions = {}): Marker | nu
   };
   const peak = PEAK_RE.exec(text);
   if (peak) marker.peakBytes = toBytes(peak[1] as string, peak[2], opts);
+  // "1e999 GB" is Infinity: no figure, so no marker (ingest reports the line as unreadable).
+  const figures = [marker.usedBytes, marker.availableBytes ?? 0, marker.totalBytes ?? 0, marker.peakBytes ?? 0];
+  if (!figures.every(Number.isFinite)) return null;
   return marker;
 }
 

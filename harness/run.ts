@@ -9,7 +9,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
-import { resolveSynthSpec, synthSpecKey, synthesize, type SynthOptions } from '../src/h5ad/synth.js';
+import { resolveSynthSpec, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
 import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../src/simulator/index.js';
@@ -19,6 +19,7 @@ import type { Calibration } from '../src/simulator/calibration.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { VERSION } from '../src/version.js';
 import { evaluateBudgets } from './budgets.js';
+import { cachedSynthetic } from './cache.js';
 import { runCommandScenario } from './command.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { Progress } from './progress.js';
@@ -45,6 +46,8 @@ export interface RunScenariosOptions {
   timeoutMs?: number;
   /** Processing order mode replacing the scenarios' `order:` (auto: the planner's lowest-peak order). */
   order?: OrderMode;
+  /** File facts per scenario name, as the preflight read them (read again when absent). */
+  facts?: ReadonlyMap<string, Record<string, FileFacts>>;
 }
 
 /** The package root (works from harness/ sources and from dist/harness). */
@@ -118,12 +121,9 @@ export async function materializeDatasets(scenario: BuiltinScenario, cacheDir: s
       continue;
     }
     const spec = resolveSynthSpec(synthOptionsFor(scenario, i));
-    const file = join(cacheDir, `${synthSpecKey(spec)}.h5ad`);
-    if (!existsSync(file)) {
-      mkdirSync(cacheDir, { recursive: true });
-      progress?.step(`generating ${d.name} (${spec.cells.toLocaleString('en-US')} cells)`);
-      await synthesize(spec, file);
-    }
+    const { file } = await cachedSynthetic(spec, cacheDir, (reason) => {
+      progress?.step(`generating ${d.name} (${spec.cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`);
+    });
     out.push({ name: d.name, file });
   }
   return out;
@@ -186,7 +186,7 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
     const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
     opts.progress?.startRun({ scenario: scenario.name, strategy: 'datasets', run: index + 1, runs: total });
     const files = await materializeDatasets(scenario, opts.cacheDir ?? defaultCacheDir(), opts.progress);
-    const facts = await fileFacts(scenario);
+    const facts = opts.facts?.get(scenario.name) ?? (await fileFacts(scenario));
     for (const strategy of strategiesOf(scenario, opts)) {
       index++;
       opts.progress?.startRun({ scenario: scenario.name, strategy, run: index, runs: total });

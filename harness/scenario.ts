@@ -10,7 +10,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import { CellbudgetError } from '../src/errors.js';
-import { parseBytes, parseDuration } from '../src/units.js';
+import { hasUnit, parseBytes, parseDuration } from '../src/units.js';
 import { STRATEGY_NAMES, type StrategyName } from '../src/strategies/types.js';
 
 /** The directory holding the shipped scenarios (works from src and from dist). */
@@ -379,6 +379,15 @@ function parseBudgets(b: { peak?: string | number | undefined; final?: string | 
   const one = (k: 'peak' | 'final' | 'leak'): number | undefined => {
     const v = b[k];
     if (v === undefined) return undefined;
+    if (!hasUnit(v)) {
+      // `peak: 400` silently meant 400 bytes: a budget says its unit.
+      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['budgets', k])}: budgets.${k} ${String(v)} has no unit; it would mean ${String(v)} bytes.`, {
+        file: path,
+        key: `budgets.${k}`,
+        value: v,
+        hint: `Write the unit, e.g. ${k}: ${String(v)}GB (full scale; GB = 1e9 bytes, GiB = 2^30).`,
+      });
+    }
     try {
       return parseBytes(v, `budgets.${k}`);
     } catch (e) {
@@ -399,11 +408,17 @@ function parseBudgets(b: { peak?: string | number | undefined; final?: string | 
 }
 
 function scenarioDuration(v: string | number, path: string, locate: Locate): number {
+  let ms: number;
   try {
-    return parseDuration(v, 'timeout');
+    ms = parseDuration(v, 'timeout');
   } catch (e) {
     throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' }, { cause: e });
   }
+  // 0 read as "unlimited" here but killed every run as --timeout 0: one meaning, refused.
+  if (!(ms > 0)) {
+    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a positive duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h; leave timeout out for no limit.' });
+  }
+  return ms;
 }
 
 type Locate = (path: readonly PropertyKey[]) => string | undefined;
@@ -431,7 +446,17 @@ function parseYamlFile(path: string): { value: unknown; locate: Locate } {
     }
     return undefined;
   };
-  return { value: doc.toJS(), locate };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses alias expansion past maxAliasCount ("billion laughs"): an input error.
+    throw new CellbudgetError('SCENARIO_INVALID', `${path}: the YAML expands too far to load (${(e as Error).message}).`, {
+      file: path,
+      hint: 'Scenario files need no deeply nested aliases (*ref) of aliases; write the values out.',
+    }, { cause: e });
+  }
+  return { value, locate };
 }
 
 function where(path: string, locate: Locate, keys: readonly PropertyKey[]): string {

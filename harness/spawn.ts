@@ -8,7 +8,7 @@
  * for the timeline (the child's own peaks come from its kernel high-water marks).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -155,7 +155,8 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
   const timelineFrom = opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
   const job: ChildJob = timelineFrom === 'child' ? { ...opts.job, timelineFromChild: true } : opts.job;
 
-  const dir = mkdtempSync(join(tmpdir(), 'cellbudget-job-'));
+  sweepStaleJobDirs();
+  const dir = mkdtempSync(join(tmpdir(), `cellbudget-job-${process.pid}-`));
   const jobPath = join(dir, 'job.json');
   const finish = (res: ChildRunResult<R>): ChildRunResult<R> => {
     rmSync(dir, { recursive: true, force: true });
@@ -364,6 +365,45 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
         stderr_tail: '',
       },
     };
+  }
+}
+
+let jobDirsSwept = false;
+
+/**
+ * Remove job folders of harness processes that are gone (a Ctrl-C or SIGKILL skips the
+ * cleanup in `finish`): `cellbudget-job-<pid>-*` whose pid is not running, and folders of the
+ * older unnamed form `cellbudget-job-XXXXXX` older than a day. Once per process.
+ */
+function sweepStaleJobDirs(): void {
+  if (jobDirsSwept) return;
+  jobDirsSwept = true;
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^cellbudget-job-(?:(\d+)-)?[A-Za-z0-9]{6}$/.exec(name);
+    if (!m) continue;
+    const path = join(tmpdir(), name);
+    try {
+      const stale = m[1] !== undefined ? !pidAlive(Number(m[1])) : Date.now() - statSync(path).mtimeMs > 86_400_000;
+      if (stale) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another process removed it first
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

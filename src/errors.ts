@@ -34,7 +34,12 @@ export type ErrorCode =
   | 'MEASUREMENT_UNAVAILABLE'
   | 'CALIBRATION_INVALID'
   | 'LOG_INVALID'
-  | 'REPORT_INVALID';
+  | 'REPORT_INVALID'
+  // where results go, and what this machine can hold
+  | 'OUTPUT_UNWRITABLE'
+  | 'RESOURCES_INSUFFICIENT'
+  // a finding, not an error of the user's: exit 1
+  | 'NO_NODE_FITS';
 
 export interface ErrorDetails {
   /** File the error is about, when there is one. */
@@ -66,7 +71,7 @@ export class CellbudgetError extends Error {
     this.key = details.key;
     this.value = details.value;
     this.hint = details.hint;
-    this.exitCode = code === 'BUDGET_EXCEEDED' ? 1 : 2;
+    this.exitCode = code === 'BUDGET_EXCEEDED' || code === 'NO_NODE_FITS' ? 1 : 2;
   }
 
   /** A plain object for `--json` output and reports. */

@@ -126,9 +126,12 @@ export function configArb(t: ObsTable): fc.Arbitrary<PipelineConfig> {
       splitBy: fc.shuffledSubarray(keys.map((k) => k.name), { minLength: 1 }),
       ratios: fc.constantFrom(...RATIOS),
       seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
-      force: fc.option(fc.record({ key: fc.constantFrom(...keys), pick: fc.nat() }), { nil: undefined }),
+      force: fc.option(fc.record({ key: fc.nat(), pick: fc.nat() }), { nil: undefined }),
     })
-    .map(({ splitBy, ratios, seed, force }) => ({
+    .map(({ splitBy, ratios, seed, force: f }) => {
+      // The reference accepts force keys only from split_by.
+      const force = f ? { key: keys.find((k) => k.name === splitBy[f.key % splitBy.length])!, pick: f.pick } : undefined;
+      return {
       dist_flag_key: 'control',
       src_dist_keys: t.src.map((s) => s.name),
       tgt_dist_keys: t.tgt.map((s) => s.name),
@@ -141,7 +144,8 @@ export function configArb(t: ObsTable): fc.Arbitrary<PipelineConfig> {
         holdout_combinations: false,
         force_training_values: force ? { [force.key.name]: force.key.values[force.pick % force.key.values.length]! } : {},
       },
-    }));
+    };
+    });
 }
 
 /** A table, its source and a config. */

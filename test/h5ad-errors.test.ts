@@ -2,11 +2,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCellbudgetError } from '../src/errors.js';
 import { h5Ready } from '../src/h5ad/file.js';
 import { inspectH5ad } from '../src/h5ad/inspect.js';
 import { openH5ad, withH5ad } from '../src/h5ad/source.js';
+import { synthesize } from '../src/h5ad/synth.js';
+import { H5adWriter } from '../src/h5ad/write.js';
 import { DATASETS, fixtureDir } from './h5ad/fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-h5ad-err-'));
@@ -142,6 +144,97 @@ describe('fuzz: corrupted anndata files', () => {
     console.log('fuzz outcomes:', Object.fromEntries(outcomes));
     // The reader is still usable afterwards.
     expect(() => readEverything(`${DATASETS}/tiny.h5ad`)).not.toThrow();
+  });
+});
+
+describe('fuzz: shape attributes', () => {
+  // Shapes a corrupt or hand-edited file can declare in a few kilobytes: a matrix or an obs
+  // column longer or shorter than obs, 10^12 rows or columns, a csr `shape` attribute that
+  // disagrees with its arrays, an obs of 10^12 cells. Each must end in a coded input error,
+  // never a RangeError, an abort or an allocation of the declared size.
+  const N = 120;
+  const base: Record<'dense' | 'csr', string> = { dense: join(dir, 'shape-dense.h5ad'), csr: join(dir, 'shape-csr.h5ad') };
+  beforeAll(async () => {
+    const common = { cells: N, features: 4, cellLines: 2, drugs: 3, doses: [1], seed: 3 };
+    await synthesize({ ...common, format: 'dense', dataLocation: 'obsm/X_pca' }, base.dense);
+    await synthesize({ ...common, format: 'csr', dataLocation: 'X' }, base.csr);
+  });
+  const size = fc.constantFrom(0, 1, N - 1, N, N + 1, 2 ** 31, 1e12, 2 ** 53);
+  const mutation = fc.oneof(
+    fc.record({ op: fc.constant('obs-column' as const), rows: size }),
+    fc.record({ op: fc.constant('obsm' as const), rows: size, cols: fc.constantFrom(0, 1, 4, 1e12) }),
+    fc.record({ op: fc.constant('csr-shape' as const), rows: size, cols: fc.constantFrom(-1, 0, 3, 4, 5, 1e12, 2 ** 53) }),
+    fc.record({ op: fc.constant('obs-rows' as const), rows: fc.constantFrom(0, 5, 1e12, 2 ** 40) }),
+  );
+  let run = 0;
+
+  function apply(m: { op: string; rows: number; cols?: number }): { path: string; location: string[] } {
+    const p = join(dir, `shape-${run++}.h5ad`);
+    if (m.op === 'obs-rows') {
+      const w = H5adWriter.create(p);
+      try {
+        w.attrs('/', { 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
+        w.group('/obs', 'dataframe', '0.2.0');
+        w.attrs('/obs', { _index: 'cell' });
+        w.stringListAttr('/obs', 'column-order', ['n']);
+        w.declaredArray('/obs/cell', new Int32Array(Math.min(m.rows, 8)), [m.rows]);
+        w.declaredArray('/obs/n', new Int8Array(Math.min(m.rows, 8)), [m.rows]);
+        w.group('/obsm', 'dict', '0.1.0');
+        w.declaredArray('/obsm/X_pca', new Float32Array(Math.min(m.rows, 8) * 4), [m.rows, 4]);
+      } finally {
+        w.close();
+      }
+      return { path: p, location: ['obsm', 'X_pca'] };
+    }
+    copyFileSync(m.op === 'csr-shape' ? base.csr : base.dense, p);
+    const w = H5adWriter.append(p);
+    try {
+      if (m.op === 'obs-column') w.declaredArray('/obs/extra', new Int8Array(Math.min(m.rows, 8)), [m.rows]);
+      else if (m.op === 'obsm') w.declaredArray('/obsm/X_bad', new Float32Array(Math.min(m.rows, 8) * Math.min(m.cols ?? 1, 4)), [m.rows, m.cols ?? 1]);
+      else w.replaceInt64ListAttr('/X', 'shape', [m.rows, m.cols ?? 0]);
+    } finally {
+      w.close();
+    }
+    return { path: p, location: m.op === 'obsm' ? ['obsm', 'X_bad'] : m.op === 'csr-shape' ? ['X'] : ['obsm', 'X_pca'] };
+  }
+
+  it('every declared shape is read within obs and memory, or refused with a coded input error', async () => {
+    const outcomes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(mutation, async (m) => {
+        let made: { path: string; location: string[] };
+        try {
+          made = apply(m);
+        } catch (e) {
+          // HDF5 itself refused to write that shape (e.g. past its own limits): nothing to read.
+          if (isCellbudgetError(e) && e.code === 'H5AD_WRITE_FAILED') return;
+          throw e;
+        }
+        let outcome = 'ok';
+        try {
+          withH5ad(made.path, (src) => {
+            for (const c of [...src.obsColumnNames(), ...(m.op === 'obs-column' ? ['extra'] : [])]) src.readObsColumn(c);
+            const info = src.matrixInfo(made.location);
+            src.readRows(made.location, 0, Math.min(2, info.shape[0]));
+            src.readMatrix(made.location);
+          });
+        } catch (e) {
+          if (!isCellbudgetError(e)) throw new Error(`escaped for ${JSON.stringify(m)}: ${String(e)}`, { cause: e });
+          expect(e.message.length).toBeGreaterThan(20);
+          outcome = e.code;
+        } finally {
+          rmSync(made.path, { force: true });
+          await h5Ready();
+        }
+        // A length other than obs's is an input error, not a window the caller got wrong.
+        const mismatched = (m.op === 'obs-column' || m.op === 'obsm' || m.op === 'csr-shape') && m.rows !== N;
+        if (mismatched) expect(outcome, JSON.stringify(m)).toBe('H5AD_INVALID');
+        if (m.op === 'obs-rows' && m.rows >= 1e12) expect(outcome, JSON.stringify(m)).toBe('H5AD_INVALID');
+        outcomes.set(`${m.op}:${outcome}`, (outcomes.get(`${m.op}:${outcome}`) ?? 0) + 1);
+      }),
+      { seed: 16, numRuns: 60 },
+    );
+    console.log('shape fuzz outcomes:', Object.fromEntries(outcomes));
   });
 });
 

@@ -26,18 +26,26 @@ function trySplit(d: Dataset): { a: SplitAssignment; gd: ReturnType<typeof prepa
   const cols = d.config.split.split_by.map((k) => keys.findIndex((s) => s.name === k));
   const n = new Set(gd.plan.tgtLabels.map((l) => key(cols.map((c) => l[c]!)))).size;
   const r = d.config.split.ratios;
-  const tooSmall = r.some((x) => pyRound(x * n) === 0) || n - pyRound(r[0] * n) - pyRound(r[1] * n) <= 0;
-  if (tooSmall) {
+  // The reference's rules: any round(r·n) of 0 is refused; a remainder of 0 for test is not.
+  const tooSmall = r.some((x) => pyRound(x * n) === 0);
+  const testSize = n - pyRound(r[0] * n) - pyRound(r[1] * n);
+  const force = Object.entries(d.config.split.force_training_values);
+  const tuples = new Map(gd.plan.tgtLabels.map((l) => [key(cols.map((c) => l[c]!)), l] as const));
+  const nForced = [...tuples.values()].filter((l) => force.some(([k, v]) => l[keys.findIndex((s) => s.name === k)] === v)).length;
+  const expected = tooSmall ? 'SPLIT_TOO_SMALL' : force.length > 0 && nForced === 0 ? 'CONFIG_INVALID' : force.length > 0 && n - nForced < (testSize > 0 ? 2 : 1) ? 'SPLIT_TOO_SMALL' : null;
+  if (expected) {
     let code: string | undefined;
     try {
       assignSplits(gd.plan, d.config.split);
     } catch (e) {
       code = isCellbudgetError(e) ? e.code : String(e);
     }
-    expect(code).toBe('SPLIT_TOO_SMALL');
+    expect(code).toBe(expected);
     return null;
   }
-  return { a: assignSplits(gd.plan, d.config.split), gd };
+  const a = assignSplits(gd.plan, d.config.split);
+  expect(a.warnings.length > 0).toBe(testSize === 0);
+  return { a, gd };
 }
 
 describe('grouping properties', () => {

@@ -152,16 +152,19 @@ describe('compare and median', () => {
     expect(tierOf(1.07, { warn: 0.1, fail: 0.2 })).toBe('ok');
   });
 
-  it('compares at full scale, ignores sub-threshold noise, and flags runs that die', () => {
+  it('compares at full scale, refuses to compare across scales, ignores sub-threshold noise, and flags runs that die', () => {
     const base = sampleReport();
-    // The same figures measured at twice the scale are the same full-scale figures.
+    // Measured ÷ scale at another scale differs by the fixed runtime cost ÷ scale (DESIGN §7): no comparison.
     const rescaled = structuredClone(base);
     for (const r of rescaled.runs) {
       r.scale *= 2;
       r.peak_bytes *= 2;
       r.final_bytes *= 2;
     }
-    const same = compareReports(base, rescaled, { warn: 0.05, fail: 0.1 });
+    const across = compareReports(base, rescaled, { warn: 0.05, fail: 0.1 });
+    expect(across.rows.filter((r) => r.note?.includes('scale changed')).length).toBe(base.runs.length - 1); // all but the run that died in both
+    expect(across.problems.join(' ')).toMatch(/another scale than their baseline/);
+    const same = compareReports(base, structuredClone(base), { warn: 0.05, fail: 0.1 });
     expect(same.failures).toBe(1); // only the run that died in both
     expect(same.rows.filter((r) => r.peak).every((r) => Math.abs(r.peak?.ratio ?? 1) < 1e-12)).toBe(true);
 
@@ -181,7 +184,7 @@ describe('compare and median', () => {
 
     const fewer = structuredClone(base);
     fewer.runs = fewer.runs.filter((r) => r.strategy !== 'streaming');
-    expect(compareReports(base, fewer).rows.find((r) => r.strategy === 'streaming')).toMatchObject({ presence: 'base-only', tier: 'ok' });
+    expect(compareReports(base, fewer).rows.find((r) => r.strategy === 'streaming')).toMatchObject({ presence: 'base-only', tier: 'warn' });
     expect(compareReports(fewer, base).rows.find((r) => r.strategy === 'streaming')).toMatchObject({ presence: 'next-only', tier: 'ok' });
   });
 

@@ -35,13 +35,19 @@ describe('cellbudget plan', () => {
     [['--dataset', 'a=10GB,test=2'], /test=2 is outside 0–1/],
     [['--dataset', 'a=10GB', '--primary', 'nope'], /--primary 'nope' is not one of the datasets/],
     [['--dataset', 'a=10GB', '--headroom', '150%'], /headroom/],
-    [['--dataset', 'a=900GB', '--node-memory', '100GB'], /No strategy fits any node size/],
     [['--dataset', 'a=10GB,colour=red'], /unknown key 'colour'/],
     [[], /needs a scenario or at least one --dataset/],
   ])('bad input %j exits 2 naming the input', async (args, message) => {
     const r = await cli('plan', ...args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  test('no node fitting is a finding (exit 1), not bad input', async () => {
+    const r = await cli('plan', '--dataset', 'a=900GB', '--node-memory', '100GB');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/check failed \[NO_NODE_FITS\]: No strategy fits any node size/);
+    expect(r.stdout).toMatch(/#SBATCH --mem=/);
   });
 
   test('a model: section with a contradiction is refused', async () => {

@@ -2,10 +2,11 @@
  * `cellbudget ingest LOG [--budget peak=…] [--budget final=…] [--scale S] [--out DIR] [--json]`:
  * turn a memory log of the original training script into a report (issue 8).
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { ingestReport, type IngestedRunRecord, type IngestedStepRecord } from '../../harness/ingest.js';
+import { ingestReport, LogIngester, type IngestedRunRecord, type IngestedStepRecord } from '../../harness/ingest.js';
 import { loadScenarios, type Budgets } from '../../harness/scenario.js';
 import { parseBudgetFlags } from '../../harness/budgets.js';
 import { writeReportDir } from '../../harness/write-report.js';
@@ -24,6 +25,7 @@ interface IngestFlags {
   scenario?: string;
   binaryGb?: boolean;
   charts?: boolean;
+  lenient?: boolean;
 }
 
 function parseScale(s: string | undefined): number {
@@ -37,7 +39,14 @@ function parseScale(s: string | undefined): number {
 
 function table(run: IngestedRunRecord): string {
   const full = (b: number): string => formatBytes(b / run.scale);
-  const rows = run.steps.map((s: IngestedStepRecord, i) => [String(i + 1), s.dataset ?? '', String(s.name), s.label, formatBytes(s.end_bytes), run.scale === 1 ? '' : full(s.end_bytes)]);
+  // A person reads the first and last markers; every one is in the report files.
+  const SHOWN = 30;
+  const row = (s: IngestedStepRecord, i: number): string[] => [String(i + 1), s.dataset ?? '', String(s.name), s.label, formatBytes(s.end_bytes), run.scale === 1 ? '' : full(s.end_bytes)];
+  const n = run.steps.length;
+  const rows =
+    n <= 2 * SHOWN
+      ? run.steps.map(row)
+      : [...run.steps.slice(0, SHOWN).map(row), ['…', '', '', `(${n - 2 * SHOWN} more markers: every one is in report.json and report.md)`, '', ''], ...run.steps.slice(n - SHOWN).map((s, i) => row(s, n - SHOWN + i))];
   const head = ['#', 'dataset', 'step', 'label', 'used', run.scale === 1 ? '' : 'full scale'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
   const fmt = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
@@ -49,9 +58,8 @@ function table(run: IngestedRunRecord): string {
 }
 
 async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<void> {
-  let text: string;
   try {
-    text = readFileSync(log, 'utf8');
+    if (!statSync(log).isFile()) throw new Error('not a file');
   } catch (e) {
     throw new CellbudgetError('FILE_NOT_FOUND', `Log ${log} cannot be read.`, { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' }, { cause: e });
   }
@@ -77,7 +85,7 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     definition = first.definition;
     scenarioBudgets = first.budgets;
   }
-  const report = ingestReport(text, {
+  const opts = {
     name: f.name ?? basename(log, extname(log)),
     source: log,
     scale: parseScale(f.scale),
@@ -85,7 +93,15 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     ...(strategy !== undefined ? { strategy } : {}),
     ...(definition !== undefined ? { definition } : {}),
     markers: { binaryGb: f.binaryGb ?? false },
-  });
+    lenient: f.lenient ?? false,
+  };
+  // Streamed: a log of any length is read once, line by line, never held whole.
+  const ingester = new LogIngester(opts);
+  const lines = createInterface({ input: createReadStream(log, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) ingester.push(line);
+  const report = ingestReport(ingester.finish(), opts);
+  const unreadable = (report.runs[0] as IngestedRunRecord).ingested.unreadable ?? [];
+  for (const u of unreadable) ctx.io.stderr.write(`cellbudget: warning: ${log}:${u.line}: unreadable [MEMORY] line skipped (--lenient): ${u.reason}\n`);
   const written = await writeReportDir(report, f.out, { charts: f.charts ?? true });
   const run = report.runs[0] as IngestedRunRecord;
   if (run.budgets.some((b) => !b.ok)) ctx.exitCode = 1;
@@ -110,5 +126,6 @@ export const registerIngest: RegisterCommand = (program: Command, ctx: CliContex
     .option('--scenario <file>', 'scenario YAML describing the logged datasets (gives calibrate the sizes; its budgets apply unless --budget)')
     .option('--no-charts', 'skip the PNG charts')
     .option('--binary-gb', 'read "GB" in the log as 2^30 bytes (scripts that divide by 1024**3)')
+    .option('--lenient', 'ingest the readable markers and list unreadable [MEMORY] lines as warnings, instead of exit 2')
     .action(async (log: string, f: IngestFlags) => runIngest(log, f, ctx));
 };

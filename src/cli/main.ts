@@ -33,7 +33,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return e.exitCode === 0 ? 0 : 2;
     }
     if (isCellbudgetError(e)) {
-      io.stderr.write(`cellbudget: error [${e.code}]: ${e.message}\n`);
+      // Exit 1 is a finding (a budget broken, no node fits), not a mistake of the user's.
+      io.stderr.write(`cellbudget: ${e.exitCode === 1 ? 'check failed' : 'error'} [${e.code}]: ${e.message}\n`);
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));

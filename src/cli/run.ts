@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../errors.js';
-import { formatBytes, parseBytes, parseDuration, parsePercent } from '../units.js';
+import { formatBytes, parseDuration, parsePercent } from '../units.js';
 import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
 import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
@@ -11,6 +11,7 @@ import { runScenarios, defaultCacheDir, plannedRuns } from '../../harness/run.js
 import { createProgress } from '../../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
 import { writeReportDir } from '../../harness/write-report.js';
+import { formatPreflight, preflight } from '../../harness/preflight.js';
 import type { Report, RunRecord } from '../../harness/report.js';
 
 interface RunOpts {
@@ -33,6 +34,21 @@ interface RunOpts {
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
+/** --warn / --fail, judged before measuring: the fail threshold must be at least the warn one. */
+function parseCompareFlags(warn: string, fail: string): { warn: number; fail: number } {
+  const w = parsePercent(warn, '--warn');
+  const f = parsePercent(fail, '--fail');
+  if (f < w) throw new CellbudgetError('USAGE', `--fail (${fail}) is below --warn (${warn}).`, { hint: 'The fail threshold must be at least the warn threshold, e.g. --warn 5% --fail 10%.' });
+  return { warn: w, fail: f };
+}
+
+/** --timeout: a positive duration (0 would kill every run at once; leave the option out for no limit). */
+function parseTimeout(v: string): number {
+  const ms = parseDuration(v, '--timeout');
+  if (!(ms > 0)) throw new CellbudgetError('USAGE', `--timeout '${v}' is not a positive duration.`, { key: '--timeout', value: v, hint: 'Write e.g. --timeout 10m; leave it out for no limit.' });
+  return ms;
+}
+
 export const registerRun: RegisterCommand = (program, ctx) => {
   program
     .command('run')
@@ -54,8 +70,10 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--json', 'print report.json to stdout instead of the table')
     .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
     .action(async (args: string[], opts: RunOpts) => {
+      // Every option and every scenario is judged before anything is measured.
       const runsN = Number(opts.runs);
       if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
+      const compare = parseCompareFlags(opts.warn, opts.fail);
       const scenarios = args.flatMap((a) => loadScenarios(a));
       const strategies = parseStrategies(opts.strategy);
       // Refuse what cannot run (or would measure nothing) before the first child starts.
@@ -63,9 +81,12 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const budgets = opts.budget ? parseBudgetFlags(opts.budget) : undefined;
       const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
-      const timeoutMs = opts.timeout ? parseDuration(opts.timeout, '--timeout') : undefined;
+      const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
       const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
       const outDir = resolve(opts.out);
+      const cacheDir = opts.cache ? resolve(opts.cache) : defaultCacheDir();
+      const checked = await preflight(scenarios, { outDir, cacheDir, ...(strategies ? { strategies } : {}), ...(calibration ? { calibration } : {}) });
+      if (opts.verbose) ctx.io.stderr.write(`${formatPreflight(checked)}\n`);
       const progress = createProgress({ stream: ctx.io.stderr });
       const reports: Report[] = [];
       try {
@@ -75,8 +96,9 @@ export const registerRun: RegisterCommand = (program, ctx) => {
               ...(strategies ? { strategies } : {}),
               ...(budgets ? { budgets } : {}),
               ...(opts.verbose ? { verbose: true, onOutput: (t: string) => ctx.io.stderr.write(t) } : {}),
-              cacheDir: opts.cache ? resolve(opts.cache) : defaultCacheDir(),
+              cacheDir,
               outDir,
+              facts: checked.facts,
               progress,
               ...(calibration ? { calibration } : {}),
               ...(timeoutMs !== undefined ? { timeoutMs } : {}),
@@ -88,17 +110,23 @@ export const registerRun: RegisterCommand = (program, ctx) => {
         progress.stop();
       }
       const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
-      const compare = { warn: parsePercent(opts.warn, '--warn'), fail: parsePercent(opts.fail, '--fail') };
       const comparison = baseline ? compareReports(baseline, report, compare) : undefined;
-      await writeReportDir(report, outDir, { ...(comparison ? { comparison } : {}), charts: opts.charts });
+      // What was measured is shown even when the report cannot be written (a disk that filled up).
+      let writeError: unknown;
+      try {
+        await writeReportDir(report, outDir, { ...(comparison ? { comparison } : {}), charts: opts.charts });
+      } catch (e) {
+        writeError = e;
+      }
 
       if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
       else {
         ctx.io.stdout.write(formatRunTable(report.runs));
         ctx.io.stdout.write(`\n${formatVerdicts(report.runs, { reportOnly: opts.reportOnly === true, verbose: opts.verbose === true, outDir })}`);
         if (comparison) ctx.io.stdout.write(`\n${formatComparison(comparison)}`);
-        ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
+        if (writeError === undefined) ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
       }
+      if (writeError !== undefined) throw writeError;
       const broken = report.runs.flatMap((r) => r.budgets.filter((b) => !b.ok));
       // A failing gate says why in full (step, overshoot); under --report-only (the demo) the
       // verdict lines above say which budgets broke, and --verbose adds every message.
@@ -159,6 +187,8 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
   const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'model peak/final', 'budgets'];
   const rows = runs.map((r) => {
     const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+    // A run that died did so in a step it never finished: that step, not the last finished one.
+    const stepCell = r.status !== 'ok' && r.failure?.step ? `${r.failure.step} (${r.status})` : (peakStep?.label ?? '–');
     const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${b.ok ? '✓' : '✗'}`).join(' ');
     return [
       r.scenario,
@@ -167,7 +197,7 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
       formatBytes(r.final_bytes),
       formatBytes(r.peak_bytes / r.scale),
       formatBytes(r.final_bytes / r.scale),
-      peakStep?.label ?? '–',
+      stepCell,
       modelError(r),
       budgets,
     ];

@@ -96,6 +96,7 @@ export const registerSplit: RegisterCommand = (program, ctx) => {
       withH5ad(file, (src) => {
         const plan = planGroups(config, src);
         const a = assignSplits(plan, config.split);
+        for (const w of a.warnings) ctx.io.stderr.write(`cellbudget: warning: ${w}\n`);
         const d = opts.digest ? digestSplits(src, config, plan, a) : null;
         if (opts.json) {
           const manifest = buildManifest(plan, a, { rows: opts.rows === true });

@@ -4,7 +4,7 @@
  * siblings in src/h5ad) that imports h5wasm.
  */
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -46,7 +46,15 @@ const diagPath = join(tmpdir(), `cellbudget-hdf5-${process.pid}-${Date.now()}.lo
 const diagFd = process.env['CELLBUDGET_DEBUG'] ? -1 : openSync(diagPath, 'a+');
 if (diagFd >= 0) rmSync(diagPath, { force: true });
 // Emscripten turns the options object into the instance: each instance needs a fresh one.
-const moduleOptions = (): { noInitialRun: boolean } => ({ noInitialRun: true });
+// Emscripten's own warnings (e.g. "Invalid UTF-8 leading byte" on a corrupt string) go
+// through printErr: keep them out of the user's stderr unless debugging; the decoded value is
+// what our checks judge.
+const moduleOptions = (): { noInitialRun: boolean; printErr: (text: string) => void } => ({
+  noInitialRun: true,
+  printErr: (text: string) => {
+    if (process.env['CELLBUDGET_DEBUG']) process.stderr.write(`${text}\n`);
+  },
+});
 
 function quietStderr(lib: H5Module): H5Module {
   if (diagFd < 0) return lib;
@@ -543,7 +551,29 @@ export class H5File {
     if (!meta || typeof meta.size !== 'number' || !(meta.size > 0)) {
       throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, { file: this.path, key: path, hint: 'The file is probably corrupt.' });
     }
+    const dims = meta.shape ?? [];
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares an impossible shape ${JSON.stringify(dims)}.`, { file: this.path, key: path.replace(/^\//, ''), value: dims, hint: 'The file is probably corrupt; re-export it with anndata.' });
+    }
     return meta;
+  }
+
+  /**
+   * Refuse to allocate what a declared shape asks for when it cannot fit this machine's
+   * memory: an HDF5 dataset can declare 10^12 rows in a few kilobytes (unwritten chunks), and
+   * the allocation would die as a RangeError or an abort instead of an input error.
+   */
+  checkFits(path: string, elements: number, itemBytes: number, what: string): void {
+    const bytes = elements * itemBytes;
+    const limit = memoryLimitBytes();
+    if (!(Number.isSafeInteger(elements) && elements >= 0) || bytes > limit) {
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares ${elements.toLocaleString('en-US')} ${what} (${formatSize(bytes)} in memory), more than this machine's ${formatSize(limit)} of memory.`, {
+        file: this.path,
+        key: path.replace(/^\//, ''),
+        value: elements,
+        hint: 'A shape that large is almost always a corrupt or hand-edited file: check it with h5py and re-export it with anndata.',
+      });
+    }
   }
 
   /** Bytes a dataset takes on disk (its chunks or contiguous block), or null when unknown. */
@@ -634,6 +664,7 @@ export class H5File {
   readNumeric1D(path: string, meta: Metadata = this.metadata(path)): NumericOut {
     const Stored = storedArrayType(meta, this.path, path);
     const n = (meta.shape ?? []).reduce((a, b) => a * b, 1);
+    this.checkFits(path, n, meta.size, 'values');
     const out = new Stored(n);
     if ((meta.shape ?? []).length === 0) {
       // scalar
@@ -684,6 +715,8 @@ export class H5File {
     if (shape.length === 0) return [String(this.readWhole(path, meta))];
     if (shape.length !== 1) throw new CellbudgetError('H5AD_INVALID', `String dataset '${path.replace(/^\//, '')}' in ${this.path} is not one-dimensional.`, { file: this.path, key: path });
     const n = shape[0] ?? 0;
+    // A JS string costs at least ~16 bytes beside its characters.
+    this.checkFits(path, n, 16 + meta.size, 'strings');
     const out: string[] = new Array<string>(n);
     const step = 1 << 16;
     const ptr = this.malloc(path, Math.max(1, Math.min(n, step) * meta.size));
@@ -796,4 +829,21 @@ function copyInto(out: NumericOut, at: number, view: NumericOut): void {
     const o = out as BigInt64Array;
     for (let i = 0; i < view.length; i++) o[at + i] = BigInt(Math.trunc(view[i] as number));
   }
+}
+
+/** The most one read may allocate: this machine's memory (a cgroup limit below it is not seen). */
+export function memoryLimitBytes(): number {
+  return totalmem();
+}
+
+function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes)) return `${bytes} bytes`;
+  const units = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
 }

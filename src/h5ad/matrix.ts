@@ -4,6 +4,7 @@
  * preallocated typed arrays, so WebAssembly memory stays at one window whatever the size.
  */
 import { CellbudgetError } from '../errors.js';
+import { obsRowCount } from './obs.js';
 import { allocFloat } from '../data.js';
 import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../data.js';
 import { describeDtype, T, WINDOW_BYTES } from './file.js';
@@ -89,6 +90,19 @@ function layout(f: H5File, location: readonly string[]): Layout {
     checkNumeric(f, `${path}/data`, data);
     const indices = f.metadata(`${path}/indices`);
     const indptr = f.metadata(`${path}/indptr`);
+    const nnz = data.shape?.[0] ?? 0;
+    const major = format === 'csr' ? rows : cols;
+    if (!(Number.isSafeInteger(rows) && rows >= 0 && Number.isSafeInteger(cols) && cols >= 0)) {
+      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} declares an impossible shape [${shape.join(', ')}].`, { file: f.path, key: name, value: shape, hint: 'Re-export the file with anndata.' });
+    }
+    if ((indices.shape?.[0] ?? -1) !== nnz || (indptr.shape?.[0] ?? -1) !== major + 1) {
+      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} is inconsistent: shape [${rows}, ${cols}] needs ${major + 1} indptr entries and as many indices as values; it has ${indptr.shape?.[0] ?? 0} indptr entries, ${indices.shape?.[0] ?? 0} indices and ${nnz} values.`, {
+        file: f.path,
+        key: name,
+        hint: 'The file is corrupt (or its shape attribute was edited); re-export it with anndata.',
+      });
+    }
+    checkCellRows(f, name, rows, cols, floatDtypeFor(data));
     return { format, path, rows, cols, data, indices, indptr };
   }
   const enc = f.encoding(path);
@@ -101,7 +115,28 @@ function layout(f: H5File, location: readonly string[]): Layout {
   if (shape.length !== 1 && shape.length !== 2) {
     throw new CellbudgetError('H5AD_INVALID', `'${name}' in ${f.path} has ${shape.length} dimensions; a representation has 2.`, { file: f.path, key: name });
   }
-  return { format: 'dense', path, meta, rows: shape[0] ?? 0, cols: shape.length === 2 ? (shape[1] ?? 0) : 1 };
+  const rows = shape[0] ?? 0;
+  const cols = shape.length === 2 ? (shape[1] ?? 0) : 1;
+  checkCellRows(f, name, rows, cols, floatDtypeFor(meta));
+  return { format: 'dense', path, meta, rows, cols };
+}
+
+/**
+ * A representation holds one row per cell, and a row (densified for a distribution) must fit
+ * in memory: checked on the shape alone, before anything is allocated or read.
+ */
+function checkCellRows(f: H5File, name: string, rows: number, cols: number, dtype: FloatDtype): void {
+  // A bare HDF5 matrix (no obs at all, as the writer's own tests make) has nothing to match.
+  const nObs = f.has('/obs') ? obsRowCount(f) : rows;
+  if (rows !== nObs) {
+    throw new CellbudgetError('H5AD_INVALID', `'${name}' in ${f.path} has ${rows.toLocaleString('en-US')} rows but obs has ${nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`, {
+      file: f.path,
+      key: name,
+      value: { rows, n_obs: nObs },
+      hint: 'The file is inconsistent (a broken export, or a hand-edited shape): re-export it with anndata, or point data_location at a representation of the same cells.',
+    });
+  }
+  f.checkFits(name, cols, itemBytes(dtype), 'columns in one row');
 }
 
 function itemBytes(dtype: FloatDtype): number {

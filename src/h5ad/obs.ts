@@ -116,6 +116,7 @@ function readCodes(f: H5File, path: string): CodeArray {
     throw new CellbudgetError('H5AD_INVALID', `Categorical codes '${path.slice(1)}' in ${f.path} are not integers (${describeDtype(meta)}).`, { file: f.path, key: path.slice(1) });
   }
   const n = meta.shape?.[0] ?? 0;
+  f.checkFits(path, n, 4, 'categorical codes');
   let out: CodeArray;
   if (Stored === Int8Array || Stored === Int16Array || Stored === Int32Array) out = new Stored(n) as CodeArray;
   else out = new Int32Array(n); // int64/unsigned codes: anndata never needs more than int32 categories
@@ -126,6 +127,7 @@ function readCodes(f: H5File, path: string): CodeArray {
 function readMask(f: H5File, path: string): Uint8Array {
   const meta = f.metadata(path);
   const n = meta.shape?.[0] ?? 0;
+  f.checkFits(path, n, 1, 'mask values');
   const out = new Uint8Array(n);
   f.readRowsInto(path, meta, 0, n, out);
   return out;
@@ -150,6 +152,7 @@ function legacyCategories(f: H5File, path: string): { categories: Label[]; order
 
 function plainDatasetColumn(f: H5File, name: string, path: string, meta: Metadata): ObsColumn {
   if (isBoolEnum(meta)) {
+    f.checkFits(path, meta.shape?.[0] ?? 0, 1, 'booleans');
     const values = new Uint8Array(meta.shape?.[0] ?? 0);
     f.readRowsInto(path, meta, 0, values.length, values);
     return { kind: 'boolean', name, values };
@@ -159,8 +162,41 @@ function plainDatasetColumn(f: H5File, name: string, path: string, meta: Metadat
   return { kind: 'numeric', name, dtype: describeDtype(meta), values };
 }
 
-/** One obs column, fully. Throws OBS_MISSING_COLUMN when absent. */
+/**
+ * One obs column, fully. Throws OBS_MISSING_COLUMN when absent, H5AD_INVALID when its length
+ * (or its mask's) is not obs's row count.
+ */
 export function readObsColumn(f: H5File, name: string): ObsColumn {
+  const n = obsRowCount(f);
+  const path = `/obs/${name}`;
+  // Judge the declared length first: a column declaring 2^31 rows beside 120 cells must not
+  // be read (HDF5 would fill gigabytes of never-written chunks) before it is refused.
+  if (name.length > 0 && !name.includes('/') && f.has(path)) {
+    const inner = f.isGroup(path) ? [`${path}/codes`, `${path}/values`, `${path}/mask`].filter((p) => f.has(p)) : [path];
+    for (const p of inner) {
+      const rows = f.metadata(p).shape?.[0] ?? 0;
+      if (rows !== n) throw lengthMismatch(f, name, rows, n);
+    }
+  }
+  const col = readObsColumnData(f, name);
+  const length = 'codes' in col ? col.codes.length : col.values.length;
+  const mask = 'mask' in col ? col.mask.length : length;
+  if (length !== n || mask !== n) throw lengthMismatch(f, name, length, n, mask);
+  return col;
+}
+
+function lengthMismatch(f: H5File, name: string, length: number, n: number, mask = length): CellbudgetError {
+  {
+    return new CellbudgetError('H5AD_INVALID', `obs column '${name}' in ${f.path} has ${length.toLocaleString('en-US')} values${mask !== length ? ` and a mask of ${mask.toLocaleString('en-US')}` : ''}, but obs has ${n.toLocaleString('en-US')} rows.`, {
+      file: f.path,
+      key: `obs/${name}`,
+      value: { length, n_obs: n },
+      hint: 'Every obs column holds one value per cell; the file is inconsistent: re-export it with anndata.',
+    });
+  }
+}
+
+function readObsColumnData(f: H5File, name: string): ObsColumn {
   const path = `/obs/${name}`;
   if (name.length === 0 || name.includes('/') || !f.has(path)) throw missingColumn(f, name);
   const enc = f.encoding(path);
@@ -182,6 +218,7 @@ export function readObsColumn(f: H5File, name: string): ObsColumn {
       case 'nullable-boolean': {
         const vpath = `${path}/values`;
         const meta = f.metadata(vpath);
+        f.checkFits(vpath, meta.shape?.[0] ?? 0, 1, 'booleans');
         const values = new Uint8Array(meta.shape?.[0] ?? 0);
         f.readRowsInto(vpath, meta, 0, values.length, values);
         return { kind: 'nullable-boolean', name, values, mask: readMask(f, `${path}/mask`) };

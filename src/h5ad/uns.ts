@@ -35,6 +35,7 @@ export function readEmbeddings(f: H5File, key: string): Embeddings {
       });
     }
     const n = (meta.shape ?? []).reduce((a, b) => a * b, 1);
+    f.checkFits(p, n, 8, 'embedding values');
     const v: FloatArray = floatDtypeFor(meta) === 'float32' ? new Float32Array(n) : new Float64Array(n);
     if ((meta.shape ?? []).length === 0) v[0] = Number(f.readNumeric1D(p, meta)[0] ?? 0);
     else f.readRowsInto(p, meta, 0, meta.shape?.[0] ?? 0, v);

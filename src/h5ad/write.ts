@@ -156,6 +156,31 @@ export class H5adWriter {
     this.guard(path, `writing attribute ${name} on`, () => n.create_attribute(name, BigInt64Array.from(values.map((v) => BigInt(v)))));
   }
 
+  /** Replace (or add) an int64 array attribute, e.g. to rewrite a csr_matrix `shape`. */
+  replaceInt64ListAttr(path: string, name: string, values: readonly number[]): void {
+    const n = this.node(path);
+    if (this.guard(path, `reading attributes of`, () => Object.keys(n.attrs).includes(name))) this.guard(path, `deleting attribute ${name} on`, () => n.delete_attribute(name));
+    this.int64ListAttr(path, name, values);
+  }
+
+  /**
+   * A numeric `array` dataset that declares `shape` but stores only `values` (its first
+   * rows; HDF5 reads never-written chunks as 0). A few kilobytes can so declare 10^12 rows,
+   * as a corrupt or hand-edited file does; the reader's shape checks are tested with it.
+   */
+  declaredArray(path: string, values: Int8Array | Int32Array | Float32Array | Float64Array, shape: readonly number[]): void {
+    const rest = shape.slice(1);
+    const rowElems = rest.reduce((a, b) => a * b, 1);
+    const stored = [Math.floor(values.length / Math.max(1, rowElems)), ...rest];
+    const chunks = [Math.max(1, Math.min(stored[0] ?? 1, 1024)), ...rest.map((d) => Math.max(1, d))];
+    const ds = this.guard(path, 'writing', () =>
+      this.file.create_dataset({ name: path.replace(/^\//, ''), data: values.subarray(0, (stored[0] ?? 0) * rowElems), shape: stored, maxshape: shape.map(() => null), chunks }),
+    );
+    if (!(ds instanceof Dataset)) throw new CellbudgetError('H5AD_WRITE_FAILED', `Could not create '${path}' in ${this.path}.`, { file: this.path, key: path });
+    this.guard(path, 'resizing', () => ds.resize([...shape]));
+    this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
+  }
+
   /** A scalar bool attribute (a placeholder until `patchBoolPlaceholders`). */
   boolAttr(path: string, name: string, value: boolean): void {
     const n = this.node(path);

@@ -92,3 +92,39 @@ export function descendantPids(pid: number): number[] {
   }
   return out;
 }
+
+/** The start time of a process (clock ticks since boot, /proc/<pid>/stat field 22), or null when it is gone or a zombie. */
+export function processStartTime(pid: number): string | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  if (rest[0] === 'Z' || rest[0] === 'X') return null;
+  return rest[19] ?? null;
+}
+
+/** Live processes whose process group is `pgid` (Linux; [] elsewhere). */
+export function processGroupMembers(pgid: number): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const text = readFileSync(`/proc/${n}/stat`, 'utf8');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      if (rest[0] !== 'Z' && rest[0] !== 'X' && Number(rest[2]) === pgid) out.push(Number(n));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

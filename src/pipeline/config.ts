@@ -121,8 +121,14 @@ function checkSplit(c: DataManagerConfig, raw: z.infer<typeof splitSchema>, wher
   for (const k of raw.split_by) {
     if (!distKeys.includes(k)) throw invalid(where, 'split.split_by', `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`, k);
   }
+  // The reference refuses force keys outside split_by (ValueError "force_training_values keys
+  // must be a subset of split_by"): a forced value elsewhere can match every tuple and empty
+  // val and test.
   for (const k of Object.keys(raw.force_training_values)) {
-    if (!distKeys.includes(k)) throw invalid(where, `split.force_training_values.${k}`, `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`, k);
+    if (!raw.split_by.includes(k)) {
+      throw invalid(where, `split.force_training_values.${k}`, `names '${k}', which is not a split_by key (split_by: ${raw.split_by.join(', ')}).`, k,
+        `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it from force_training_values.`);
+    }
   }
   return {
     split_by: raw.split_by,

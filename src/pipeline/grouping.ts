@@ -146,6 +146,7 @@ function formatLabel(l: Label): string {
  */
 export function planGroups(config: DataManagerConfig, source: DatasetSource): GroupPlan {
   const n = source.nObs;
+  checkRepresentation(config, source);
   const { flag, valid } = flagValues(config, source);
   const srcCols: KeyColumn[] = config.src_dist_keys.map((k) => keyColumn(readColumn(source, k)));
   const tgtCols: KeyColumn[] = config.tgt_dist_keys.map((k) => keyColumn(readColumn(source, k)));
@@ -227,6 +228,24 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   };
 }
 
+/**
+ * The representation must exist and hold one row per cell, even where the plan reads no
+ * matrix (split without --digest, streaming's planning pass): a wrong data_location or a
+ * matrix of another length is found before anything is measured or copied.
+ */
+function checkRepresentation(config: DataManagerConfig, source: DatasetSource): void {
+  const info = source.matrixInfo(config.data_location);
+  const rows = info.shape[0];
+  if (rows !== source.nObs) {
+    throw new CellbudgetError('H5AD_INVALID', `${source.name}: ${config.data_location.join('/')} has ${rows.toLocaleString('en-US')} rows but obs has ${source.nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`, {
+      file: source.name,
+      key: config.data_location.join('/'),
+      value: { rows, n_obs: source.nObs },
+      hint: 'The file is inconsistent (written by a broken exporter, or truncated): re-export it with anndata, or point data_location at a representation of the same cells.',
+    });
+  }
+}
+
 function buildConditions(
   config: DataManagerConfig,
   source: DatasetSource,
@@ -249,6 +268,8 @@ function buildConditions(
   }
   // Targets share labels heavily: one vector per (column, label), referenced by every target.
   const cache = new Map<string, Float64Array>();
+  // Conditions are stacked per key in training: every embedding of one uns key must have one length.
+  const lengthOf = new Map<string, { n: number; label: Label }>();
   return tgtLabels.map((labels) => {
     const cond: Record<string, Float64Array> = {};
     cols.forEach((c, j) => {
@@ -268,6 +289,16 @@ function buildConditions(
             });
           }
           vec = Float64Array.from(found);
+          const seen = lengthOf.get(rep);
+          if (seen === undefined) lengthOf.set(rep, { n: vec.length, label });
+          else if (seen.n !== vec.length) {
+            throw new CellbudgetError('H5AD_INVALID', `${source.name}: the embeddings in uns/${rep} differ in length: ${formatLabel(seen.label)} has ${seen.n} values, ${formatLabel(label)} has ${vec.length}.`, {
+              file: source.name,
+              key: `uns/${rep}/${String(label)}`,
+              value: { [String(seen.label)]: seen.n, [String(label)]: vec.length },
+              hint: `Every vector under uns/${rep} must have the same length (one embedding space); re-export the embeddings.`,
+            });
+          }
         } else if (typeof label === 'number' || typeof label === 'boolean') {
           vec = Float64Array.of(Number(label));
         } else {

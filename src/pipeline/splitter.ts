@@ -27,6 +27,8 @@ export interface SplitAssignment {
   readonly forced: Uint8Array;
   /** Number of tuples per split. */
   readonly sizes: Readonly<Record<Split, number>>;
+  /** What the user should know about this split that is not an error (an empty test split, as the reference makes it). */
+  readonly warnings: readonly string[];
   /** Per split: target indices ascending, source indices ascending, and the filtered src_to_tgt. */
   readonly tgt: Readonly<Record<Split, Int32Array>>;
   readonly src: Readonly<Record<Split, Int32Array>>;
@@ -54,22 +56,32 @@ function matchesForced(value: Label, wanted: Label | readonly Label[]): boolean 
   return Array.isArray(wanted) ? wanted.some((w: Label) => sameLabel(value, w)) : sameLabel(value, wanted as Label);
 }
 
-/** Sizes of train / val / test for n tuples: round(r0·n), round(r1·n), the rest. */
-export function splitSizes(n: number, ratios: readonly [number, number, number]): Record<Split, number> {
+/**
+ * Sizes of train / val / test for n tuples, as the reference computes them: train =
+ * round(r0·n), val = round(r1·n), test = n − train − val. The reference refuses when any of
+ * round(r·n) is 0 (test's own round included) but not when the remainder for test is 0
+ * (3 tuples at 0.5/0.25/0.25 → 2, 1, 0): that split comes back with a warning.
+ */
+export function splitSizes(n: number, ratios: readonly [number, number, number]): Record<Split, number> & { warnings: string[] } {
   const train = roundShare(ratios[0], n);
   const val = roundShare(ratios[1], n);
-  const test = n - train - val;
   const rounded = { train, val, test: roundShare(ratios[2], n) };
   for (const s of SPLITS) {
-    if (rounded[s] === 0 || (s === 'test' && test <= 0)) {
-      throw new CellbudgetError('SPLIT_TOO_SMALL', `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the ${s} split would get ${s === 'test' ? Math.max(0, test) : rounded[s]} tuple(s) (round(${ratios[SPLITS.indexOf(s)]}·${n}) = ${rounded[s]}).`, {
+    if (rounded[s] === 0) {
+      throw new CellbudgetError('SPLIT_TOO_SMALL', `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the ${s} split would get 0 tuples (round(${ratios[SPLITS.indexOf(s)]}·${n}) = 0); the reference refuses this too.`, {
         key: 'split.ratios',
         value: { n, ratios },
         hint: 'Split by finer keys (add a key to split_by so there are more unique tuples), or raise that split\'s ratio.',
       });
     }
   }
-  return { train, val, test };
+  // round(r2·n) ≥ 1 means r2·n > 0.5, so train + val ≤ n and test is never negative.
+  const test = n - train - val;
+  const warnings =
+    test === 0
+      ? [`With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the test split is empty (train ${train}, val ${val}, test ${n} − ${train} − ${val} = 0), as in the reference. Split by finer keys or change the ratios if you need a test split.`]
+      : [];
+  return { train, val, test, warnings };
 }
 
 /**
@@ -92,7 +104,13 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const forced: number[] = [];
   const forceEntries = Object.entries(split.force_training_values).map(([k, v]) => {
     const j = keys.indexOf(k);
-    if (j < 0) throw new CellbudgetError('CONFIG_INVALID', `split.force_training_values names '${k}', which is not a src or tgt key (keys: ${keys.join(', ')}).`, { key: `split.force_training_values.${k}`, value: k });
+    if (j < 0 || !split.split_by.includes(k)) {
+      throw new CellbudgetError('CONFIG_INVALID', `split.force_training_values names '${k}', which is not a split_by key (split_by: ${split.split_by.join(', ')}).`, {
+        key: `split.force_training_values.${k}`,
+        value: k,
+        hint: `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it.`,
+      });
+    }
     return [j, v] as const;
   });
   const holdoutCols = split.holdout_combinations
@@ -110,14 +128,35 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
       forced.push(0);
     }
     tupleOfTgt[t] = ti;
-    // A tuple is forced when any of its targets carries a forced value (the force key may
-    // lie outside split_by), or, with holdout_combinations, when it contains a control value.
+    // A tuple is forced when it carries a forced value (force keys are split_by keys), or,
+    // with holdout_combinations, when it contains a control value.
     if (forceEntries.some(([j, v]) => matchesForced(labels[j]!, v))) forced[ti] = 1;
     if (holdoutCols.some(([i, k]) => sameLabel(tuple[i]!, plan.controlValue[k]!))) forced[ti] = 1;
   }
 
   const n = tuples.length;
   const sizes = splitSizes(n, split.ratios);
+  const forcing = split.holdout_combinations || forceEntries.length > 0;
+  const nForced = forced.reduce((a, f) => a + f, 0);
+  if (forcing && nForced === 0) {
+    // The reference raises here ("There must be at least one unique combination of split_by
+    // keys after removing forced training combinations").
+    const what = forceEntries.length > 0 ? `force_training_values ${JSON.stringify(split.force_training_values)}` : 'holdout_combinations (a control value in a split_by key)';
+    throw new CellbudgetError('CONFIG_INVALID', `split: ${what} matches none of the ${n} split_by tuple(s); the reference refuses this too.`, {
+      key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
+      value: forceEntries.length > 0 ? split.force_training_values : true,
+      hint: `Force values that occur among the targets' ${split.split_by.join(', ')} labels, or remove the setting.`,
+    });
+  }
+  if (forcing && n - nForced < (sizes.test > 0 ? 2 : 1)) {
+    // The intended semantics exist so that val and test keep tuples; forcing everything
+    // into train would hand training a split with nothing to validate on.
+    throw new CellbudgetError('SPLIT_TOO_SMALL', `split: ${nForced} of ${n} split_by tuple(s) are forced into train, leaving ${n - nForced} for val and test, which need ${sizes.test > 0 ? 'one each' : 'one for val'}.`, {
+      key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
+      value: { n, forced: nForced },
+      hint: 'Force fewer values into train, or split by finer keys so more tuples remain.',
+    });
+  }
   const tupleSplit: Split[] = new Array<Split>(n).fill('val');
   const forcedIdx: number[] = [];
   const free: number[] = [];
@@ -125,7 +164,8 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   for (const i of forcedIdx) tupleSplit[i] = 'train';
   const perm = new RandomState(split.random_state).permutation(free.length);
   const trainRest = Math.max(0, sizes.train - forcedIdx.length);
-  const testCount = Math.min(sizes.test, Math.max(0, free.length - trainRest));
+  // With more tuples forced than train's size, test comes first but val keeps at least one.
+  const testCount = Math.min(sizes.test, Math.max(0, free.length - trainRest - 1));
   for (let p = 0; p < free.length; p++) {
     const i = free[perm[p]!]!;
     tupleSplit[i] = p < trainRest ? 'train' : p < trainRest + testCount ? 'test' : 'val';
@@ -139,7 +179,7 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const tgt = mk((s) => Int32Array.from(tgtLists[s]));
   const srcToTgt = mk((s) => filterSrcToTgt(plan, tgt[s]));
   const src = mk((s) => Int32Array.from(srcToTgt[s], ([si]) => si));
-  return { tuples, tupleOfTgt, tupleSplit, forced: Uint8Array.from(forced), sizes: actual, tgt, src, srcToTgt };
+  return { tuples, tupleOfTgt, tupleSplit, forced: Uint8Array.from(forced), sizes: actual, warnings: sizes.warnings, tgt, src, srcToTgt };
 }
 
 function filterSrcToTgt(plan: GroupPlan, tgt: Int32Array): Array<readonly [number, number[]]> {

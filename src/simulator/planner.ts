@@ -187,12 +187,15 @@ export function plan(datasets: readonly DatasetModel[], opts: PlanOptions): Plan
   };
 }
 
-/** Refuse a plan where no strategy fits any given node. */
+/**
+ * Fail a plan where no strategy fits any given node: a finding about the datasets (exit 1),
+ * not a mistake in the input.
+ */
 export function assertSomethingFits(p: Plan): void {
   if (p.recommended.node_bytes !== null) return;
   const largest = p.nodes[p.nodes.length - 1] ?? 0;
   throw new CellbudgetError(
-    'SCENARIO_IMPOSSIBLE',
+    'NO_NODE_FITS',
     `No strategy fits any node size given (largest ${formatBytes(largest)} with ${Math.round(p.headroom * 100)}% headroom): the lowest peak is ${formatBytes(p.recommended.peak_bytes)} (${p.recommended.strategy}, order ${p.recommended.order.join(' → ')}).`,
     {
       key: '--node-memory',
