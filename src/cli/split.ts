@@ -36,12 +36,32 @@ interface SplitDigests {
   readonly digests: Record<Split, { sha256: string; bytes: number }>;
 }
 
-function digestSplits(src: DatasetSource, config: PipelineConfig, plan: GroupPlan, a: SplitAssignment): SplitDigests {
-  const gd = materialize(plan, { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) });
-  const splits = splitGrouped(gd, a);
-  const digests = {} as Record<Split, { sha256: string; bytes: number }>;
-  for (const s of SPLITS) digests[s] = { sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) };
-  return { digests };
+/** Runs one named stage of `cellbudget split` (the benchmark times each; the CLI just calls it). */
+export type SplitStage = <T>(name: 'plan' | 'assign' | 'materialize' | 'digest', fn: () => T) => T;
+
+/** What `cellbudget split` computes for a file. */
+export interface SplitResult {
+  readonly plan: GroupPlan;
+  readonly assignment: SplitAssignment;
+  readonly digests: SplitDigests | null;
+}
+
+/**
+ * The work of `cellbudget split` on an open source: plan from obs, assign splits, and with
+ * `digest` copy every distribution out (streamed in windows) and hash each split.
+ */
+export function runSplit(src: DatasetSource, config: PipelineConfig, opts: { digest: boolean }, stage: SplitStage = (_, fn) => fn()): SplitResult {
+  const plan = stage('plan', () => planGroups(config, src));
+  const assignment = stage('assign', () => assignSplits(plan, config.split));
+  if (!opts.digest) return { plan, assignment, digests: null };
+  const gd = stage('materialize', () => materialize(plan, { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) }));
+  const digests = stage('digest', () => {
+    const splits = splitGrouped(gd, assignment);
+    const out = {} as Record<Split, { sha256: string; bytes: number }>;
+    for (const s of SPLITS) out[s] = { sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) };
+    return out;
+  });
+  return { plan, assignment, digests: { digests } };
 }
 
 function fmtLabel(l: Label): string {
@@ -94,9 +114,7 @@ export const registerSplit: RegisterCommand = (program, ctx) => {
     .action((file: string, opts: { config: string; rows?: boolean; json?: boolean; digest?: boolean }) => {
       const config = readPipelineConfig(opts.config);
       withH5ad(file, (src) => {
-        const plan = planGroups(config, src);
-        const a = assignSplits(plan, config.split);
-        const d = opts.digest ? digestSplits(src, config, plan, a) : null;
+        const { plan, assignment: a, digests: d } = runSplit(src, config, { digest: opts.digest === true });
         if (opts.json) {
           const manifest = buildManifest(plan, a, { rows: opts.rows === true });
           ctx.io.stdout.write(JSON.stringify(d ? { ...manifest, digests: d.digests } : manifest) + '\n');
