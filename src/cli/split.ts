@@ -4,7 +4,7 @@ import type { DatasetSource, Label } from '../data.js';
 import { withH5ad } from '../h5ad/source.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import type { PipelineConfig } from '../pipeline/config.js';
-import { materialize, nSrc, nTgt, planGroups } from '../pipeline/grouping.js';
+import { materialize, nSrc, nTgt, planGroups, sourceRows } from '../pipeline/grouping.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import { buildManifest } from '../pipeline/manifest.js';
 import { assignSplits, splitBytes, splitDigest, splitGrouped } from '../pipeline/splitter.js';
@@ -54,7 +54,13 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: { dig
   const plan = stage('plan', () => planGroups(config, src));
   const assignment = stage('assign', () => assignSplits(plan, config.split));
   if (!opts.digest) return { plan, assignment, digests: null };
-  const gd = stage('materialize', () => materialize(plan, { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) }));
+  // One buffer for the sources and one per split's targets: nothing here is dropped, and a
+  // few large buffers cost less to allocate and fill than ~10^5 small ones.
+  const pools = {
+    src: new Int32Array(nSrc(plan)),
+    tgt: Int32Array.from(assignment.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(assignment.tupleSplit[ti]!)),
+  };
+  const gd = stage('materialize', () => materialize(plan, sourceRows(src, config.data_location), undefined, { pools }));
   const digests = stage('digest', () => {
     const splits = splitGrouped(gd, assignment);
     const out = {} as Record<Split, { sha256: string; bytes: number }>;

@@ -86,7 +86,6 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
     return j;
   });
   const nt = nTgt(plan);
-  const index = new Map<string, number>();
   const tuples: Label[][] = [];
   const tupleOfTgt = new Int32Array(nt);
   const forced: number[] = [];
@@ -98,18 +97,36 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const holdoutCols = split.holdout_combinations
     ? cols.map((j, i) => [i, keys[j]!] as const).filter(([, k]) => plan.controlValue[k] !== undefined)
     : [];
+  // Each split_by label gets a small id per column (a Map tells 1 from '1', as pandas does);
+  // a target's tuple is known by its labels' ids, packed into one number when they fit.
+  const labelIds = cols.map(() => new Map<Label, number>());
+  const packed = Math.pow(nt + 1, cols.length) <= Number.MAX_SAFE_INTEGER;
+  const index = new Map<number | string, number>();
+  const lis: number[] = new Array<number>(cols.length);
   for (let t = 0; t < nt; t++) {
     const labels = plan.tgtLabels[t]!;
-    const tuple = cols.map((j) => labels[j]!);
-    const id = JSON.stringify(tuple.map((l) => [typeof l, l]));
-    let ti = index.get(id);
+    let id = 0;
+    for (let c = 0; c < cols.length; c++) {
+      const ids = labelIds[c]!;
+      const l = labels[cols[c]!]!;
+      let li = ids.get(l);
+      if (li === undefined) {
+        li = ids.size;
+        ids.set(l, li);
+      }
+      lis[c] = li;
+      id = id * (nt + 1) + li; // never more distinct labels than targets
+    }
+    const key = packed ? id : lis.join(',');
+    let ti = index.get(key);
     if (ti === undefined) {
       ti = tuples.length;
-      index.set(id, ti);
-      tuples.push(tuple);
+      index.set(key, ti);
+      tuples.push(cols.map((j) => labels[j]!));
       forced.push(0);
     }
     tupleOfTgt[t] = ti;
+    const tuple = tuples[ti]!;
     // A tuple is forced when any of its targets carries a forced value (the force key may
     // lie outside split_by), or, with holdout_combinations, when it contains a control value.
     if (forceEntries.some(([j, v]) => matchesForced(labels[j]!, v))) forced[ti] = 1;
