@@ -55,6 +55,9 @@ with h5py.File(os.path.join(out, 'windows.h5ad'), 'w') as f:
     enc(obsm.create_dataset('f64gz', data=a.astype('float64'), chunks=(17, 7), compression='gzip'), 'array')
     enc(obsm.create_dataset('i16', data=(a * 100).astype('int16'), chunks=(10, 7)), 'array')
     enc(obsm.create_dataset('vec', data=a[:, 0]), 'array')
+    # Big-endian and contiguous float64: read by HDF5 (converted) or straight from disk.
+    enc(obsm.create_dataset('contig_be', data=a.astype('>f4')), 'array')
+    enc(obsm.create_dataset('contig64', data=a.astype('float64')), 'array')
     s = rng.standard_normal((n, 11)) * (rng.random((n, 11)) < 0.3)
     s[5] = 0; s[100:110] = 0  # empty rows
     csr(f, 'X', s)
