@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { CsrMatrix, DenseMatrix } from '../src/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
-import { groupedBytes, materialize, planGroups, prepareData } from '../src/pipeline/grouping.js';
+import { copyDistributions, groupedBytes, materialize, planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { loadDataset } from '../src/pipeline/load.js';
-import { assignSplits, splitBytes, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
+import { assignSplits, copyDigest, splitBytes, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
 import { readFileSync } from 'node:fs';
 import { SPLITS } from '../src/strategies/types.js';
 import { cellValue, datasetArb } from './arbitraries.js';
@@ -102,6 +102,26 @@ describe('materialize: pools, chunk-aligned windows, rows out of order', () => {
         },
       ),
       { seed: 13, numRuns: 60 },
+    );
+  });
+
+  it('hashes a pooled copy exactly like the splits of the materialized distributions', () => {
+    fc.assert(
+      fc.property(datasetArb, fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 32, maxLength: 32 }), fc.boolean(), (d, poolIds, pooled) => {
+        const plan = planGroups(d.config, d.source);
+        let a: ReturnType<typeof assignSplits>;
+        try {
+          a = assignSplits(plan, d.config.split);
+        } catch {
+          return; // too few tuples for these ratios: nothing to hash
+        }
+        const options = pooled ? { pools: { src: plan.srcLabels.map((_, s) => poolIds[s % 32]!), tgt: plan.tgtLabels.map((_, t) => poolIds[(t + 5) % 32]!) } } : {};
+        const reader = { readRows: (s: number, e: number, out?: Float32Array | Float64Array) => d.source.readRows(d.config.data_location, s, e, out) };
+        const splits = splitGrouped(materialize(plan, reader), a);
+        const copy = copyDistributions(plan, reader, undefined, options);
+        for (const s of SPLITS) expect(copyDigest(copy, a, s)).toEqual({ sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) });
+      }),
+      { seed: 15, numRuns: 60 },
     );
   });
 

@@ -4,10 +4,10 @@ import type { DatasetSource, Label } from '../data.js';
 import { withH5ad } from '../h5ad/source.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import type { PipelineConfig } from '../pipeline/config.js';
-import { materialize, nSrc, nTgt, planGroups, sourceRows } from '../pipeline/grouping.js';
+import { copyDistributions, nSrc, nTgt, planGroups, sourceRows } from '../pipeline/grouping.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import { buildManifest } from '../pipeline/manifest.js';
-import { assignSplits, splitBytes, splitDigest, splitGrouped } from '../pipeline/splitter.js';
+import { assignSplits, copyDigest } from '../pipeline/splitter.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';
 import { SPLITS } from '../strategies/types.js';
 import type { Split } from '../strategies/types.js';
@@ -60,11 +60,10 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: { dig
     src: new Int32Array(nSrc(plan)),
     tgt: Int32Array.from(assignment.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(assignment.tupleSplit[ti]!)),
   };
-  const gd = stage('materialize', () => materialize(plan, sourceRows(src, config.data_location), undefined, { pools }));
+  const copy = stage('materialize', () => copyDistributions(plan, sourceRows(src, config.data_location), undefined, { pools }));
   const digests = stage('digest', () => {
-    const splits = splitGrouped(gd, assignment);
     const out = {} as Record<Split, { sha256: string; bytes: number }>;
-    for (const s of SPLITS) out[s] = { sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) };
+    for (const s of SPLITS) out[s] = copyDigest(copy, assignment, s);
     return out;
   });
   return { plan, assignment, digests: { digests } };

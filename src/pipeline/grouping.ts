@@ -287,6 +287,8 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     else srcToTgt.push([s, [t]]);
   }
 
+  const conditions = buildConditions(config, source, allCols, tgtRep);
+  let built: Record<string, Float64Array>[] | undefined;
   return {
     nObs: n,
     srcKeys: [...config.src_dist_keys],
@@ -299,13 +301,15 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     tgtOffsets,
     tgtToSrc,
     srcToTgt,
-    conditions: buildConditions(config, source, allCols, tgtRep),
+    get conditions() {
+      return (built ??= conditions());
+    },
     controlValue,
     droppedCells: dropped,
   };
 }
 
-function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], tgtRep: readonly number[]): Record<string, Float64Array>[] {
+function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], tgtRep: readonly number[]): () => Record<string, Float64Array>[] {
   const unsKeys = source.unsKeys();
   const embeddings = new Map<string, Embeddings>();
   for (const c of cols) {
@@ -352,11 +356,20 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
     cache[j]![code] = vec;
     return vec;
   };
-  return tgtRep.map((r) => {
-    const cond: Record<string, Float64Array> = {};
-    for (let j = 0; j < cols.length; j++) cond[cols[j]!.name] = vector(j, cols[j]!.codes[r]!);
-    return cond;
+  // Every vector now (a missing embedding is an error of planGroups); the per-target records,
+  // ~10^5 small objects that a digest never reads, only when first asked for.
+  const k = cols.length;
+  const codes = new Int32Array(tgtRep.length * k);
+  tgtRep.forEach((r, t) => {
+    for (let j = 0; j < k; j++) vector(j, (codes[t * k + j] = cols[j]!.codes[r]!));
   });
+  const names = cols.map((c) => c.name);
+  return () =>
+    Array.from(tgtRep, (_, t) => {
+      const cond: Record<string, Float64Array> = {};
+      for (let j = 0; j < k; j++) cond[names[j]!] = cache[j]![codes[t * k + j]!]!;
+      return cond;
+    });
 }
 
 function isMatrix(x: RowReader | Matrix): x is Matrix {
@@ -417,12 +430,44 @@ function wordsOf(a: FloatArray): Int32Array {
 }
 
 /**
+ * Every copied distribution's rows, in pooled buffers: distribution `d` (sources first, then
+ * targets) holds `rowsOf(d)` rows of `cols` values at element `elemAt[d]` of `pools[poolOf[d]]`.
+ * What `materialize` returns views of; `split --digest` hashes it without building them.
+ */
+export interface DistributionCopy {
+  readonly plan: GroupPlan;
+  readonly dtype: FloatDtype;
+  readonly cols: number;
+  readonly pools: readonly FloatArray[];
+  readonly poolOf: Int32Array;
+  readonly elemAt: Float64Array;
+  readonly srcSelected: Uint8Array;
+  readonly tgtSelected: Uint8Array;
+  /** Rows distribution `d` holds (0 when not selected). */
+  rowsOf(d: number): number;
+}
+
+/**
  * Copy each distribution's rows out of the representation into its own dense array
  * (dtype preserved; CSR rows densified, as the reference does). `select` limits which
  * distributions are copied. Reads the representation once, in row order, in windows cut
  * on the reader's chunk grid.
  */
 export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
+  const c = copyDistributions(plan, rows, select, options);
+  const ns = nSrc(plan);
+  const view = (d: number): DenseMatrix => {
+    const n = c.rowsOf(d);
+    const data = options.pools ? c.pools[c.poolOf[d]!]!.subarray(c.elemAt[d]!, c.elemAt[d]! + n * c.cols) : c.pools[d]!;
+    return { format: 'dense', dtype: c.dtype, rows: n, cols: c.cols, data };
+  };
+  const srcData = Array.from({ length: ns }, (_, s) => view(s));
+  const tgtData = Array.from({ length: nTgt(plan) }, (_, t) => view(ns + t));
+  return { plan, srcData, tgtData, srcSelected: c.srcSelected, tgtSelected: c.tgtSelected };
+}
+
+/** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
+export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
   const nd = ns + nt;
@@ -519,14 +564,8 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
     poolElems[p]! += sizeOf(d) * cols;
   }
   const poolData: FloatArray[] = Array.from(poolElems, (n) => allocFloat(dtype, n));
-  const view = (d: number): DenseMatrix => {
-    const n = sizeOf(d);
-    const data = options.pools ? poolData[poolOf[d]!]!.subarray(elemAt[d]!, elemAt[d]! + n * cols) : poolData[d]!;
-    return { format: 'dense', dtype, rows: n, cols, data };
-  };
-  const srcData = Array.from({ length: ns }, (_, s) => view(s));
-  const tgtData = Array.from({ length: nt }, (_, t) => view(ns + t));
-  if (lastRow < 0) return { plan, srcData, tgtData, srcSelected, tgtSelected };
+  const copy: DistributionCopy = { plan, dtype, cols, pools: poolData, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf };
+  if (lastRow < 0) return copy;
 
   const wordsPerElem = itemSize(dtype) >> 2;
   const words = cols * wordsPerElem;
@@ -551,7 +590,7 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
         for (let k = rows.indptr[r]!; k < rows.indptr[r + 1]!; k++) out[o + rows.indices[k]!] = rows.data[k]!;
       }
     }
-    return { plan, srcData, tgtData, srcSelected, tgtSelected };
+    return copy;
   }
 
   const rowBytes = Math.max(1, cols * itemSize(dtype));
@@ -582,7 +621,7 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
     }
     scatterWords(w, a, b, words, dest, poolOf, poolWords, at, pos);
   }
-  return { plan, srcData, tgtData, srcSelected, tgtSelected };
+  return copy;
 }
 
 /** Bytes of the plan's own arrays (row positions, offsets, conditions). */
