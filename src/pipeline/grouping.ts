@@ -396,6 +396,19 @@ export interface MaterializeOptions {
 }
 
 /**
+ * Rows per read window: about `windowBytes` (default MATERIALIZE_WINDOW_BYTES), a multiple of
+ * the chunk rows when chunked (a whole chunk when one chunk is larger, up to 64 MB).
+ */
+export function windowRows(rowBytes: number, chunkRows?: number, windowBytes = MATERIALIZE_WINDOW_BYTES): number {
+  let window = Math.max(1, Math.floor(windowBytes / rowBytes));
+  if (chunkRows !== undefined && chunkRows > 1) {
+    if (window >= chunkRows) window = Math.floor(window / chunkRows) * chunkRows;
+    else if (chunkRows * rowBytes <= MAX_CHUNK_WINDOW_BYTES) window = chunkRows;
+  }
+  return window;
+}
+
+/**
  * Copy rows `start..end` of `block` (row-major, `words` 32-bit words per row) to their
  * distributions. Copies 32-bit words, not floats: bit-exact (NaN payloads included) and a
  * plain loop over one typed-array type, faster than a subarray + set() per row.
@@ -593,13 +606,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
     return copy;
   }
 
-  const rowBytes = Math.max(1, cols * itemSize(dtype));
-  let window = Math.max(1, Math.floor((options.windowBytes ?? MATERIALIZE_WINDOW_BYTES) / rowBytes));
-  const chunkRows = rows.chunkRows;
-  if (chunkRows !== undefined && chunkRows > 1) {
-    if (window >= chunkRows) window = Math.floor(window / chunkRows) * chunkRows;
-    else if (chunkRows * rowBytes <= MAX_CHUNK_WINDOW_BYTES) window = chunkRows;
-  }
+  const window = windowRows(Math.max(1, cols * itemSize(dtype)), rows.chunkRows, options.windowBytes);
   const buffer = allocFloat(dtype, Math.min(window, lastRow + 1 - firstRow) * cols);
   const bufferWords = wordsOf(buffer);
   const anyKept = (a: number, b: number): boolean => {
