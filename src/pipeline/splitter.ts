@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CellbudgetError } from '../errors.js';
-import type { DenseMatrix, Label } from '../data.js';
+import type { DenseMatrix, FloatArray, FloatDtype, Label } from '../data.js';
 import { SPLITS } from '../strategies/types.js';
 import type { Split } from '../strategies/types.js';
 import type { SplitConfig } from './config.js';
@@ -241,16 +241,21 @@ export function splitDigest(s: DistributionSplit): string {
   return h.hex();
 }
 
-/**
- * `splitDigest` and `splitBytes` of split `s` straight from a DistributionCopy: the same
- * digest as `splitDigest(splitGrouped(materialize(...), a)[s])`, without a matrix object
- * per distribution.
- */
-export function copyDigest(c: DistributionCopy, a: SplitAssignment, s: Split): { sha256: string; bytes: number } {
-  const tgt = a.tgt[s];
-  const src = a.src[s];
+/** Where pooled distributions are: what `digestPooled` reads (a DistributionCopy, or the same sent to a thread). */
+export interface PooledLayout {
+  /** Distributions 0..nSrc-1 are sources, the rest targets. */
+  readonly nSrc: number;
+  readonly dtype: FloatDtype;
+  readonly cols: number;
+  readonly pools: readonly FloatArray[];
+  readonly poolOf: Int32Array;
+  readonly elemAt: Float64Array;
+  rowsOf(d: number): number;
+}
+
+/** `splitDigest` and `splitBytes` of the split holding targets `tgt` and sources `src`, from pooled distributions. */
+export function digestPooled(c: PooledLayout, tgt: Int32Array, src: Int32Array): { sha256: string; bytes: number } {
   const h = new SplitHasher(tgt, src);
-  const ns = nSrc(c.plan);
   const item = c.dtype === 'float64' ? 8 : 4;
   let bytes = tgt.byteLength + src.byteLength;
   const add = (d: number): void => {
@@ -260,7 +265,16 @@ export function copyDigest(c: DistributionCopy, a: SplitAssignment, s: Split): {
     h.add(rows, c.cols, c.dtype, data);
     bytes += data.byteLength;
   };
-  for (const t of tgt) add(ns + t);
+  for (const t of tgt) add(c.nSrc + t);
   for (const i of src) add(i);
   return { sha256: h.hex(), bytes };
+}
+
+/**
+ * `splitDigest` and `splitBytes` of split `s` straight from a DistributionCopy: the same
+ * digest as `splitDigest(splitGrouped(materialize(...), a)[s])`, without a matrix object
+ * per distribution.
+ */
+export function copyDigest(c: DistributionCopy, a: SplitAssignment, s: Split): { sha256: string; bytes: number } {
+  return digestPooled({ nSrc: nSrc(c.plan), dtype: c.dtype, cols: c.cols, pools: c.pools, poolOf: c.poolOf, elemAt: c.elemAt, rowsOf: (d) => c.rowsOf(d) }, a.tgt[s], a.src[s]);
 }
