@@ -6,7 +6,7 @@ import { readMatrix, readRows } from '../src/h5ad/matrix.js';
 import { fixtureDir } from './h5ad/fixtures.js';
 
 
-const DENSE = ['contig', 'c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'i16', 'vec'].map((k) => ['obsm', k]);
+const DENSE = ['contig', 'c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'i16', 'vec', 'contig_be', 'contig64'].map((k) => ['obsm', k]);
 const SPARSE = [['X'], ['layers', 'csr_gz'], ['layers', 'csr_i64']];
 const LOCATIONS = [...DENSE, ...SPARSE];
 
@@ -28,7 +28,8 @@ describe('row windows equal the slice of a full read', () => {
 
   it('full reads agree across chunkings and compressions (same values written)', () => {
     const ref = full.get('obsm/contig')!;
-    for (const k of ['c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz']) expect(Array.from(full.get(`obsm/${k}`)!.data)).toEqual(Array.from(ref.data));
+    for (const k of ['c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'contig_be', 'contig64']) expect(Array.from(full.get(`obsm/${k}`)!.data)).toEqual(Array.from(ref.data));
+    expect(full.get('obsm/contig64')!.dtype).toBe('float64');
     expect(full.get('X')!.data.some((v) => v !== 0)).toBe(true);
     expect(Array.from(full.get('layers/csr_i64')!.data)).toEqual(Array.from(full.get('X')!.data));
     expect(full.get('obsm/i16')!.dtype).toBe('float32');

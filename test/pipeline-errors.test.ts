@@ -112,6 +112,13 @@ describe('data errors', () => {
     expect(e.message).toContain("('ctl', 0)");
     expect(e.message).toContain("('ctl', 3)");
   });
+  it('H5AD_INVALID when a categorical code names no category', () => {
+    const cols = base().map((c) => (c.name === 'drug' ? cat('drug', [0, 1, 0, 3, 2, 1], ['ctl', 'd1', 'd2']) : c));
+    const e = codeOf(() => planGroups(dm(), source(cols, uns)));
+    expect(e.code).toBe('H5AD_INVALID');
+    expect(e.key).toBe('obs/drug');
+    expect(e.message).toContain('code 3 at row 3');
+  });
   it('NO_CONTROL_CELLS', () => {
     const cols = base().map((c) => (c.name === 'control' ? bool('control', [0, 0, 0, 0, 0, 0]) : c));
     expect(codeOf(() => planGroups(dm(), source(cols, uns))).code).toBe('NO_CONTROL_CELLS');

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Label } from '../src/data.js';
+import type { DatasetSource, Label } from '../src/data.js';
 import { isCellbudgetError } from '../src/errors.js';
-import { nSrc, nTgt, prepareData } from '../src/pipeline/grouping.js';
+import { nSrc, nTgt, planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { pyRound } from '../src/pipeline/round.js';
 import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
 import type { SplitAssignment } from '../src/pipeline/splitter.js';
@@ -80,6 +80,35 @@ describe('grouping properties', () => {
         increasing(p.srcLabels, t.src);
       }),
       RUNS,
+    );
+  });
+});
+
+describe('grouping over wide key ranges', () => {
+  it('categoricals padded with ~70,000 unused categories (too many combinations for plain mixed-radix keys) group exactly alike', () => {
+    fc.assert(
+      fc.property(datasetArb.filter((d) => [...d.table.src, ...d.table.tgt].some((k) => k.kind === 'categorical')), (d) => {
+        const padded: DatasetSource = {
+          ...d.source,
+          readObsColumn: (name: string) => {
+            const c = d.source.readObsColumn(name);
+            if (c.kind !== 'categorical') return c;
+            // Codes unchanged: the extra categories are never observed.
+            const extra = Array.from({ length: 70_000 }, (_, i) => `${name}_unused_${i}`);
+            return { ...c, categories: [...c.categories, ...extra] };
+          },
+        };
+        const a = planGroups(d.config, d.source);
+        const b = planGroups(d.config, padded);
+        expect(b.srcLabels).toEqual(a.srcLabels);
+        expect(b.tgtLabels).toEqual(a.tgtLabels);
+        expect(Array.from(b.srcRows)).toEqual(Array.from(a.srcRows));
+        expect(Array.from(b.srcOffsets)).toEqual(Array.from(a.srcOffsets));
+        expect(Array.from(b.tgtRows)).toEqual(Array.from(a.tgtRows));
+        expect(Array.from(b.tgtOffsets)).toEqual(Array.from(a.tgtOffsets));
+        expect(b.srcToTgt).toEqual(a.srcToTgt);
+      }),
+      { seed: 21, numRuns: 25 },
     );
   });
 });

@@ -19,7 +19,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  for (const register of commands) register(program, ctx);
+  // The named subcommand alone when there is one (help, errors and suggestions need them all).
+  const named = commands.find((c) => c.name === argv[2]);
+  for (const register of await Promise.all((named ? [named] : commands).map((c) => c.load()))) register(program, ctx);
   for (const sub of program.commands) {
     sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   }

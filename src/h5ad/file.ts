@@ -4,14 +4,14 @@
  * siblings in src/h5ad) that imports h5wasm.
  */
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, statSync } from 'node:fs';
-import { tmpdir, totalmem } from 'node:os';
+import { endianness, tmpdir, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { datasetStorageBytes } from './storage.js';
+import { datasetLayout, datasetStorageBytes } from './storage.js';
 import type { SuperblockInfo } from './storage.js';
 
 export type { Metadata };
@@ -114,6 +114,9 @@ export async function h5Ready(): Promise<void> {
 export function h5lib(): H5Module {
   return h5;
 }
+
+/** Typed arrays hold numbers in the platform's byte order. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
@@ -344,6 +347,10 @@ export class H5File {
   private readonly lib: H5Module;
   private readonly fid: bigint;
   private closed = false;
+  /** Per dataset path: file offset of its raw bytes when readable directly (see directOffset). */
+  private readonly direct = new Map<string, number | null>();
+  /** A plain file descriptor for direct reads, opened on first use. */
+  private fd: number | null = null;
 
   private readonly abs: string;
   private readonly superblock: SuperblockInfo;
@@ -576,13 +583,39 @@ export class H5File {
     }
   }
 
-  /** Bytes a dataset takes on disk (its chunks or contiguous block), or null when unknown. */
-  storageBytes(path: string): number | null {
+  /** File address of a dataset's object header (what an object reference holds), or null. */
+  private headerAddress(path: string): number | null {
     const ref = this.quiet(() => this.call(path, 'referencing a dataset', (l) => l.create_object_reference(this.fid, path)));
     if (!ref || ref.length < this.superblock.offsetSize) return null;
     let addr = 0;
     for (let i = this.superblock.offsetSize - 1; i >= 0; i--) addr = addr * 256 + (ref[i] ?? 0);
-    return datasetStorageBytes(this.abs, addr, this.superblock);
+    return addr;
+  }
+
+  /** Bytes a dataset takes on disk (its chunks or contiguous block), or null when unknown. */
+  storageBytes(path: string): number | null {
+    const addr = this.headerAddress(path);
+    return addr === null ? null : datasetStorageBytes(this.abs, addr, this.superblock);
+  }
+
+  /**
+   * Where an uncompressed contiguous dataset's bytes start in the file, when they can be read
+   * straight from disk: contiguous layout, allocated, in this file, no filters, little-endian
+   * numbers (as the platform's typed arrays). Otherwise null: HDF5 reads it.
+   */
+  private directOffset(path: string, meta: Metadata): number | null {
+    let hit = this.direct.get(path);
+    if (hit === undefined) {
+      hit = null;
+      if (meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
+        const addr = this.headerAddress(path);
+        const layout = addr === null ? null : datasetLayout(this.abs, addr, this.superblock);
+        const bytes = meta.total_size * meta.size;
+        if (layout?.kind === 'contiguous' && !layout.external && layout.address !== null && layout.size >= bytes) hit = layout.address;
+      }
+      this.direct.set(path, hit);
+    }
+    return hit;
   }
 
   /** Filters of a dataset. */
@@ -632,6 +665,15 @@ export class H5File {
     const Stored = storedArrayType(meta, this.path, path);
     const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
     const rowBytes = Math.max(1, rowElems * meta.size);
+    if (out instanceof Stored) {
+      // Uncompressed contiguous data of the same type: read the bytes from the file straight
+      // into `out`, skipping HDF5, the WebAssembly heap and the copy out of it.
+      const offset = this.directOffset(path, meta);
+      if (offset !== null) {
+        this.readDirect(path, offset + start * rowBytes, new Uint8Array(out.buffer, out.byteOffset + outOffset * meta.size, (end - start) * rowBytes));
+        return;
+      }
+    }
     const chunkRows = meta.chunks?.[0] ?? 1;
     // Windows aligned to the chunk grid: each get_dataset_data call reopens the dataset, and
     // a window that cuts a compressed chunk makes HDF5 inflate that chunk twice.
@@ -657,6 +699,28 @@ export class H5File {
       }
     } finally {
       this.lib._free(ptr);
+    }
+  }
+
+  private readDirect(path: string, position: number, into: Uint8Array): void {
+    try {
+      this.fd ??= openSync(this.abs, 'r');
+      let done = 0;
+      while (done < into.length) {
+        const n = readSync(this.fd, into, done, into.length - done, position + done);
+        if (n <= 0) break;
+        done += n;
+      }
+      if (done !== into.length) {
+        throw new CellbudgetError('FILE_TRUNCATED', `${this.path} ends inside '${path.replace(/^\//, '')}': ${into.length - done} of its bytes are missing.`, {
+          file: this.path,
+          key: path.replace(/^\//, ''),
+          hint: 'The copy or download was cut short; copy the file again.',
+        });
+      }
+    } catch (e) {
+      if (isCellbudgetError(e)) throw e;
+      throw new CellbudgetError('FILE_UNREADABLE', `Cannot read ${this.path}: ${(e as Error).message}.`, { file: this.path, key: path.replace(/^\//, ''), hint: 'Check the file and its permissions.' }, { cause: e });
     }
   }
 
@@ -743,6 +807,10 @@ export class H5File {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
     if (dead.has(this.lib)) return;
     try {
       this.lib.close_file(this.fid);

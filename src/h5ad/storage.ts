@@ -144,6 +144,62 @@ function btreeChunkBytes(r: Reader, addr: number, dims: number, sb: SuperblockIn
   return total;
 }
 
+/** Where a dataset's raw data lives, as its layout message says. */
+export type StorageLayout =
+  | { readonly kind: 'compact'; readonly size: number }
+  /** `address` null: nothing allocated yet (the fill value). Addresses are absolute file offsets. */
+  | { readonly kind: 'contiguous'; readonly address: number | null; readonly size: number; readonly external: boolean }
+  | { readonly kind: 'chunked-btree1'; readonly btreeAddress: number | null; readonly dimensionality: number };
+
+/**
+ * The layout of the dataset whose object header is at `headerAddr`, or null when it is one
+ * we do not parse (other chunk indexes, virtual datasets). `external`: the data lives in
+ * other files (an external file list), so `address` is not an offset in this one.
+ */
+export function datasetLayout(file: string, headerAddr: number, sb: SuperblockInfo): StorageLayout | null {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    return layoutOf(new Reader(fd, sb), headerAddr, sb);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function layoutOf(r: Reader, headerAddr: number, sb: SuperblockInfo): StorageLayout | null {
+  const msgs = headerMessages(r, headerAddr, sb);
+  if (!msgs) return null;
+  const layout = msgs.find((m) => m.type === 0x08)?.data;
+  if (!layout) return null;
+  const version = layout[0];
+  const cls = layout[1];
+  const O = sb.offsetSize;
+  const L = sb.lengthSize;
+  if (version !== 3 && version !== 4) return null;
+  if (cls === 0) {
+    const size = r.uint(layout, 2, 2);
+    return size === null ? null : { kind: 'compact', size };
+  }
+  if (cls === 1) {
+    const addr = r.uint(layout, 2, O);
+    const size = r.uint(layout, 2 + O, L);
+    if (size === null) return null;
+    return { kind: 'contiguous', address: addr === null ? null : sb.base + addr, size, external: msgs.some((m) => m.type === 0x07) };
+  }
+  if (cls === 2 && version === 3) {
+    const dimensionality = layout[2] ?? 0;
+    const addr = r.uint(layout, 3, O);
+    return { kind: 'chunked-btree1', btreeAddress: addr, dimensionality };
+  }
+  return null;
+}
+
 /** Bytes on disk of the dataset whose object header is at `headerAddr`, or null when unknown. */
 export function datasetStorageBytes(file: string, headerAddr: number, sb: SuperblockInfo): number | null {
   let fd: number;
@@ -154,26 +210,12 @@ export function datasetStorageBytes(file: string, headerAddr: number, sb: Superb
   }
   try {
     const r = new Reader(fd, sb);
-    const msgs = headerMessages(r, headerAddr, sb);
-    const layout = msgs?.find((m) => m.type === 0x08)?.data;
-    if (!layout) return null;
-    const version = layout[0];
-    const cls = layout[1];
-    const O = sb.offsetSize;
-    const L = sb.lengthSize;
-    if (version !== 3 && version !== 4) return null;
-    if (cls === 0) return r.uint(layout, 2, 2); // compact: stored in the header
-    if (cls === 1) {
-      const addr = r.uint(layout, 2, O);
-      return addr === null ? 0 : r.uint(layout, 2 + O, L); // undefined address: nothing allocated
-    }
-    if (cls === 2 && version === 3) {
-      const dimensionality = layout[2] ?? 0;
-      const addr = r.uint(layout, 3, O);
-      if (addr === null) return 0; // no chunk written yet
-      return btreeChunkBytes(r, addr, dimensionality, sb);
-    }
-    return null;
+    const l = layoutOf(r, headerAddr, sb);
+    if (l === null) return null;
+    if (l.kind === 'compact') return l.size; // stored in the header
+    if (l.kind === 'contiguous') return l.address === null ? 0 : l.size; // undefined address: nothing allocated
+    if (l.btreeAddress === null) return 0; // no chunk written yet
+    return btreeChunkBytes(r, l.btreeAddress, l.dimensionality, sb);
   } catch {
     return null;
   } finally {

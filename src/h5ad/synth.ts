@@ -568,8 +568,9 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
     fileBytes: statSync(out).size,
     controlConditions,
     perturbedConditions: spec.cellLines * spec.drugs * spec.doses.length,
-    minCellsPerCondition: Math.min(...values),
-    maxCellsPerCondition: Math.max(...values),
+    // A loop, not Math.min(...values): a spread of ~100k+ conditions overflows the call stack.
+    minCellsPerCondition: values.reduce((a, b) => Math.min(a, b), Infinity),
+    maxCellsPerCondition: values.reduce((a, b) => Math.max(a, b), -Infinity),
     seconds: (performance.now() - t0) / 1000,
   };
 }

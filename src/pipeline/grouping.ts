@@ -8,7 +8,7 @@ import { allocFloat, itemSize } from '../data.js';
 import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, FloatDtype, Label, Matrix, ObsColumn } from '../data.js';
 import { flagColumn } from './config.js';
 import type { DataManagerConfig } from './config.js';
-import { combineKeys, keyColumn, tupleAt } from './keys.js';
+import { keyColumn, tupleAt, tupleKeys } from './keys.js';
 import type { KeyColumn } from './keys.js';
 
 /** Which distributions exist, which rows they hold, and their conditions: everything but the data. */
@@ -51,6 +51,24 @@ export interface GroupedDistribution {
 /** Anything that can read row windows of the representation. */
 export interface RowReader {
   readRows(start: number, end: number, out?: FloatArray): DenseMatrix;
+  /** Rows per storage chunk, when chunked: windows are cut on multiples of it (a cut chunk is inflated twice). */
+  readonly chunkRows?: number;
+  /** Columns and dtype of what readRows returns, when known without reading (saves a probe read). */
+  readonly cols?: number;
+  readonly dtype?: FloatDtype;
+}
+
+/** A RowReader over `location` of `source`, with its chunking and shape from the file's metadata. */
+export function sourceRows(source: DatasetSource, location: readonly string[]): RowReader {
+  const info = source.matrixInfo(location);
+  const dtype = info.dtype === 'float32' || info.dtype === 'float64' ? info.dtype : undefined;
+  const chunkRows = info.format === 'dense' ? info.chunks?.[0] : undefined;
+  return {
+    readRows: (start, end, out) => source.readRows(location, start, end, out),
+    ...(chunkRows !== undefined ? { chunkRows } : {}),
+    ...(info.format === 'dense' ? { cols: info.shape[1] } : {}),
+    ...(dtype !== undefined && info.format === 'dense' ? { dtype } : {}),
+  };
 }
 
 /** Which distributions `materialize` copies; absent lists mean all. */
@@ -79,30 +97,26 @@ function readColumn(source: DatasetSource, name: string): ObsColumn {
   return source.readObsColumn(name);
 }
 
-function flagValues(config: DataManagerConfig, source: DatasetSource): { flag: Uint8Array; valid: Uint8Array } {
+/** Per row: 1 control, 0 perturbed, -1 in no distribution (the flag is missing). */
+function flagStates(config: DataManagerConfig, source: DatasetSource): Int8Array {
   const n = source.nObs;
   const name = flagColumn(config);
   const col = readColumn(source, name);
-  const flag = new Uint8Array(n);
-  const valid = new Uint8Array(n).fill(1);
+  const state = new Int8Array(n);
   if (typeof config.dist_flag_key !== 'string') {
     const want = config.dist_flag_key.equals;
     const k = keyColumn(col);
     const code = k.labels.findIndex((l) => l === want);
     for (let i = 0; i < n; i++) {
       const c = k.codes[i]!;
-      if (c < 0) valid[i] = 0;
-      else flag[i] = c === code ? 1 : 0;
+      state[i] = c < 0 ? -1 : c === code ? 1 : 0;
     }
-    return { flag, valid };
+    return state;
   }
-  if (col.kind === 'boolean') {
-    for (let i = 0; i < n; i++) flag[i] = col.values[i] ? 1 : 0;
-    return { flag, valid };
-  }
-  if (col.kind === 'nullable-boolean' && !col.mask.some((m) => m !== 0)) {
-    for (let i = 0; i < n; i++) flag[i] = col.values[i] ? 1 : 0;
-    return { flag, valid };
+  if (col.kind === 'boolean' || (col.kind === 'nullable-boolean' && !col.mask.some((m) => m !== 0))) {
+    const v = col.values;
+    for (let i = 0; i < n; i++) state[i] = v[i] ? 1 : 0;
+    return state;
   }
   throw new CellbudgetError('OBS_FLAG_NOT_BOOLEAN', `${source.name}: the flag column obs/${name} is ${col.kind}, not boolean.`, {
     file: source.name,
@@ -110,23 +124,6 @@ function flagValues(config: DataManagerConfig, source: DatasetSource): { flag: U
     value: col.kind,
     hint: `Store a boolean column marking control cells, or derive the flag from a value: "dist_flag_key": {"column": "${name}", "equals": "<control value>"}.`,
   });
-}
-
-function groupRows(codes: Int32Array, count: number): { rows: Int32Array; offsets: Int32Array } {
-  const offsets = new Int32Array(count + 1);
-  for (let i = 0; i < codes.length; i++) {
-    const c = codes[i]!;
-    if (c >= 0) offsets[c + 1]!++;
-  }
-  for (let c = 0; c < count; c++) offsets[c + 1]! += offsets[c]!;
-  const rows = new Int32Array(offsets[count]!);
-  const fill = offsets.slice(0, count);
-  // A forward scan keeps file order within a group: the stable sort of the reference.
-  for (let i = 0; i < codes.length; i++) {
-    const c = codes[i]!;
-    if (c >= 0) rows[fill[c]!++] = i;
-  }
-  return { rows, offsets };
 }
 
 /** Python's str() of a label, as the embedding dicts are keyed. */
@@ -140,29 +137,77 @@ function formatLabel(l: Label): string {
   return typeof l === 'string' ? `'${l}'` : String(l);
 }
 
+function sameCodes(cols: readonly KeyColumn[], a: number, b: number): boolean {
+  for (const c of cols) if (c.codes[a] !== c.codes[b]) return false;
+  return true;
+}
+
+// The row passes of planGroups, each a small function of its own: the JIT compiles (and
+// on-stack-replaces) a short loop sooner than one long function with many loops.
+
+function scanTuples(tuple: Int32Array, state: Int8Array, seen: Uint8Array, rep: Int32Array): { nControl: number; dropped: number } {
+  let nControl = 0;
+  let dropped = 0;
+  const n = tuple.length;
+  for (let i = 0; i < n; i++) {
+    const u = tuple[i]!;
+    if (u < 0) {
+      dropped++;
+      continue;
+    }
+    if (seen[u] === 0) rep[u] = i;
+    if (state[i] === 1) {
+      seen[u]! |= 1;
+      nControl++;
+    } else seen[u]! |= 2;
+  }
+  return { nControl, dropped };
+}
+
+function countRows(tuple: Int32Array, state: Int8Array, srcOf: Int32Array, tgtOf: Int32Array, srcCounts: Int32Array, tgtCounts: Int32Array): void {
+  const n = tuple.length;
+  for (let i = 0; i < n; i++) {
+    const u = tuple[i]!;
+    if (u < 0) continue;
+    if (state[i] === 1) srcCounts[srcOf[u]! + 1]!++;
+    else tgtCounts[tgtOf[u]! + 1]!++;
+  }
+}
+
+// A forward scan keeps file order within a group: the stable sort of the reference.
+function placeRows(tuple: Int32Array, state: Int8Array, srcOf: Int32Array, tgtOf: Int32Array, srcFill: Int32Array, tgtFill: Int32Array, srcRows: Int32Array, tgtRows: Int32Array): void {
+  const n = tuple.length;
+  for (let i = 0; i < n; i++) {
+    const u = tuple[i]!;
+    if (u < 0) continue;
+    if (state[i] === 1) srcRows[srcFill[srcOf[u]!]!++] = i;
+    else tgtRows[tgtFill[tgtOf[u]!]!++] = i;
+  }
+}
+
 /**
  * Group the cells of `source` from obs alone: reads the flag, src and tgt columns and the
  * uns embeddings named in `rep_keys`. No matrix is read.
+ *
+ * One key per full (src keys + tgt keys) tuple, ordered like the tuples, over every valid
+ * cell gives both: sources are the runs of equal src-key prefixes among the keys that occur
+ * (numbered over all cells), targets the keys perturbed cells carry. Rows are then bucketed
+ * by counting, in file order (the reference's stable sort). No row-level sort anywhere.
  */
 export function planGroups(config: DataManagerConfig, source: DatasetSource): GroupPlan {
   const n = source.nObs;
   checkRepresentation(config, source);
-  const { flag, valid } = flagValues(config, source);
+  const state = flagStates(config, source);
   const srcCols: KeyColumn[] = config.src_dist_keys.map((k) => keyColumn(readColumn(source, k)));
   const tgtCols: KeyColumn[] = config.tgt_dist_keys.map((k) => keyColumn(readColumn(source, k)));
   const allCols = [...srcCols, ...tgtCols];
-  for (const c of allCols) for (let i = 0; i < n; i++) if (c.codes[i]! < 0) valid[i] = 0;
 
-  let nControl = 0;
-  const control = new Uint8Array(n);
-  const perturbed = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    if (!valid[i]) continue;
-    if (flag[i]) {
-      control[i] = 1;
-      nControl++;
-    } else perturbed[i] = 1;
-  }
+  // Per row: the key of its full tuple (-1 when the flag or any key is missing).
+  const { codes: tuple, range: nTuples } = tupleKeys(allCols, n, state);
+  // Per tuple key: 1 when control cells carry it, 2 when perturbed cells do; rep: its first row.
+  const seen = new Uint8Array(nTuples);
+  const rep = new Int32Array(nTuples);
+  const { nControl, dropped } = scanTuples(tuple, state, seen, rep);
   const flagName = flagColumn(config);
   if (nControl === 0) {
     const rule = typeof config.dist_flag_key === 'string' ? `obs/${flagName} is never true` : `no cell has ${flagName} == ${formatLabel(config.dist_flag_key.equals)}`;
@@ -173,56 +218,93 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     });
   }
 
-  const ctl = combineKeys(tgtCols, n, control);
-  if (ctl.count !== 1) {
-    const found = Array.from(ctl.firstRow, (r) => `(${tupleAt(tgtCols, r).map(formatLabel).join(', ')})`);
-    throw new CellbudgetError('CONTROL_VALUE_NOT_UNIQUE', `${source.name}: There should be exactly one control value. The control cells carry ${ctl.count} target-key tuples over (${config.tgt_dist_keys.join(', ')}): ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}.`, {
+  // The target-key tuples control cells carry: exactly one (the reference's default value).
+  let controlRow = -1;
+  let controlTuples = 0;
+  const others: number[] = [];
+  for (let u = 0; u < nTuples; u++) {
+    if (!(seen[u]! & 1)) continue;
+    const r = rep[u]!;
+    if (controlRow < 0) {
+      controlRow = r;
+      controlTuples = 1;
+    } else if (!sameCodes(tgtCols, r, controlRow) && !others.some((o) => sameCodes(tgtCols, r, o))) {
+      others.push(r);
+      controlTuples++;
+    }
+  }
+  if (controlTuples !== 1) {
+    const rows = [controlRow, ...others].sort((a, b) => {
+      for (const c of tgtCols) if (c.codes[a] !== c.codes[b]) return c.codes[a]! - c.codes[b]!;
+      return 0;
+    });
+    const found = rows.map((r) => `(${tupleAt(tgtCols, r).map(formatLabel).join(', ')})`);
+    throw new CellbudgetError('CONTROL_VALUE_NOT_UNIQUE', `${source.name}: There should be exactly one control value. The control cells carry ${controlTuples} target-key tuples over (${config.tgt_dist_keys.join(', ')}): ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}.`, {
       file: source.name,
       key: config.tgt_dist_keys.join(','),
       value: found,
       hint: 'Control cells must all carry the same target values (e.g. drug = DMSO, dose = 0); fix the data or the flag.',
     });
   }
-  const controlRow = ctl.firstRow[0]!;
   const controlValue: Record<string, Label> = {};
   tgtCols.forEach((c) => (controlValue[c.name] = c.labels[c.codes[controlRow]!]!));
 
-  const src = combineKeys(srcCols, n, valid);
-  const tgt = combineKeys(allCols, n, perturbed);
-  const srcLabels = Array.from(src.firstRow, (r) => tupleAt(srcCols, r));
-  const tgtLabels = Array.from(tgt.firstRow, (r) => tupleAt(allCols, r));
-  const tgtToSrc = Int32Array.from(tgt.firstRow, (r) => src.codes[r]!);
+  // Sources: runs of equal src-key prefix in tuple order; targets: tuples of perturbed cells.
+  const srcOf = new Int32Array(nTuples);
+  const tgtOf = new Int32Array(nTuples).fill(-1);
+  const srcRep: number[] = [];
+  const tgtRep: number[] = [];
+  const tgtSrc: number[] = [];
+  let prev = -1;
+  for (let u = 0; u < nTuples; u++) {
+    if (seen[u] === 0) continue;
+    const r = rep[u]!;
+    if (prev < 0 || !sameCodes(srcCols, r, prev)) srcRep.push(r);
+    prev = r;
+    srcOf[u] = srcRep.length - 1;
+    if (seen[u]! & 2) {
+      tgtOf[u] = tgtRep.length;
+      tgtRep.push(r);
+      tgtSrc.push(srcOf[u]!);
+    }
+  }
+  const ns = srcRep.length;
+  const nt = tgtRep.length;
+  const srcOffsets = new Int32Array(ns + 1);
+  const tgtOffsets = new Int32Array(nt + 1);
+  countRows(tuple, state, srcOf, tgtOf, srcOffsets, tgtOffsets);
+  for (let s = 0; s < ns; s++) srcOffsets[s + 1]! += srcOffsets[s]!;
+  for (let t = 0; t < nt; t++) tgtOffsets[t + 1]! += tgtOffsets[t]!;
+  const srcRows = new Int32Array(srcOffsets[ns]!);
+  const tgtRows = new Int32Array(tgtOffsets[nt]!);
+  placeRows(tuple, state, srcOf, tgtOf, srcOffsets.slice(0, ns), tgtOffsets.slice(0, nt), srcRows, tgtRows);
 
-  const srcCodesControl = new Int32Array(n);
-  for (let i = 0; i < n; i++) srcCodesControl[i] = control[i] ? src.codes[i]! : -1;
-  const srcGroups = groupRows(srcCodesControl, src.count);
-  const tgtGroups = groupRows(tgt.codes, tgt.count);
-
+  const tgtToSrc = Int32Array.from(tgtSrc);
   const srcToTgt: Array<readonly [number, number[]]> = [];
-  for (let t = 0; t < tgt.count; t++) {
+  for (let t = 0; t < nt; t++) {
     const s = tgtToSrc[t]!;
     const last = srcToTgt[srcToTgt.length - 1];
     if (last && last[0] === s) last[1].push(t);
     else srcToTgt.push([s, [t]]);
   }
 
-  const conditions = buildConditions(config, source, allCols, tgtLabels);
-  let dropped = 0;
-  for (let i = 0; i < n; i++) if (!valid[i]) dropped++;
-
+  const conditions = buildConditions(config, source, allCols, tgtRep);
+  let built: Record<string, Float64Array>[] | undefined;
   return {
     nObs: n,
     srcKeys: [...config.src_dist_keys],
     tgtKeys: [...config.tgt_dist_keys],
-    srcLabels,
-    tgtLabels,
-    srcRows: srcGroups.rows,
-    srcOffsets: srcGroups.offsets,
-    tgtRows: tgtGroups.rows,
-    tgtOffsets: tgtGroups.offsets,
+    srcLabels: srcRep.map((r) => tupleAt(srcCols, r)),
+    tgtLabels: tgtRep.map((r) => tupleAt(allCols, r)),
+    srcRows,
+    srcOffsets,
+    tgtRows,
+    tgtOffsets,
     tgtToSrc,
     srcToTgt,
-    conditions,
+    get conditions() {
+      return (built ??= conditions());
+    },
     controlValue,
     droppedCells: dropped,
   };
@@ -246,12 +328,7 @@ function checkRepresentation(config: DataManagerConfig, source: DatasetSource): 
   }
 }
 
-function buildConditions(
-  config: DataManagerConfig,
-  source: DatasetSource,
-  cols: readonly KeyColumn[],
-  tgtLabels: readonly (readonly Label[])[],
-): Record<string, Float64Array>[] {
+function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], tgtRep: readonly number[]): () => Record<string, Float64Array>[] {
   const unsKeys = source.unsKeys();
   const embeddings = new Map<string, Embeddings>();
   for (const c of cols) {
@@ -266,54 +343,64 @@ function buildConditions(
     }
     embeddings.set(rep, source.readEmbeddings(rep));
   }
-  // Targets share labels heavily: one vector per (column, label), referenced by every target.
-  const cache = new Map<string, Float64Array>();
+  // Targets share labels heavily: one vector per (column, code), referenced by every target.
+  const cache: Array<Array<Float64Array | undefined>> = cols.map(() => []);
   // Conditions are stacked per key in training: every embedding of one uns key must have one length.
   const lengthOf = new Map<string, { n: number; label: Label }>();
-  return tgtLabels.map((labels) => {
-    const cond: Record<string, Float64Array> = {};
-    cols.forEach((c, j) => {
-      const label = labels[j]!;
-      const cacheKey = `${j}\u0000${typeof label}\u0000${String(label)}`;
-      let vec = cache.get(cacheKey);
-      if (!vec) {
-        const rep = config.rep_keys[c.name];
-        if (rep !== undefined) {
-          const emb = embeddings.get(rep)!;
-          const found = embeddingKeys(label).map((k) => emb.get(k)).find((v) => v !== undefined);
-          if (!found) {
-            throw new CellbudgetError('UNS_MISSING_KEY', `${source.name}: uns/${rep} has no embedding for ${c.name} = ${formatLabel(label)}.`, {
-              file: source.name,
-              key: `uns/${rep}/${String(label)}`,
-              hint: `Every ${c.name} value of a perturbed cell needs an embedding under uns/${rep}.`,
-            });
-          }
-          vec = Float64Array.from(found);
-          const seen = lengthOf.get(rep);
-          if (seen === undefined) lengthOf.set(rep, { n: vec.length, label });
-          else if (seen.n !== vec.length) {
-            throw new CellbudgetError('H5AD_INVALID', `${source.name}: the embeddings in uns/${rep} differ in length: ${formatLabel(seen.label)} has ${seen.n} values, ${formatLabel(label)} has ${vec.length}.`, {
-              file: source.name,
-              key: `uns/${rep}/${String(label)}`,
-              value: { [String(seen.label)]: seen.n, [String(label)]: vec.length },
-              hint: `Every vector under uns/${rep} must have the same length (one embedding space); re-export the embeddings.`,
-            });
-          }
-        } else if (typeof label === 'number' || typeof label === 'boolean') {
-          vec = Float64Array.of(Number(label));
-        } else {
-          throw new CellbudgetError('CONFIG_INVALID', `${c.name} has text labels (e.g. ${formatLabel(label)}) but no entry in rep_keys, so it has no numeric condition.`, {
-            key: `rep_keys.${c.name}`,
-            value: label,
-            hint: `Add "rep_keys": {"${c.name}": "<uns key with its embeddings>"}; only numeric keys (e.g. a dose) may go without one.`,
-          });
-        }
-        cache.set(cacheKey, vec);
+  const vector = (j: number, code: number): Float64Array => {
+    const hit = cache[j]![code];
+    if (hit) return hit;
+    const c = cols[j]!;
+    const label = c.labels[code]!;
+    const rep = config.rep_keys[c.name];
+    let vec: Float64Array;
+    if (rep !== undefined) {
+      const emb = embeddings.get(rep)!;
+      const found = embeddingKeys(label).map((k) => emb.get(k)).find((v) => v !== undefined);
+      if (!found) {
+        throw new CellbudgetError('UNS_MISSING_KEY', `${source.name}: uns/${rep} has no embedding for ${c.name} = ${formatLabel(label)}.`, {
+          file: source.name,
+          key: `uns/${rep}/${String(label)}`,
+          hint: `Every ${c.name} value of a perturbed cell needs an embedding under uns/${rep}.`,
+        });
       }
-      cond[c.name] = vec;
-    });
-    return cond;
+      vec = Float64Array.from(found);
+      const seen = lengthOf.get(rep);
+      if (seen === undefined) lengthOf.set(rep, { n: vec.length, label });
+      else if (seen.n !== vec.length) {
+        throw new CellbudgetError('H5AD_INVALID', `${source.name}: the embeddings in uns/${rep} differ in length: ${formatLabel(seen.label)} has ${seen.n} values, ${formatLabel(label)} has ${vec.length}.`, {
+          file: source.name,
+          key: `uns/${rep}/${String(label)}`,
+          value: { [String(seen.label)]: seen.n, [String(label)]: vec.length },
+          hint: `Every vector under uns/${rep} must have the same length (one embedding space); re-export the embeddings.`,
+        });
+      }
+    } else if (typeof label === 'number' || typeof label === 'boolean') {
+      vec = Float64Array.of(Number(label));
+    } else {
+      throw new CellbudgetError('CONFIG_INVALID', `${c.name} has text labels (e.g. ${formatLabel(label)}) but no entry in rep_keys, so it has no numeric condition.`, {
+        key: `rep_keys.${c.name}`,
+        value: label,
+        hint: `Add "rep_keys": {"${c.name}": "<uns key with its embeddings>"}; only numeric keys (e.g. a dose) may go without one.`,
+      });
+    }
+    cache[j]![code] = vec;
+    return vec;
+  };
+  // Every vector now (a missing embedding is an error of planGroups); the per-target records,
+  // ~10^5 small objects that a digest never reads, only when first asked for.
+  const k = cols.length;
+  const codes = new Int32Array(tgtRep.length * k);
+  tgtRep.forEach((r, t) => {
+    for (let j = 0; j < k; j++) vector(j, (codes[t * k + j] = cols[j]!.codes[r]!));
   });
+  const names = cols.map((c) => c.name);
+  return () =>
+    Array.from(tgtRep, (_, t) => {
+      const cond: Record<string, Float64Array> = {};
+      for (let j = 0; j < k; j++) cond[names[j]!] = cache[j]![codes[t * k + j]!]!;
+      return cond;
+    });
 }
 
 function isMatrix(x: RowReader | Matrix): x is Matrix {
@@ -324,20 +411,110 @@ function isMatrix(x: RowReader | Matrix): x is Matrix {
 // h5wasm's copy of it, WebAssembly heap growth that never shrinks) stays a few MB, large
 // enough that per-call overhead does not dominate: ~4 MB.
 export const MATERIALIZE_WINDOW_BYTES = 4 * 1024 * 1024;
+// A chunk larger than the window is still read whole (cutting it would inflate it once per
+// window), up to this size.
+const MAX_CHUNK_WINDOW_BYTES = 64 * 1024 * 1024;
 
 export interface MaterializeOptions {
   /** Bytes per window read from a RowReader (default MATERIALIZE_WINDOW_BYTES). */
   readonly windowBytes?: number;
+  /**
+   * Which buffer each distribution lives in: distributions with the same pool id are views
+   * into one ArrayBuffer, freed together (e.g. one pool per split). Default: every
+   * distribution has an ArrayBuffer of its own, as the reference's numpy arrays.
+   */
+  readonly pools?: { readonly src: ArrayLike<number>; readonly tgt: ArrayLike<number> };
+}
+
+/**
+ * Rows per read window: about `windowBytes` (default MATERIALIZE_WINDOW_BYTES), a multiple of
+ * the chunk rows when chunked (a whole chunk when one chunk is larger, up to 64 MB).
+ */
+export function windowRows(rowBytes: number, chunkRows?: number, windowBytes = MATERIALIZE_WINDOW_BYTES): number {
+  let window = Math.max(1, Math.floor(windowBytes / rowBytes));
+  if (chunkRows !== undefined && chunkRows > 1) {
+    if (window >= chunkRows) window = Math.floor(window / chunkRows) * chunkRows;
+    else if (chunkRows * rowBytes <= MAX_CHUNK_WINDOW_BYTES) window = chunkRows;
+  }
+  return window;
+}
+
+/**
+ * Copy rows `start..end` of `block` (row-major, `words` 32-bit words per row) to their
+ * distributions. Copies 32-bit words, not floats: bit-exact (NaN payloads included) and a
+ * plain loop over one typed-array type, faster than a subarray + set() per row.
+ */
+function scatterWords(
+  block: Int32Array,
+  start: number,
+  end: number,
+  words: number,
+  dest: Int32Array,
+  poolOf: Int32Array,
+  pools: readonly Int32Array[],
+  at: Float64Array,
+  pos: Int32Array | null,
+): void {
+  for (let r = start; r < end; r++) {
+    const d = dest[r]!;
+    if (d < 0) continue;
+    const out = pools[poolOf[d]!]!;
+    let o: number;
+    if (pos === null) {
+      o = at[d]!;
+      at[d] = o + words;
+    } else o = at[d]! + pos[r]! * words;
+    const b = (r - start) * words;
+    for (let k = 0; k < words; k++) out[o + k] = block[b + k]!;
+  }
+}
+
+function wordsOf(a: FloatArray): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+}
+
+/**
+ * Every copied distribution's rows, in pooled buffers: distribution `d` (sources first, then
+ * targets) holds `rowsOf(d)` rows of `cols` values at element `elemAt[d]` of `pools[poolOf[d]]`.
+ * What `materialize` returns views of; `split --digest` hashes it without building them.
+ */
+export interface DistributionCopy {
+  readonly plan: GroupPlan;
+  readonly dtype: FloatDtype;
+  readonly cols: number;
+  readonly pools: readonly FloatArray[];
+  readonly poolOf: Int32Array;
+  readonly elemAt: Float64Array;
+  readonly srcSelected: Uint8Array;
+  readonly tgtSelected: Uint8Array;
+  /** Rows distribution `d` holds (0 when not selected). */
+  rowsOf(d: number): number;
 }
 
 /**
  * Copy each distribution's rows out of the representation into its own dense array
  * (dtype preserved; CSR rows densified, as the reference does). `select` limits which
- * distributions are copied. Reads the representation once, in row order.
+ * distributions are copied. Reads the representation once, in row order, in windows cut
+ * on the reader's chunk grid.
  */
 export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
+  const c = copyDistributions(plan, rows, select, options);
+  const ns = nSrc(plan);
+  const view = (d: number): DenseMatrix => {
+    const n = c.rowsOf(d);
+    const data = options.pools ? c.pools[c.poolOf[d]!]!.subarray(c.elemAt[d]!, c.elemAt[d]! + n * c.cols) : c.pools[d]!;
+    return { format: 'dense', dtype: c.dtype, rows: n, cols: c.cols, data };
+  };
+  const srcData = Array.from({ length: ns }, (_, s) => view(s));
+  const tgtData = Array.from({ length: nTgt(plan) }, (_, t) => view(ns + t));
+  return { plan, srcData, tgtData, srcSelected: c.srcSelected, tgtSelected: c.tgtSelected };
+}
+
+/** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
+export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
+  const nd = ns + nt;
   const srcSelected = new Uint8Array(ns);
   const tgtSelected = new Uint8Array(nt);
   if (select?.src) for (const s of select.src) srcSelected[s] = 1;
@@ -345,93 +522,144 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
   if (select?.tgt) for (const t of select.tgt) tgtSelected[t] = 1;
   else tgtSelected.fill(1);
 
-  // Per row: destination distribution (sources first, then targets) and position in it.
+  // Per row: destination distribution (sources first, then targets), or -1.
   const dest = new Int32Array(plan.nObs).fill(-1);
-  const pos = new Int32Array(plan.nObs);
   let firstRow = plan.nObs;
   let lastRow = -1;
+  // A distribution's rows are in file order (planGroups makes them so), and rows are read in
+  // file order: each row's place is then the next free one. Otherwise `pos` holds it.
+  let ascending = true;
   const mark = (rowsArr: Int32Array, offsets: Int32Array, d: number, base: number): void => {
-    for (let k = offsets[d]!; k < offsets[d + 1]!; k++) {
+    const a = offsets[d]!;
+    const b = offsets[d + 1]!;
+    for (let k = a; k < b; k++) {
       const r = rowsArr[k]!;
       dest[r] = base + d;
-      pos[r] = k - offsets[d]!;
-      if (r < firstRow) firstRow = r;
-      if (r > lastRow) lastRow = r;
+      if (k > a && r <= rowsArr[k - 1]!) ascending = false;
+    }
+    if (b > a) {
+      firstRow = Math.min(firstRow, rowsArr[a]!, rowsArr[b - 1]!);
+      lastRow = Math.max(lastRow, rowsArr[a]!, rowsArr[b - 1]!);
     }
   };
   for (let s = 0; s < ns; s++) if (srcSelected[s]) mark(plan.srcRows, plan.srcOffsets, s, 0);
   for (let t = 0; t < nt; t++) if (tgtSelected[t]) mark(plan.tgtRows, plan.tgtOffsets, t, ns);
+  if (!ascending) {
+    // Rows out of order: recompute the bounds and remember every row's place.
+    firstRow = plan.nObs;
+    lastRow = -1;
+    for (let r = 0; r < plan.nObs; r++) {
+      if (dest[r]! < 0) continue;
+      if (r < firstRow) firstRow = r;
+      lastRow = r;
+    }
+  }
+  let pos: Int32Array | null = null;
+  if (!ascending) {
+    pos = new Int32Array(plan.nObs);
+    const place = (rowsArr: Int32Array, offsets: Int32Array, d: number): void => {
+      for (let k = offsets[d]!; k < offsets[d + 1]!; k++) pos![rowsArr[k]!] = k - offsets[d]!;
+    };
+    for (let s = 0; s < ns; s++) if (srcSelected[s]) place(plan.srcRows, plan.srcOffsets, s);
+    for (let t = 0; t < nt; t++) if (tgtSelected[t]) place(plan.tgtRows, plan.tgtOffsets, t);
+  }
 
   let dtype: FloatDtype;
   let cols: number;
-  let firstWindow: DenseMatrix | null = null;
-  let window = 1;
   if (isMatrix(rows)) {
     dtype = rows.dtype;
     cols = rows.cols;
+  } else if (rows.cols !== undefined && rows.dtype !== undefined) {
+    dtype = rows.dtype;
+    cols = rows.cols;
   } else {
-    // The reader tells its dtype and width only by reading: read the first window now.
-    const probeEnd = Math.min(plan.nObs, Math.max(firstRow, 0) + 1);
-    const probe = rows.readRows(Math.max(firstRow, 0), probeEnd);
+    // The reader tells its dtype and width only by reading: read one row now.
+    const at = Math.max(firstRow, 0);
+    const probe = rows.readRows(at, Math.min(plan.nObs, at + 1));
     dtype = probe.dtype;
     cols = probe.cols;
-    window = Math.max(1, Math.floor((options.windowBytes ?? MATERIALIZE_WINDOW_BYTES) / Math.max(1, cols * itemSize(dtype))));
-    if (lastRow >= 0) firstWindow = rows.readRows(firstRow, Math.min(lastRow + 1, firstRow + window));
   }
 
-  const alloc = (n: number): DenseMatrix => ({ format: 'dense', dtype, rows: n, cols, data: allocFloat(dtype, n * cols) });
-  const srcData = Array.from({ length: ns }, (_, s) => alloc(srcSelected[s] ? plan.srcOffsets[s + 1]! - plan.srcOffsets[s]! : 0));
-  const tgtData = Array.from({ length: nt }, (_, t) => alloc(tgtSelected[t] ? plan.tgtOffsets[t + 1]! - plan.tgtOffsets[t]! : 0));
-  const targets: FloatArray[] = [...srcData.map((m) => m.data), ...tgtData.map((m) => m.data)];
-
-  const scatterDense = (block: FloatArray, start: number, end: number): void => {
-    for (let r = start; r < end; r++) {
-      const d = dest[r]!;
-      if (d < 0) continue;
-      const b = (r - start) * cols;
-      // set() copies at memcpy speed (source and target share the dtype); measured faster than a JS loop.
-      targets[d]!.set(block.subarray(b, b + cols), pos[r]! * cols);
-    }
+  // Buffers: one per pool; each distribution is a view at its offset in its pool.
+  const sizeOf = (d: number): number => {
+    if (d < ns) return srcSelected[d] ? plan.srcOffsets[d + 1]! - plan.srcOffsets[d]! : 0;
+    const t = d - ns;
+    return tgtSelected[t] ? plan.tgtOffsets[t + 1]! - plan.tgtOffsets[t]! : 0;
   };
+  const poolOf = new Int32Array(nd);
+  let nPools: number;
+  if (options.pools) {
+    nPools = 0;
+    for (let d = 0; d < nd; d++) {
+      const p = d < ns ? options.pools.src[d]! : options.pools.tgt[d - ns]!;
+      if (!Number.isInteger(p) || p < 0) throw new RangeError(`pool id ${p} of distribution ${d} is not a non-negative integer`);
+      poolOf[d] = p;
+      if (p >= nPools) nPools = p + 1;
+    }
+  } else {
+    for (let d = 0; d < nd; d++) poolOf[d] = d;
+    nPools = nd;
+  }
+  const poolElems = new Float64Array(nPools);
+  const elemAt = new Float64Array(nd);
+  for (let d = 0; d < nd; d++) {
+    const p = poolOf[d]!;
+    elemAt[d] = poolElems[p]!;
+    poolElems[p]! += sizeOf(d) * cols;
+  }
+  const poolData: FloatArray[] = Array.from(poolElems, (n) => allocFloat(dtype, n));
+  const copy: DistributionCopy = { plan, dtype, cols, pools: poolData, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf };
+  if (lastRow < 0) return copy;
 
-  if (lastRow < 0) return { plan, srcData, tgtData, srcSelected, tgtSelected };
+  const wordsPerElem = itemSize(dtype) >> 2;
+  const words = cols * wordsPerElem;
+  // Where the next row of each distribution goes, in 32-bit words of its pool.
+  const at = new Float64Array(nd);
+  for (let d = 0; d < nd; d++) at[d] = elemAt[d]! * wordsPerElem;
+  const poolWords = poolData.map(wordsOf);
+
   if (isMatrix(rows)) {
     if (rows.format === 'dense') {
-      scatterDense(rows.data.subarray(firstRow * cols, (lastRow + 1) * cols), firstRow, lastRow + 1);
+      scatterWords(wordsOf(rows.data.subarray(firstRow * cols, (lastRow + 1) * cols)), firstRow, lastRow + 1, words, dest, poolOf, poolWords, at, pos);
     } else {
       for (let r = firstRow; r <= lastRow; r++) {
         const d = dest[r]!;
         if (d < 0) continue;
-        const out = targets[d]!;
-        const o = pos[r]! * cols;
+        const out = poolData[poolOf[d]!]!;
+        let o: number;
+        if (pos === null) {
+          o = at[d]! / wordsPerElem;
+          at[d]! += words;
+        } else o = at[d]! / wordsPerElem + pos[r]! * cols;
         for (let k = rows.indptr[r]!; k < rows.indptr[r + 1]!; k++) out[o + rows.indices[k]!] = rows.data[k]!;
       }
     }
-  } else {
-    let start = firstRow;
-    let block: DenseMatrix | null = firstWindow;
-    let buffer: FloatArray | undefined;
-    const anyKept = (a: number, b: number): boolean => {
-      for (let r = a; r < b; r++) if (dest[r]! >= 0) return true;
-      return false;
-    };
-    while (start <= lastRow) {
-      const end = Math.min(lastRow + 1, start + window);
-      // A window with no kept row is never read (secondaries keep only their test cells).
-      if (!block && !anyKept(start, end)) {
-        start = end;
-        continue;
-      }
-      if (!block) {
-        buffer ??= allocFloat(dtype, window * cols);
-        block = rows.readRows(start, end, buffer);
-      }
-      scatterDense(block.data, start, end);
-      block = null;
-      start = end;
-    }
+    return copy;
   }
-  return { plan, srcData, tgtData, srcSelected, tgtSelected };
+
+  const window = windowRows(Math.max(1, cols * itemSize(dtype)), rows.chunkRows, options.windowBytes);
+  const buffer = allocFloat(dtype, Math.min(window, lastRow + 1 - firstRow) * cols);
+  const bufferWords = wordsOf(buffer);
+  const anyKept = (a: number, b: number): boolean => {
+    for (let r = a; r < b; r++) if (dest[r]! >= 0) return true;
+    return false;
+  };
+  // Windows on the grid of multiples of `window` (so on chunk boundaries), clipped to the rows kept.
+  for (let g = Math.floor(firstRow / window) * window; g <= lastRow; g += window) {
+    const a = Math.max(g, firstRow);
+    const b = Math.min(lastRow + 1, g + window);
+    // A window with no kept row is never read (secondaries keep only their test cells).
+    if (!anyKept(a, b)) continue;
+    const block = rows.readRows(a, b, buffer.subarray(0, (b - a) * cols)).data;
+    let w = bufferWords;
+    if (block.buffer !== buffer.buffer || block.byteOffset !== buffer.byteOffset) {
+      // A reader that ignored `out`: take its block as is, or converted when the dtype differs.
+      if ((block instanceof Float32Array) === (dtype === 'float32')) w = wordsOf(block);
+      else buffer.set(block.subarray(0, (b - a) * cols));
+    }
+    scatterWords(w, a, b, words, dest, poolOf, poolWords, at, pos);
+  }
+  return copy;
 }
 
 /** Bytes of the plan's own arrays (row positions, offsets, conditions). */

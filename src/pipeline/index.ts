@@ -3,9 +3,9 @@ export { parsePipelineConfig, parseDataManagerConfig, flagColumn } from './confi
 export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag } from './config.js';
 export { RandomState } from './random.js';
 export { pyRound, roundShare } from './round.js';
-export { planGroups, materialize, prepareData, groupedBytes, planBytes, nSrc, nTgt } from './grouping.js';
-export type { GroupPlan, GroupedDistribution, RowReader, MaterializeSelect } from './grouping.js';
-export { assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes } from './splitter.js';
+export { planGroups, materialize, copyDistributions, sourceRows, prepareData, groupedBytes, planBytes, nSrc, nTgt } from './grouping.js';
+export type { GroupPlan, GroupedDistribution, DistributionCopy, RowReader, MaterializeSelect, MaterializeOptions } from './grouping.js';
+export { assignSplits, splitGrouped, splitDigest, copyDigest, splitBytes, splitSizes } from './splitter.js';
 export type { SplitAssignment, DistributionSplit } from './splitter.js';
 export { buildManifest } from './manifest.js';
 export type { SplitManifest, SplitManifestEntry } from './manifest.js';
