@@ -7,7 +7,6 @@
  */
 import type { SynthSpec } from '../src/h5ad/synth.js';
 import type { StrategyName } from '../src/strategies/types.js';
-import { cachedSynthetic } from './cache.js';
 import { runCommandScenario, type CommandRunRecord, type CommandSpec, type CommandStepRecord } from './command.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { ChildJob, ChildMessage } from './protocol.js';
@@ -107,6 +106,8 @@ export function stepStarted(msg: ChildMessage): string | undefined {
 
 /** Generate (or verify, once per invocation: `done`) the cached synthetic datasets of a run. */
 async function generateLocally(spec: BuiltinRunSpec, hooks: ExecutorHooks, done: Set<string>): Promise<void> {
+  // Imported when needed: a Slurm job's entry runs children through this module and must stay lean.
+  const { cachedSynthetic } = await import('./cache.js');
   for (const d of spec.generate) {
     if (done.has(d.file)) continue;
     const { file } = await cachedSynthetic(d.spec, d.cacheDir, (reason) => hooks.onGenerate?.(spec, d.name, d.spec.cells, reason));

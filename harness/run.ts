@@ -367,7 +367,7 @@ function withPlace(record: RunRecord, place: RunPlace): RunRecord {
     ...(place.node !== undefined ? { node: place.node } : {}),
     ...(place.requested_memory_bytes !== undefined ? { requested_memory_bytes: place.requested_memory_bytes } : {}),
   };
-  if (place.code !== undefined && out.failure && out.failure.code === undefined) out.failure = { ...out.failure, code: place.code };
+  if (place.code !== undefined && out.failure && out.failure.code === undefined) out.failure = { ...out.failure, reason: `[${place.code}] ${out.failure.reason}`, code: place.code };
   return out;
 }
 
