@@ -34,6 +34,7 @@ interface RunOpts {
   reportOnly?: boolean;
   order?: string;
   scale?: string;
+  onlyDataset?: string[];
   config?: string;
   executor?: string;
   workDir?: string;
@@ -46,6 +47,28 @@ interface RunOpts {
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * --only-dataset: each built-in scenario with only these datasets (the first left becomes the
+ * primary), named `<scenario>@<datasets>`: one dataset per task of a job array.
+ */
+function onlyDatasets(scenarios: Scenario[], names: string[] | undefined): Scenario[] {
+  if (!names || names.length === 0) return scenarios;
+  return scenarios.map((s) => {
+    if (s.kind === 'command') {
+      throw new CellbudgetError('USAGE', `--only-dataset picks datasets of built-in scenarios, and '${s.name}' (${s.source}) is a command scenario.`, { key: '--only-dataset', hint: 'Leave the command scenario out, or run without --only-dataset.' });
+    }
+    const unknown = names.filter((n) => !s.datasets.some((d) => d.name === n));
+    if (unknown.length > 0) {
+      throw new CellbudgetError('USAGE', `--only-dataset ${unknown.join(', ')}: '${s.name}' has no such dataset; its datasets are ${s.datasets.map((d) => d.name).join(', ')}.`, {
+        key: '--only-dataset',
+        value: unknown.join(','),
+        hint: 'Name datasets as the scenario lists them.',
+      });
+    }
+    return { ...s, name: `${s.name}@${names.join('+')}`, datasets: s.datasets.filter((d) => names.includes(d.name)) };
+  });
+}
 
 /** --scale: every scenario at this scale (e.g. 1, full size, on a cluster node). */
 function withScale(scenarios: Scenario[], v: string | undefined): Scenario[] {
@@ -93,6 +116,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--json', 'print report.json to stdout instead of the table')
     .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
     .option('--scale <s>', 'run every scenario at this scale instead of its own, e.g. 1 for full size on a cluster node')
+    .option('--only-dataset <name>', 'run each built-in scenario with only this dataset (its own primary), repeatable: one dataset per array task', collect)
     .option('--executor <name>', 'where runs happen: local (a child here, one after another) or slurm (one Slurm job per run); default: each scenario’s executor:, else the settings file’s, else local')
     .option('--config <file>', `settings file (executor, slurm: partition, account, work_dir, …); default ./${SETTINGS_FILE} when present`)
     .option('--work-dir <dir>', 'Slurm: folder shared with the compute nodes where jobs write their records (default <out>/slurm-jobs)')
@@ -107,7 +131,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const runsN = Number(opts.runs);
       if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
       const compare = parseCompareFlags(opts.warn, opts.fail);
-      const scenarios = withScale(args.flatMap((a) => loadScenarios(a)), opts.scale);
+      const scenarios = onlyDatasets(withScale(args.flatMap((a) => loadScenarios(a)), opts.scale), opts.onlyDataset);
       const strategies = parseStrategies(opts.strategy);
       // Refuse what cannot run (or would measure nothing) before the first child starts.
       plannedRuns(scenarios, strategies);
