@@ -211,6 +211,37 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(run.failure?.reason).toMatch(/^\[SLURM_WORKDIR_NOT_SHARED\] job \d+ on node \S+ ran and ended \(FAILED, exit 0:53\) but nothing it writes is visible in .* from this machine .*: the work folder is not on storage the compute nodes share with this machine\. Give --work-dir a folder on a shared file system/);
   }, 60_000);
 
+  it('plan --sbatch writes a job script Slurm runs as it is: a full-size report, or one per dataset as an array', async () => {
+    const full = join(dir, 'full.yaml');
+    writeFileSync(
+      full,
+      `name: full\nscale: 1\ndatasets:\n  - name: first\n    synthetic: { size: 8MB, features: 20, cell_lines: 5, drugs: 20, seed: 1 }\n  - name: second\n    synthetic: { size: 4MB, features: 20, cell_lines: 5, drugs: 20, seed: 2 }\n${PIPELINE}strategies: [selective]\n`,
+    );
+    const jobs = join(dir, 'planned');
+    mkdirSync(jobs, { recursive: true });
+    expect((await runCli(['plan', full, '--strategy', 'selective', '--sbatch', join(jobs, 'job.sh')])).code).toBe(0);
+    expect((await runCli(['plan', full, '--strategy', 'selective', '--sbatch', join(jobs, 'array.sh'), '--sbatch-array'])).code).toBe(0);
+    const submit = (script: string): string => {
+      const r = spawnSync('sbatch', ['--parsable', script], { cwd: jobs, encoding: 'utf8', env: { ...process.env, CELLBUDGET_CACHE: cache } });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim();
+    };
+    const one = submit('job.sh');
+    const array = submit('array.sh');
+    const done = (id: string): boolean => {
+      const states = slurm('squeue', ['-h', '--states=all', `--jobs=${id}`, '-o', '%T']).stdout.trim().split('\n');
+      return states.length > 0 && states.every((st) => ['COMPLETED', 'FAILED', 'CANCELLED', 'OUT_OF_MEMORY', 'TIMEOUT'].includes(st));
+    };
+    await until(() => done(one) && done(array), 90_000, 'the planned jobs to finish');
+    expect(jobState(one), readFileSync(join(jobs, `cellbudget-${one}.out`), 'utf8')).toBe('COMPLETED');
+    const single = report(join(jobs, `reports/full-size-${one}`));
+    expect(single.runs.map((r) => [r.scenario, r.strategy, r.scale, r.status, r.executor])).toEqual([['full', 'selective', 1, 'ok', 'local']]);
+    for (const d of ['first', 'second']) {
+      const r = report(join(jobs, `reports/full-size-${array}/${d}`));
+      expect(r.runs.map((x) => [x.scenario, x.scale, x.status])).toEqual([[`full@${d}`, 1, 'ok']]);
+    }
+  }, 120_000);
+
   it('reports a node that fails under a running job, with the steps it recorded before', async () => {
     const out = join(dir, 'nodefail');
     const node = hostname().split('.')[0]!;
