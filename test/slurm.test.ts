@@ -150,6 +150,9 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(hungry.steps.map((s) => s.label)).toEqual(['startup', 'warmup']);
     expect(hungry.peak_bytes).toBeGreaterThan(150e6);
     expect(r.err).toMatch(/hungry \/ command died in step 'grow': killed for memory by Slurm/);
+    // JUnit and HTML say where the run died, for a CI page.
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/Slurm job \d+ on \S+, --mem 200\.\d+ MB/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Slurm job \d+ on \S+ \(--mem 200\.\d+ MB\)/);
   }, 60_000);
 
   it('cancels its jobs when the harness is interrupted (SIGTERM), and writes what they recorded', async () => {
