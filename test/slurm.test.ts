@@ -155,6 +155,30 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/Slurm job \d+ on \S+ \(--mem 200\.\d+ MB\)/);
   }, 60_000);
 
+  it('reports a built-in run Slurm kills over its --mem in the step it was in, keeping every step it finished', async () => {
+    // 2 × 66 MB datasets, eager: ~380 MB above the child's baseline for over a second, well past
+    // a 250 MB request; which step Slurm's once-a-second sample lands in varies, so the test
+    // checks the report against the local run's steps: the finished ones kept, then the one it was in.
+    const path = join(dir, 'eager.yaml');
+    writeFileSync(
+      path,
+      `name: eager\nscale: 0.0005\ndatasets:\n  - name: tahoe\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 1 }\n  - name: sciplex\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 2 }\n${PIPELINE}strategies: [eager]\n`,
+    );
+    const local = await runCli(['run', path, '--out', join(dir, 'eager-local'), '--cache', cache, '--no-charts']);
+    expect(local.code, local.err).toBe(0);
+    const labels = report(join(dir, 'eager-local')).runs[0]!.steps.map((s) => s.label);
+    const out = join(dir, 'eager-slurm');
+    const r = await slurmRun(out, path, '--slurm-mem', '250MB');
+    expect(r.code, r.err).toBe(1);
+    const run = report(out).runs[0]!;
+    expect(run.status).toBe('died');
+    expect(run.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+, which used [\d.]+ MB \(all its processes\) went over its --mem=239M/);
+    const at = labels.indexOf(run.failure?.step ?? '');
+    expect(at, `died in '${run.failure?.step}', local steps ${labels.join(', ')}`).toBeGreaterThanOrEqual(0);
+    expect(run.steps.map((s) => s.label)).toEqual(labels.slice(0, at));
+    expect(run.failure?.reason).toContain(`(in step '${labels[at]}')`);
+  }, 90_000);
+
   it('cancels its jobs when the harness is interrupted (SIGTERM), and writes what they recorded', async () => {
     const out = join(dir, 'interrupted');
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'cellbudget.js'), 'run', command('sleepy', 20, 60_000), '--out', out, '--no-charts', '--executor', 'slurm', '--config', settings], {
