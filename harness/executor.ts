@@ -5,6 +5,7 @@
  * each in a fresh child; `slurm` (slurm-executor.ts) submits each as a Slurm job that runs the
  * same child measurement on a node and writes its records to a shared work folder.
  */
+import { CellbudgetError } from '../src/errors.js';
 import type { SynthSpec } from '../src/h5ad/synth.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { runCommandScenario, type CommandRunRecord, type CommandSpec, type CommandStepRecord } from './command.js';
@@ -193,7 +194,12 @@ export async function runOnExecutors(
     .filter((n) => byName.has(n))
     .map(async (n) => {
       const executor = executors[n] ?? (n === 'local' ? localExecutor() : undefined);
-      if (!executor) throw new Error(`no ${n} executor was configured for ${byName.get(n)!.length} run(s)`);
+      if (!executor) {
+        throw new CellbudgetError('USAGE', `${byName.get(n)!.length} run(s) are to go to the ${n} executor, and none was configured.`, {
+          key: 'executor',
+          hint: 'Pass `executors: { slurm: slurmExecutor(settings) }` to runScenarios, or run those scenarios with executor: local.',
+        });
+      }
       const mine = byName.get(n)!;
       const results = await executor.run(mine, hooks, signal);
       results.forEach((r, i) => (out[mine[i]!.index] = r));

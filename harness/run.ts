@@ -11,7 +11,7 @@ import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
 import { resolveSynthSpec, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
-import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
+import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../src/simulator/index.js';
 import { chooseOrder, type OrderMode } from '../src/strategies/order.js';
 import { fileFacts } from './facts.js';

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readSync, statSync, writeFi
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CellbudgetError } from '../src/errors.js';
+import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
 import type { ChildRunOutcome, ChildRunSpec, Executor, ExecutorHooks, RunPlace } from './executor.js';
 import {
@@ -71,6 +71,9 @@ export interface SlurmSettings {
   /** Fraction added to the predicted peak for the default --mem (default 0.25). */
   headroom: number;
 }
+
+/** How long squeue may keep failing before the wait ends with what the jobs recorded. */
+const SQUEUE_GIVE_UP_MS = 10 * 60_000;
 
 export const SLURM_DEFAULTS = { queueTimeoutMs: 3_600_000, visibilityTimeoutMs: 300_000, pollMs: 5000, headroom: DEFAULT_HEADROOM } as const;
 
@@ -192,6 +195,7 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
     hooks.onDone?.(t.spec, outcome);
   };
   let interval = Math.min(500, settings.pollMs);
+  let squeueFailing: number | undefined;
   let nextSqueue = 0;
   let abortedAt: number | undefined;
   const graceMs = 2 * settings.pollMs;
@@ -221,7 +225,27 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
 
     if (now >= nextSqueue) {
       const ids = tracked.filter((t) => !t.done).map((t) => t.id);
-      const states = await jobStates(ids);
+      let states: Map<string, JobState>;
+      try {
+        states = await jobStates(ids);
+        squeueFailing = undefined;
+      } catch (e) {
+        // A controller that stops answering for a while (a restart, an overload) is waited
+        // out on the records alone; one that stays away ends the wait with what was gathered.
+        if (!isCellbudgetError(e)) throw e;
+        if (squeueFailing === undefined) hooks.onNote?.(`squeue failed (${e.message.split('.')[0]}); waiting on the jobs' records until it answers again`);
+        squeueFailing ??= now;
+        if (now - squeueFailing > SQUEUE_GIVE_UP_MS) {
+          for (const t of tracked.filter((x) => !x.done)) {
+            t.cancelled ??= { reason: `Slurm stopped answering (squeue failed for ${duration(now - squeueFailing)}: ${e.message}); job ${t.id} may still be running — check it with squeue, cancel it with scancel ${t.id}` };
+            finish(t, await ended(t, t.state, settings));
+          }
+          break;
+        }
+        nextSqueue = Date.now() + settings.pollMs;
+        await sleep(200);
+        continue;
+      }
       for (const t of tracked.filter((x) => !x.done)) {
         const st = states.get(t.id);
         if (st) t.state = st;
@@ -254,7 +278,8 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
     if (abortedAt !== undefined && Date.now() - abortedAt > 60_000) {
       for (const t of tracked.filter((x) => !x.done)) finish(t, await ended(t, t.state, settings));
     }
-    if (tracked.some((t) => !t.done)) await sleep(200);
+    // The records are read often (they carry progress and results); less so for many jobs on a network file system.
+    if (tracked.some((t) => !t.done)) await sleep(Math.min(2000, 200 * Math.ceil(tracked.filter((t) => !t.done).length / 8)));
   }
   return tracked.map((t) => outcomes.get(t)!);
 }
