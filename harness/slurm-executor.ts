@@ -371,8 +371,9 @@ function lineOf(text: string, at: number): string {
 }
 
 function memoryReason(t: Tracked, m: { used?: number; limit?: number; line: string }): string {
-  const used = m.used !== undefined ? `, which used ${formatBytes(m.used)} (all its processes)` : '';
-  return `killed for memory by Slurm: job ${t.id}${used} went over its --mem=${slurmMemArg(t.memBytes)} (${formatBytes(m.limit ?? t.memBytes)}) — raise --slurm-mem or lower the run's peak; Slurm said "${m.line}"`;
+  const limit = `its --mem=${slurmMemArg(t.memBytes)} (${formatBytes(m.limit ?? t.memBytes)})`;
+  const what = m.used !== undefined ? `used ${formatBytes(m.used)} (all its processes together), over ${limit}` : `went over ${limit}`;
+  return `killed for memory by Slurm: job ${t.id} ${what} — raise --slurm-mem or lower the run's peak; Slurm said "${m.line}"`;
 }
 
 /** A job that ended without a finished result (or with a died one): its records, classified by how it ended. */

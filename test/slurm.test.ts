@@ -143,7 +143,7 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(modest).toMatchObject({ status: 'ok', executor: 'slurm', requested_memory_bytes: 191 * 2 ** 20 });
     expect(hungry.status).toBe('died');
     expect(hungry.failure?.step).toBe('grow');
-    expect(hungry.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+, which used [\d.]+ MB \(all its processes\) went over its --mem=191M \(200\.27 MB\)/);
+    expect(hungry.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=191M \(200\.27 MB\) — raise --slurm-mem/);
     expect(hungry.failure?.reason).toMatch(/exceeded memory limit \(\d+ > 200278016\)/);
     expect(hungry.failure?.reason).toMatch(/\(in step 'grow'\); RSS reached \d+(\.\d+)? MB above baseline in that step, last finished step 'warmup' ended at/);
     // What was measured before the kill is kept: the steps it finished, the figures in 'grow'.
@@ -172,7 +172,7 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(r.code, r.err).toBe(1);
     const run = report(out).runs[0]!;
     expect(run.status).toBe('died');
-    expect(run.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+, which used [\d.]+ MB \(all its processes\) went over its --mem=239M/);
+    expect(run.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=239M/);
     const at = labels.indexOf(run.failure?.step ?? '');
     expect(at, `died in '${run.failure?.step}', local steps ${labels.join(', ')}`).toBeGreaterThanOrEqual(0);
     expect(run.steps.map((s) => s.label)).toEqual(labels.slice(0, at));
