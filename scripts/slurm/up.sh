@@ -40,6 +40,8 @@ if ! munge -n </dev/null >/dev/null 2>&1; then
   chown munge:munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
   [ -s /etc/munge/munge.key ] || mungekey -c
   chown munge:munge /etc/munge/munge.key 2>/dev/null || true
+  # A pid file left by a munged that died would be taken for the new one's.
+  rm -f /run/munge/munged.pid
   munged --force
   # Recorded so down.sh stops this munged by its pid, and only when this script started it.
   for _ in $(seq 1 20); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
