@@ -21,7 +21,7 @@ if [ -s "$dir/run/slurmctld.pid" ] || [ -s "$dir/run/slurmd.pid" ]; then
 fi
 # Another cluster on this machine would hold Slurm's ports.
 # (ps, not pgrep: a slurmctld that died may linger as a zombie and holds nothing.)
-other="$(ps -C slurmctld -o pid=,stat= | awk '$2 !~ /Z/ {printf "%s ", $1}')"; other="${other% }"
+other="$( (ps -C slurmctld -o pid=,stat= || true) | awk '$2 !~ /Z/ {printf "%s ", $1}')"; other="${other% }"
 if [ -n "$other" ]; then
   say "a slurmctld not started from $dir is already running (pid $other): use that cluster (export its SLURM_CONF) or stop it first"
   exit 1
