@@ -23,7 +23,7 @@ export function startCluster(): Cluster {
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'slurm', 'up.sh'), dir], { encoding: 'utf8', timeout: 90_000 });
   if (r.status === 0) return { ok: true, conf: r.stdout.trim().split('\n').at(-1)!, dir, startedHere: true };
   rmSync(`${dir}.owner`, { force: true });
-  const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' ');
+  const why = (r.stderr || r.error?.message || 'it printed nothing').trim().split('\n').slice(-3).join(' ');
   return { ok: false, reason: r.status === 77 ? `Slurm cannot run here: ${why}` : `scripts/slurm/up.sh failed (exit ${r.status}): ${why}` };
 }
 
