@@ -39,10 +39,11 @@ import { choosePartition, isTerminal, jobDetails, jobStates, requireSlurmTools, 
 
 /**
  * RSS of the job entry (slurm-job.js: Node and the modules it needs) while it watches its
- * child: measured here at 45–55 MB. Slurm counts every process of the job against --mem.
+ * child: its high-water mark measured here at 53–55 MB. Slurm counts every process of the job
+ * against --mem.
  */
 export const JOB_ENTRY_BYTES = 64e6;
-/** RSS of a measuring child at its baseline (Node, modules, h5wasm): measured here at 95–100 MB. */
+/** RSS of a measuring child at its baseline (Node, modules, h5wasm): measured here at 97–100 MB. */
 export const CHILD_START_BYTES = 128e6;
 /** Above the prediction: the model's error at small scales (max 24.6% on one step, DESIGN §7) and repeat noise. */
 export const DEFAULT_HEADROOM = 0.25;
