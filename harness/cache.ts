@@ -8,7 +8,8 @@
  * generation that was interrupted (Ctrl-C, SIGKILL) are removed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { synthesize, synthSpecKey, type SynthSpec } from '../src/h5ad/synth.js';
 import { pidAlive, writeFileAtomic } from './write-report.js';
@@ -82,13 +83,20 @@ async function damage(file: string, recordPath: string, key: string): Promise<st
   return null;
 }
 
+/** Where the cache keeps the file for `spec` (whether or not it is there yet). */
+export function cachedSyntheticPath(spec: SynthSpec, cacheDir: string): string {
+  return join(cacheDir, `${synthSpecKey(spec)}.h5ad`);
+}
+
 /**
  * The cached file for `spec` in `cacheDir`, generated (again) when missing or damaged.
- * `onGenerate` is told before a generation starts, with the reason.
+ * `onGenerate` is told before a generation starts, with the reason. `sweep: false` leaves
+ * other generations' temporaries alone (a folder other machines write to: their pids mean
+ * nothing here).
  */
-export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGenerate?: (reason: string) => void): Promise<{ file: string; outcome: CacheOutcome }> {
+export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGenerate?: (reason: string) => void, opts: { sweep?: boolean } = {}): Promise<{ file: string; outcome: CacheOutcome }> {
   mkdirSync(cacheDir, { recursive: true });
-  removeStaleCacheTemporaries(cacheDir);
+  if (opts.sweep !== false) removeStaleCacheTemporaries(cacheDir);
   const key = synthSpecKey(spec);
   const file = join(cacheDir, `${key}.h5ad`);
   const recordPath = join(cacheDir, `${key}.json`);
@@ -101,4 +109,72 @@ export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGener
   const record: CacheRecord = { version: 1, key, spec, bytes: st.size, sha256: await sha256File(file), verified_mtime_ms: st.mtimeMs, created: new Date().toISOString() };
   await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`);
   return { file, outcome: { action: 'generated', reason } };
+}
+
+export interface SharedCacheOptions {
+  /** A lock not refreshed for this long belonged to a generator that died (default 60 s). */
+  staleMs?: number;
+  /** How often a waiting job looks at the lock again (default 1 s). */
+  pollMs?: number;
+  /** Told once when this job waits for another's generation. */
+  onWait?: (holder: string) => void;
+}
+
+/**
+ * `cachedSynthetic` for a cache several machines share (Slurm jobs on several nodes at once):
+ * one generator per entry at a time, through a lock file created exclusively (`wx`, which NFS
+ * v3+ honours) and touched while it works; the others wait, then reuse the entry. A lock
+ * untouched for `staleMs` belonged to a job that died and is taken over, with the entry's
+ * half-written temporaries.
+ */
+export async function sharedCachedSynthetic(spec: SynthSpec, cacheDir: string, onGenerate?: (reason: string) => void, opts: SharedCacheOptions = {}): Promise<{ file: string; outcome: CacheOutcome }> {
+  const staleMs = opts.staleMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 1000;
+  mkdirSync(cacheDir, { recursive: true });
+  const key = synthSpecKey(spec);
+  const lock = join(cacheDir, `${key}.lock`);
+  let told = false;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let age = 0;
+      let holder = 'another job';
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+        holder = readFileSync(lock, 'utf8').trim() || holder;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > staleMs) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (!told) opts.onWait?.(holder);
+      told = true;
+      await new Promise((r) => setTimeout(r, pollMs));
+      continue;
+    }
+    writeSync(fd, `${hostname()} pid ${process.pid}\n`);
+    closeSync(fd);
+    const heartbeat = setInterval(() => {
+      try {
+        const now = new Date();
+        utimesSync(lock, now, now);
+      } catch {
+        // taken over after all; the rename below still leaves a whole file
+      }
+    }, Math.max(1000, staleMs / 4));
+    heartbeat.unref();
+    try {
+      // Under the lock, any temporary of this entry is a dead generator's.
+      for (const name of readdirSync(cacheDir)) if (name.startsWith(`.${key}.h5ad.`) && name.endsWith('.tmp')) rmSync(join(cacheDir, name), { force: true });
+      return await cachedSynthetic(spec, cacheDir, onGenerate, { sweep: false });
+    } finally {
+      clearInterval(heartbeat);
+      rmSync(lock, { force: true });
+    }
+  }
 }

@@ -69,8 +69,18 @@ export interface CommandRunOptions {
   killGraceMs?: number;
   /** Called for every output line (e.g. to echo with --verbose). */
   onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
-  /** Called when a step closes. */
+  /** Called when a step closes (figures absolute: the baseline is subtracted at the end). */
   onStep?: (step: CommandStepRecord) => void;
+  /**
+   * Called with each reading the baseline may be taken from (the first one right after exec,
+   * the first marker's), so a caller that loses the process (a Slurm job killed for memory)
+   * can still make the figures it was sent net of the same baseline.
+   */
+  onBaselineCandidate?: (source: 'start' | 'first-step-marker' | 'first-memory-marker', rssBytes: number) => void;
+  /** Every RSS reading of the whole tree (ms since start, absolute bytes). */
+  onSample?: (tMs: number, rssBytes: number) => void;
+  /** A marker opened a step (null: a bare `::step` or a `[MEMORY]` line, which open none). */
+  onStepStart?: (name: string | null, tMs: number) => void;
   markers?: MarkerOptions;
   /** Dataset names to recognise in labels (the first match wins). */
   datasets?: readonly string[];
@@ -282,12 +292,14 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     if (firstMarkerKind === null) {
       firstMarkerKind = m.kind;
       firstMarkerRss = r?.rss ?? last?.rss ?? null;
+      if (firstMarkerRss !== null) opts.onBaselineCandidate?.(m.kind === 'step' ? 'first-step-marker' : 'first-memory-marker', firstMarkerRss);
     }
     closeStep('marker', r, m, m.kind === 'memory' ? m.label : null);
     lastMarkerEndRss = r?.rss ?? last?.rss ?? null;
     lastMarkerOpensNothing = m.kind === 'memory' || m.name === '';
     // A bare `::step` closes the last step without opening another: it marks the final state.
     open = { name: m.kind === 'step' && m.name !== '' ? m.name : null, startMs: t, hwm: new Map() };
+    opts.onStepStart?.(open.name, t);
     if (r) {
       for (const [p, [rss]] of r.perPid) {
         if (hwmOk) resetHighWaterMark(p);
@@ -376,6 +388,8 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
         startReading = r;
         observe(r);
         samples.push([r.t, r.rss]);
+        opts.onBaselineCandidate?.('start', r.rss);
+        opts.onSample?.(r.t, r.rss);
       }
       sampler = setInterval(() => {
         if (pid === null || exited) return;
@@ -383,6 +397,7 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
         if (!s) return;
         observe(s);
         samples.push([s.t, s.rss]);
+        opts.onSample?.(s.t, s.rss);
       }, interval);
       if (spec.timeout_ms !== undefined) {
         killTimer = setTimeout(() => {

@@ -85,7 +85,8 @@ function stepsTable(r: RunRecord): string {
     )
     .join('\n');
   const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `<details><summary>${esc(r.scenario)} / ${esc(r.strategy)}: ${r.steps.length} steps, ${(r.duration_ms / 1000).toFixed(2)} s, baseline ${esc(formatBytes(r.baseline_bytes))}${env ? `, env ${esc(env)}` : ''}</summary>
+  const where = r.executor === 'slurm' ? `, Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? ` (--mem ${formatBytes(r.requested_memory_bytes)})` : ''}` : '';
+  return `<details><summary>${esc(r.scenario)} / ${esc(r.strategy)}: ${r.steps.length} steps, ${(r.duration_ms / 1000).toFixed(2)} s, baseline ${esc(formatBytes(r.baseline_bytes))}${esc(where)}${env ? `, env ${esc(env)}` : ''}</summary>
 <table><thead><tr><th>step</th><th>time</th><th>peak</th><th>end</th><th>V8 heap</th><th>external</th><th>wasm</th><th>referenced</th><th>GCs</th></tr></thead><tbody>
 ${rows}
 </tbody></table>

@@ -54,6 +54,7 @@ function casesOf(r: RunRecord): Case[] {
       f?.signal ? `signal: ${f.signal}` : '',
       f?.exit_code !== undefined && f.exit_code !== null ? `exit code: ${f.exit_code}` : '',
       `peak so far: ${formatBytes(r.peak_bytes / r.scale)} at full scale (${formatBytes(r.peak_bytes)} measured)`,
+      r.executor === 'slurm' ? `Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}` : '',
       f?.stderr_tail ? `stderr (tail):\n${f.stderr_tail}` : '',
     ]
       .filter((x) => x)

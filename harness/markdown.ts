@@ -106,6 +106,14 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     for (const f of failures) out.push(`- ${text(f)}`);
     out.push('', '</details>');
   }
+  // Where runs were measured, when not here: a reader checks the node and the memory asked for.
+  const remote = report.runs.filter((r) => r.executor === 'slurm');
+  if (remote.length > 0) {
+    out.push('', `Measured on Slurm (${remote.length} run${remote.length > 1 ? 's' : ''}):`, '');
+    for (const r of remote) {
+      out.push(`- ${text(`${r.scenario} / ${r.strategy}: Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}`)}`);
+    }
+  }
   if (options.charts && options.charts.length > 0) {
     out.push('', 'Charts: ' + options.charts.map((c) => `[${c}](${encodeURI(c)})`).join(' · '));
   }

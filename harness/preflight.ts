@@ -51,6 +51,8 @@ export interface PreflightOptions {
   totalMemoryBytes?: number;
   /** Free bytes where the cache and the report go (default: statfs); tests pass less. */
   freeBytes?: (path: string) => number;
+  /** Scenarios whose runs happen elsewhere (Slurm jobs): their memory is checked against the cluster's nodes, not this machine. */
+  remote?: (s: Scenario) => boolean;
 }
 
 export interface RunEstimate {
@@ -79,7 +81,7 @@ function freeBytesOf(path: string): number {
 }
 
 /** The folder exists (or is created), is a folder and takes a file. */
-function checkWritableDir(dir: string, what: string, flag: string): void {
+export function checkWritableDir(dir: string, what: string, flag: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new CellbudgetError('OUTPUT_UNWRITABLE', `The ${what} ${dir} is a file, not a folder.`, { file: dir, hint: `Pass ${flag} a folder (it is created when missing).` });
   }
@@ -240,7 +242,7 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
         if (!isCellbudgetError(e)) throw e;
       }
       runs.push({ scenario: s.name, strategy, scale: s.scale, ...(peak !== undefined ? { predicted_peak_bytes: peak } : {}) });
-      if (peak !== undefined && peak + CHILD_RUNTIME_BYTES > memoryLimit) {
+      if (peak !== undefined && peak + CHILD_RUNTIME_BYTES > memoryLimit && !opts.remote?.(s)) {
         // Predicted memory is about proportional to the scale (DESIGN §7): the scale that fits.
         const fit = niceScaleBelow((s.scale * (memoryLimit - CHILD_RUNTIME_BYTES)) / peak);
         throw new CellbudgetError('RESOURCES_INSUFFICIENT', `${s.source}: '${s.name}' / ${strategy} at scale ${s.scale} is predicted to peak at ${formatBytes(peak)} (plus ~${formatBytes(CHILD_RUNTIME_BYTES)} of runtime); this machine has ${formatBytes(memoryLimit / MEMORY_SHARE)} of memory, of which a run may use ${Math.round(MEMORY_SHARE * 100)}% (${formatBytes(memoryLimit)}).`, {

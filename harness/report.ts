@@ -128,6 +128,14 @@ export interface RunRecord {
   /** (predicted − measured) / measured for the run's peak and final. */
   predicted_peak_error?: number;
   predicted_final_error?: number;
+  /** Where the run was measured: a child of the harness (`local`) or a Slurm job (`slurm`). Absent in older reports: local. */
+  executor?: 'local' | 'slurm';
+  /** Slurm: the job's id (`123`, or `123_4` for an array task). */
+  job_id?: string;
+  /** Slurm: the node the job ran on. */
+  node?: string;
+  /** Slurm: the memory the job requested (`--mem`), bytes. */
+  requested_memory_bytes?: number;
 }
 
 export interface ReportEnvironment {

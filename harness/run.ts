@@ -11,7 +11,7 @@ import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
 import { resolveSynthSpec, type SynthOptions } from '../src/h5ad/synth.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
-import { parsePipelineConfig, type PipelineConfig } from '../src/pipeline/config.js';
+import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../src/simulator/index.js';
 import { chooseOrder, type OrderMode } from '../src/strategies/order.js';
 import { fileFacts } from './facts.js';
@@ -19,14 +19,14 @@ import type { Calibration } from '../src/simulator/calibration.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { VERSION } from '../src/version.js';
 import { evaluateBudgets } from './budgets.js';
-import { cachedSynthetic } from './cache.js';
-import { runCommandScenario } from './command.js';
+import { cachedSynthetic, cachedSyntheticPath } from './cache.js';
+import { runOnExecutors, type ChildRunOutcome, type ChildRunSpec, type DatasetToGenerate, type Executor, type ExecutorName, type RunPlace } from './executor.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { Progress } from './progress.js';
 import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from './report.js';
 import { scaleSynthetic } from './scaling.js';
 import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
-import { measuredRunFields, runChild } from './spawn.js';
+import { measuredRunFields, type ChildRunResult } from './spawn.js';
 
 export interface RunScenariosOptions {
   /** Run these strategies instead of the ones each scenario lists (`--strategy`). */
@@ -48,6 +48,19 @@ export interface RunScenariosOptions {
   order?: OrderMode;
   /** File facts per scenario name, as the preflight read them (read again when absent). */
   facts?: ReadonlyMap<string, Record<string, FileFacts>>;
+  /** Run every scenario here (`local`) or as Slurm jobs (`slurm`), whatever the scenarios say (`--executor`). */
+  executor?: ExecutorName;
+  /** For scenarios without `executor:` (a config file's `executor`); default local. */
+  defaultExecutor?: ExecutorName;
+  /** The executors to use (default: local only; `slurm` must be given when a run asks for it). */
+  executors?: Partial<Record<ExecutorName, Executor>>;
+  /** Abort: no further local run starts; Slurm cancels its jobs and gathers what they wrote. */
+  signal?: AbortSignal;
+}
+
+/** Where a scenario's runs happen: `--executor`, else the scenario's `executor:`, else the default. */
+export function executorOf(s: Scenario, opts: Pick<RunScenariosOptions, 'executor' | 'defaultExecutor'>): ExecutorName {
+  return opts.executor ?? s.executor ?? opts.defaultExecutor ?? 'local';
 }
 
 /** The package root (works from harness/ sources and from dist/harness). */
@@ -169,32 +182,30 @@ export function plannedRuns(scenarios: readonly Scenario[], strategies?: readonl
   return planned;
 }
 
-/** Run every scenario × strategy; never throws for a run that died (it is reported). */
+/**
+ * A child run to do: the spec an executor runs (plain data), and what turning its outcome
+ * into a report record needs.
+ */
+export interface PlannedChildRun {
+  spec: ChildRunSpec;
+  scenario: Scenario;
+  budgets: Budgets;
+  /** Built-in runs: the file facts (for the predictions) and the processing order, when not as listed. */
+  facts?: Record<string, FileFacts>;
+  order?: string[];
+}
+
+/**
+ * Run every scenario × strategy; never throws for a run that died (it is reported).
+ *
+ * Three phases, the seam between the run loop and where runs happen: plan the child runs
+ * (`planChildRuns`), hand them to the executors (`runOnExecutors`: local ones one after
+ * another here, Slurm ones as jobs), and assemble each outcome into its record
+ * (`assembleRun`) as it finishes.
+ */
 export async function runScenarios(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<Report> {
-  const runs: RunRecord[] = [];
-  const total = plannedRuns(scenarios, opts.strategies).length;
-  let index = 0;
-  for (const scenario of scenarios) {
-    if (scenario.kind === 'command') {
-      index++;
-      opts.progress?.startRun({ scenario: scenario.name, strategy: 'command', run: index, runs: total });
-      const run = await runCommand(scenario, opts);
-      runs.push(run);
-      opts.progress?.log(`[${index}/${total}] ${finishedRunLine(run)}`);
-      continue;
-    }
-    const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
-    opts.progress?.startRun({ scenario: scenario.name, strategy: 'datasets', run: index + 1, runs: total });
-    const files = await materializeDatasets(scenario, opts.cacheDir ?? defaultCacheDir(), opts.progress);
-    const facts = opts.facts?.get(scenario.name) ?? (await fileFacts(scenario));
-    for (const strategy of strategiesOf(scenario, opts)) {
-      index++;
-      opts.progress?.startRun({ scenario: scenario.name, strategy, run: index, runs: total });
-      const run = await runBuiltin(scenario, strategy, pipeline, files, facts, opts);
-      runs.push(run);
-      opts.progress?.log(`[${index}/${total}] ${finishedRunLine(run)}`);
-    }
-  }
+  const planned = await planChildRuns(scenarios, opts);
+  const runs = await executeChildRuns(planned, opts);
   opts.progress?.stop();
   return {
     version: 1,
@@ -203,6 +214,161 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
     scenarios: scenarios.map(summaryOf),
     runs,
   };
+}
+
+/** Every child run of these scenarios, in report order (scenario by scenario, strategy by strategy). */
+export async function planChildRuns(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<PlannedChildRun[]> {
+  plannedRuns(scenarios, opts.strategies);
+  const planned: PlannedChildRun[] = [];
+  for (const scenario of scenarios) {
+    const executor = executorOf(scenario, opts);
+    const budgets = opts.budgets ?? scenario.budgets;
+    if (scenario.kind === 'command') {
+      planned.push({ spec: commandSpec(scenario, planned.length, executor, budgets, opts), scenario, budgets });
+      continue;
+    }
+    const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
+    const generate = datasetsToGenerate(scenario, opts.cacheDir ?? defaultCacheDir());
+    const files = scenario.datasets.map((d) => ({ name: d.name, file: d.file ?? generate.find((g) => g.name === d.name)!.file }));
+    const facts = opts.facts?.get(scenario.name) ?? (await fileFacts(scenario));
+    for (const strategy of strategiesOf(scenario, opts)) {
+      const order = processingOrder(scenario, strategy, facts, opts);
+      const payload: StrategyJobPayload = {
+        scenario: scenario.name,
+        strategy,
+        datasets: files,
+        pipeline,
+        repeat: scenario.repeat,
+        ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * scenario.scale } : {}),
+        ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
+        ...(order ? { order } : {}),
+      };
+      const predictedPeak = predictedPeakOf(scenario, strategy, facts, opts);
+      const index = planned.length;
+      planned.push({
+        scenario,
+        budgets,
+        facts,
+        ...(order ? { order } : {}),
+        spec: {
+          kind: 'builtin',
+          index,
+          id: runId(index, scenario.name, strategy),
+          scenario: scenario.name,
+          strategy,
+          scale: scenario.scale,
+          executor,
+          generate,
+          child: {
+            job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
+            env: scenario.env,
+            ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+            ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * scenario.scale } } : {}),
+          },
+          ...(predictedPeak !== undefined ? { predictedPeakBytes: predictedPeak } : {}),
+        },
+      });
+    }
+  }
+  return planned;
+}
+
+/** Run the planned child runs on their executors; one record per run that ran, in report order. */
+export async function executeChildRuns(planned: readonly PlannedChildRun[], opts: RunScenariosOptions = {}): Promise<RunRecord[]> {
+  const runs: Array<RunRecord | undefined> = new Array(planned.length).fill(undefined);
+  const total = planned.length;
+  let finished = 0;
+  await runOnExecutors(
+    planned.map((p) => p.spec),
+    opts.executors ?? {},
+    {
+      onStart: (spec) => opts.progress?.startRun({ scenario: spec.scenario, strategy: spec.strategy, run: spec.index + 1, runs: total }),
+      onStep: (_spec, label) => opts.progress?.step(label),
+      onGenerate: (_spec, name, cells, reason) =>
+        opts.progress?.step(`generating ${name} (${cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`),
+      onNote: (text) => opts.progress?.log(text),
+      ...(opts.verbose && opts.onOutput ? { onOutput: opts.onOutput } : {}),
+      onDone: (spec, outcome) => {
+        const run = assembleRun(planned[spec.index]!, outcome, opts);
+        runs[spec.index] = run;
+        finished++;
+        opts.progress?.log(`[${finished}/${total}] ${finishedRunLine(run)}`);
+      },
+    },
+    opts.signal,
+  );
+  return runs.filter((r): r is RunRecord => r !== undefined);
+}
+
+/** `007-quick-eager`: the position and names, safe as a file name. */
+function runId(index: number, scenario: string, strategy: string): string {
+  return `${String(index + 1).padStart(3, '0')}-${scenario}-${strategy}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** The synthetic datasets of a scenario at its scale, with where the cache keeps each. */
+function datasetsToGenerate(scenario: BuiltinScenario, cacheDir: string): DatasetToGenerate[] {
+  return scenario.datasets.flatMap((d, i) => {
+    if (d.file !== undefined) return [];
+    const spec = resolveSynthSpec(synthOptionsFor(scenario, i));
+    return [{ name: d.name, spec, cacheDir, file: cachedSyntheticPath(spec, cacheDir) }];
+  });
+}
+
+/** The simulator's peak for a run at its scale, net of baseline; undefined when the model cannot describe it. */
+function predictedPeakOf(scenario: BuiltinScenario, strategy: StrategyName, facts: Record<string, FileFacts>, opts: RunScenariosOptions): number | undefined {
+  try {
+    const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration ?? MEASURED_CALIBRATION);
+    return pred.reduce((m, p) => Math.max(m, p.predicted_peak_bytes), 0);
+  } catch (e) {
+    if (!isCellbudgetError(e)) throw e;
+    return undefined;
+  }
+}
+
+function commandSpec(scenario: CommandScenario, index: number, executor: ExecutorName, budgets: Budgets, opts: RunScenariosOptions): ChildRunSpec {
+  const logPath = opts.outDir ? join(opts.outDir, `${scenario.name}.command.log`) : undefined;
+  if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
+  return {
+    kind: 'command',
+    index,
+    id: runId(index, scenario.name, 'command'),
+    scenario: scenario.name,
+    strategy: 'command',
+    scale: scenario.scale,
+    executor,
+    command: {
+      name: scenario.name,
+      command: scenario.command,
+      cwd: scenario.cwd,
+      env: scenario.env,
+      scale: scenario.scale,
+      budgets,
+      baseline: scenario.baseline,
+      ...(scenario.timeoutMs !== undefined ? { timeout_ms: scenario.timeoutMs } : {}),
+    },
+    ...(logPath ? { logPath } : {}),
+    // A command has no model: its peak budget (at its scale) is what it is expected to need.
+    ...(budgets.peakBytes !== undefined ? { predictedPeakBytes: budgets.peakBytes * scenario.scale } : {}),
+  };
+}
+
+/** The report record of a finished child run. */
+export function assembleRun(p: PlannedChildRun, outcome: ChildRunOutcome, opts: RunScenariosOptions): RunRecord {
+  const record = outcome.kind === 'command' ? outcome.record : builtinRecord(p, outcome.child, opts);
+  return withPlace(record, outcome.place);
+}
+
+/** The executor's fields on a record; a failure the user must fix gets its code (the CLI exits 2). */
+function withPlace(record: RunRecord, place: RunPlace): RunRecord {
+  const out: RunRecord = {
+    ...record,
+    executor: place.executor,
+    ...(place.job_id !== undefined ? { job_id: place.job_id } : {}),
+    ...(place.node !== undefined ? { node: place.node } : {}),
+    ...(place.requested_memory_bytes !== undefined ? { requested_memory_bytes: place.requested_memory_bytes } : {}),
+  };
+  if (place.code !== undefined && out.failure && out.failure.code === undefined) out.failure = { ...out.failure, reason: `[${place.code}] ${out.failure.reason}`, code: place.code };
+  return out;
 }
 
 /** One plain line for a finished run: scenario, strategy, peak, verdict. */
@@ -219,36 +385,12 @@ function strategiesOf(s: BuiltinScenario, opts: RunScenariosOptions): readonly S
   return opts.strategies ?? s.strategies;
 }
 
-async function runBuiltin(
-  scenario: BuiltinScenario,
-  strategy: StrategyName,
-  pipeline: PipelineConfig,
-  files: Array<{ name: string; file: string }>,
-  facts: Record<string, FileFacts>,
-  opts: RunScenariosOptions,
-): Promise<RunRecord> {
-  const budgets = opts.budgets ?? scenario.budgets;
-  const order = processingOrder(scenario, strategy, facts, opts);
-  const payload: StrategyJobPayload = {
-    scenario: scenario.name,
-    strategy,
-    datasets: files,
-    pipeline,
-    repeat: scenario.repeat,
-    ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * scenario.scale } : {}),
-    ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
-    ...(order ? { order } : {}),
-  };
-  const child = await runChild<StrategyJobResult>({
-    job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
-    env: scenario.env,
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * scenario.scale } } : {}),
-    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
-    onMessage: (m) => {
-      if (m.type === 'step-start') opts.progress?.step(m.label);
-    },
-  });
+function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResult>, opts: RunScenariosOptions): RunRecord {
+  const scenario = p.scenario as BuiltinScenario;
+  const strategy = p.spec.strategy as StrategyName;
+  const facts = p.facts ?? {};
+  const order = p.order;
+  const budgets = p.budgets;
   const result = child.result;
   let steps = child.steps;
   let predicted: { peak: number; final: number } | undefined;
@@ -309,29 +451,6 @@ function processingOrder(scenario: BuiltinScenario, strategy: StrategyName, fact
   const models = datasetsFromScenario(scenario, { scale: scenario.scale, documented: false, facts });
   const order = chooseOrder('auto', models, strategy, { constants: (opts.calibration ?? MEASURED_CALIBRATION).constants });
   return order.every((n, i) => n === scenario.datasets[i]?.name) ? undefined : order;
-}
-
-async function runCommand(scenario: CommandScenario, opts: RunScenariosOptions): Promise<RunRecord> {
-  const budgets = opts.budgets ?? scenario.budgets;
-  const logPath = opts.outDir ? join(opts.outDir, `${scenario.name}.command.log`) : undefined;
-  if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
-  return runCommandScenario(
-    {
-      name: scenario.name,
-      command: scenario.command,
-      cwd: scenario.cwd,
-      env: scenario.env,
-      scale: scenario.scale,
-      budgets,
-      baseline: scenario.baseline,
-      ...(scenario.timeoutMs !== undefined ? { timeout_ms: scenario.timeoutMs } : {}),
-    },
-    {
-      ...(logPath ? { logPath } : {}),
-      onStep: (s) => opts.progress?.step(s.label),
-      ...(opts.verbose && opts.onOutput ? { onLine: (_stream: 'stdout' | 'stderr', line: string) => opts.onOutput!(`${line}\n`) } : {}),
-    },
-  );
 }
 
 function runErrors(predicted: { peak: number; final: number }, peak: number, final: number): Pick<RunRecord, 'predicted_peak_error' | 'predicted_final_error'> {

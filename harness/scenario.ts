@@ -110,6 +110,8 @@ const builtinScenarioSchema = z
     window_rows: z.number().int().positive().optional(),
     /** Processing order: as listed, or `auto` (the planner's lowest-peak order; the first dataset stays the primary). */
     order: z.enum(['given', 'auto']).optional(),
+    /** Where the runs happen: here (`local`) or as Slurm jobs (`slurm`); `--executor` overrides it. */
+    executor: z.enum(['local', 'slurm']).optional(),
   })
   .strict();
 
@@ -127,6 +129,8 @@ const commandScenarioSchema = z
     budgets: budgetsSchema,
     /** Where the command's baseline comes from (see harness/command.ts); default auto. */
     baseline: z.enum(['auto', 'first-marker', 'start', 'zero']).default('auto'),
+    /** Where it runs: here (`local`) or as a Slurm job (`slurm`); `--executor` overrides it. */
+    executor: z.enum(['local', 'slurm']).optional(),
   })
   .strict();
 
@@ -169,6 +173,8 @@ export interface BuiltinScenario {
   order?: 'given' | 'auto';
   /** For an expanded family: its name and this member's N. */
   family?: { name: string; n: number };
+  /** `executor:` as written (absent: the configured default). */
+  executor?: 'local' | 'slurm';
   /** The scenario as written (parsed YAML), for reports. */
   definition: unknown;
 }
@@ -185,6 +191,8 @@ export interface CommandScenario {
   scale: number;
   budgets: Budgets;
   baseline: 'auto' | 'first-marker' | 'start' | 'zero';
+  /** `executor:` as written (absent: the configured default). */
+  executor?: 'local' | 'slurm';
   definition: unknown;
 }
 
@@ -248,6 +256,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
       definition: value,
       ...(c.description !== undefined ? { description: c.description } : {}),
       ...(c.timeout !== undefined ? { timeoutMs: scenarioDuration(c.timeout, path, locate) } : {}),
+      ...(c.executor !== undefined ? { executor: c.executor } : {}),
     };
     return [scenario];
   }
@@ -292,6 +301,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     ...(s.window_rows !== undefined ? { windowRows: s.window_rows } : {}),
     ...(s.node_memory !== undefined ? { nodeMemoryBytes: parseBytes(s.node_memory, 'node_memory') } : {}),
     ...(s.order !== undefined ? { order: s.order } : {}),
+    ...(s.executor !== undefined ? { executor: s.executor } : {}),
   };
   if (!s.family) return [base];
   return s.family.n.map((n) => expandFamily(base, n, path, locate));

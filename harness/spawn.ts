@@ -56,11 +56,24 @@ export interface RunChildOptions {
   onMessage?: (msg: ChildMessage) => void;
   /** The child's stdout/stderr text as it arrives (e.g. to show --verbose lines). */
   onOutput?: (text: string) => void;
+  /** Every RSS sample the parent takes (epoch ms, absolute bytes), as it is taken. */
+  onSample?: (epochMs: number, rssBytes: number) => void;
   /** How much of the child's output to keep for failure reports (default 4000 chars). */
   outputTailChars?: number;
 }
 
-export type FailureKind = 'oom' | 'memory-cap' | 'timeout' | 'signal' | 'exit' | 'job-error' | 'spawn';
+export type FailureKind =
+  | 'oom'
+  | 'memory-cap'
+  | 'timeout'
+  | 'signal'
+  | 'exit'
+  | 'job-error'
+  | 'spawn'
+  /** An executor's: Slurm killed the job over its --mem (or the node's OOM killer did). */
+  | 'memory-limit'
+  /** An executor's: the node failed, the job never started, it was cancelled, or it wrote nothing visible. */
+  | 'executor';
 
 export interface ChildFailure {
   kind: FailureKind;
@@ -131,6 +144,126 @@ function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Why the parent (or an executor) ended a child: the reason is the run's failure reason. */
+export interface KilledFor {
+  kind: FailureKind;
+  reason: string;
+}
+
+/** How a child ended, as the collector needs it to classify the run. */
+export interface ChildEnd {
+  code: number | null;
+  signal: NodeJS.Signals | string | null;
+  /** Set when the child was ended on purpose (a timeout, a memory cap, a Slurm memory limit). */
+  killedFor?: KilledFor | null;
+  /** The last few thousand characters of the child's output. */
+  tail: string;
+  durationMs: number;
+  pid: number | null;
+}
+
+/**
+ * The records of one measuring child, assembled into a ChildRunResult: `runChild` feeds it
+ * the child's record pipe; the Slurm executor feeds it the same records read back from the
+ * file a job wrote step by step (a job killed for memory loses nothing it already sent).
+ */
+export class ChildRecords<R = unknown> {
+  readonly steps: StepRecord[] = [];
+  readonly events: Array<{ name: string; data: unknown }> = [];
+  /** [epoch ms, absolute RSS]. */
+  readonly rawSamples: Array<[number, number]> = [];
+  baseline: BaselineRecord | null = null;
+  t0 = 0;
+  method: ChildRunResult['method'] = null;
+  /** Label of the step that started and has not ended. */
+  current: string | null = null;
+  private currentStartEpoch = 0;
+  private result: { value: unknown } | null = null;
+  private jobError: { error: ErrorRecord; step: string | null } | null = null;
+
+  constructor(readonly env: Record<string, string>) {}
+
+  /** One record of the child's protocol. */
+  handle(msg: ChildMessage): void {
+    switch (msg.type) {
+      case 'baseline':
+        this.baseline = msg.baseline;
+        this.t0 = msg.t0_epoch_ms;
+        this.method = msg.method;
+        break;
+      case 'step-start':
+        this.current = msg.label;
+        this.currentStartEpoch = this.t0 + msg.start_ms;
+        break;
+      case 'step':
+        this.steps.push(msg.record);
+        this.current = null;
+        break;
+      case 'sample':
+        this.rawSamples.push([msg.epoch_ms, msg.rss_bytes]);
+        break;
+      case 'event':
+        this.events.push({ name: msg.name, data: msg.data });
+        break;
+      case 'result':
+        this.result = { value: msg.value };
+        break;
+      case 'error':
+        this.jobError = { error: msg.error, step: msg.step };
+        break;
+      case 'hello':
+        break;
+    }
+  }
+
+  /** The run as measured, classified by how the child ended. */
+  finish(end: ChildEnd): ChildRunResult<R> {
+    const { baseline, steps, rawSamples, t0, current } = this;
+    const baseRss = baseline?.rss_bytes ?? 0;
+    // Samples before the baseline are start-up, not the run.
+    const samples: Array<[number, number]> = baseline ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss]) : [];
+    const lastStep = steps.at(-1);
+    // Loops, not Math.max(...spread): an hour at 10 ms is 360,000 samples, past V8's argument limit.
+    const peak = Math.max(maxOf(steps.map((s) => s.peak_bytes)), maxOf(samples.map(([, b]) => b)), 0);
+    const signal = end.signal ?? null;
+    const base: ChildRunResult<R> = {
+      status: 'ok',
+      method: this.method,
+      pid: end.pid,
+      baseline,
+      steps,
+      samples,
+      events: this.events,
+      env: this.env,
+      peak_bytes: peak,
+      final_bytes: lastStep?.end_bytes ?? 0,
+      final_live_bytes: lastStep?.live_bytes ?? 0,
+      duration_ms: end.durationMs,
+      exit_code: end.code,
+      signal,
+    };
+    const failure = classify({ code: end.code, signal, killedFor: end.killedFor ?? null, jobError: this.jobError, gotResult: this.result !== null, tail: end.tail });
+    if (!failure) return { ...base, result: this.result?.value as R };
+    const step = this.jobError?.step ?? current;
+    const inStep = current !== null ? rawSamples.filter(([t]) => t >= this.currentStartEpoch) : [];
+    const lastRaw = rawSamples.at(-1);
+    return {
+      ...base,
+      status: failure.kind === 'job-error' ? 'error' : 'died',
+      failure: {
+        ...failure,
+        ...(step ? { step } : {}),
+        signal,
+        exit_code: end.code,
+        stderr_tail: end.tail,
+        ...(lastRaw && baseline ? { last_rss_bytes: lastRaw[1] - baseRss } : {}),
+        ...(inStep.length && baseline ? { step_peak_rss_bytes: maxOf(inStep.map(([, b]) => b)) - baseRss } : {}),
+        ...(lastStep ? { last_step: lastStep } : {}),
+      },
+    };
+  }
+}
+
 /** Run `job` in a fresh child; resolves with what was measured, never rejects for a dead child. */
 export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunResult<R>> {
   const entry = opts.childEntry ?? defaultChildEntry();
@@ -139,18 +272,9 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
   const tailMax = opts.outputTailChars ?? 4000;
   const intervalMs = opts.sampleIntervalMs ?? 10;
 
-  const steps: StepRecord[] = [];
-  const events: Array<{ name: string; data: unknown }> = [];
-  const rawSamples: Array<[number, number]> = [];
-  let baseline: BaselineRecord | null = null;
-  let t0 = 0;
-  let method: ChildRunResult['method'] = null;
-  let current: string | null = null;
-  let currentStartEpoch = 0;
-  let result: { value: unknown } | null = null;
-  let jobError: { error: ErrorRecord; step: string | null } | null = null;
+  const records = new ChildRecords<R>(env);
   let tail = '';
-  let killedFor: { kind: 'timeout' | 'memory-cap'; reason: string } | null = null;
+  let killedFor: KilledFor | null = null;
 
   const timelineFrom = opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
   const job: ChildJob = timelineFrom === 'child' ? { ...opts.job, timelineFromChild: true } : opts.job;
@@ -197,52 +321,24 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
     child.stdout?.on('data', onText);
     child.stderr?.on('data', onText);
 
-    const handle = (msg: ChildMessage): void => {
-      switch (msg.type) {
-        case 'baseline':
-          baseline = msg.baseline;
-          t0 = msg.t0_epoch_ms;
-          method = msg.method;
-          break;
-        case 'step-start':
-          current = msg.label;
-          currentStartEpoch = t0 + msg.start_ms;
-          break;
-        case 'step':
-          steps.push(msg.record);
-          current = null;
-          break;
-        case 'sample':
-          rawSamples.push([msg.epoch_ms, msg.rss_bytes]);
-          break;
-        case 'event':
-          events.push({ name: msg.name, data: msg.data });
-          break;
-        case 'result':
-          result = { value: msg.value };
-          break;
-        case 'error':
-          jobError = { error: msg.error, step: msg.step };
-          break;
-        case 'hello':
-          break;
-      }
-      opts.onMessage?.(msg);
-    };
     let pending = '';
-    const records = child.stdio[3] as Readable | null;
-    records?.on('data', (chunk: Buffer) => {
+    const pipe = child.stdio[3] as Readable | null;
+    pipe?.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         if (!line.trim()) continue;
+        let msg: ChildMessage;
         try {
-          handle(JSON.parse(line) as ChildMessage);
+          msg = JSON.parse(line) as ChildMessage;
         } catch {
           tail = (tail + `\n[unparsable record] ${line.slice(0, 200)}`).slice(-tailMax);
+          continue;
         }
+        records.handle(msg);
+        opts.onMessage?.(msg);
       }
     });
 
@@ -253,8 +349,11 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
         : setInterval(() => {
             const s = readProcStatus(pid);
             if (!s) return;
-            rawSamples.push([performance.timeOrigin + performance.now(), s.rssBytes]);
+            const epochMs = performance.timeOrigin + performance.now();
+            records.rawSamples.push([epochMs, s.rssBytes]);
+            opts.onSample?.(epochMs, s.rssBytes);
             const netCap = opts.memoryCap?.netRssBytes;
+            const baseline = records.baseline;
             const over = (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
             if (over && !killedFor) {
               killedFor = {
@@ -283,61 +382,7 @@ export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunRe
         resolveRun(finish(spawnFailure(spawnError)));
         return;
       }
-      const baseRss = (baseline as BaselineRecord | null)?.rss_bytes ?? 0;
-      // Samples before the baseline are start-up, not the run.
-      const samples: Array<[number, number]> = baseline
-        ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss])
-        : [];
-      const lastStep = steps.at(-1);
-      // Loops, not Math.max(...spread): an hour at 10 ms is 360,000 samples, past V8's argument limit.
-      const peak = Math.max(maxOf(steps.map((s) => s.peak_bytes)), maxOf(samples.map(([, b]) => b)), 0);
-      const base: ChildRunResult<R> = {
-        status: 'ok',
-        method,
-        pid,
-        baseline,
-        steps,
-        samples,
-        events,
-        env,
-        peak_bytes: peak,
-        final_bytes: lastStep?.end_bytes ?? 0,
-        final_live_bytes: lastStep?.live_bytes ?? 0,
-        duration_ms: performance.now() - started,
-        exit_code: code,
-        signal,
-      };
-      const failure = classify({
-        code,
-        signal,
-        killedFor: killedFor as { kind: 'timeout' | 'memory-cap'; reason: string } | null,
-        jobError: jobError as { error: ErrorRecord; step: string | null } | null,
-        gotResult: result !== null,
-        tail,
-      });
-      if (!failure) {
-        resolveRun(finish({ ...base, result: (result as { value: unknown } | null)?.value as R }));
-        return;
-      }
-      const step = (jobError as { step: string | null } | null)?.step ?? current;
-      const inStep = current !== null ? rawSamples.filter(([t]) => t >= currentStartEpoch) : [];
-      const lastRaw = rawSamples.at(-1);
-      resolveRun(
-        finish({
-          ...base,
-          status: failure.kind === 'job-error' ? 'error' : 'died',
-          failure: {
-            ...failure,
-            ...(step ? { step } : {}),
-            signal,
-            exit_code: code,
-            stderr_tail: tail,
-            ...(lastRaw && baseline ? { last_rss_bytes: lastRaw[1] - baseRss } : {}),
-            ...(inStep.length && baseline ? { step_peak_rss_bytes: maxOf(inStep.map(([, b]) => b)) - baseRss } : {}),
-            ...(lastStep ? { last_step: lastStep } : {}),
-          },
-        }),
-      );
+      resolveRun(finish(records.finish({ code, signal, killedFor, tail, durationMs: performance.now() - started, pid })));
     });
   });
 
@@ -419,8 +464,8 @@ function round1(x: number): number {
 
 interface ClassifyInput {
   code: number | null;
-  signal: NodeJS.Signals | null;
-  killedFor: { kind: 'timeout' | 'memory-cap'; reason: string } | null;
+  signal: NodeJS.Signals | string | null;
+  killedFor: KilledFor | null;
   jobError: { error: ErrorRecord; step: string | null } | null;
   gotResult: boolean;
   tail: string;

@@ -38,6 +38,11 @@ export type ErrorCode =
   // where results go, and what this machine can hold
   | 'OUTPUT_UNWRITABLE'
   | 'RESOURCES_INSUFFICIENT'
+  // running on a Slurm cluster, and the settings file that configures it
+  | 'SLURM_UNAVAILABLE'
+  | 'SLURM_REFUSED'
+  | 'SLURM_WORKDIR_NOT_SHARED'
+  | 'SETTINGS_INVALID'
   // a finding, not an error of the user's: exit 1
   | 'NO_NODE_FITS';
 

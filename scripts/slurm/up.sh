@@ -10,9 +10,22 @@ dir="${1:-${TMPDIR:-/tmp}/cellbudget-slurm}"
 say() { echo "slurm-up: $*" >&2; }
 
 if [ "$(id -u)" != 0 ]; then say "needs root (slurmd runs jobs as any user)"; exit 77; fi
-for bin in munged mungekey slurmctld slurmd sbatch sinfo; do
+for bin in munge munged mungekey slurmctld slurmd sbatch sinfo; do
   command -v "$bin" >/dev/null || { say "$bin is not installed (apt-get install slurm-wlm munge)"; exit 77; }
 done
+
+# Daemons a previous run left in this folder (a test run that was killed): stop them first.
+if [ -s "$dir/run/slurmctld.pid" ] || [ -s "$dir/run/slurmd.pid" ]; then
+  say "stopping what an earlier up.sh left running in $dir"
+  "$(dirname "$0")/down.sh" "$dir"
+fi
+# Another cluster on this machine would hold Slurm's ports.
+# (ps, not pgrep: a slurmctld that died may linger as a zombie and holds nothing.)
+other="$( (ps -C slurmctld -o pid=,stat= || true) | awk '$2 !~ /Z/ {printf "%s ", $1}')"; other="${other% }"
+if [ -n "$other" ]; then
+  say "a slurmctld not started from $dir is already running (pid $other): use that cluster (export its SLURM_CONF) or stop it first"
+  exit 1
+fi
 
 mkdir -p "$dir"/{state,spool,log,run}
 conf="$dir/slurm.conf"
@@ -22,13 +35,18 @@ cpus="$(nproc)"
 mem_mib=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 512 ))
 
 # munge: the authentication every Slurm daemon and client uses.
-if ! pgrep -x munged >/dev/null; then
+# Judged by a credential, not by a process name: a munged that died can linger as a zombie.
+if ! munge -n </dev/null >/dev/null 2>&1; then
   mkdir -p /run/munge /var/lib/munge /var/log/munge
   chown munge:munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
   [ -s /etc/munge/munge.key ] || mungekey -c
   chown munge:munge /etc/munge/munge.key 2>/dev/null || true
+  # A pid file left by a munged that died would be taken for the new one's.
+  rm -f /run/munge/munged.pid
   munged --force
-  touch "$dir/run/munged.ours"
+  # Recorded so down.sh stops this munged by its pid, and only when this script started it.
+  for _ in $(seq 1 20); do [ -s /run/munge/munged.pid ] && break; sleep 0.1; done
+  cp /run/munge/munged.pid "$dir/run/munged.ours"
 fi
 
 cat > "$conf" <<CONF

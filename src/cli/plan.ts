@@ -1,9 +1,11 @@
 /**
- * `cellbudget plan`: full-scale peaks per strategy, node fits, the best order, and a
- * ready `#SBATCH --mem` line. Also the I/O helpers `simulate` and `calibrate` share:
+ * `cellbudget plan`: full-scale peaks per strategy, node fits, the best order, a ready
+ * `#SBATCH --mem` line, and with `--sbatch FILE` a ready job script. Figures measured at full
+ * size (a calibration made from full-size reports) replace the model's and say so. Also the I/O helpers `simulate` and `calibrate` share:
  * loading a scenario into dataset models (inspecting real files' obs) and a calibration file.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { fileFacts } from '../../harness/facts.js';
 import { loadScenarios, type BuiltinScenario } from '../../harness/scenario.js';
@@ -14,7 +16,13 @@ import { formatBytes, parseBytes, parsePercent } from '../units.js';
 import { MEASURED_CALIBRATION, defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
-import { assertSomethingFits, plan, type Plan } from '../simulator/planner.js';
+import { assertSomethingFits, plan, requiredWithHeadroom, sbatchMem, type Plan, type StrategyPlan } from '../simulator/planner.js';
+import { simulate } from '../simulator/simulate.js';
+import type { FullSizeMeasurement } from '../simulator/calibration.js';
+import { packageRoot } from '../../harness/run.js';
+import { slurmTime } from '../../harness/slurm.js';
+import { CHILD_RUNTIME_BYTES } from '../../harness/preflight.js';
+import { signedPct } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
 /** Built-in scenarios named by a CLI argument (a suite or family gives several). */
@@ -69,6 +77,12 @@ interface PlanCliOptions {
   strategy?: string[];
   calibration?: string;
   json?: boolean;
+  sbatch?: string;
+  sbatchArray?: boolean;
+  partition?: string;
+  account?: string;
+  time?: string;
+  sbatchArg?: string[];
 }
 
 /** The plan as JSON (full-scale bytes). */
@@ -92,6 +106,9 @@ export function planJson(name: string, p: Plan): Record<string, unknown> {
       saving_bytes: Math.round(s.saving_bytes),
       required_bytes: Math.round(s.required_bytes),
       smallest_node_bytes: s.smallest_node_bytes,
+      source: s.source,
+      best_source: s.best_source,
+      ...(s.measured ? { measured_full_size: s.measured } : {}),
     })),
     recommended: { ...p.recommended, peak_bytes: Math.round(p.recommended.peak_bytes) },
     recommended_order: p.recommended.order,
@@ -104,10 +121,22 @@ function planText(name: string, p: Plan, constantsLabel: string): string {
   lines.push(`${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale; constants: ${constantsLabel})`);
   const nodeCols = p.nodes.map((n) => formatBytes(n));
   lines.push(`  ${pad('strategy', 11)}${pad('peak', 11)}${pad('final', 11)}${pad('peak at', 24)}${nodeCols.map((c) => pad(c, 9)).join('')}`);
+  const star = (st: StrategyPlan, v: string): string => (st.source === 'measured' ? `${v}*` : v);
   for (const s of p.strategies) {
     lines.push(
-      `  ${pad(s.name, 11)}${pad(formatBytes(s.peak_bytes), 11)}${pad(formatBytes(s.final_bytes), 11)}${pad(s.peak_step, 24)}${s.fits.map((f) => pad(f.fits ? 'fits' : 'no', 9)).join('')}`,
+      `  ${pad(s.name, 11)}${pad(star(s, formatBytes(s.peak_bytes)), 11)}${pad(star(s, formatBytes(s.final_bytes)), 11)}${pad(s.peak_step, 24)}${s.fits.map((f) => pad(f.fits ? 'fits' : 'no', 9)).join('')}`,
     );
+  }
+  const measured = p.strategies.filter((s) => s.measured);
+  if (measured.length > 0) {
+    lines.push(`  * measured at full size; the other figures are the model's. Full-size measurements (from the calibration's reports):`);
+    for (const s of measured) {
+      const m = s.measured!;
+      const where = m.executor === 'slurm' ? `Slurm job ${m.job_id ?? '?'} on ${m.node ?? '?'}, ` : '';
+      lines.push(`    ${pad(s.name, 11)}peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)} (${where}${m.report}${m.order ? `, order ${m.order.join(' → ')}` : ''})`);
+      lines.push(`    ${pad('', 11)}this model predicts ${formatBytes(m.model_peak_bytes)} (${signedPct((m.model_peak_bytes - m.peak_bytes) / m.peak_bytes)}), final ${formatBytes(m.model_final_bytes)} (${signedPct((m.model_final_bytes - m.final_bytes) / m.final_bytes)})`);
+      for (const e of m.earlier) lines.push(`    ${pad('', 11)}earlier: ${e.source}: ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`);
+    }
   }
   lines.push('  Best order (lowest peak):');
   for (const s of p.strategies) {
@@ -133,9 +162,19 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
   const headroom = parsePercent(o.headroom, '--headroom');
   const calibration = readCalibration(o.calibration);
   const strategies = parseStrategies(o.strategy);
-  const inputs: Array<{ name: string; datasets: DatasetModel[] }> = [];
-  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s) });
+  if (o.sbatch !== undefined && scenarioArg === undefined) {
+    throw new CellbudgetError('USAGE', '--sbatch writes a job script that runs a scenario at full size, and --dataset gives none.', {
+      key: '--sbatch',
+      hint: 'Give a scenario file (`cellbudget plan my.yaml --sbatch job.sh`); for your own program, take the `#SBATCH --mem` line printed below.',
+    });
+  }
+  const inputs: Array<{ name: string; datasets: DatasetModel[]; scenario?: BuiltinScenario }> = [];
+  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s), scenario: s });
   else inputs.push({ name: 'datasets', datasets: o.dataset.map(datasetFromSpec) });
+  if (o.sbatch !== undefined && inputs.length > 1) {
+    throw new CellbudgetError('USAGE', `--sbatch writes one job script, and '${scenarioArg}' holds ${inputs.length} scenarios (${inputs.map((x) => x.name).join(', ')}).`, { key: '--sbatch', hint: 'Plan one scenario file at a time with --sbatch.' });
+  }
+  const measuredOf = (name: string): FullSizeMeasurement[] => (calibration.full_size ?? []).filter((m) => m.scenario === name);
   const plans = inputs.map(({ name, datasets }) => {
     const names = new Set<string>();
     for (const d of datasets) {
@@ -150,6 +189,7 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
         constants: calibration.constants,
         ...(o.primary !== undefined ? { primary: o.primary } : {}),
         ...(strategies ? { strategies } : {}),
+        measured: measuredOf(name),
       }),
     };
   });
@@ -159,7 +199,140 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
   } else {
     for (const x of plans) ctx.io.stdout.write(planText(x.name, x.plan, calibrationLabel(o.calibration)));
   }
+  if (o.sbatch !== undefined) {
+    const x = plans[0]!;
+    const scenario = inputs[0]!.scenario!;
+    const text = planJobScript({
+      scenario,
+      datasets: inputs[0]!.datasets,
+      plan: x.plan,
+      strategy: strategies?.length === 1 ? strategies[0]! : undefined,
+      array: o.sbatchArray === true,
+      calibrationFile: o.calibration,
+      constantsLabel: calibrationLabel(o.calibration),
+      constants: calibration.constants,
+      ...(o.partition ? { partition: o.partition } : {}),
+      ...(o.account ? { account: o.account } : {}),
+      ...(o.time ? { time: slurmTime(o.time) } : {}),
+      sbatchArgs: o.sbatchArg ?? [],
+    });
+    const file = resolve(o.sbatch);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, text, { mode: 0o755 });
+      renameSync(tmp, file);
+    } catch (e) {
+      throw new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write the job script ${file}: ${(e as Error).message}.`, { file, hint: 'Give --sbatch a path in a folder you can write to.' }, { cause: e });
+    }
+    ctx.io.stderr.write(`Job script written to ${file}: submit it with \`sbatch ${o.sbatch}\`.\n`);
+  }
   for (const x of plans) assertSomethingFits(x.plan);
+}
+
+/**
+ * RSS a full-size `cellbudget run` needs beside the run's own peak: the harness process
+ * (Node, the CLI, the report writers: its VmHWM measured here at 148 MB, 216 MB when it first
+ * generated an 8 MB synthetic dataset itself) and the measuring child's baseline (preflight's
+ * allowance). A full-size synthetic dataset generated in the job grows the harness further
+ * (h5wasm's heap does not shrink; bounded by its write windows).
+ */
+export const RUN_START_BYTES = 200e6 + CHILD_RUNTIME_BYTES;
+
+export interface JobScriptInput {
+  scenario: BuiltinScenario;
+  datasets: readonly DatasetModel[];
+  plan: Plan;
+  /** The strategy to run (default: the plan's recommendation). */
+  strategy?: StrategyName | undefined;
+  /** One array task per dataset (not for eager: it holds every dataset at once). */
+  array: boolean;
+  calibrationFile?: string | undefined;
+  constantsLabel: string;
+  constants: Calibration['constants'];
+  partition?: string;
+  account?: string;
+  time?: string;
+  sbatchArgs: readonly string[];
+}
+
+/**
+ * A ready batch script running the scenario at full size on one node with the planned
+ * `--mem`: `cellbudget run SCENARIO --scale 1` (the report lands in reports/full-size-<job>),
+ * or with `array` one task per dataset, each asking for the largest single-dataset peak.
+ */
+export function planJobScript(i: JobScriptInput): string {
+  const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+  const st = i.plan.strategies.find((x) => x.name === (i.strategy ?? i.plan.recommended.strategy));
+  if (!st) {
+    throw new CellbudgetError('USAGE', `--strategy ${i.strategy} is not among the planned strategies.`, { key: '--strategy', hint: 'Plan the strategy you want in the job script.' });
+  }
+  const cli = `${q(process.execPath)} ${q(resolve(packageRoot(), 'bin', 'cellbudget.js'))}`;
+  const common = [
+    `--scale 1`,
+    `--strategy ${st.name}`,
+    ...(i.calibrationFile && i.calibrationFile !== 'measured' ? [`--calibration ${q(resolve(i.calibrationFile))}`] : i.calibrationFile === 'measured' ? ['--calibration measured'] : []),
+    '--executor local',
+  ];
+  const site = [
+    ...(i.partition ? [`#SBATCH --partition=${i.partition}`] : []),
+    ...(i.account ? [`#SBATCH --account=${i.account}`] : []),
+    ...(i.time ? [`#SBATCH --time=${i.time}`] : []),
+    ...i.sbatchArgs.map((a) => `#SBATCH ${a}`),
+  ];
+  const head = [
+    '#!/bin/bash',
+    `# Written by \`cellbudget plan\` on ${new Date().toISOString()}: ${i.scenario.name} (${i.scenario.source}) at full size with ${st.name}.`,
+    `# Constants: ${i.constantsLabel}; headroom ${Math.round(i.plan.headroom * 100)}%, plus ${formatBytes(RUN_START_BYTES)} for cellbudget and its measuring child.`,
+  ];
+  if (i.array) {
+    if (st.name === 'eager') {
+      throw new CellbudgetError('USAGE', 'eager loads every dataset before processing any, so it cannot run one dataset per array task.', {
+        key: '--sbatch-array',
+        hint: 'Choose sequential, selective or streaming (--strategy), or leave out --sbatch-array for one job.',
+      });
+    }
+    const per = i.datasets.map((d) => ({ name: d.name, peak: simulate([d], st.name, { primary: d.name, constants: i.constants }) }));
+    const top = per.reduce((a, b) => (b.peak.peak_bytes > a.peak.peak_bytes ? b : a));
+    const mem = requiredWithHeadroom(top.peak.peak_bytes, i.plan.headroom) + RUN_START_BYTES;
+    return [
+      ...head,
+      `# One task per dataset, each prepared on its own (it is its own primary); predicted peaks (the model's):`,
+      ...per.map((p, k) => `#   task ${k}: ${p.name}: ${formatBytes(p.peak.peak_bytes)} at '${p.peak.peak_step}'`),
+      `# Every task asks for the largest (${top.name}). Submit with: sbatch THIS_FILE; reports go to reports/full-size-<array job>/<dataset>/.`,
+      `#SBATCH --job-name=cellbudget-${i.scenario.name}-${st.name}`,
+      `#SBATCH --array=0-${per.length - 1}`,
+      sbatchMem(mem),
+      '#SBATCH --nodes=1',
+      '#SBATCH --ntasks=1',
+      '#SBATCH --cpus-per-task=1',
+      '#SBATCH --output=cellbudget-%A_%a.out',
+      ...site,
+      'set -euo pipefail',
+      `datasets=(${per.map((p) => q(p.name)).join(' ')})`,
+      'dataset="${datasets[$SLURM_ARRAY_TASK_ID]}"',
+      `exec ${cli} run ${q(i.scenario.source)} --only-dataset "$dataset" ${common.join(' ')} --out "reports/full-size-\${SLURM_ARRAY_JOB_ID}/\${dataset}"`,
+      '',
+    ].join('\n');
+  }
+  const order = st.best_order.join('\0') !== i.plan.given_order.join('\0') ? st.best_order : undefined;
+  const peak = order ? st.best_peak_bytes : st.peak_bytes;
+  const source = (order ? st.best_source : st.source) === 'measured' ? 'measured at full size' : "the model's prediction";
+  const mem = requiredWithHeadroom(peak, i.plan.headroom) + RUN_START_BYTES;
+  return [
+    ...head,
+    `# Peak ${formatBytes(peak)} at '${order ? st.best_peak_step : st.peak_step}' (${source}), order ${(order ?? i.plan.given_order).join(' → ')}.`,
+    '# Submit with: sbatch THIS_FILE; the report goes to reports/full-size-<job id>/ (report.json, report.html, …).',
+    `#SBATCH --job-name=cellbudget-${i.scenario.name}-${st.name}`,
+    sbatchMem(mem),
+    '#SBATCH --nodes=1',
+    '#SBATCH --ntasks=1',
+    '#SBATCH --cpus-per-task=1',
+    '#SBATCH --output=cellbudget-%j.out',
+    ...site,
+    'set -euo pipefail',
+    `exec ${cli} run ${q(i.scenario.source)} ${[...common, ...(order ? ['--order auto'] : [])].join(' ')} --out "reports/full-size-\${SLURM_JOB_ID}"`,
+    '',
+  ].join('\n');
 }
 
 export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext) => {
@@ -174,5 +347,11 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext)
     .option('--strategy <names...>', 'strategies to plan (default: all)')
     .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`, or `measured` for the shipped fit (RSS incl. allocator retention)')
     .option('--json', 'machine-readable output')
+    .option('--sbatch <file>', 'write a ready Slurm job script running the scenario at full size with the planned --mem')
+    .option('--sbatch-array', 'with --sbatch: one array task per dataset (sequential, selective, streaming)')
+    .option('--partition <name>', 'with --sbatch: the partition to ask for')
+    .option('--account <name>', 'with --sbatch: the account to charge')
+    .option('--time <limit>', 'with --sbatch: the time limit, e.g. 12:00:00 or 12h')
+    .option('--sbatch-arg <arg>', 'with --sbatch: an extra #SBATCH line, repeatable (e.g. --sbatch-arg=--qos=long)', (v: string, prev: string[] = []) => [...prev, v])
     .action(async (scenario: string | undefined, o: PlanCliOptions) => runPlan(scenario, o, ctx));
 };

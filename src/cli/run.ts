@@ -7,11 +7,14 @@ import { parseOrderMode } from '../strategies/order.js';
 import { readCalibration } from './plan.js';
 import { loadScenarios } from '../../harness/scenario.js';
 import { parseBudgetFlags } from '../../harness/budgets.js';
-import { runScenarios, defaultCacheDir, plannedRuns } from '../../harness/run.js';
+import { runScenarios, defaultCacheDir, plannedRuns, executorOf } from '../../harness/run.js';
+import { executorSettings, loadSettings, SETTINGS_FILE } from '../../harness/settings.js';
+import { slurmExecutor, slurmPreflight } from '../../harness/slurm-executor.js';
+import type { Scenario } from '../../harness/scenario.js';
 import { createProgress } from '../../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
 import { writeReportDir } from '../../harness/write-report.js';
-import { formatPreflight, preflight } from '../../harness/preflight.js';
+import { checkWritableDir, formatPreflight, preflight } from '../../harness/preflight.js';
 import type { Report, RunRecord } from '../../harness/report.js';
 
 interface RunOpts {
@@ -30,6 +33,49 @@ interface RunOpts {
   charts: boolean;
   reportOnly?: boolean;
   order?: string;
+  scale?: string;
+  onlyDataset?: string[];
+  config?: string;
+  executor?: string;
+  workDir?: string;
+  partition?: string;
+  account?: string;
+  time?: string;
+  slurmMem?: string;
+  sbatchArg?: string[];
+  queueTimeout?: string;
+}
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * --only-dataset: each built-in scenario with only these datasets (the first left becomes the
+ * primary), named `<scenario>@<datasets>`: one dataset per task of a job array.
+ */
+function onlyDatasets(scenarios: Scenario[], names: string[] | undefined): Scenario[] {
+  if (!names || names.length === 0) return scenarios;
+  return scenarios.map((s) => {
+    if (s.kind === 'command') {
+      throw new CellbudgetError('USAGE', `--only-dataset picks datasets of built-in scenarios, and '${s.name}' (${s.source}) is a command scenario.`, { key: '--only-dataset', hint: 'Leave the command scenario out, or run without --only-dataset.' });
+    }
+    const unknown = names.filter((n) => !s.datasets.some((d) => d.name === n));
+    if (unknown.length > 0) {
+      throw new CellbudgetError('USAGE', `--only-dataset ${unknown.join(', ')}: '${s.name}' has no such dataset; its datasets are ${s.datasets.map((d) => d.name).join(', ')}.`, {
+        key: '--only-dataset',
+        value: unknown.join(','),
+        hint: 'Name datasets as the scenario lists them.',
+      });
+    }
+    return { ...s, name: `${s.name}@${names.join('+')}`, datasets: s.datasets.filter((d) => names.includes(d.name)) };
+  });
+}
+
+/** --scale: every scenario at this scale (e.g. 1, full size, on a cluster node). */
+function withScale(scenarios: Scenario[], v: string | undefined): Scenario[] {
+  if (v === undefined) return scenarios;
+  const scale = Number(v);
+  if (!(scale > 0 && scale <= 1)) throw new CellbudgetError('USAGE', `--scale '${v}' is not a fraction of full scale in (0, 1].`, { key: '--scale', value: v, hint: 'Write e.g. --scale 1 (full size) or --scale 0.001.' });
+  return scenarios.map((s) => ({ ...s, scale }));
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -69,12 +115,23 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
     .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
+    .option('--scale <s>', 'run every scenario at this scale instead of its own, e.g. 1 for full size on a cluster node')
+    .option('--only-dataset <name>', 'run each built-in scenario with only this dataset (its own primary), repeatable: one dataset per array task', collect)
+    .option('--executor <name>', 'where runs happen: local (a child here, one after another) or slurm (one Slurm job per run); default: each scenario’s executor:, else the settings file’s, else local')
+    .option('--config <file>', `settings file (executor, slurm: partition, account, work_dir, …); default ./${SETTINGS_FILE} when present`)
+    .option('--work-dir <dir>', 'Slurm: folder shared with the compute nodes where jobs write their records (default <out>/slurm-jobs)')
+    .option('--partition <name>', 'Slurm: partition to submit to (default: the cluster’s default)')
+    .option('--account <name>', 'Slurm: account to charge')
+    .option('--time <limit>', 'Slurm: time limit per job, e.g. 4:00:00 or 4h')
+    .option('--slurm-mem <size>', 'Slurm: memory per job (default: each run’s predicted peak + 25%, plus what the job needs to start)')
+    .option('--sbatch-arg <arg>', 'Slurm: extra sbatch argument for site specifics, repeatable (e.g. --sbatch-arg=--qos=long)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--queue-timeout <duration>', 'Slurm: cancel and report a job still pending after this long (default 1h)')
     .action(async (args: string[], opts: RunOpts) => {
       // Every option and every scenario is judged before anything is measured.
       const runsN = Number(opts.runs);
       if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
       const compare = parseCompareFlags(opts.warn, opts.fail);
-      const scenarios = args.flatMap((a) => loadScenarios(a));
+      const scenarios = onlyDatasets(withScale(args.flatMap((a) => loadScenarios(a)), opts.scale), opts.onlyDataset);
       const strategies = parseStrategies(opts.strategy);
       // Refuse what cannot run (or would measure nothing) before the first child starts.
       plannedRuns(scenarios, strategies);
@@ -85,14 +142,49 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
       const outDir = resolve(opts.out);
       const cacheDir = opts.cache ? resolve(opts.cache) : defaultCacheDir();
-      const checked = await preflight(scenarios, { outDir, cacheDir, ...(strategies ? { strategies } : {}), ...(calibration ? { calibration } : {}) });
+      const choice = executorSettings(opts, loadSettings(opts.config), outDir);
+      const remote = (s: Scenario): boolean => executorOf(s, choice) === 'slurm';
+      const checked = await preflight(scenarios, { outDir, cacheDir, remote, ...(strategies ? { strategies } : {}), ...(calibration ? { calibration } : {}) });
+      const onSlurm = scenarios.filter(remote);
+      if (onSlurm.length > 0) {
+        checkWritableDir(choice.slurm.workDir, 'Slurm work folder', '--work-dir');
+        const estimates = plannedRuns(onSlurm, strategies).map((p) => {
+          const s = p.scenario;
+          const est = checked.runs.find((r) => r.scenario === s.name && r.strategy === p.strategy);
+          const budget = (budgets ?? s.budgets).peakBytes;
+          const peak = s.kind === 'command' ? (budget !== undefined ? budget * s.scale : undefined) : est?.predicted_peak_bytes;
+          return { kind: s.kind, scenario: s.name, strategy: p.strategy, scale: s.scale, ...(peak !== undefined ? { predictedPeakBytes: peak } : {}) };
+        });
+        await slurmPreflight(estimates, choice.slurm);
+      }
       if (opts.verbose) ctx.io.stderr.write(`${formatPreflight(checked)}\n`);
       const progress = createProgress({ stream: ctx.io.stderr });
       const reports: Report[] = [];
+      // Interrupting the harness cancels its Slurm jobs (scancel) and still writes what they recorded; a second signal ends it at once.
+      const abort = new AbortController();
+      let interrupted: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (interrupted) {
+          removeSignalHandlers();
+          process.kill(process.pid, sig);
+          return;
+        }
+        interrupted = sig;
+        ctx.io.stderr.write(`\ncellbudget: ${sig}: cancelling the Slurm jobs (again to quit at once)\n`);
+        abort.abort(new Error(`cellbudget was interrupted (${sig})`));
+      };
+      const removeSignalHandlers = (): void => {
+        for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.removeListener(sig, onSignal);
+      };
+      if (onSlurm.length > 0) for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(sig, onSignal);
       try {
-        for (let i = 0; i < runsN; i++) {
+        for (let i = 0; i < runsN && !abort.signal.aborted; i++) {
           reports.push(
             await runScenarios(scenarios, {
+              ...(choice.executor ? { executor: choice.executor } : {}),
+              ...(choice.defaultExecutor ? { defaultExecutor: choice.defaultExecutor } : {}),
+              ...(onSlurm.length > 0 ? { executors: { slurm: slurmExecutor(choice.slurm) } } : {}),
+              signal: abort.signal,
               ...(strategies ? { strategies } : {}),
               ...(budgets ? { budgets } : {}),
               ...(opts.verbose ? { verbose: true, onOutput: (t: string) => ctx.io.stderr.write(t) } : {}),
@@ -107,6 +199,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
           );
         }
       } finally {
+        removeSignalHandlers();
         progress.stop();
       }
       const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
@@ -135,7 +228,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       for (const r of report.runs.filter((x) => x.status !== 'ok')) {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
       }
-      if (userErrors.length > 0) ctx.exitCode = 2;
+      if (interrupted) ctx.exitCode = SIGNAL_EXIT[interrupted] ?? 130;
+      else if (userErrors.length > 0) ctx.exitCode = 2;
       else if ((broken.length > 0 && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
     });
 };

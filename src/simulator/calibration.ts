@@ -6,9 +6,41 @@ import { z } from 'zod';
 import { CellbudgetError } from '../errors.js';
 import { CONSTANT_NAMES, DEFAULT_CONSTANTS, evaluate, type Features, type RuntimeConstants } from './simulate.js';
 
+/** Where a figure that came before a full-size measurement came from, and how far off it was. */
+export interface EarlierPrediction {
+  /** e.g. "the model when the run was measured", "measured ÷ scale at scale 0.001", "ladder projection (report …)". */
+  readonly source: string;
+  readonly peak_bytes: number;
+  readonly final_bytes?: number;
+  /** (earlier − measured) / measured. */
+  readonly peak_error: number;
+  readonly final_error?: number;
+}
+
+/** A built-in run measured at full size (scale 1): kept in a calibration so `plan` can use it and say so. */
+export interface FullSizeMeasurement {
+  readonly scenario: string;
+  readonly strategy: string;
+  /** The run's datasets as listed (the first is the primary). */
+  readonly datasets: readonly string[];
+  /** Processing order when not as listed. */
+  readonly order?: readonly string[];
+  readonly peak_bytes: number;
+  readonly final_bytes: number;
+  readonly peak_step: string;
+  /** The report it came from. */
+  readonly report: string;
+  readonly executor?: string;
+  readonly job_id?: string;
+  readonly node?: string;
+  readonly earlier: readonly EarlierPrediction[];
+}
+
 export interface Calibration {
   readonly version: 1;
   readonly constants: RuntimeConstants;
+  /** Runs measured at full size among the calibration's reports. */
+  readonly full_size?: readonly FullSizeMeasurement[];
   /** How the constants were obtained. */
   readonly fit?: {
     readonly source: string;
@@ -41,6 +73,28 @@ const calibrationSchema = z
     fit: z.record(z.string(), z.unknown()).optional(),
     created: z.string().optional(),
     skipped: z.array(z.unknown()).optional(),
+    full_size: z
+      .array(
+        z
+          .object({
+            scenario: z.string(),
+            strategy: z.string(),
+            datasets: z.array(z.string()),
+            order: z.array(z.string()).optional(),
+            peak_bytes: z.number().finite(),
+            final_bytes: z.number().finite(),
+            peak_step: z.string(),
+            report: z.string(),
+            executor: z.string().optional(),
+            job_id: z.string().optional(),
+            node: z.string().optional(),
+            earlier: z.array(
+              z.object({ source: z.string(), peak_bytes: z.number().finite(), final_bytes: z.number().finite().optional(), peak_error: z.number().finite(), final_error: z.number().finite().optional() }).strict(),
+            ),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict();
 
@@ -62,7 +116,12 @@ export function parseCalibration(value: unknown, file = 'calibration'): Calibrat
       hint: 'Retention is the fraction of freed bytes kept resident: 0–1.',
     });
   }
-  return { version: 1, constants, ...(r.data.fit ? { fit: r.data.fit as unknown as NonNullable<Calibration['fit']> } : {}) };
+  return {
+    version: 1,
+    constants,
+    ...(r.data.fit ? { fit: r.data.fit as unknown as NonNullable<Calibration['fit']> } : {}),
+    ...(r.data.full_size ? { full_size: r.data.full_size as readonly FullSizeMeasurement[] } : {}),
+  };
 }
 
 /** One measured figure and the model features behind it. */

@@ -5,9 +5,9 @@ export { syntheticDataset, syntheticStructure, documentedStructure, validateData
 export type { DatasetModel, SplitStructure, SplitSpec, SyntheticShape } from './model.js';
 export { datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFromPlan, ratioStructure, fromFacts, splitSpecOf, modelSectionSchema } from './inputs.js';
 export type { FileFacts, ScenarioLike, ModelSection, DatasetsOptions } from './inputs.js';
-export { predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData } from './predict.js';
+export { predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData, fullSizeMeasurements } from './predict.js';
 export type { PredictedStep, PredictInput, PredictOptions, ReportObservations } from './predict.js';
 export { fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION } from './calibration.js';
-export type { Calibration, Observation } from './calibration.js';
+export type { Calibration, Observation, FullSizeMeasurement, EarlierPrediction } from './calibration.js';
 export { plan as planNodes, bestOrder, sbatchMem, requiredWithHeadroom, assertSomethingFits } from './planner.js';
 export type { Plan, PlanOptions, StrategyPlan, NodeFit } from './planner.js';

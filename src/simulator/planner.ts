@@ -7,6 +7,7 @@ import { CellbudgetError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import type { StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
+import type { FullSizeMeasurement } from './calibration.js';
 import type { DatasetModel } from './model.js';
 import { DEFAULT_CONSTANTS, simulate, type RuntimeConstants, type SimResult } from './simulate.js';
 
@@ -18,6 +19,11 @@ export interface PlanOptions {
   /** Fraction of node memory kept free (0.1 = 10%). */
   readonly headroom: number;
   readonly constants?: Readonly<RuntimeConstants>;
+  /**
+   * Runs of these datasets measured at full size (`calibrate` keeps them): a strategy's
+   * figures in the order it was measured in are the measured ones, not the model's.
+   */
+  readonly measured?: readonly FullSizeMeasurement[];
 }
 
 export interface NodeFit {
@@ -43,6 +49,12 @@ export interface StrategyPlan {
   /** Memory to request with headroom (best order), and the smallest given node that fits it. */
   readonly required_bytes: number;
   readonly smallest_node_bytes: number | null;
+  /** Where peak/final (given order) come from: the model, or a run measured at full size. */
+  readonly source: 'model' | 'measured';
+  /** Where best_peak comes from. */
+  readonly best_source: 'model' | 'measured';
+  /** The full-size measurement of this strategy, with what the model predicts for the same order. */
+  readonly measured?: FullSizeMeasurement & { readonly model_peak_bytes: number; readonly model_final_bytes: number };
 }
 
 export interface Plan {
@@ -149,24 +161,36 @@ export function plan(datasets: readonly DatasetModel[], opts: PlanOptions): Plan
   const nodes = [...opts.nodes].sort((a, b) => a - b);
   const constants = opts.constants ?? DEFAULT_CONSTANTS;
   const simulations: Record<string, SimResult> = {};
+  const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
   const strategies = (opts.strategies ?? STRATEGY_NAMES).map((name): StrategyPlan => {
     const given = simulate(datasets, name, { primary, constants });
     const best = bestOrder(datasets, name, { primary, constants });
     simulations[name] = best;
-    const required = requiredWithHeadroom(best.peak_bytes, opts.headroom);
+    // A full-size measurement of the same datasets settles the figures of the order it ran in.
+    const m = opts.measured?.find((x) => x.strategy === name && same(x.datasets, names) && names[0] === primary);
+    const mOrder = m ? (m.order ?? names) : undefined;
+    const mGiven = m && mOrder && same(mOrder, given.order) ? m : undefined;
+    const mBest = m && mOrder && same(mOrder, best.order) ? m : undefined;
+    const peak = mGiven?.peak_bytes ?? given.peak_bytes;
+    const bestPeak = mBest?.peak_bytes ?? best.peak_bytes;
+    const required = requiredWithHeadroom(bestPeak, opts.headroom);
+    const model = m && mOrder ? simulate(datasets, name, { primary, constants, order: mOrder }) : undefined;
     return {
       name,
-      peak_bytes: given.peak_bytes,
-      final_bytes: given.final_bytes,
-      peak_step: given.peak_step,
-      fits: nodes.map((n) => ({ node_bytes: n, fits: given.peak_bytes <= n * (1 - opts.headroom) })),
-      best_fits: nodes.map((n) => ({ node_bytes: n, fits: best.peak_bytes <= n * (1 - opts.headroom) })),
+      peak_bytes: peak,
+      final_bytes: mGiven?.final_bytes ?? given.final_bytes,
+      peak_step: mGiven?.peak_step ?? given.peak_step,
+      fits: nodes.map((n) => ({ node_bytes: n, fits: peak <= n * (1 - opts.headroom) })),
+      best_fits: nodes.map((n) => ({ node_bytes: n, fits: bestPeak <= n * (1 - opts.headroom) })),
       best_order: best.order,
-      best_peak_bytes: best.peak_bytes,
-      best_peak_step: best.peak_step,
-      saving_bytes: given.peak_bytes - best.peak_bytes,
+      best_peak_bytes: bestPeak,
+      best_peak_step: mBest?.peak_step ?? best.peak_step,
+      saving_bytes: peak - bestPeak,
       required_bytes: required,
       smallest_node_bytes: nodes.find((n) => required <= n) ?? null,
+      source: mGiven ? 'measured' : 'model',
+      best_source: mBest ? 'measured' : 'model',
+      ...(m && model ? { measured: { ...m, model_peak_bytes: model.peak_bytes, model_final_bytes: model.final_bytes } } : {}),
     };
   });
   const rec = [...strategies].sort((a, b) => a.best_peak_bytes - b.best_peak_bytes)[0]!;

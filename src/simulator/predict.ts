@@ -7,7 +7,7 @@ import { CellbudgetError } from '../errors.js';
 import type { Report, RunRecord } from '../../harness/report.js';
 import type { StepName, StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
-import { defaultCalibration, type Calibration, type Observation } from './calibration.js';
+import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
 import { datasetsFromScenario, type FileFacts, type ScenarioLike } from './inputs.js';
 import { simulate, type SimResult } from './simulate.js';
 
@@ -136,4 +136,72 @@ export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'
     }
   }
   return { observations, skipped };
+}
+
+/** A ladder report's projection of a run (issue 11's `projected`), when the report has one. */
+function projectedOf(run: RunRecord): { peak_bytes: number; final_bytes?: number; scales?: number[] } | undefined {
+  const p = (run as { projected?: { peak_bytes?: unknown; final_bytes?: unknown; scales?: unknown } }).projected;
+  if (!p || typeof p.peak_bytes !== 'number') return undefined;
+  return { peak_bytes: p.peak_bytes, ...(typeof p.final_bytes === 'number' ? { final_bytes: p.final_bytes } : {}), ...(Array.isArray(p.scales) ? { scales: p.scales as number[] } : {}) };
+}
+
+function errorOf(earlier: number, measured: number): number {
+  return measured === 0 ? 0 : (earlier - measured) / Math.abs(measured);
+}
+
+/**
+ * The built-in runs measured at full size (scale 1, finished) among these reports, each with
+ * what was predicted before it and how far off: the model's prediction recorded in the run
+ * itself, and every scaled run of the same scenario × strategy in the reports — its ladder
+ * projection when it has one, else measured ÷ scale.
+ */
+export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; report: Pick<Report, 'scenarios' | 'runs'> }>): FullSizeMeasurement[] {
+  const out: FullSizeMeasurement[] = [];
+  const datasetsOf = (report: Pick<Report, 'scenarios'>, run: RunRecord): string[] => (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
+  for (const { file, report } of reports) {
+    for (const run of report.runs) {
+      if (run.scale !== 1 || run.status !== 'ok' || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) continue;
+      const datasets = datasetsOf(report, run);
+      const peakStep = run.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+      const earlier: EarlierPrediction[] = [];
+      if (run.predicted_peak_bytes !== undefined) {
+        earlier.push({
+          source: 'the model when the run was measured',
+          peak_bytes: run.predicted_peak_bytes,
+          peak_error: errorOf(run.predicted_peak_bytes, run.peak_bytes),
+          ...(run.predicted_final_bytes !== undefined ? { final_bytes: run.predicted_final_bytes, final_error: errorOf(run.predicted_final_bytes, run.final_bytes) } : {}),
+        });
+      }
+      for (const other of reports) {
+        for (const r of other.report.runs) {
+          if (r === run || r.scale === 1 || r.status !== 'ok' || r.scenario !== run.scenario || r.strategy !== run.strategy) continue;
+          if (datasetsOf(other.report, r).join('\0') !== datasets.join('\0')) continue;
+          const projected = projectedOf(r);
+          const peak = projected?.peak_bytes ?? r.peak_bytes / r.scale;
+          const final = projected ? projected.final_bytes : r.final_bytes / r.scale;
+          earlier.push({
+            source: projected ? `ladder projection from scale ${(projected.scales ?? [r.scale]).join(', ')} (${other.file})` : `measured ÷ scale at scale ${r.scale} (${other.file})`,
+            peak_bytes: peak,
+            peak_error: errorOf(peak, run.peak_bytes),
+            ...(final !== undefined ? { final_bytes: final, final_error: errorOf(final, run.final_bytes) } : {}),
+          });
+        }
+      }
+      out.push({
+        scenario: run.scenario,
+        strategy: run.strategy,
+        datasets,
+        ...(run.order ? { order: run.order } : {}),
+        peak_bytes: run.peak_bytes,
+        final_bytes: run.final_bytes,
+        peak_step: peakStep?.label ?? '',
+        report: file,
+        ...(run.executor ? { executor: run.executor } : {}),
+        ...(run.job_id ? { job_id: run.job_id } : {}),
+        ...(run.node ? { node: run.node } : {}),
+        earlier,
+      });
+    }
+  }
+  return out;
 }
