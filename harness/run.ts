@@ -4,7 +4,7 @@
  * budgets at full scale, the model's predictions and the retained digests.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
@@ -20,6 +20,7 @@ import { VERSION } from '../src/version.js';
 import { evaluateBudgets } from './budgets.js';
 import { runCommandScenario } from './command.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
+import { DEFAULT_LADDER, planLadder, rungOf, withProjection, type LadderSpec } from './ladder.js';
 import type { Progress } from './progress.js';
 import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from './report.js';
 import { scaleSynthetic } from './scaling.js';
@@ -44,7 +45,56 @@ export interface RunScenariosOptions {
   timeoutMs?: number;
   /** Processing order mode replacing the scenarios' `order:` (auto: the planner's lowest-peak order). */
   order?: OrderMode;
+  /** Scale ladder replacing the scenarios' `ladder:` (harness/ladder.ts). */
+  ladder?: LadderSpec;
+  /** Measuring children running at once (default DEFAULT_JOBS). */
+  jobs?: number;
 }
+
+/**
+ * Allocator settings every built-in run's child gets unless its scenario's `env:` sets them
+ * (DESIGN §7). They make a small rung's allocator behave as a full-scale run's does, which is
+ * what a projection from small rungs needs. Measured on two 2 GB datasets at scales 1/256 … 1
+ * and on original-fix at 0.00025 … 0.001:
+ * - glibc raises its mmap threshold to the size of a freed mmapped block up to 32 MiB, so in
+ *   a rung whose raw matrix is under 32 MiB the second dataset's matrix came from the heap and
+ *   stayed resident when deleted (sequential final 40% off from a 1/64 rung); a full-scale
+ *   matrix is always mmapped and returned. Pinned at 8 MiB, every rung whose matrices are over
+ *   8 MiB behaves as full scale does, and group-sized arrays stay on the heap as they do
+ *   there. Where the default already behaved so (1/16, 1/8) the figures moved by under 1%.
+ * - glibc returns the top of its heap once more than the trim threshold is free there. In a
+ *   small rung that top is a large share of what a step freed, and whether it is free at that
+ *   moment varies: original-fix/selective's final at 0.001 came out 240 or 271 MB from run to
+ *   run (a 13% swing in its projection). At full scale the top is a negligible share. Never
+ *   trimming keeps the heap as full scale does: the same run gave 265–268 MB, three times.
+ * - per-thread arenas (V8's worker threads) added 10–20 MB that varied ±5 MB from run to run
+ *   at the same scale; with one arena the repeat noise fell to about ±1 MB.
+ */
+export const MEASUREMENT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: '1',
+  MALLOC_MMAP_THRESHOLD_: String(8 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(2 ** 40),
+});
+
+/**
+ * V8 settings of every built-in run's child (DESIGN §7). The young generation is fixed at its
+ * Node 20 maximum (2 × 16 MiB), warmed up before the baseline (harness/jobs/strategy.ts): a
+ * memory-reducing GC, which external memory pressure triggers at some scales and not others,
+ * could otherwise shrink it mid-run and move a figure by 16 MB. Garbage collection runs on
+ * the main thread only: concurrent sweeping frees ArrayBuffers on a helper thread, and when
+ * the machine is busy that thread lags, so a step's peak held garbage it would not hold on an
+ * idle machine (measured: the same rung came out 104 or 119 MB; single-threaded, 98–102 MB,
+ * also with two children side by side).
+ */
+export const MEASUREMENT_NODE_ARGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--min-semi-space-size=16', '--max-semi-space-size=16']);
+
+/**
+ * Measuring children at once by default: two where there are two cores. Each child measures
+ * only itself (kernel high-water marks are per process), and with GC on the main thread
+ * (MEASUREMENT_NODE_ARGS) two side by side measured as one alone did (the default suite's
+ * projections three times, one or two at a time: the same within their intervals).
+ */
+export const DEFAULT_JOBS = Math.max(1, Math.min(2, availableParallelism()));
 
 /** The package root (works from harness/ sources and from dist/harness). */
 export function packageRoot(): string {
@@ -129,10 +179,16 @@ function summaryOf(s: Scenario): ScenarioSummary {
   };
 }
 
-/** Run every scenario × strategy; never throws for a run that died (it is reported). */
+/** The rungs a built-in scenario is measured at under these options. */
+export function ladderOf(s: BuiltinScenario, opts: Pick<RunScenariosOptions, 'ladder'> = {}): ReturnType<typeof planLadder> {
+  return planLadder(s, opts.ladder ?? s.ladder ?? DEFAULT_LADDER, { ...MEASUREMENT_ENV, ...s.env });
+}
+
+/** Run every scenario × strategy at every rung of its ladder; never throws for a run that died (it is reported). */
 export async function runScenarios(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<Report> {
   const runs: RunRecord[] = [];
-  const total = scenarios.reduce((n, s) => n + (s.kind === 'builtin' ? strategiesOf(s, opts).length : 1), 0);
+  const ladders = new Map(scenarios.map((s) => [s, s.kind === 'builtin' ? ladderOf(s, opts) : { scales: [s.scale], notes: [] }]));
+  const total = scenarios.reduce((n, s) => n + (s.kind === 'builtin' ? strategiesOf(s, opts).length * ladders.get(s)!.scales.length : 1), 0);
   let index = 0;
   for (const scenario of scenarios) {
     if (scenario.kind === 'command') {
@@ -142,15 +198,27 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
       continue;
     }
     const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
+    const ladder = ladders.get(scenario)!;
     opts.progress?.startRun({ scenario: scenario.name, strategy: 'datasets', run: index + 1, runs: total });
-    const files = await materializeDatasets(scenario, opts.cacheDir ?? defaultCacheDir(), opts.progress);
+    const filesAt = new Map<number, Array<{ name: string; file: string }>>();
+    for (const scale of ladder.scales) filesAt.set(scale, await materializeDatasets({ ...scenario, scale }, opts.cacheDir ?? defaultCacheDir(), opts.progress));
     const facts = await fileFacts(scenario);
-    for (const strategy of strategiesOf(scenario, opts)) {
+    const strategies = strategiesOf(scenario, opts);
+    // One processing order for every rung (the main rung's), so their steps line up.
+    const orders = new Map(strategies.map((st) => [st, processingOrder(scenario, st, facts, opts)]));
+    const tasks = strategies.flatMap((strategy) => ladder.scales.map((scale) => ({ strategy, scale })));
+    const done = await pool(tasks, opts.jobs ?? DEFAULT_JOBS, (t) => {
       index++;
-      opts.progress?.startRun({ scenario: scenario.name, strategy, run: index, runs: total });
-      const run = await runBuiltin(scenario, strategy, pipeline, files, facts, opts);
+      opts.progress?.startRun({ scenario: scenario.name, strategy: ladder.scales.length > 1 ? `${t.strategy} @ ${t.scale}` : t.strategy, run: index, runs: total });
+      return runBuiltin({ ...scenario, scale: t.scale }, t.strategy, pipeline, filesAt.get(t.scale)!, facts, opts, orders.get(t.strategy));
+    });
+    for (const strategy of strategies) {
+      const rungs = done.filter((_, i) => tasks[i]!.strategy === strategy);
+      const main = rungs.find((r) => r.scale === scenario.scale) ?? rungs[0]!;
+      const run = withProjection(main, rungs.map((r) => rungOf(r)), ladder.notes);
+      run.budgets = run.status === 'ok' ? evaluateBudgets(run, opts.budgets ?? scenario.budgets) : [];
       runs.push(run);
-      const verdict = run.status !== 'ok' ? `✗ ${run.status}: ${run.failure?.reason ?? ''}` : run.budgets.every((b) => b.ok) ? '✓' : '✗ budget';
+      const verdict = run.status !== 'ok' ? `✗ ${run.status}: ${run.failure?.reason ?? ''}` : run.budgets.some((b) => !b.ok) ? '✗ budget' : run.budgets.some((b) => b.verdict === 'uncertain') ? '? budget uncertain' : '✓';
       opts.progress?.log(`${scenario.name} / ${strategy}: ${verdict}`);
     }
   }
@@ -164,6 +232,24 @@ export async function runScenarios(scenarios: readonly Scenario[], opts: RunScen
   };
 }
 
+/**
+ * Run `fn` over `items` with at most `jobs` at a time; results in item order. Each task is a
+ * child of its own, so concurrent children measure themselves only (kernel high-water marks
+ * are per process).
+ */
+async function pool<T, R>(items: readonly T[], jobs: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  return out;
+}
+
 function strategiesOf(s: BuiltinScenario, opts: RunScenariosOptions): StrategyName[] {
   return opts.strategies ? s.strategies.filter((x) => opts.strategies!.includes(x)) : s.strategies;
 }
@@ -175,9 +261,9 @@ async function runBuiltin(
   files: Array<{ name: string; file: string }>,
   facts: Record<string, FileFacts>,
   opts: RunScenariosOptions,
+  order: string[] | undefined = processingOrder(scenario, strategy, facts, opts),
 ): Promise<RunRecord> {
   const budgets = opts.budgets ?? scenario.budgets;
-  const order = processingOrder(scenario, strategy, facts, opts);
   const payload: StrategyJobPayload = {
     scenario: scenario.name,
     strategy,
@@ -190,7 +276,8 @@ async function runBuiltin(
   };
   const child = await runChild<StrategyJobResult>({
     job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
-    env: scenario.env,
+    env: { ...MEASUREMENT_ENV, ...scenario.env },
+    nodeArgs: [...MEASUREMENT_NODE_ARGS],
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * scenario.scale } } : {}),
     ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),

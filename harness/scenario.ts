@@ -109,6 +109,8 @@ const builtinScenarioSchema = z
     window_rows: z.number().int().positive().optional(),
     /** Processing order: as listed, or `auto` (the planner's lowest-peak order; the first dataset stays the primary). */
     order: z.enum(['given', 'auto']).optional(),
+    /** Scale ladder for the full-scale projection: off, a number of rungs (scale, scale/2, …) or explicit scales. */
+    ladder: z.union([z.literal('off'), z.number().int().min(2).max(8), z.array(z.number().gt(0).max(1)).min(2)]).optional(),
   })
   .strict();
 
@@ -165,6 +167,8 @@ export interface BuiltinScenario {
   nodeMemoryBytes?: number;
   /** Processing order mode (absent: as listed). */
   order?: 'given' | 'auto';
+  /** Scale ladder (absent: harness/ladder.ts DEFAULT_LADDER). */
+  ladder?: 'off' | number | number[];
   /** For an expanded family: its name and this member's N. */
   family?: { name: string; n: number };
   /** The scenario as written (parsed YAML), for reports. */
@@ -288,6 +292,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     ...(s.window_rows !== undefined ? { windowRows: s.window_rows } : {}),
     ...(s.node_memory !== undefined ? { nodeMemoryBytes: parseBytes(s.node_memory, 'node_memory') } : {}),
     ...(s.order !== undefined ? { order: s.order } : {}),
+    ...(s.ladder !== undefined ? { ladder: s.ladder } : {}),
   };
   if (!s.family) return [base];
   return s.family.n.map((n) => expandFamily(base, n, path, locate));

@@ -12,6 +12,8 @@ import { createProgress } from '../../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../../harness/compare.js';
 import { writeReportDir } from '../../harness/write-report.js';
 import type { Report, RunRecord } from '../../harness/report.js';
+import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf } from '../../harness/ladder.js';
+import { NONLINEAR_RESIDUAL } from '../projection.js';
 
 interface RunOpts {
   out: string;
@@ -29,6 +31,9 @@ interface RunOpts {
   charts: boolean;
   reportOnly?: boolean;
   order?: string;
+  ladder?: string;
+  strict?: boolean;
+  jobs?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -49,6 +54,9 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
     .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
     .option('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)')
+    .option('--ladder <rungs>', 'scale ladder for the full-scale projection: N rungs (the scale, half, a quarter…; default 3), a list of scales, or off')
+    .option('--strict', 'fail (exit 1) when a budget is uncertain: its projected interval straddles the limit')
+    .option('-j, --jobs <n>', 'measuring children at once (default 2 on two or more cores)')
     .option('--no-charts', 'skip the PNG charts')
     .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
@@ -63,6 +71,9 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
       const timeoutMs = opts.timeout ? parseDuration(opts.timeout, '--timeout') : undefined;
       const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
+      const ladder = opts.ladder !== undefined ? parseLadderFlag(opts.ladder) : undefined;
+      const jobs = opts.jobs !== undefined ? Number(opts.jobs) : undefined;
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new CellbudgetError('USAGE', `--jobs '${opts.jobs}' is not a positive integer.`, { key: '--jobs', value: opts.jobs, hint: 'Write e.g. --jobs 1 to measure one child at a time.' });
       const outDir = resolve(opts.out);
       const progress = createProgress({ stream: ctx.io.stderr });
       const reports: Report[] = [];
@@ -79,6 +90,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
               ...(calibration ? { calibration } : {}),
               ...(timeoutMs !== undefined ? { timeoutMs } : {}),
               ...(order ? { order } : {}),
+              ...(ladder !== undefined ? { ladder } : {}),
+              ...(jobs !== undefined ? { jobs } : {}),
             }),
           );
         }
@@ -98,12 +111,14 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       }
       const broken = report.runs.flatMap((r) => r.budgets.filter((b) => !b.ok));
       for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
+      const uncertain = report.runs.flatMap((r) => r.budgets.filter((b) => b.verdict === 'uncertain'));
+      for (const b of uncertain) ctx.io.stderr.write(`cellbudget: ${opts.strict ? 'budget uncertain' : 'warning: budget uncertain'} [BUDGET_UNCERTAIN]: ${b.message ?? ''}\n`);
       const userErrors = report.runs.filter((r) => r.failure?.code !== undefined);
       for (const r of report.runs.filter((x) => x.status !== 'ok')) {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
       }
       if (userErrors.length > 0) ctx.exitCode = 2;
-      else if ((broken.length > 0 && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
+      else if (((broken.length > 0 || (opts.strict && uncertain.length > 0)) && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
     });
 };
 
@@ -120,19 +135,29 @@ function modelError(r: RunRecord): string {
   return r.predicted_peak_error === undefined && r.predicted_final_error === undefined ? '–' : `${pct(r.predicted_peak_error)} / ${pct(r.predicted_final_error)}`;
 }
 
-/** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
+/** "401.2 GB ±1.9%": a projected figure with the half-width of its interval. */
+function projectedCell(value: number, interval: readonly [number, number], linear: boolean): string {
+  const spread = formatSpread(value, [interval[0], interval[1]]);
+  return `${formatBytes(value)}${spread ? ` ${spread}` : ''}${linear ? '' : ' (?)'}`;
+}
+
+const VERDICT_MARK: Record<string, string> = { ok: '✓', exceeded: '✗', uncertain: '?' };
+
+/** The table `cellbudget run` prints: measured here, projected to full scale with its interval, budgets ✓/✗/?. */
 export function formatRunTable(runs: readonly RunRecord[]): string {
-  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'model peak/final', 'budgets'];
+  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full scale)', 'final (full scale)', 'peak step', 'model peak/final', 'budgets'];
   const rows = runs.map((r) => {
-    const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
-    const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${b.ok ? '✓' : '✗'}`).join(' ');
+    const p = projectionOf(r);
+    const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || stepProjectionOf(s, r.scale).peak_bytes > stepProjectionOf(a, r.scale).peak_bytes ? s : a), undefined);
+    const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${VERDICT_MARK[b.verdict ?? (b.ok ? 'ok' : 'exceeded')] ?? '?'}`).join(' ');
+    const ok = r.status === 'ok';
     return [
       r.scenario,
       r.strategy,
       formatBytes(r.peak_bytes),
       formatBytes(r.final_bytes),
-      formatBytes(r.peak_bytes / r.scale),
-      formatBytes(r.final_bytes / r.scale),
+      ok ? projectedCell(p.peak_bytes, p.interval.peak, p.linear) : '–',
+      ok ? projectedCell(p.final_bytes, p.interval.final, p.linear) : '–',
       peakStep?.label ?? '–',
       modelError(r),
       budgets,
@@ -141,5 +166,13 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
-  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n`;
+  const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
+    .filter(([, p]) => p.method !== 'measured')
+    .map(([name, p]) => `${name} ${p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`}`);
+  const notLinear = runs.filter((r) => r.status === 'ok' && !projectionOf(r).linear && projectionOf(r).method === 'ladder').map((r) => `${r.scenario} / ${r.strategy}`);
+  const projection = ladders.length
+    ? `Full scale: each figure fitted as fixed + scale × proportional over its ladder (${ladders.join('; ')}), ± the interval of the fit at scale 1; "here" is the scenario's own scale. Budgets: ✓ within, ✗ over, ? uncertain (the interval straddles the limit).`
+    : 'Full scale: measured at scale 1.';
+  const warn = notLinear.length ? `\nNot linear (residual over ${(NONLINEAR_RESIDUAL * 100).toFixed(0)}%): ${notLinear.join(', ')}; their full-scale figures are marked (?) and their budgets uncertain.` : '';
+  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n${projection}${warn}\n`;
 }
