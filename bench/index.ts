@@ -17,6 +17,7 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'streaming', file: 'streaming.js', about: 'streaming vs selective: peak, final and time' },
   { name: 'memory', file: 'memory-calibration.js', about: 'measured step peaks vs known allocations (both methods); allocator retention by array size' },
   { name: 'command', file: 'command-vs-builtin.js', about: 'a scenario run as the built-in strategy and as a command, side by side' },
+  { name: 'projection', file: 'projection.js', about: 'full-scale projection from ladders (top rungs 1/16, 1/32, 1/64) vs a real scale-1 run of two 2 GB datasets' },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

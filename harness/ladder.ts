@@ -305,3 +305,13 @@ export function formatSpread(value: number, interval: Interval): string {
 export function formatScales(p: Pick<Projection, 'scales'>): string {
   return p.scales.map(fmt).join(', ');
 }
+
+/** Scales as fractions where they are 1/n ("1/32, 1/64, 1/128"), else as numbers. */
+export function ladderScalesText(scales: readonly number[]): string {
+  return scales
+    .map((s) => {
+      const n = 1 / s;
+      return Math.abs(n - Math.round(n)) < 1e-6 * n && n >= 2 ? `1/${Math.round(n)}` : fmt(s);
+    })
+    .join(', ');
+}

@@ -58,7 +58,7 @@ export type Interval = [number, number];
 export interface FigureFit {
   fixed_bytes: number;
   proportional_bytes: number;
-  /** rms of (reading − fit) / reading over the rungs. */
+  /** rms of (reading − fit) over the rungs, relative to the top rung's figure. */
   residual: number;
   /** The slope was raised to that of the live bytes the figure holds (src/projection.ts). */
   constrained: boolean;

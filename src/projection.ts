@@ -33,11 +33,15 @@ export const NOISE_FLOOR_BYTES = 2e6;
 export const NOISE_FLOOR_RELATIVE = 0.003;
 
 /**
- * Relative residual above which a ladder is reported as not linear. Linear ladders measured
- * here stay under 1.5%; a ladder whose small rungs fell into another allocator regime (a raw
- * matrix under glibc's 32 MiB mmap ceiling, DESIGN §4) left residuals of 9–40%.
+ * A ladder is reported as not linear when the rms of its residuals is above this share of the
+ * top rung's figure and above NONLINEAR_NOISE times the noise floor (below that it is noise).
+ * Measured: linear ladders here (2 × 2 GB at 1/16 … 1/128, the default suite) left rms
+ * residuals within 1.5× the noise floor; a ladder whose small rungs fell into another
+ * allocator regime (matrices under glibc's 32 MiB mmap ceiling, default malloc settings) left
+ * 10–60 MB, 9–40% of its top rung.
  */
 export const NONLINEAR_RESIDUAL = 0.03;
+export const NONLINEAR_NOISE = 3;
 
 /** Coverage factor of the interval (≈95% for normal noise). */
 export const INTERVAL_K = 2;
@@ -51,13 +55,13 @@ export interface AffineFit {
   readonly projected_bytes: number;
   /** [lo, hi] at scale 1: projected ± k × the fit's standard error there. */
   readonly interval: readonly [number, number];
-  /** rms of (reading − fit) / reading over the rungs (0 with two rungs: a line fits any two points). */
+  /** rms of (reading − fit) over the rungs, relative to the top rung's figure (0 with two rungs: a line fits any two points). */
   readonly residual: number;
   /** The distinct scales fitted, largest first. */
   readonly scales: readonly number[];
   /** True when the slope was raised to the floor's (the unconstrained fit fell below it). */
   readonly constrained: boolean;
-  /** False when the residual is above NONLINEAR_RESIDUAL. */
+  /** False when the residual is above NONLINEAR_RESIDUAL and beyond the noise (NONLINEAR_NOISE). */
   readonly linear: boolean;
 }
 
@@ -136,11 +140,13 @@ export function fitAffine(readings: readonly Reading[], opts: FitOptions = {}): 
   const fitted = (x: number): number => a + b * x;
   const n = points.length;
   const resid = points.map(([x, y]) => y - fitted(x));
-  const residual = n > 2 ? Math.sqrt(resid.reduce((s, r, i) => s + (r / Math.max(Math.abs(points[i]![1]), 1)) ** 2, 0) / n) : 0;
+  const top = Math.abs(points[0]![1]);
+  const rms = n > 2 ? Math.sqrt(resid.reduce((s, r) => s + r * r, 0) / n) : 0;
+  const residual = rms / Math.max(top, 1);
   // Noise: the floor, the rungs' scatter about the line (n − 2 degrees of freedom; one more
   // with the slope pinned), and the repeats' scatter about their rung's median.
-  const top = Math.abs(points[0]![1]);
-  let sigma = Math.max(opts.noiseFloorBytes ?? NOISE_FLOOR_BYTES, (opts.noiseFloorRelative ?? NOISE_FLOOR_RELATIVE) * top);
+  const floor = Math.max(opts.noiseFloorBytes ?? NOISE_FLOOR_BYTES, (opts.noiseFloorRelative ?? NOISE_FLOOR_RELATIVE) * top);
+  let sigma = floor;
   const dof = n - (constrained ? 1 : 2);
   if (dof > 0) sigma = Math.max(sigma, Math.sqrt(resid.reduce((s, r) => s + r * r, 0) / dof));
   const spread: number[] = [];
@@ -162,7 +168,7 @@ export function fitAffine(readings: readonly Reading[], opts: FitOptions = {}): 
     residual,
     scales: points.map(([x]) => x),
     constrained,
-    linear: residual <= NONLINEAR_RESIDUAL,
+    linear: !(residual > NONLINEAR_RESIDUAL && rms > NONLINEAR_NOISE * floor),
   };
 }
 

@@ -151,7 +151,7 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
   written.push(path);
   for (const run of measured) {
     const spec = timelineSpec(
-      { title: `${s.name} / ${run.strategy}: measured vs predicted`, subtitle: `measured at scale ${run.scale}, shown at full scale`, scale: run.scale, series: timelineSeriesFromRun(run), budgets },
+      { title: `${s.name} / ${run.strategy}: measured vs predicted`, subtitle: `measured at scale ${run.scale}${run.projected?.method === 'ladder' ? ' and below, projected to full scale per step' : ''}`, scale: run.scale, series: timelineSeriesFromRun(run), budgets },
       `${slug(s.name)}-${run.strategy}-overlay`,
     );
     const p = join(dir, `${slug(s.name)}-${run.strategy}-overlay.png`);
