@@ -31,7 +31,7 @@ export function projectionBasis(p: Projection): string {
     case 'measured':
       return 'measured at full scale';
     case 'single-rung':
-      return `measured at scale ${formatScales(p)} only: the fixed part cannot be separated, so this is measured ÷ scale`;
+      return `measured at scale ${formatScales(p)} only, ÷ scale: with one scale the fixed part cannot be separated`;
     default:
       return `projected from scales ${formatScales(p)}${p.linear ? '' : `, but the ladder is not linear (residual ${(p.residual * 100).toFixed(1)}%)`}`;
   }
@@ -50,7 +50,7 @@ function verdictMessage(
   where: string,
 ): string {
   const fig = `${what} ${formatProjected(value, interval)} (full scale, ${basis})`;
-  if (verdict === 'ok') return `${who}: ${fig} within ${formatBytes(limit)}${where}.`;
+  if (verdict === 'ok') return `${who}: ${fig} within ${formatBytes(limit)}${where.replace(/^ at step /, ', reached at ')}.`;
   if (verdict === 'exceeded') return `${who}: ${fig} exceeds the budget of ${formatBytes(limit)} by ${formatBytes(value - limit)} (${pct(value, limit)})${where}.`;
   return `${who}: ${fig} is uncertain against the budget of ${formatBytes(limit)}: ${
     interval[0] <= limit && interval[1] > limit ? 'its interval straddles the limit' : 'the ladder does not fit a line'
@@ -75,7 +75,7 @@ export function evaluateBudgets(run: BudgetRun, budgets: Budgets): BudgetResult[
       verdict,
       ok: verdict !== 'exceeded',
       ...(step !== undefined ? { step } : {}),
-      message: verdictMessage(who, 'peak', p.peak_bytes, p.interval.peak, budgets.peakBytes, verdict, basis, step ? `, reached at '${step}'` : ''),
+      message: verdictMessage(who, 'peak', p.peak_bytes, p.interval.peak, budgets.peakBytes, verdict, basis, step ? ` at step '${step}'` : ''),
     });
   }
   if (budgets.finalBytes !== undefined) {
@@ -95,7 +95,7 @@ export function evaluateBudgets(run: BudgetRun, budgets: Budgets): BudgetResult[
   if (budgets.leakBytes !== undefined && run.leak) {
     const actual = p.leak_growth_bytes ?? run.leak.growth_per_repetition_bytes / run.scale;
     const interval: Interval = p.leak_interval ?? [actual, actual];
-    const verdict = judge(interval, budgets.leakBytes, p.method !== 'single-rung');
+    const verdict = judge(interval, budgets.leakBytes);
     const top = run.leak.top_growing?.slice(0, 3).map((t) => `${t.what} +${formatBytes(t.size_bytes)}`).join(', ');
     out.push({
       metric: 'leak',

@@ -5,7 +5,7 @@
  * `scale`, its projection the fit over all rungs.
  */
 import { CellbudgetError } from '../src/errors.js';
-import { fitAffine, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../src/projection.js';
+import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../src/projection.js';
 import { formatBytes } from '../src/units.js';
 import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from './report.js';
 import { scaleSynthetic } from './scaling.js';
@@ -96,6 +96,8 @@ export function planLadder(s: BuiltinScenario, spec: LadderSpec = s.ladder ?? DE
     return m < floor ? `its smallest matrix would be ${formatBytes(m)}, under the ${formatBytes(floor)} mmap threshold: allocated from the heap, it would stay resident when deleted, unlike at full scale` : undefined;
   };
   const kept: number[] = [];
+  const mainWhy = ok(s.scale);
+  if (mainWhy) notes.push(`the scenario's own scale ${fmt(s.scale)} is measured although ${mainWhy.replace(/^its/, 'its')}; raise \`scale\` for a projection the other rungs agree with`);
   for (const x of wanted) {
     const why = x === s.scale ? undefined : ok(x);
     if (why) notes.push(`rung ${fmt(x)} left out: ${why}`);
@@ -158,31 +160,28 @@ function measuredProjection(peak: number, final: number, kept: number): Projecti
 }
 
 /**
- * One rung below scale 1: the fixed part cannot be told apart. The figure is measured ÷ scale
- * (everything grows with the data), the interval reaches down to "only the live bytes grow"
- * (everything else is fixed); `linear` is false so no budget is judged confidently on it.
+ * One rung below scale 1 (a command, an ingested log, `ladder: off`): the fixed part cannot be
+ * told apart, so the figure is measured ÷ scale, as the baseline's subtraction leaves it, with
+ * the repeat noise ÷ scale as its interval. Every output labels it so (method `single-rung`).
  */
-function singleRungProjection(scale: number, peak: Series, final: Series, kept: number): Projection {
-  const one = (x: Series): { value: number; interval: Interval } => {
-    const y = x.readings[0]?.bytes ?? 0;
-    const live = x.floor[0]?.bytes ?? 0;
-    const hi = y / scale;
-    const lo = Math.min(hi, y - live + live / scale);
-    const noise = Math.max(NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE * y) / scale;
-    return { value: hi, interval: [lo - noise, hi + noise] };
+function singleRungProjection(scale: number, peak: number, final: number, kept: number): Projection {
+  const one = (y: number): { value: number; interval: Interval } => {
+    const noise = (INTERVAL_K * Math.max(NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE * y)) / scale;
+    return { value: y / scale, interval: [y / scale - noise, y / scale + noise] };
   };
   const p = one(peak);
   const f = one(final);
+  const k = one(kept);
   return {
     peak_bytes: p.value,
     final_bytes: f.value,
-    kept_bytes: kept / scale,
+    kept_bytes: k.value,
     fixed_bytes: 0,
     scales: [scale],
     residual: 0,
-    interval: { peak: p.interval, final: f.interval, kept: [kept / scale, kept / scale] },
+    interval: { peak: p.interval, final: f.interval, kept: k.interval },
     method: 'single-rung',
-    linear: false,
+    linear: true,
   };
 }
 
@@ -192,7 +191,10 @@ function project(scales: number[], peak: Series, final: Series, kept: Reading[])
     const med = (xs: Reading[]): number => lowerMedian(xs.map((r) => r.bytes));
     return measuredProjection(med(peak.readings), med(final.readings), med(kept));
   }
-  if (distinct.size < 2) return singleRungProjection(scales[0] ?? 1, peak, final, lowerMedian(kept.map((r) => r.bytes)));
+  if (distinct.size < 2) {
+    const med = (xs: Reading[]): number => lowerMedian(xs.map((r) => r.bytes));
+    return singleRungProjection(scales[0] ?? 1, med(peak.readings), med(final.readings), med(kept));
+  }
   const p = fitAffine(peak.readings, { floor: peak.floor });
   const f = fitAffine(final.readings, { floor: final.floor });
   const k = fitAffine(kept);
@@ -243,8 +245,9 @@ export function withProjection<R extends RunRecord>(run: R, rungs: readonly Rung
       projected.leak_interval = [...l.interval];
     } else {
       const r = readings[0]!;
+      const noise = (INTERVAL_K * NOISE_FLOOR_BYTES) / r.scale;
       projected.leak_growth_bytes = r.bytes / r.scale;
-      projected.leak_interval = [r.bytes, r.bytes / r.scale];
+      projected.leak_interval = [r.bytes / r.scale - noise, r.bytes / r.scale + noise];
     }
   }
   const steps: StepRecord[] = run.steps.map((st, i) => {
@@ -267,25 +270,14 @@ export function withProjection<R extends RunRecord>(run: R, rungs: readonly Rung
 export function projectionOf(run: Pick<RunRecord, 'projected' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps'>): Projection {
   if (run.projected) return run.projected;
   if (run.scale === 1) return measuredProjection(run.peak_bytes, run.final_bytes, run.final_live_bytes);
-  const peakLive = Math.max(0, ...run.steps.map((s) => s.live_bytes));
-  return singleRungProjection(
-    run.scale,
-    { readings: [{ scale: run.scale, bytes: run.peak_bytes }], floor: [{ scale: run.scale, bytes: peakLive }] },
-    { readings: [{ scale: run.scale, bytes: run.final_bytes }], floor: [{ scale: run.scale, bytes: run.final_live_bytes }] },
-    run.final_live_bytes,
-  );
+  return singleRungProjection(run.scale, run.peak_bytes, run.final_bytes, run.final_live_bytes);
 }
 
 /** A step's full-scale figures (its projection, or measured at scale 1, or ÷ scale). */
 export function stepProjectionOf(step: Pick<StepRecord, 'projected' | 'peak_bytes' | 'end_bytes' | 'live_bytes'>, scale: number): Projection {
   if (step.projected) return step.projected;
   if (scale === 1) return measuredProjection(step.peak_bytes, step.end_bytes, step.live_bytes);
-  return singleRungProjection(
-    scale,
-    { readings: [{ scale, bytes: step.peak_bytes }], floor: [{ scale, bytes: step.live_bytes }] },
-    { readings: [{ scale, bytes: step.end_bytes }], floor: [{ scale, bytes: step.live_bytes }] },
-    step.live_bytes,
-  );
+  return singleRungProjection(scale, step.peak_bytes, step.end_bytes, step.live_bytes);
 }
 
 /** "401 GB (395–408 GB)", or just the figure when the interval is a point. */

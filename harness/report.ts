@@ -66,9 +66,9 @@ export interface FigureFit {
 
 /**
  * A figure set at full scale (DESIGN §7). `ladder`: fitted as fixed + scale × proportional
- * over the rungs; `measured`: the run is at scale 1; `single-rung`: one scale only, so the
- * fixed part cannot be told apart (the figure is measured ÷ scale, the interval runs down to
- * "only the live bytes grow with the data") and budgets on it are never more than uncertain.
+ * over the rungs; `measured`: the run is at scale 1; `single-rung`: one scale only (a command,
+ * an ingested log, `ladder: off`), so the fixed part cannot be told apart: the figure is
+ * measured ÷ scale, the interval the repeat noise ÷ scale, and outputs say so.
  */
 export interface Projection {
   peak_bytes: number;
