@@ -57,7 +57,7 @@ function smallestMatrixBytes(s: BuiltinScenario, scale: number): number {
   let min = Infinity;
   for (const [i, d] of s.datasets.entries()) {
     if (!d.synthetic) continue;
-    const x = scaleSynthetic(d.synthetic, scale, `${s.source}: datasets[${i}] (${d.name}).synthetic`);
+    const x = scaleSynthetic(d.synthetic, scale, `${s.source}: datasets[${i}] (${d.name}).synthetic`, s.pipeline.split);
     const itemsize = x.dtype === 'float32' ? 4 : 8;
     const bytes = x.representation === 'csr' ? x.cells * x.features * (x.density ?? 0.1) * (itemsize + 4) : x.cells * x.features * itemsize;
     min = Math.min(min, bytes);

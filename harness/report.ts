@@ -237,6 +237,8 @@ export interface Report {
   version: 1;
   created: string;
   environment: ReportEnvironment;
+  /** The constants the runs' model predictions (`predicted_*`) used. */
+  calibration?: string;
   scenarios: ScenarioSummary[];
   runs: RunRecord[];
 }

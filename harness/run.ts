@@ -132,7 +132,7 @@ export function environment(): ReportEnvironment {
 /** Generator options for a scenario's synthetic dataset at the scenario's scale. */
 export function synthOptionsFor(scenario: BuiltinScenario, index: number): SynthOptions {
   const d = scenario.datasets[index]!;
-  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`);
+  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`, scenario.pipeline.split);
   return {
     cells: s.cells,
     features: s.features,

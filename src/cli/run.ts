@@ -4,7 +4,7 @@ import { CellbudgetError } from '../errors.js';
 import { formatBytes, parseBytes, parseDuration, parsePercent } from '../units.js';
 import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
 import { parseOrderMode } from '../strategies/order.js';
-import { readCalibration } from './plan.js';
+import { calibrationLabel, readCalibration } from './plan.js';
 import { loadScenarios } from '../../harness/scenario.js';
 import { parseBudgetFlags } from '../../harness/budgets.js';
 import { runScenarios, defaultCacheDir } from '../../harness/run.js';
@@ -51,7 +51,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--fail <percent>', 'growth against the baseline that fails', '10%')
     .option('--runs <n>', 'run everything N times and report the median per step', '1')
     .option('--cache <dir>', 'where synthetic datasets are generated once and reused')
-    .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
+    .option('--calibration <name|file>', 'constants for the model column: measured (default), documented, or a file from `cellbudget calibrate`')
     .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
     .option('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)')
     .option('--ladder <rungs>', 'scale ladder for the full-scale projection: N rungs (the scale, half, a quarter…; default 3), a list of scales, or off')
@@ -99,6 +99,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
         progress.stop();
       }
       const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
+      report.calibration = calibrationLabel(opts.calibration);
       const compare = { warn: parsePercent(opts.warn, '--warn'), fail: parsePercent(opts.fail, '--fail') };
       const comparison = baseline ? compareReports(baseline, report, compare) : undefined;
       await writeReportDir(report, outDir, { ...(comparison ? { comparison } : {}), charts: opts.charts });
@@ -106,6 +107,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
       else {
         ctx.io.stdout.write(formatRunTable(report.runs));
+        ctx.io.stdout.write(`Model column: the simulator at each run's own scale against what was measured there; constants: ${report.calibration}.\n`);
         if (comparison) ctx.io.stdout.write(`\n${formatComparison(comparison)}`);
         ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
       }
