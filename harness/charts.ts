@@ -395,7 +395,7 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     xLabel: input.x_label ?? 'elapsed time (s)',
     xMin: 0,
     xMax: xMax > 0 ? xMax : 1,
-    yLabel: `memory at full scale (${unit.name}), net of the idle baseline${scale !== 1 ? '; each step projected from the ladder' : ''}`,
+    yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
     yMax,
     budgets,
     datasets,
@@ -430,7 +430,7 @@ export function peakMeaning(method: MeasureMethod): string {
 
 function peaksNote(report: Report): string {
   const how = report.environment.method === 'sampled-rss' || report.environment.method === 'ingested-log' ? 'highest figure sampled in any step' : 'highest per-step kernel high-water mark';
-  return `peak: ${how}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); net of the idle baseline; ✓ within budget, ✗ over`;
+  return `peak: ${how}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); whiskers: the projection's interval; ✓ within budget, ✗ over, ? uncertain`;
 }
 
 function familyNote(report: Report): string {
@@ -441,7 +441,7 @@ function familyNote(report: Report): string {
 function methodNote(report: Report): string {
   switch (report.environment.method) {
     case 'kernel-hwm':
-      return 'line: RSS samples; markers: per-step peaks from the kernel high-water mark (VmHWM); all net of the idle baseline';
+      return 'line: RSS samples, each step carried to full scale by its own ladder fit; markers: per-step peaks from the kernel high-water mark (VmHWM), projected; all net of the idle baseline';
     case 'sampled-rss':
       return 'line: RSS sampled every ~10 ms (short spikes can be missed); markers: per-step peaks of the samples; net of the idle baseline';
     case 'kernel-hwm-command':
@@ -540,7 +540,7 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     subtitle: peaksNote(report),
     categories: runs.map((r) => r.strategy),
     notes: runs.map((r) => (r.status === 'ok' ? null : `${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: no final figure`)),
-    yLabel: `memory at full scale (${unit.name}), net of the idle baseline${scale !== 1 ? '; whiskers: the projection’s interval' : ''}`,
+    yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
     yMax: niceCeil((max * 1.15) / unit.factor),
     budgets: [],
     groups: [group('peak', '#1f77b4', 'peak'), group('final (RSS)', '#2ca02c', 'final'), group('final, still referenced', '#a8dba0', 'live')],
