@@ -34,7 +34,7 @@ for (const d of scenario.datasets) {
     continue;
   }
   if (!d.synthetic) throw new Error(`dataset ${d.name} has neither file nor synthetic`);
-  const s = scaleSynthetic(d.synthetic, scenario.scale, d.name);
+  const s = scaleSynthetic(d.synthetic, scenario.scale, d.name, scenario.pipeline.split);
   const file = join(cache, `${scenario.name}-${scenario.scale}-${d.name}.h5ad`);
   if (!existsSync(file)) {
     process.stderr.write(`synthesizing ${d.name}: ${s.cells} cells × ${s.features}\n`);

@@ -19,6 +19,7 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'memory', file: 'memory-calibration.js', about: 'measured step peaks vs known allocations (both methods); allocator retention by array size' },
   { name: 'command', file: 'command-vs-builtin.js', about: 'a scenario run as the built-in strategy and as a command, side by side' },
   { name: 'ingest', file: 'ingest.js', about: '`cellbudget ingest` of 10k / 100k / 200k [MEMORY] markers: wall time and µs per marker (linear)' },
+  { name: 'projection', file: 'projection.js', about: 'full-scale projection from ladders (top rungs 1/16, 1/32, 1/64) vs a real scale-1 run of two 2 GB datasets' },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,68 +1,115 @@
 /**
- * Budgets are written at full scale; a run is measured at `scale`. A figure measured here
- * stands for measured / scale at full scale (the fixed runtime cost is already removed
- * with the baseline, DESIGN §4).
+ * Budgets are written at full scale; a run is measured at a ladder of scales and projected
+ * to full scale (harness/ladder.ts, DESIGN §7). A budget is judged on the projection's
+ * interval: ok when all of it is within the limit, exceeded when all of it is over, and
+ * uncertain when it straddles the limit or the ladder is not linear.
  */
 import { CellbudgetError } from '../src/errors.js';
+import { judge } from '../src/projection.js';
 import { formatBytes, hasUnit, parseBytes } from '../src/units.js';
+import { formatProjected, formatScales, projectionOf, stepProjectionOf } from './ladder.js';
 import type { Budgets } from './scenario.js';
-import type { BudgetResult, RunRecord, StepRecord } from './report.js';
+import type { BudgetResult, Interval, Projection, RunRecord, StepRecord } from './report.js';
 
-/** The step where a run's peak happened, as "prepare dataset_2". */
-export function peakStep(steps: readonly StepRecord[]): StepRecord | undefined {
+/** The step where a run's peak happened, as "prepare dataset_2": the highest full-scale peak. */
+export function peakStep(steps: readonly StepRecord[], scale = 1): StepRecord | undefined {
   let best: StepRecord | undefined;
-  for (const s of steps) if (!best || s.peak_bytes > best.peak_bytes) best = s;
+  let bestPeak = -Infinity;
+  for (const s of steps) {
+    const p = stepProjectionOf(s, scale).peak_bytes;
+    if (!best || p > bestPeak) {
+      best = s;
+      bestPeak = p;
+    }
+  }
   return best;
 }
 
-/** Check a run against full-scale budgets; each result says by how much it broke. */
-export function evaluateBudgets(run: Pick<RunRecord, 'scenario' | 'strategy' | 'scale' | 'peak_bytes' | 'final_bytes' | 'steps' | 'leak'>, budgets: Budgets): BudgetResult[] {
+/** How a projection came about, for messages: "projected from scales 0.001, 0.0005, 0.00025". */
+export function projectionBasis(p: Projection): string {
+  switch (p.method) {
+    case 'measured':
+      return 'measured at full scale';
+    case 'single-rung':
+      return `measured at scale ${formatScales(p)} only, ÷ scale: with one scale the fixed part cannot be separated`;
+    default:
+      return `projected from scales ${formatScales(p)}${p.linear ? '' : `, but the ladder is not linear (residual ${(p.residual * 100).toFixed(1)}%)`}`;
+  }
+}
+
+type BudgetRun = Pick<RunRecord, 'scenario' | 'strategy' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps' | 'leak' | 'projected'>;
+
+function verdictMessage(
+  who: string,
+  what: string,
+  value: number,
+  interval: Interval,
+  limit: number,
+  verdict: 'ok' | 'exceeded' | 'uncertain',
+  basis: string,
+  where: string,
+): string {
+  const fig = `${what} ${formatProjected(value, interval)} (full scale, ${basis})`;
+  if (verdict === 'ok') return `${who}: ${fig} within ${formatBytes(limit)}${where.replace(/^ at step /, ', reached at ')}.`;
+  if (verdict === 'exceeded') return `${who}: ${fig} exceeds the budget of ${formatBytes(limit)} by ${formatBytes(value - limit)} (${pct(value, limit)})${where}.`;
+  return `${who}: ${fig} is uncertain against the budget of ${formatBytes(limit)}: ${
+    interval[0] <= limit && interval[1] > limit ? 'its interval straddles the limit' : 'the ladder does not fit a line'
+  }${where}; add rungs or --runs, or raise the top rung's scale, to settle it.`;
+}
+
+/** Check a run against full-scale budgets on its projection; each result says by how much it broke. */
+export function evaluateBudgets(run: BudgetRun, budgets: Budgets): BudgetResult[] {
   const out: BudgetResult[] = [];
-  const full = (b: number): number => b / run.scale;
+  const p = projectionOf(run);
+  const basis = projectionBasis(p);
   const who = `${run.scenario} / ${run.strategy}`;
   if (budgets.peakBytes !== undefined) {
-    const actual = full(run.peak_bytes);
-    const at = peakStep(run.steps);
+    const at = peakStep(run.steps, run.scale);
     const step = at ? at.label : undefined;
-    const ok = actual <= budgets.peakBytes;
+    const verdict = judge(p.interval.peak, budgets.peakBytes, p.linear);
     out.push({
       metric: 'peak',
       limit_bytes: budgets.peakBytes,
-      actual_bytes: actual,
-      ok,
+      actual_bytes: p.peak_bytes,
+      interval: p.interval.peak,
+      verdict,
+      ok: verdict !== 'exceeded',
       ...(step !== undefined ? { step } : {}),
-      message: ok
-        ? `${who}: peak ${formatBytes(actual)} (full scale) within ${formatBytes(budgets.peakBytes)}${step ? `, reached at '${step}'` : ''}.`
-        : `${who}: peak ${formatBytes(actual)} (full scale) exceeds the budget of ${formatBytes(budgets.peakBytes)} by ${formatBytes(actual - budgets.peakBytes)} (${pct(actual, budgets.peakBytes)}) at step '${step ?? '?'}'.`,
+      message: verdictMessage(who, 'peak', p.peak_bytes, p.interval.peak, budgets.peakBytes, verdict, basis, step ? ` at step '${step}'` : ''),
     });
   }
   if (budgets.finalBytes !== undefined) {
-    const actual = full(run.final_bytes);
     const last = run.steps[run.steps.length - 1];
-    const ok = actual <= budgets.finalBytes;
+    const verdict = judge(p.interval.final, budgets.finalBytes, p.linear);
     out.push({
       metric: 'final',
       limit_bytes: budgets.finalBytes,
-      actual_bytes: actual,
-      ok,
+      actual_bytes: p.final_bytes,
+      interval: p.interval.final,
+      verdict,
+      ok: verdict !== 'exceeded',
       ...(last ? { step: last.label } : {}),
-      message: ok
-        ? `${who}: final ${formatBytes(actual)} (full scale) within ${formatBytes(budgets.finalBytes)}.`
-        : `${who}: final ${formatBytes(actual)} (full scale) exceeds the budget of ${formatBytes(budgets.finalBytes)} by ${formatBytes(actual - budgets.finalBytes)} (${pct(actual, budgets.finalBytes)}) after step '${last?.label ?? '?'}'.`,
+      message: verdictMessage(who, 'final', p.final_bytes, p.interval.final, budgets.finalBytes, verdict, basis, last ? ` after step '${last.label}'` : ''),
     });
   }
   if (budgets.leakBytes !== undefined && run.leak) {
-    const actual = full(run.leak.growth_per_repetition_bytes);
-    const ok = actual <= budgets.leakBytes;
+    const actual = p.leak_growth_bytes ?? run.leak.growth_per_repetition_bytes / run.scale;
+    const interval: Interval = p.leak_interval ?? [actual, actual];
+    const verdict = judge(interval, budgets.leakBytes);
     const top = run.leak.top_growing?.slice(0, 3).map((t) => `${t.what} +${formatBytes(t.size_bytes)}`).join(', ');
     out.push({
       metric: 'leak',
       limit_bytes: budgets.leakBytes,
       actual_bytes: actual,
-      ok,
-      message: ok
-        ? `${who}: retained growth ${formatBytes(actual)} per repetition (full scale) within ${formatBytes(budgets.leakBytes)}.`
-        : `${who}: retained heap+external grows ${formatBytes(actual)} per repetition (full scale), over the leak budget of ${formatBytes(budgets.leakBytes)}${top ? `; top growing: ${top}` : ''}.`,
+      interval,
+      verdict,
+      ok: verdict !== 'exceeded',
+      message:
+        verdict === 'ok'
+          ? `${who}: retained growth ${formatProjected(actual, interval)} per repetition (full scale) within ${formatBytes(budgets.leakBytes)}.`
+          : verdict === 'exceeded'
+            ? `${who}: retained heap+external grows ${formatProjected(actual, interval)} per repetition (full scale), over the leak budget of ${formatBytes(budgets.leakBytes)}${top ? `; top growing: ${top}` : ''}.`
+            : `${who}: retained growth ${formatProjected(actual, interval)} per repetition (full scale) is uncertain against the leak budget of ${formatBytes(budgets.leakBytes)}${top ? `; top growing: ${top}` : ''}.`,
     });
   }
   return out;

@@ -10,11 +10,12 @@ import type { ChartConfiguration } from 'chart.js';
 import { formatBytes } from '../src/units.js';
 import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary, StepRecord } from './report.js';
 import { liveBytesKnown } from './report.js';
+import { formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
 
 // ---------------------------------------------------------------------------------------
 // Inputs a caller (the report, or the simulator) builds timelines from
 
-/** One point of a memory timeline. `bytes` is at full scale (measured / scale). */
+/** One point of a memory timeline. `bytes` is at full scale (projected from the run's ladder). */
 export interface TimelinePoint {
   t_ms: number;
   bytes: number;
@@ -24,6 +25,8 @@ export interface TimelinePoint {
   step?: string;
   /** The figure as measured (scaled-down run), when there is one. */
   measured_bytes?: number;
+  /** The projection's interval at full scale, for a step's peak or end. */
+  interval?: readonly [number, number];
   /** Attribution at a step's end, absolute (not net of baseline), as measured. */
   breakdown?: { heap_used_bytes: number; external_bytes: number; array_buffers_bytes: number; wasm_bytes: number; live_bytes: number };
 }
@@ -112,7 +115,7 @@ export interface BarsSpec extends SpecCommon {
   categories: string[];
   /** A note under a category, e.g. "died in prepare tahoe". */
   notes: Array<string | null>;
-  groups: Array<{ label: string; color: string; values: Array<number | null>; over: boolean[]; valueLabels: string[]; tips: string[][] }>;
+  groups: Array<{ label: string; color: string; values: Array<number | null>; over: boolean[]; valueLabels: string[]; tips: string[][]; intervals?: Array<[number, number] | null> }>;
   /** Per-category budget marks (a budget may differ per strategy). */
   categoryBudgets: Array<{ label: string; color: string; values: Array<number | null> }>;
 }
@@ -168,7 +171,7 @@ export function niceCeil(v: number): number {
 }
 
 function scaleText(scale: number): string {
-  return scale === 1 ? 'full scale' : `measured at scale ${formatScale(scale)}, shown at full scale`;
+  return scale === 1 ? 'full scale' : `measured at a ladder of scales up to ${formatScale(scale)}, projected to full scale`;
 }
 
 function formatScale(scale: number): string {
@@ -186,8 +189,23 @@ export function compactBytes(bytes: number): string {
   return `${Number((bytes / u.factor).toPrecision(3))} ${u.name}`;
 }
 
-function fullAndMeasured(full: number, scale: number): string {
-  return scale === 1 ? formatBytes(full) : `${formatBytes(full)} at full scale (${formatBytes(full * scale)} measured)`;
+function fullAndMeasured(full: number, scale: number, measured?: number, interval?: readonly [number, number]): string {
+  if (scale === 1) return formatBytes(full);
+  const range = interval && interval[1] > interval[0] ? ` (${formatBytes(Math.max(0, interval[0]))}–${formatBytes(interval[1])})` : '';
+  return `${formatBytes(full)}${range} at full scale, projected${measured !== undefined ? ` (${formatBytes(measured)} measured at scale ${formatScale(scale)})` : ''}`;
+}
+
+/**
+ * Each step's figures at full scale as the ladder projected them, and a map from a figure
+ * measured during that step to full scale: the step's own fit, fixed + (measured − fixed) / scale,
+ * which sends the step's peak to its projected peak (up to the fit's residual).
+ */
+function stepMaps(run: RunRecord): Array<{ project: (measured: number) => number; p: ReturnType<typeof stepProjectionOf> }> {
+  return run.steps.map((st) => {
+    const p = stepProjectionOf(st, run.scale);
+    const fixed = p.fit?.peak.fixed_bytes ?? 0;
+    return { p, project: (m: number) => (run.scale === 1 ? m : fixed + (m - fixed) / run.scale) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,16 +270,25 @@ function inTimeOrder(steps: readonly StepRecord[]): boolean {
  * predicted_* figures.
  */
 export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): TimelineSeries[] {
-  const full = (b: number): number => b / run.scale;
+  const maps = stepMaps(run);
   const points: TimelinePoint[] = [];
   const samples = decimate(run.samples, maxSamples);
   // Binary searches, not scans: a long log has as many samples as steps (O(n²) otherwise).
   const sortedSteps = inTimeOrder(run.steps);
+  // A sample outside every step (before the first, between two) maps with the step before it.
+  const mapAt = (t: number): ((m: number) => number) => {
+    let k = 0;
+    if (sortedSteps) k = Math.max(0, lowerBound(run.steps.length, (i) => run.steps[i]!.start_ms > t) - 1);
+    else run.steps.forEach((s, i) => {
+      if (s.start_ms <= t) k = i;
+    });
+    return maps[k]?.project ?? ((m: number) => m / run.scale);
+  };
   let sortedSamples = true;
   for (let i = 1; i < run.samples.length; i++) if (run.samples[i]![0] < run.samples[i - 1]![0]) sortedSamples = false;
   for (const [t, b] of samples) {
     const s = stepAt(run.steps, t, sortedSteps);
-    points.push({ t_ms: t, bytes: full(b), kind: 'sample', measured_bytes: b, ...(s ? { step: s.label } : {}) });
+    points.push({ t_ms: t, bytes: mapAt(t)(b), kind: 'sample', measured_bytes: b, ...(s ? { step: s.label } : {}) });
   }
   // A chart is ~1,000 pixels wide: past maxSamples steps (a long ingested log), per-step points
   // and lane bands would be sub-pixel and cost seconds to draw. Keep the highest peak's step,
@@ -274,6 +301,7 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   });
   for (const [si, s] of run.steps.entries()) {
     if (many && si % every !== 0 && si !== peakIndex && si !== run.steps.length - 1) continue;
+    const sp = maps[si]!.p;
     let at = (s.start_ms + s.end_ms) / 2;
     let best = -Infinity;
     const from = sortedSamples ? lowerBound(run.samples.length, (i) => run.samples[i]![0] >= s.start_ms) : 0;
@@ -285,10 +313,11 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
         at = t;
       }
     }
-    points.push({ t_ms: at, bytes: full(s.peak_bytes), kind: 'peak', step: s.label, measured_bytes: s.peak_bytes });
+    points.push({ t_ms: at, bytes: sp.peak_bytes, kind: 'peak', step: s.label, measured_bytes: s.peak_bytes, interval: sp.interval.peak });
     points.push({
       t_ms: s.end_ms,
-      bytes: full(s.end_bytes),
+      bytes: sp.final_bytes,
+      interval: sp.interval.final,
       kind: 'end',
       step: s.label,
       measured_bytes: s.end_bytes,
@@ -320,7 +349,9 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
     const pred: TimelinePoint[] = [];
     let prev = 0;
     // A prediction says how high a step goes, not when: draw it as a ceiling over the step.
-    for (const s of run.steps) {
+    // It is made at the run's scale; the step's fit carries it to full scale like a measurement.
+    for (const [i, s] of run.steps.entries()) {
+      const full = maps[i]!.project;
       const peak = s.predicted_peak_bytes ?? s.predicted_end_bytes ?? prev;
       const end = s.predicted_end_bytes ?? peak;
       pred.push({ t_ms: s.start_ms, bytes: full(peak), kind: 'peak', step: s.label });
@@ -345,12 +376,11 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
   for (const b of input.budgets) if (b.metric !== 'leak') max = Math.max(max, b.limit_bytes);
   const unit = pickUnit(max * 1.1);
   const yMax = niceCeil((max * 1.1) / unit.factor);
-  const measuredUnit = pickUnit(max * scale * 1.1);
 
   const datasets: SpecLineDataset[] = input.series.map((s) => {
     const color = strategyColor(s.strategy ?? s.label);
     const points: SpecPoint[] = s.points.map((p) => {
-      const value = fullAndMeasured(p.bytes, scale);
+      const value = fullAndMeasured(p.bytes, scale, p.measured_bytes, p.interval);
       let tip: string[];
       if (p.kind === 'sample') {
         tip = [`RSS sample at ${(p.t_ms / 1000).toFixed(2)} s${p.step ? `, during '${p.step}'` : ''}`, value];
@@ -415,7 +445,6 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     xMax: xMax > 0 ? xMax : 1,
     yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
     yMax,
-    ...(scale !== 1 ? { y2: { label: `measured (${measuredUnit.name}) at scale ${formatScale(scale)}`, factor: (unit.factor * scale) / measuredUnit.factor } } : {}),
     budgets,
     datasets,
     lanes,
@@ -449,7 +478,7 @@ export function peakMeaning(method: MeasureMethod): string {
 
 function peaksNote(report: Report): string {
   const how = report.environment.method === 'sampled-rss' || report.environment.method === 'ingested-log' ? 'highest figure sampled in any step' : 'highest per-step kernel high-water mark';
-  return `peak: ${how}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); net of the idle baseline; ✓ within budget, ✗ over`;
+  return `peak: ${how}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); whiskers: the projection's interval; ✓ within budget, ✗ over, ? uncertain`;
 }
 
 function familyNote(report: Report): string {
@@ -460,7 +489,7 @@ function familyNote(report: Report): string {
 function methodNote(report: Report): string {
   switch (report.environment.method) {
     case 'kernel-hwm':
-      return 'line: RSS samples; markers: per-step peaks from the kernel high-water mark (VmHWM); all net of the idle baseline';
+      return 'line: RSS samples, each step carried to full scale by its own ladder fit; markers: per-step peaks from the kernel high-water mark (VmHWM), projected; all net of the idle baseline';
     case 'sampled-rss':
       return 'line: RSS sampled every ~10 ms (short spikes can be missed); markers: per-step peaks of the samples; net of the idle baseline';
     case 'kernel-hwm-command':
@@ -494,17 +523,18 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
   const scale = scenarioScale(report, scenario);
   let max = 0;
   for (const r of runs) {
-    max = Math.max(max, r.peak_bytes / r.scale, r.final_bytes / r.scale);
+    const p = projectionOf(r);
+    max = Math.max(max, r.status === 'ok' ? Math.max(p.interval.peak[1], p.interval.final[1]) : r.peak_bytes / r.scale);
     for (const b of r.budgets) if (b.metric !== 'leak') max = Math.max(max, b.limit_bytes);
   }
   const unit = pickUnit(max * 1.15);
-  const measuredUnit = pickUnit(max * scale * 1.15);
   const budgetOf = (r: RunRecord, m: BudgetMetric) => r.budgets.find((b) => b.metric === m);
   const group = (label: string, color: string, metric: 'peak' | 'final' | 'live') => {
     const values: Array<number | null> = [];
     const over: boolean[] = [];
     const valueLabels: string[] = [];
     const tips: string[][] = [];
+    const intervals: Array<[number, number] | null> = [];
     for (const r of runs) {
       if ((r.status !== 'ok' && metric !== 'peak') || (metric === 'live' && !liveBytesKnown(r))) {
         // A run that died has no final figure; its last reading would pass for one. A
@@ -513,17 +543,23 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
         over.push(false);
         valueLabels.push('');
         tips.push([`${r.status}: no ${label} figure`]);
+        intervals.push(null);
         continue;
       }
       const measured = metric === 'peak' ? r.peak_bytes : metric === 'final' ? r.final_bytes : r.final_live_bytes;
-      const fullBytes = measured / r.scale;
+      const p = projectionOf(r);
+      // A run that died has no projection: its last reading stands as it is, at its own scale.
+      const fullBytes = r.status !== 'ok' ? measured : metric === 'peak' ? p.peak_bytes : metric === 'final' ? p.final_bytes : p.kept_bytes;
+      const interval = r.status !== 'ok' ? undefined : metric === 'peak' ? p.interval.peak : metric === 'final' ? p.interval.final : p.interval.kept;
       const b = metric === 'live' ? undefined : budgetOf(r, metric);
       const isOver = b ? !b.ok : false;
+      const mark = b ? (b.verdict === 'uncertain' ? ' ?' : b.ok ? ' ✓' : ' ✗') : '';
       values.push(fullBytes / unit.factor);
       over.push(isOver);
-      valueLabels.push(`${compactBytes(fullBytes)}${r.status !== 'ok' ? ' so far' : ''}${b ? (b.ok ? ' ✓' : ' ✗') : ''}`);
-      const tip = [`${label}${r.status !== 'ok' ? ' until the run stopped' : ''}: ${fullAndMeasured(fullBytes, r.scale)}`];
-      if (b) tip.push(`${b.metric} budget ${formatBytes(b.limit_bytes)}: ${b.ok ? 'within' : 'EXCEEDED'}`);
+      intervals.push(interval && interval[1] > interval[0] ? [Math.max(0, interval[0]) / unit.factor, interval[1] / unit.factor] : null);
+      valueLabels.push(`${compactBytes(fullBytes)}${interval ? ` ${formatSpread(fullBytes, interval)}` : ''}${r.status !== 'ok' ? ` so far (at ${formatScale(r.scale)})` : ''}${mark}`);
+      const tip = [`${label}${r.status !== 'ok' ? ' until the run stopped' : ''}: ${r.status !== 'ok' ? `${formatBytes(measured)} measured at scale ${formatScale(r.scale)}` : fullAndMeasured(fullBytes, r.scale, measured, interval)}`];
+      if (b) tip.push(`${b.metric} budget ${formatBytes(b.limit_bytes)}: ${b.verdict === 'uncertain' ? 'UNCERTAIN (the interval straddles it)' : b.ok ? 'within' : 'EXCEEDED'}`);
       if (metric === 'peak') {
         const at = r.budgets.find((x) => x.metric === 'peak')?.step;
         if (at) tip.push(`reached at '${at}'`);
@@ -531,7 +567,7 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
       if (metric === 'live') tip.push('bytes the pipeline still references; the gap to final RSS is allocator retention');
       tips.push(tip);
     }
-    return { label, color, values, over, valueLabels, tips };
+    return { label, color, values, over, valueLabels, tips, intervals };
   };
   const categoryBudgets: BarsSpec['categoryBudgets'] = [];
   for (const metric of ['peak', 'final'] as const) {
@@ -554,7 +590,6 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     notes: runs.map((r) => (r.status === 'ok' ? null : `${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: no final figure`)),
     yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
     yMax: niceCeil((max * 1.15) / unit.factor),
-    ...(scale !== 1 ? { y2: { label: `measured (${measuredUnit.name}) at scale ${formatScale(scale)}`, factor: (unit.factor * scale) / measuredUnit.factor } } : {}),
     budgets: [],
     groups: [group('peak', '#1f77b4', 'peak'), group('final (RSS)', '#2ca02c', 'final'), group('final, still referenced', '#a8dba0', 'live')],
     categoryBudgets,
@@ -578,7 +613,7 @@ export function familySpecs(report: Report): LinesSpec[] {
     const strategies = [...new Set(runs.map((x) => x.r.strategy))];
     let max = 0;
     for (const { r } of runs) {
-      if (r.status === 'ok') max = Math.max(max, r.peak_bytes / r.scale);
+      if (r.status === 'ok') max = Math.max(max, projectionOf(r).interval.peak[1]);
       for (const b of r.budgets) if (b.metric === 'peak') max = Math.max(max, b.limit_bytes);
     }
     const unit = pickUnit(max * 1.1);
@@ -595,8 +630,10 @@ export function familySpecs(report: Report): LinesSpec[] {
             points.push({ x: m.n_datasets, y: null, tip: [`N=${m.n_datasets}: ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}`] });
             continue;
           }
-          const bytes = (metric === 'peak' ? r.peak_bytes : r.final_bytes) / r.scale;
-          points.push({ x: m.n_datasets, y: bytes / unit.factor, marker: true, tip: [`${m.name} (N=${m.n_datasets})`, `${metric}: ${fullAndMeasured(bytes, r.scale)}`] });
+          const p = projectionOf(r);
+          const bytes = metric === 'peak' ? p.peak_bytes : p.final_bytes;
+          const interval = metric === 'peak' ? p.interval.peak : p.interval.final;
+          points.push({ x: m.n_datasets, y: bytes / unit.factor, marker: true, tip: [`${m.name} (N=${m.n_datasets})`, `${metric}: ${fullAndMeasured(bytes, r.scale, metric === 'peak' ? r.peak_bytes : r.final_bytes, interval)}`] });
         }
         datasets.push({ label: `${strategy} ${metric}`, color: strategyColor(strategy), ...(metric === 'final' ? { dashed: true } : {}), points });
       }
@@ -840,16 +877,36 @@ export function chartConfigFromSpec(spec: ChartSpec, interactive: boolean): Char
             g.rect(bar.x - bar.width / 2, bar.y, bar.width, bar.base - bar.y);
             g.stroke();
           }
+          // The projection's interval as a whisker; the label goes above whichever is higher.
+          let top = el.y;
+          const iv = grp.intervals?.[ci];
+          if (iv) {
+            const lo = y.getPixelForValue(iv[0]);
+            const hi = y.getPixelForValue(iv[1]);
+            const half = Math.min(8, (bar.width ?? 16) / 4);
+            g.strokeStyle = '#333333';
+            g.lineWidth = 1.5;
+            g.setLineDash([]);
+            g.beginPath();
+            g.moveTo(el.x, lo);
+            g.lineTo(el.x, hi);
+            g.moveTo(el.x - half, lo);
+            g.lineTo(el.x + half, lo);
+            g.moveTo(el.x - half, hi);
+            g.lineTo(el.x + half, hi);
+            g.stroke();
+            top = Math.min(top, hi);
+          }
           const text = grp.valueLabels[ci] ?? '';
           g.font = px(12, grp.over[ci] ? 'bold' : 'normal');
           // A white plate keeps the label readable where a budget mark crosses it.
           const w = g.measureText(text).width;
           g.fillStyle = 'rgba(255, 255, 255, 0.85)';
-          g.fillRect(el.x - w / 2 - 2, el.y - 19, w + 4, 16);
+          g.fillRect(el.x - w / 2 - 2, top - 19, w + 4, 16);
           g.fillStyle = grp.over[ci] ? '#c00000' : '#222222';
           g.textAlign = 'center';
           g.textBaseline = 'bottom';
-          g.fillText(text, el.x, el.y - 3);
+          g.fillText(text, el.x, top - 3);
         });
       });
       spec.notes.forEach((note, ci) => {

@@ -1,15 +1,16 @@
 /**
  * Baselines: compare two reports per scenario × strategy, and merge repeated runs by the
- * median. Figures compare at full scale (measured / scale), and only at the same scale: the
- * runtime's fixed cost does not shrink with the scale, so runs at different scales are refused
- * as a failure, as is a comparison in which nothing matches.
+ * median. Figures compare at full scale (the projections), and only at the same scale: a
+ * projection from other rungs carries other fit errors, so runs at different scales are
+ * refused as a failure, as is a comparison in which nothing matches.
  */
 import { readFile } from 'node:fs/promises';
 import { CellbudgetError } from '../src/errors.js';
 import { formatBytes } from '../src/units.js';
 import { evaluateBudgets } from './budgets.js';
+import { formatSpread, projectionOf, withProjection } from './ladder.js';
 import type { Budgets } from './scenario.js';
-import type { Report, RunRecord, StepRecord } from './report.js';
+import type { Interval, Report, RunRecord, StepRecord } from './report.js';
 
 /** ok: within ±warn; improved: fell by more than warn; warn / fail: grew by more than warn / fail. */
 export type Tier = 'ok' | 'improved' | 'warn' | 'fail';
@@ -29,9 +30,12 @@ export interface CompareOptions {
 export const DEFAULT_COMPARE: Required<CompareOptions> = { warn: 0.05, fail: 0.1, min_delta_bytes: 1_000_000 };
 
 export interface MetricDelta {
-  /** Full-scale figures. */
+  /** Full-scale figures (projections). */
   base_bytes: number;
   next_bytes: number;
+  /** The projections' intervals. */
+  base_interval?: Interval;
+  next_interval?: Interval;
   delta_bytes: number;
   /** delta / base; Infinity when base is 0 and next is not. */
   ratio: number;
@@ -72,7 +76,7 @@ function worse(a: Tier, b: Tier): Tier {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
-function delta(base: number, next: number, scale: number, o: Required<CompareOptions>): MetricDelta {
+function delta(base: number, next: number, scale: number, o: Required<CompareOptions>, intervals?: { base: Interval; next: Interval }): MetricDelta {
   const d = next - base;
   const ratio = base === 0 ? (d === 0 ? 0 : d > 0 ? Infinity : -Infinity) : d / base;
   let tier: Tier = 'ok';
@@ -81,7 +85,7 @@ function delta(base: number, next: number, scale: number, o: Required<CompareOpt
     else if (ratio > o.warn) tier = 'warn';
     else if (ratio < -o.warn) tier = 'improved';
   }
-  return { base_bytes: base, next_bytes: next, delta_bytes: d, ratio, tier };
+  return { base_bytes: base, next_bytes: next, ...(intervals ? { base_interval: intervals.base, next_interval: intervals.next } : {}), delta_bytes: d, ratio, tier };
 }
 
 function key(r: Pick<RunRecord, 'scenario' | 'strategy'>): string {
@@ -117,8 +121,10 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
       scaleChanges.push(`${n.scenario} / ${n.strategy} (${b.scale} → ${n.scale})`);
       continue;
     }
-    const peak = delta(b.peak_bytes / b.scale, n.peak_bytes / n.scale, n.scale, o);
-    const final = delta(b.final_bytes / b.scale, n.final_bytes / n.scale, n.scale, o);
+    const pb = projectionOf(b);
+    const pn = projectionOf(n);
+    const peak = delta(pb.peak_bytes, pn.peak_bytes, n.scale, o, { base: pb.interval.peak, next: pn.interval.peak });
+    const final = delta(pb.final_bytes, pn.final_bytes, n.scale, o, { base: pb.interval.final, next: pn.interval.final });
     rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak, final, tier: worse(peak.tier, final.tier) });
   }
   for (const b of base.runs) {
@@ -160,12 +166,13 @@ const TIER_WORD: Record<Tier, string> = { ok: 'ok', improved: 'improved', warn: 
 
 function metricCell(d: MetricDelta | null): string {
   if (!d) return '—';
-  return `${formatBytes(d.base_bytes)} → ${formatBytes(d.next_bytes)} (${formatRatio(d.ratio)})`;
+  const one = (v: number, i?: Interval): string => `${formatBytes(v)}${i ? ` ${formatSpread(v, i)}` : ''}`.trimEnd();
+  return `${one(d.base_bytes, d.base_interval)} → ${one(d.next_bytes, d.next_interval)} (${formatRatio(d.ratio)})`;
 }
 
 /** A plain-text table for the terminal. */
 export function formatComparison(c: Comparison): string {
-  const head = ['scenario', 'strategy', 'peak (full scale)', 'final (full scale)', 'verdict'];
+  const head = ['scenario', 'strategy', 'peak (full scale, projected)', 'final (full scale, projected)', 'verdict'];
   const rows = c.rows.map((r) => [r.scenario, r.strategy, metricCell(r.peak), metricCell(r.final), `${TIER_WORD[r.tier]}${r.note ? ` — ${r.note}` : ''}`]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
@@ -273,6 +280,13 @@ function mergeRuns(runs: RunRecord[]): RunRecord {
   if (first.leak && runs.every((r) => r.leak)) {
     merged.leak = { ...first.leak, growth_per_repetition_bytes: med((r) => r.leak?.growth_per_repetition_bytes ?? 0) };
   }
+  // The projection is fitted again over every run's rungs: their spread is the repeat noise.
+  const rungs = runs.flatMap((r, i) => (r.ladder?.rungs ?? []).map((g) => ({ ...g, run: i })));
+  const projected = rungs.length > 0 ? withProjection(merged, rungs, first.ladder?.notes ?? []) : merged;
+  merged.steps = projected.steps;
+  if (projected.projected) merged.projected = projected.projected;
+  if (projected.ladder) merged.ladder = projected.ladder;
+  if (projected.naive_full_scale) merged.naive_full_scale = projected.naive_full_scale;
   const budgets: Budgets = {};
   for (const b of first.budgets) {
     if (b.metric === 'peak') budgets.peakBytes = b.limit_bytes;

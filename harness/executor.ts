@@ -1,7 +1,7 @@
 /**
  * Executors: where the child runs of `cellbudget run` happen. The run loop builds the list of
  * child runs (ChildRunSpec: everything a run needs, as plain data), hands it to an executor,
- * and assembles a report record from each outcome. `local` runs them here, one after another,
+ * and assembles a report record from each outcome. `local` runs them here, `jobs` at a time,
  * each in a fresh child; `slurm` (slurm-executor.ts) submits each as a Slurm job that runs the
  * same child measurement on a node and writes its records to a shared work folder.
  */
@@ -44,6 +44,8 @@ export interface BuiltinRunSpec extends SpecCommon {
   child: {
     job: ChildJob<StrategyJobPayload>;
     env: Record<string, string>;
+    /** Node flags of the measuring child (the harness's measurement settings). */
+    nodeArgs?: string[];
     timeoutMs?: number;
     memoryCap?: MemoryCap;
   };
@@ -92,12 +94,13 @@ export interface ExecutorHooks {
 export interface Executor {
   readonly name: ExecutorName;
   /**
-   * Run every spec and resolve with their outcomes, aligned with `specs`. Never rejects for a
+   * Run every spec and resolve with their outcomes, aligned with `specs` (undefined for a run
+   * an abort kept from starting). Never rejects for a
    * run that died (it is an outcome); rejects for what stops every run (Slurm refusing the jobs).
    * `signal` aborts: the local executor starts no further run; Slurm cancels its jobs and
    * gathers what they wrote.
    */
-  run(specs: readonly ChildRunSpec[], hooks?: ExecutorHooks, signal?: AbortSignal): Promise<ChildRunOutcome[]>;
+  run(specs: readonly ChildRunSpec[], hooks?: ExecutorHooks, signal?: AbortSignal): Promise<Array<ChildRunOutcome | undefined>>;
 }
 
 /** The step label a child's message announces, if it announces one. */
@@ -105,14 +108,21 @@ export function stepStarted(msg: ChildMessage): string | undefined {
   return msg.type === 'step-start' ? msg.label : undefined;
 }
 
-/** Generate (or verify, once per invocation: `done`) the cached synthetic datasets of a run. */
-async function generateLocally(spec: BuiltinRunSpec, hooks: ExecutorHooks, done: Set<string>): Promise<void> {
+/**
+ * Generate (or verify, once per invocation: `done` holds each file's generation) the cached
+ * synthetic datasets of a run. Runs going at once that need the same file wait for one
+ * generation of it.
+ */
+async function generateLocally(spec: BuiltinRunSpec, hooks: ExecutorHooks, done: Map<string, Promise<unknown>>): Promise<void> {
   // Imported when needed: a Slurm job's entry runs children through this module and must stay lean.
   const { cachedSynthetic } = await import('./cache.js');
   for (const d of spec.generate) {
-    if (done.has(d.file)) continue;
-    const { file } = await cachedSynthetic(d.spec, d.cacheDir, (reason) => hooks.onGenerate?.(spec, d.name, d.spec.cells, reason));
-    done.add(file);
+    let pending = done.get(d.file);
+    if (!pending) {
+      pending = cachedSynthetic(d.spec, d.cacheDir, (reason) => hooks.onGenerate?.(spec, d.name, d.spec.cells, reason));
+      done.set(d.file, pending);
+    }
+    await pending;
   }
 }
 
@@ -126,6 +136,7 @@ export async function runBuiltinHere(
   return runChild<StrategyJobResult>({
     job: c.job,
     env: c.env,
+    ...(c.nodeArgs ? { nodeArgs: c.nodeArgs } : {}),
     ...(c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : {}),
     ...(c.memoryCap ? { memoryCap: c.memoryCap } : {}),
     ...(hooks.onOutput ? { onOutput: hooks.onOutput } : {}),
@@ -151,26 +162,51 @@ export function runCommandHere(spec: CommandRunSpec, hooks: ExecutorHooks, onSte
   });
 }
 
-/** Runs every spec here, one after another, each in a fresh child: what `cellbudget run` always did. */
-export function localExecutor(): Executor {
+/**
+ * Runs every spec here, each in a fresh child, at most `jobs` at a time (default one after
+ * another). Children side by side measure themselves only: kernel high-water marks are per
+ * process. A command scenario runs alone, so a program's own children are not disturbed.
+ */
+export function localExecutor(options: { jobs?: number } = {}): Executor {
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
   return {
     name: 'local',
     async run(specs, hooks = {}, signal) {
-      const outcomes: ChildRunOutcome[] = [];
-      const generated = new Set<string>();
-      for (const spec of specs) {
-        if (signal?.aborted) break;
-        let outcome: ChildRunOutcome;
+      const outcomes: Array<ChildRunOutcome | undefined> = new Array(specs.length).fill(undefined);
+      const generated = new Map<string, Promise<unknown>>();
+      const one = async (spec: ChildRunSpec): Promise<ChildRunOutcome> => {
         hooks.onStart?.(spec);
-        if (spec.kind === 'command') {
-          outcome = { kind: 'command', record: await runCommandHere(spec, hooks), place: { executor: 'local' } };
-        } else {
-          await generateLocally(spec, hooks, generated);
-          outcome = { kind: 'builtin', child: await runBuiltinHere(spec, hooks), place: { executor: 'local' } };
-        }
-        outcomes.push(outcome);
-        hooks.onDone?.(spec, outcome);
-      }
+        if (spec.kind === 'command') return { kind: 'command', record: await runCommandHere(spec, hooks), place: { executor: 'local' } };
+        await generateLocally(spec, hooks, generated);
+        return { kind: 'builtin', child: await runBuiltinHere(spec, hooks), place: { executor: 'local' } };
+      };
+      let next = 0;
+      let running = 0;
+      let exclusive = false;
+      await new Promise<void>((resolveAll, rejectAll) => {
+        const pump = (): void => {
+          while (next < specs.length && !signal?.aborted && !exclusive && running < jobs) {
+            const i = next;
+            const spec = specs[i]!;
+            if (spec.kind === 'command' && running > 0) break;
+            next++;
+            running++;
+            if (spec.kind === 'command') exclusive = true;
+            one(spec).then(
+              (outcome) => {
+                outcomes[i] = outcome;
+                running--;
+                if (spec.kind === 'command') exclusive = false;
+                hooks.onDone?.(spec, outcome);
+                pump();
+              },
+              (e: unknown) => rejectAll(e),
+            );
+          }
+          if (running === 0 && (next >= specs.length || signal?.aborted)) resolveAll();
+        };
+        pump();
+      });
       return outcomes;
     },
   };
@@ -202,7 +238,9 @@ export async function runOnExecutors(
       }
       const mine = byName.get(n)!;
       const results = await executor.run(mine, hooks, signal);
-      results.forEach((r, i) => (out[mine[i]!.index] = r));
+      results.forEach((r, i) => {
+        if (r) out[mine[i]!.index] = r;
+      });
     });
   // Every executor finishes (or fails) before this returns: a Slurm refusal must not leave local runs orphaned.
   const settled = await Promise.allSettled(started);

@@ -10,7 +10,9 @@ import { stringify as toYaml } from 'yaml';
 import { formatBytes } from '../src/units.js';
 import { chartConfigFromSpec, peakMeaning, reportChartSpecs, type ChartSpec } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta } from './compare.js';
-import type { MeasureMethod, Report, RunRecord } from './report.js';
+import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from './report.js';
+import { projectionBasis } from './budgets.js';
+import { formatProjected, formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
 import { liveBytesKnown } from './report.js';
 
 export interface HtmlOptions {
@@ -51,9 +53,16 @@ function loadChartJs(): Promise<string> {
   return chartJsSource;
 }
 
-function both(measured: number, scale: number): string {
-  return scale === 1 ? esc(formatBytes(measured)) : `${esc(formatBytes(measured / scale))} <small>(${esc(formatBytes(measured))})</small>`;
+/** The full-scale figure (projected, with its interval) and what was measured at the run's scale in small type. */
+function both(projected: number, interval: Interval, measured: number, scale: number, linear = true): string {
+  if (scale === 1) return esc(formatBytes(measured));
+  const spread = formatSpread(projected, interval);
+  const title = `projected ${formatProjected(projected, interval)}; measured ${formatBytes(measured)} at scale ${scale}`;
+  return `<span title="${esc(title)}">${esc(formatBytes(projected))}${spread ? ` <small>${esc(spread)}</small>` : ''}${linear ? '' : ' <span class="warn">?</span>'}</span> <small>(${esc(formatBytes(measured))})</small>`;
 }
+
+const MARK = { ok: '✓', exceeded: '✗', uncertain: '?' } as const;
+const CLASS = { ok: 'good', exceeded: 'bad', uncertain: 'warn' } as const;
 
 function deltaHtml(d: MetricDelta | null | undefined): string {
   if (!d) return '—';
@@ -62,26 +71,31 @@ function deltaHtml(d: MetricDelta | null | undefined): string {
 }
 
 function runRow(r: RunRecord, comparison: Comparison | undefined): string {
+  const verdictOf = (b: BudgetResult): 'ok' | 'exceeded' | 'uncertain' => b.verdict ?? (b.ok ? 'ok' : 'exceeded');
   const budgets = r.budgets.length
-    ? r.budgets.map((b) => `<span class="${b.ok ? 'good' : 'bad'}" title="${esc(b.message ?? '')}">${b.ok ? '✓' : '✗'} ${esc(b.metric)} ≤ ${esc(formatBytes(b.limit_bytes))}</span>`).join('<br>')
+    ? r.budgets.map((b) => `<span class="${CLASS[verdictOf(b)]}" title="${esc(b.message ?? '')}">${MARK[verdictOf(b)]} ${esc(b.metric)} ≤ ${esc(formatBytes(b.limit_bytes))}</span>`).join('<br>')
     : '—';
   const failures = [
-    ...r.budgets.filter((b) => !b.ok).map((b) => esc(b.message ?? `${b.metric} over budget`)),
+    ...r.budgets.filter((b) => !b.ok || b.verdict === 'uncertain').map((b) => esc(b.message ?? `${b.metric} over budget`)),
     ...(r.status !== 'ok' ? [`<b>${esc(r.status)}</b>${r.failure?.step ? ` in ${esc(r.failure.step)}` : ''}: ${esc(r.failure?.reason ?? '')}`] : []),
   ];
   const c = comparison?.rows.find((x) => x.scenario === r.scenario && x.strategy === r.strategy);
   const ok = r.status === 'ok';
+  const p = projectionOf(r);
   return `<tr class="${ok && r.budgets.every((b) => b.ok) ? '' : 'failed'}">
 <td>${esc(r.scenario)}</td><td>${esc(r.strategy)}</td><td>${ok ? 'ok' : `<span class="bad">${esc(r.status)}</span>`}</td>
-<td class="num">${both(r.peak_bytes, r.scale)}</td><td class="num">${ok ? both(r.final_bytes, r.scale) : '—'}</td><td class="num">${ok && liveBytesKnown(r) ? both(r.final_live_bytes, r.scale) : '—'}</td>
+<td class="num">${ok ? both(p.peak_bytes, p.interval.peak, r.peak_bytes, r.scale, p.linear) : `${esc(formatBytes(r.peak_bytes))} <small>so far, at ${r.scale}</small>`}</td><td class="num">${ok ? both(p.final_bytes, p.interval.final, r.final_bytes, r.scale, p.linear) : '—'}</td><td class="num">${ok && liveBytesKnown(r) ? both(p.kept_bytes, p.interval.kept, r.final_live_bytes, r.scale, p.linear) : '—'}</td>
 <td class="budgets">${budgets}</td>${comparison ? `<td class="num">${deltaHtml(c?.peak)}</td><td class="num">${deltaHtml(c?.final)}</td>` : ''}<td class="msg">${failures.join('<br>') || ''}</td></tr>`;
 }
 
 function stepsTable(r: RunRecord): string {
   const rows = r.steps
     .map(
-      (s) => `<tr><td>${esc(s.label)}</td><td class="num">${(s.start_ms / 1000).toFixed(2)}–${(s.end_ms / 1000).toFixed(2)} s</td><td class="num">${both(s.peak_bytes, r.scale)}</td><td class="num">${both(s.end_bytes, r.scale)}</td>
-<td class="num">${esc(formatBytes(s.heap_used_bytes))}</td><td class="num">${esc(formatBytes(s.external_bytes))}</td><td class="num">${esc(formatBytes(s.wasm_bytes))}</td><td class="num">${esc(formatBytes(s.live_bytes))}</td><td class="num">${s.gc_count} (${s.gc_pause_ms.toFixed(1)} ms)</td></tr>`,
+      (s) => {
+        const p = stepProjectionOf(s, r.scale);
+        return `<tr><td>${esc(s.label)}</td><td class="num">${(s.start_ms / 1000).toFixed(2)}–${(s.end_ms / 1000).toFixed(2)} s</td><td class="num">${both(p.peak_bytes, p.interval.peak, s.peak_bytes, r.scale, p.linear)}</td><td class="num">${both(p.final_bytes, p.interval.final, s.end_bytes, r.scale, p.linear)}</td>
+<td class="num">${esc(formatBytes(s.heap_used_bytes))}</td><td class="num">${esc(formatBytes(s.external_bytes))}</td><td class="num">${esc(formatBytes(s.wasm_bytes))}</td><td class="num">${esc(formatBytes(s.live_bytes))}</td><td class="num">${s.gc_count} (${s.gc_pause_ms.toFixed(1)} ms)</td></tr>`;
+      },
     )
     .join('\n');
   const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -90,8 +104,24 @@ function stepsTable(r: RunRecord): string {
 <table><thead><tr><th>step</th><th>time</th><th>peak</th><th>end</th><th>V8 heap</th><th>external</th><th>wasm</th><th>referenced</th><th>GCs</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="note">peak/end: full scale <small>(measured)</small>, net of the idle baseline; V8 heap, external, wasm, referenced: measured, absolute, at the step end.</p>
+<p class="note">peak/end: full scale, projected over the ladder (${esc(projectionBasis(projectionOf(r)))}) ± its interval, <small>(measured at scale ${r.scale})</small>, net of the idle baseline; V8 heap, external, wasm, referenced: measured, absolute, at the step end.</p>${ladderTable(r)}
 ${r.failure?.stderr_tail ? `<pre>${esc(r.failure.stderr_tail)}</pre>` : ''}</details>`;
+}
+
+/** What each rung of the run's ladder measured. */
+function ladderTable(r: RunRecord): string {
+  const rungs = r.ladder?.rungs ?? [];
+  if (rungs.length < 2) return '';
+  const rows = rungs
+    .map((g) => `<tr><td class="num">${g.scale}${g.run !== undefined ? ` <small>(run ${g.run + 1})</small>` : ''}</td><td>${esc(g.status)}</td><td class="num">${esc(formatBytes(g.peak_bytes))}</td><td class="num">${esc(formatBytes(g.final_bytes))}</td><td class="num">${esc(formatBytes(g.final_live_bytes))}</td><td class="num">${esc(formatBytes(g.baseline_bytes))}</td><td class="num">${(g.duration_ms / 1000).toFixed(2)} s</td></tr>`)
+    .join('\n');
+  const fit = r.projected?.fit;
+  const fitLine = fit
+    ? `fit: peak ${esc(formatBytes(fit.peak.fixed_bytes))} + scale × ${esc(formatBytes(fit.peak.proportional_bytes))} (residual ${(fit.peak.residual * 100).toFixed(1)}%${fit.peak.constrained ? ', slope raised to the live bytes’' : ''}); final ${esc(formatBytes(fit.final.fixed_bytes))} + scale × ${esc(formatBytes(fit.final.proportional_bytes))} (residual ${(fit.final.residual * 100).toFixed(1)}%${fit.final.constrained ? ', slope raised to the live bytes’' : ''})`
+    : '';
+  return `<table><thead><tr><th>rung (scale)</th><th>status</th><th>peak</th><th>final</th><th>referenced</th><th>baseline</th><th>time</th></tr></thead><tbody>
+${rows}
+</tbody></table><p class="note">${fitLine}${(r.ladder?.notes ?? []).map((n) => `<br>${esc(n)}`).join('')}</p>`;
 }
 
 /** The HTML report of `report` as one string. */
@@ -102,11 +132,14 @@ export async function renderHtml(report: Report, options: HtmlOptions = {}): Pro
   const env = report.environment;
   const checks = report.runs.flatMap((r) => r.budgets);
   const failed = checks.filter((b) => !b.ok).length;
+  const uncertain = checks.filter((b) => b.verdict === 'uncertain').length;
   const died = report.runs.filter((r) => r.status !== 'ok').length;
   const verdict =
     failed === 0 && died === 0
-      ? `<p class="verdict good">✓ All ${checks.length} budget checks met.</p>`
-      : `<p class="verdict bad">✗ ${failed} of ${checks.length} budget checks failed${died ? `; ${died} run${died > 1 ? 's' : ''} did not finish` : ''}.</p>`;
+      ? uncertain === 0
+        ? `<p class="verdict good">✓ All ${checks.length} budget checks met.</p>`
+        : `<p class="verdict warn">? ${uncertain} of ${checks.length} budget checks uncertain (the projected interval straddles the limit); none failed.</p>`
+      : `<p class="verdict bad">✗ ${failed} of ${checks.length} budget checks failed${uncertain ? `, ${uncertain} uncertain` : ''}${died ? `; ${died} run${died > 1 ? 's' : ''} did not finish` : ''}.</p>`;
 
   const chartBlocks = specs.map((s) => `<figure class="chart"><div class="box"><canvas id="${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div></figure>`).join('\n');
   const scenarios = report.scenarios
@@ -141,7 +174,7 @@ details { margin: 6px 0; } summary { cursor: pointer; }
 <p class="note">${esc(report.created)} · ${report.runs.length} runs · ${report.scenarios.length} scenarios</p>
 ${verdict}
 <h2>Results</h2>
-<p class="note">Full scale (measured ÷ scale) with the measured figure in small type; all net of the idle baseline. Peak: ${esc(peakMeaning(env.method))}; final: RSS at the end; kept: bytes the pipeline still references (the gap to final is allocator retention).</p>
+<p class="note">Full scale: projected from a ladder of scales, each figure fitted as fixed + scale × proportional, with the half-width of its interval in small type (hover for the interval), and the figure measured at the scenario's own scale in brackets; all net of the idle baseline. <span class="warn">?</span>: the ladder is not linear; a budget marked ? is uncertain (its interval straddles the limit). Peak: ${esc(peakMeaning(env.method))}; final: RSS at the end; kept: bytes the pipeline still references (the gap to final is allocator retention).</p>
 <table id="results"><thead><tr><th>scenario</th><th>strategy</th><th>status</th><th>peak</th><th>final</th><th>kept</th><th>budgets</th>${comparison ? '<th>Δ peak</th><th>Δ final</th>' : ''}<th>failures</th></tr></thead><tbody>
 ${report.runs.map((r) => runRow(r, comparison)).join('\n')}
 </tbody></table>
@@ -159,7 +192,7 @@ ${scenarios}
 <tr><th>kernel</th><td>${esc(env.kernel)}</td></tr>
 <tr><th>CPUs / memory</th><td>${env.cpus} / ${esc(formatBytes(env.total_memory_bytes))}</td></tr>
 <tr><th>cellbudget</th><td>${esc(env.cellbudget)}</td></tr>
-<tr><th>measurement</th><td><b>${esc(env.method)}</b>: ${esc(METHOD_EXPLANATIONS[env.method] ?? '')}<br>Every figure is net of the child's idle baseline (runtime and modules); a scaled scenario stands for measured ÷ scale at full scale.</td></tr>
+<tr><th>measurement</th><td><b>${esc(env.method)}</b>: ${esc(METHOD_EXPLANATIONS[env.method] ?? '')}<br>Every figure is net of the child's idle baseline (runtime, modules, and the warmed-up young generation and WebAssembly heap); a scaled scenario is measured at a ladder of scales, each rung in its own child, and projected to full scale as fixed + scale × proportional.</td></tr>
 </tbody></table>
 <script>${chartJs}</script>
 <script type="application/json" id="cellbudget-specs">${scriptJson(specs)}</script>

@@ -1,10 +1,13 @@
 /**
  * junit.xml in the common (Ant/Jenkins/GitLab/GitHub) schema: testsuites > testsuite per
- * scenario > testcase per strategy × budget. Budget failures are <failure>; a run that died
- * or errored is an <error> on each of its test cases (no verdict could be reached).
+ * scenario > testcase per strategy × budget. Budget failures are <failure> (judged on the
+ * full-scale projection); an uncertain budget passes with a <system-out> warning; a run that
+ * died or errored is an <error> on each of its test cases (no verdict could be reached).
  */
 import { formatBytes } from '../src/units.js';
 import type { BudgetResult, Report, RunRecord } from './report.js';
+import { projectionBasis } from './budgets.js';
+import { formatProjected, projectionOf } from './ladder.js';
 
 // XML 1.0 forbids most control characters even when escaped; stderr tails carry ANSI codes.
 // eslint-disable-next-line no-control-regex
@@ -33,6 +36,8 @@ interface Case {
   time: number;
   failure?: { message: string; type: string; body: string };
   error?: { message: string; type: string; body: string };
+  /** An uncertain budget passes with a warning here (`--strict` fails it in the CLI). */
+  out?: string;
 }
 
 function seconds(ms: number): string {
@@ -53,7 +58,7 @@ function casesOf(r: RunRecord): Case[] {
       message,
       f?.signal ? `signal: ${f.signal}` : '',
       f?.exit_code !== undefined && f.exit_code !== null ? `exit code: ${f.exit_code}` : '',
-      `peak so far: ${formatBytes(r.peak_bytes / r.scale)} at full scale (${formatBytes(r.peak_bytes)} measured)`,
+      `peak so far: ${formatBytes(r.peak_bytes)} measured at scale ${r.scale} (no full-scale figure: the run did not finish)`,
       r.executor === 'slurm' ? `Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}` : '',
       f?.stderr_tail ? `stderr (tail):\n${f.stderr_tail}` : '',
     ]
@@ -66,13 +71,12 @@ function casesOf(r: RunRecord): Case[] {
   if (r.budgets.length === 0) return [{ name: `${r.strategy}: runs to completion`, classname, time }];
   return r.budgets.map((b) => {
     const c: Case = { name: caseName(r, b), classname, time };
+    const details = `actual (full scale, ${projectionBasis(projectionOf(r))}): ${formatProjected(b.actual_bytes, b.interval)}\nbudget: ${formatBytes(b.limit_bytes)}\nscale: ${r.scale}${b.step ? `\nstep: ${b.step}` : ''}`;
     if (!b.ok) {
       const message = b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} exceeds ${formatBytes(b.limit_bytes)}`;
-      c.failure = {
-        message,
-        type: 'BudgetExceeded',
-        body: `${message}\nactual (full scale): ${formatBytes(b.actual_bytes)}\nbudget: ${formatBytes(b.limit_bytes)}\nscale: ${r.scale}${b.step ? `\nstep: ${b.step}` : ''}`,
-      };
+      c.failure = { message, type: 'BudgetExceeded', body: `${message}\n${details}` };
+    } else if (b.verdict === 'uncertain') {
+      c.out = `warning: ${b.message ?? `${b.metric} is uncertain against ${formatBytes(b.limit_bytes)}`}\n${details}`;
     }
     return c;
   });
@@ -118,6 +122,8 @@ export function renderJunit(report: Report): string {
         lines.push(`${open}>`, `      <failure${attrs({ message: c.failure.message, type: c.failure.type })}>${xmlEscape(c.failure.body)}</failure>`, `    </testcase>`);
       } else if (c.error) {
         lines.push(`${open}>`, `      <error${attrs({ message: c.error.message, type: c.error.type })}>${xmlEscape(c.error.body)}</error>`, `    </testcase>`);
+      } else if (c.out) {
+        lines.push(`${open}>`, `      <system-out>${xmlEscape(c.out)}</system-out>`, `    </testcase>`);
       } else {
         lines.push(`${open}/>`);
       }

@@ -15,7 +15,7 @@
  *
  * Cheap by design: no matrix is read and no dataset generated; it runs on every `run`.
  */
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
@@ -26,7 +26,8 @@ import type { Calibration } from '../src/simulator/calibration.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { formatBytes } from '../src/units.js';
 import { fileFacts } from './facts.js';
-import { plannedRuns, synthOptionsFor } from './run.js';
+import type { LadderSpec } from './ladder.js';
+import { ladderOf, plannedRuns, synthOptionsFor } from './run.js';
 import type { BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
 
 /** RSS of a measuring child before its job (Node, modules, h5wasm): measured here at 60–90 MB. */
@@ -53,6 +54,8 @@ export interface PreflightOptions {
   freeBytes?: (path: string) => number;
   /** Scenarios whose runs happen elsewhere (Slurm jobs): their memory is checked against the cluster's nodes, not this machine. */
   remote?: (s: Scenario) => boolean;
+  /** Scale ladder replacing the scenarios' `ladder:` (`--ladder`): every rung's datasets and memory are checked. */
+  ladder?: LadderSpec;
 }
 
 export interface RunEstimate {
@@ -146,20 +149,24 @@ function niceScaleBelow(x: number): number {
 }
 
 /** Specs of a scenario's synthetic datasets at its scale (throws SCENARIO_IMPOSSIBLE / CONFIG_INVALID). */
-function syntheticSpecs(s: BuiltinScenario): SynthSpec[] {
+/** The synthetic datasets of a scenario at every rung of its ladder. */
+function syntheticSpecs(s: BuiltinScenario, scales: readonly number[]): SynthSpec[] {
   const specs: SynthSpec[] = [];
-  s.datasets.forEach((d, i) => {
-    if (d.synthetic) specs.push(resolveSynthSpec(synthOptionsFor(s, i)));
-  });
+  for (const scale of scales) {
+    const at = { ...s, scale };
+    s.datasets.forEach((d, i) => {
+      if (d.synthetic) specs.push(resolveSynthSpec(synthOptionsFor(at, i)));
+    });
+  }
   return specs;
 }
 
 /** Whether a cached entry for this spec already exists with its record (it may still be re-verified). */
-function cached(cacheDir: string, spec: SynthSpec): boolean {
+function cached(cacheDir: string, spec: SynthSpec, present: ReadonlySet<string>): boolean {
   const key = synthSpecKey(spec);
   const file = join(cacheDir, `${key}.h5ad`);
   const record = join(cacheDir, `${key}.json`);
-  if (!existsSync(file) || !existsSync(record)) return false;
+  if (!present.has(`${key}.h5ad`) || !present.has(`${key}.json`)) return false;
   try {
     return (JSON.parse(readFileSync(record, 'utf8')) as { bytes?: number }).bytes === statSync(file).size;
   } catch {
@@ -185,13 +192,15 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
   const facts = new Map<string, Record<string, FileFacts>>();
   const specs = new Map<string, SynthSpec>();
   const builtin: BuiltinScenario[] = [];
+  const rungs = new Map<BuiltinScenario, number[]>();
   for (const s of scenarios) {
     if (s.kind === 'command') {
       checkCommand(s);
       continue;
     }
     parsePipelineConfig(s.pipeline, `${s.source}: pipeline`);
-    for (const spec of syntheticSpecs(s)) specs.set(synthSpecKey(spec), spec);
+    rungs.set(s, ladderOf(s, opts.ladder !== undefined ? { ladder: opts.ladder } : {}).scales);
+    for (const spec of syntheticSpecs(s, rungs.get(s)!)) specs.set(synthSpecKey(spec), spec);
     facts.set(s.name, await fileFacts(s));
     builtin.push(s);
   }
@@ -199,7 +208,7 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
   // 2. Where results go.
   checkWritableDir(opts.outDir, 'report folder', '--out');
   const planned = plannedRuns(scenarios, opts.strategies);
-  const runsCount = planned.length;
+  const runsCount = planned.reduce((n, p) => n + (p.scenario.kind === 'builtin' ? rungs.get(p.scenario)!.length : 1), 0);
   const reportBytes = REPORT_FIXED_BYTES + REPORT_PER_RUN_BYTES * runsCount;
   const outFree = free(opts.outDir);
   if (outFree < reportBytes) {
@@ -210,14 +219,17 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
   }
 
   // 3. Disk for the datasets still to generate.
-  const toGenerate = [...specs.values()].filter((spec) => !cached(opts.cacheDir, spec));
+  // One listing of the cache, not a stat per dataset (a family may have 100,000).
+  const present = new Set(existsSync(opts.cacheDir) ? readdirSync(opts.cacheDir) : []);
+  const toGenerate = [...specs.values()].filter((spec) => !cached(opts.cacheDir, spec, present));
+  const missing = new Set(toGenerate.map((spec) => synthSpecKey(spec)));
   const generateBytes = toGenerate.reduce((n, spec) => n + fileBytes(spec), 0);
   if (toGenerate.length > 0) {
     checkWritableDir(opts.cacheDir, 'dataset cache', '--cache');
     const cacheFree = free(opts.cacheDir);
     if (cacheFree < generateBytes + DISK_RESERVE_BYTES) {
       const biggest = builtin
-        .map((s) => ({ s, bytes: syntheticSpecs(s).filter((x) => toGenerate.includes(specs.get(synthSpecKey(x))!)).reduce((n, x) => n + fileBytes(x), 0) }))
+        .map((s) => ({ s, bytes: syntheticSpecs(s, rungs.get(s)!).filter((x) => missing.has(synthSpecKey(x))).reduce((n, x) => n + fileBytes(x), 0) }))
         .sort((a, b) => b.bytes - a.bytes)[0];
       const fit = biggest && biggest.bytes > 0 ? niceScaleBelow((biggest.s.scale * Math.max(0, cacheFree - DISK_RESERVE_BYTES)) / generateBytes) : 0;
       throw new CellbudgetError('RESOURCES_INSUFFICIENT', `Generating ${toGenerate.length.toLocaleString('en-US')} synthetic dataset(s) needs about ${formatBytes(generateBytes)} in ${opts.cacheDir}, which has ${formatBytes(cacheFree)} free${biggest ? `; the largest share is '${biggest.s.name}' (${formatBytes(biggest.bytes)} at scale ${biggest.s.scale})` : ''}.`, {
@@ -231,21 +243,23 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
   // 4. Memory: the simulator's peak for every run at its scale, against this machine.
   const runs: RunEstimate[] = [];
   for (const s of builtin) {
+    // The ladder's largest rung needs the most memory (a rung may climb above the scenario's scale).
+    const top = Math.max(...rungs.get(s)!);
     for (const { strategy } of planned.filter((p) => p.scenario === s)) {
       if (strategy === 'command') continue;
       let peak: number | undefined;
       try {
-        const pred = predictRun({ scenario: s, scale: s.scale, facts: facts.get(s.name) ?? {} }, strategy, calibration);
+        const pred = predictRun({ scenario: { ...s, scale: top }, scale: top, facts: facts.get(s.name) ?? {} }, strategy, calibration);
         peak = pred.reduce((m, p) => Math.max(m, p.predicted_peak_bytes), 0);
       } catch (e) {
         // A scenario the model cannot describe is still run (and measured); it just has no estimate.
         if (!isCellbudgetError(e)) throw e;
       }
-      runs.push({ scenario: s.name, strategy, scale: s.scale, ...(peak !== undefined ? { predicted_peak_bytes: peak } : {}) });
+      runs.push({ scenario: s.name, strategy, scale: top, ...(peak !== undefined ? { predicted_peak_bytes: peak } : {}) });
       if (peak !== undefined && peak + CHILD_RUNTIME_BYTES > memoryLimit && !opts.remote?.(s)) {
         // Predicted memory is about proportional to the scale (DESIGN §7): the scale that fits.
         const fit = niceScaleBelow((s.scale * (memoryLimit - CHILD_RUNTIME_BYTES)) / peak);
-        throw new CellbudgetError('RESOURCES_INSUFFICIENT', `${s.source}: '${s.name}' / ${strategy} at scale ${s.scale} is predicted to peak at ${formatBytes(peak)} (plus ~${formatBytes(CHILD_RUNTIME_BYTES)} of runtime); this machine has ${formatBytes(memoryLimit / MEMORY_SHARE)} of memory, of which a run may use ${Math.round(MEMORY_SHARE * 100)}% (${formatBytes(memoryLimit)}).`, {
+        throw new CellbudgetError('RESOURCES_INSUFFICIENT', `${s.source}: '${s.name}' / ${strategy} at scale ${top}${top !== s.scale ? ` (its ladder's top rung)` : ''} is predicted to peak at ${formatBytes(peak)} (plus ~${formatBytes(CHILD_RUNTIME_BYTES)} of runtime); this machine has ${formatBytes(memoryLimit / MEMORY_SHARE)} of memory, of which a run may use ${Math.round(MEMORY_SHARE * 100)}% (${formatBytes(memoryLimit)}).`, {
           file: s.source,
           key: 'scale',
           value: { predicted_peak_bytes: peak, memory_limit_bytes: memoryLimit, scale: s.scale },

@@ -6,6 +6,7 @@
  * A job module (the `module` of a ChildJob) exports:
  *   export function runJob(payload, observer: StepRecorder, ctx: JobContext): R | Promise<R>
  *   export function wasmBytes(): number      // optional: WebAssembly memory in use
+ *   export function warmUp(payload): void    // optional: runs before the idle baseline
  * `runJob`'s return value (JSON-serialisable) comes back as the run's `result`.
  */
 import type { StepRecord } from './report.js';

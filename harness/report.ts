@@ -1,7 +1,7 @@
 /**
  * The report format (report.json). Snake_case keys: it is read by CI scripts and other
  * languages. All *_bytes figures measured here are net of the child's idle baseline;
- * budgets compare at full scale (measured / scale).
+ * budgets compare at full scale, on the projection from the scale ladder (`projected`).
  */
 import type { Split, StepName, StrategyName } from '../src/strategies/types.js';
 
@@ -47,6 +47,79 @@ export interface StepRecord {
   /** (predicted − measured) / measured, for the step's peak and end. */
   predicted_peak_error?: number;
   predicted_end_error?: number;
+  /** This step at full scale, fitted over the ladder's rungs (`final_bytes` is the step's end). */
+  projected?: Projection;
+}
+
+/** [low, high] at full scale. */
+export type Interval = [number, number];
+
+/** One figure's fit over the ladder: fixed + scale × proportional. */
+export interface FigureFit {
+  fixed_bytes: number;
+  proportional_bytes: number;
+  /** rms of (reading − fit) over the rungs, relative to the top rung's figure. */
+  residual: number;
+  /** The slope was raised to that of the live bytes the figure holds (src/projection.ts). */
+  constrained: boolean;
+}
+
+/**
+ * A figure set at full scale (DESIGN §7). `ladder`: fitted as fixed + scale × proportional
+ * over the rungs; `measured`: the run is at scale 1; `single-rung`: one scale only (a command,
+ * an ingested log, `ladder: off`), so the fixed part cannot be told apart: the figure is
+ * measured ÷ scale, the interval the repeat noise ÷ scale, and outputs say so.
+ */
+export interface Projection {
+  peak_bytes: number;
+  /** The run's final figure; for a step, its end. */
+  final_bytes: number;
+  /** Bytes the pipeline still references (the run's final live bytes; a step's at its end). */
+  kept_bytes: number;
+  /** The peak's fixed part (what does not grow with the data). */
+  fixed_bytes: number;
+  /** The scales fitted, largest first. */
+  scales: number[];
+  /** The largest relative residual of the peak, final and kept fits. */
+  residual: number;
+  interval: { peak: Interval; final: Interval; kept: Interval };
+  method: 'ladder' | 'measured' | 'single-rung';
+  /** False when a fit's residual says the ladder is not a line; its figures are then not to be trusted. */
+  linear: boolean;
+  fit?: { peak: FigureFit; final: FigureFit; kept: FigureFit };
+  /** Projected leak growth per repetition, when the scenario repeats. */
+  leak_growth_bytes?: number;
+  leak_interval?: Interval;
+}
+
+/** What one rung of a ladder measured (a fresh child at that scale). */
+export interface RungRecord {
+  scale: number;
+  status: 'ok' | 'died' | 'error';
+  /** Which of `--runs N` it belongs to (0-based). */
+  run?: number;
+  peak_bytes: number;
+  final_bytes: number;
+  final_live_bytes: number;
+  baseline_bytes: number;
+  duration_ms: number;
+  steps: Array<{ peak_bytes: number; end_bytes: number; live_bytes: number }>;
+  leak_growth_bytes?: number;
+  failure?: string;
+  /** Where the rung was measured (as a run's `executor`, `job_id`, `node`, `requested_memory_bytes`). */
+  executor?: 'local' | 'slurm';
+  job_id?: string;
+  node?: string;
+  requested_memory_bytes?: number;
+}
+
+/** The ladder behind a run's projection. */
+export interface LadderRecord {
+  /** Scales measured, largest first; the run's own figures are those at its `scale`. */
+  scales: number[];
+  rungs: RungRecord[];
+  /** Rungs the ladder left out or added, and why. */
+  notes?: string[];
 }
 
 /**
@@ -79,8 +152,16 @@ export interface BudgetResult {
   metric: BudgetMetric;
   /** Full-scale limit as written in the scenario or on the command line. */
   limit_bytes: number;
-  /** Full-scale actual figure (measured / scale). */
+  /** Full-scale figure: the projection (`projected`). */
   actual_bytes: number;
+  /** The projection's interval. */
+  interval?: Interval;
+  /**
+   * ok: the whole interval is within the limit; exceeded: all of it is over (exit 1);
+   * uncertain: it straddles the limit, or the ladder is not linear (a warning; `--strict` fails).
+   */
+  verdict?: 'ok' | 'exceeded' | 'uncertain';
+  /** False only when exceeded. */
   ok: boolean;
   /** Step where the metric was reached, e.g. "prepare dataset_2". */
   step?: string;
@@ -136,6 +217,12 @@ export interface RunRecord {
   node?: string;
   /** Slurm: the memory the job requested (`--mem`), bytes. */
   requested_memory_bytes?: number;
+  /** The run at full scale (what budgets, tables and charts use). */
+  projected?: Projection;
+  /** The rungs behind `projected`. */
+  ladder?: LadderRecord;
+  /** Measured ÷ scale, for diagnosis only: it multiplies the fixed part by 1/scale. */
+  naive_full_scale?: { peak_bytes: number; final_bytes: number };
 }
 
 export interface ReportEnvironment {
@@ -163,6 +250,8 @@ export interface Report {
   version: 1;
   created: string;
   environment: ReportEnvironment;
+  /** The constants the runs' model predictions (`predicted_*`) used. */
+  calibration?: string;
   scenarios: ScenarioSummary[];
   runs: RunRecord[];
 }

@@ -1,10 +1,11 @@
 /**
  * `cellbudget run`: replay scenarios against the real pipeline. Every scenario × strategy
- * runs in a fresh child (`--expose-gc`), measured per step; the report gathers the runs,
- * budgets at full scale, the model's predictions and the retained digests.
+ * runs at each rung of its scale ladder in a fresh child (`--expose-gc`), measured per step;
+ * the report gathers the runs projected to full scale, budgets judged on the projection, the
+ * model's predictions and the retained digests.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { cpus, homedir, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, homedir, release, totalmem } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../src/errors.js';
@@ -20,8 +21,9 @@ import type { StrategyName } from '../src/strategies/types.js';
 import { VERSION } from '../src/version.js';
 import { evaluateBudgets } from './budgets.js';
 import { cachedSynthetic, cachedSyntheticPath } from './cache.js';
-import { runOnExecutors, type ChildRunOutcome, type ChildRunSpec, type DatasetToGenerate, type Executor, type ExecutorName, type RunPlace } from './executor.js';
+import { localExecutor, runOnExecutors, type ChildRunOutcome, type ChildRunSpec, type DatasetToGenerate, type Executor, type ExecutorName, type RunPlace } from './executor.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
+import { DEFAULT_LADDER, planLadder, projectionOf, rungOf, withProjection, type LadderPlan, type LadderSpec } from './ladder.js';
 import type { Progress } from './progress.js';
 import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from './report.js';
 import { scaleSynthetic } from './scaling.js';
@@ -56,7 +58,56 @@ export interface RunScenariosOptions {
   executors?: Partial<Record<ExecutorName, Executor>>;
   /** Abort: no further local run starts; Slurm cancels its jobs and gathers what they wrote. */
   signal?: AbortSignal;
+  /** Scale ladder replacing the scenarios' `ladder:` (harness/ladder.ts). */
+  ladder?: LadderSpec;
+  /** Local measuring children running at once (default DEFAULT_JOBS). */
+  jobs?: number;
 }
+
+/**
+ * Allocator settings every built-in run's child gets unless its scenario's `env:` sets them
+ * (DESIGN §7). They make a small rung's allocator behave as a full-scale run's does, which is
+ * what a projection from small rungs needs. Measured on two 2 GB datasets at scales 1/256 … 1
+ * and on original-fix at 0.00025 … 0.001:
+ * - glibc raises its mmap threshold to the size of a freed mmapped block up to 32 MiB, so in
+ *   a rung whose raw matrix is under 32 MiB the second dataset's matrix came from the heap and
+ *   stayed resident when deleted (sequential final 40% off from a 1/64 rung); a full-scale
+ *   matrix is always mmapped and returned. Pinned at 8 MiB, every rung whose matrices are over
+ *   8 MiB behaves as full scale does, and group-sized arrays stay on the heap as they do
+ *   there. Where the default already behaved so (1/16, 1/8) the figures moved by under 1%.
+ * - glibc returns the top of its heap once more than the trim threshold is free there. In a
+ *   small rung that top is a large share of what a step freed, and whether it is free at that
+ *   moment varies: original-fix/selective's final at 0.001 came out 240 or 271 MB from run to
+ *   run (a 13% swing in its projection). At full scale the top is a negligible share. Never
+ *   trimming keeps the heap as full scale does: the same run gave 265–268 MB, three times.
+ * - per-thread arenas (V8's worker threads) added 10–20 MB that varied ±5 MB from run to run
+ *   at the same scale; with one arena the repeat noise fell to about ±1 MB.
+ */
+export const MEASUREMENT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: '1',
+  MALLOC_MMAP_THRESHOLD_: String(8 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(2 ** 40),
+});
+
+/**
+ * V8 settings of every built-in run's child (DESIGN §7). The young generation is fixed at its
+ * Node 20 maximum (2 × 16 MiB), warmed up before the baseline (harness/jobs/strategy.ts): a
+ * memory-reducing GC, which external memory pressure triggers at some scales and not others,
+ * could otherwise shrink it mid-run and move a figure by 16 MB. Garbage collection runs on
+ * the main thread only: concurrent sweeping frees ArrayBuffers on a helper thread, and when
+ * the machine is busy that thread lags, so a step's peak held garbage it would not hold on an
+ * idle machine (measured: the same rung came out 104 or 119 MB; single-threaded, 98–102 MB,
+ * also with two children side by side).
+ */
+export const MEASUREMENT_NODE_ARGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--min-semi-space-size=16', '--max-semi-space-size=16']);
+
+/**
+ * Measuring children at once by default: two where there are two cores. Each child measures
+ * only itself (kernel high-water marks are per process), and with GC on the main thread
+ * (MEASUREMENT_NODE_ARGS) two side by side measured as one alone did (the default suite's
+ * projections three times, one or two at a time: the same within their intervals).
+ */
+export const DEFAULT_JOBS = Math.max(1, Math.min(2, availableParallelism()));
 
 /** Where a scenario's runs happen: `--executor`, else the scenario's `executor:`, else the default. */
 export function executorOf(s: Scenario, opts: Pick<RunScenariosOptions, 'executor' | 'defaultExecutor'>): ExecutorName {
@@ -108,7 +159,7 @@ export function environment(): ReportEnvironment {
 /** Generator options for a scenario's synthetic dataset at the scenario's scale. */
 export function synthOptionsFor(scenario: BuiltinScenario, index: number): SynthOptions {
   const d = scenario.datasets[index]!;
-  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`);
+  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`, scenario.pipeline.split);
   return {
     cells: s.cells,
     features: s.features,
@@ -152,6 +203,11 @@ function summaryOf(s: Scenario): ScenarioSummary {
   };
 }
 
+/** The rungs a built-in scenario is measured at under these options. */
+export function ladderOf(s: BuiltinScenario, opts: Pick<RunScenariosOptions, 'ladder'> = {}): LadderPlan {
+  return planLadder(s, opts.ladder ?? s.ladder ?? DEFAULT_LADDER, { ...MEASUREMENT_ENV, ...s.env });
+}
+
 /**
  * What a run of these scenarios will measure: scenario × strategy, `--strategy` replacing
  * each built-in scenario's list. Refuses (exit 2) what cannot run — a built-in strategy
@@ -193,15 +249,21 @@ export interface PlannedChildRun {
   /** Built-in runs: the file facts (for the predictions) and the processing order, when not as listed. */
   facts?: Record<string, FileFacts>;
   order?: string[];
+  /**
+   * Built-in runs: the scale ladder this rung belongs to and the run it makes up with the other
+   * rungs (`group`: the index of the first rung's child run), at the scenario's own scale.
+   */
+  ladder?: { plan: LadderPlan; group: number; ownScale: number };
 }
 
 /**
  * Run every scenario × strategy; never throws for a run that died (it is reported).
  *
- * Three phases, the seam between the run loop and where runs happen: plan the child runs
- * (`planChildRuns`), hand them to the executors (`runOnExecutors`: local ones one after
- * another here, Slurm ones as jobs), and assemble each outcome into its record
- * (`assembleRun`) as it finishes.
+ * Three phases, the seam between the run loop and where runs happen: plan the child runs,
+ * one per rung of each scenario × strategy's ladder (`planChildRuns`), hand them to the
+ * executors (`runOnExecutors`: local ones here, `jobs` at a time, Slurm ones as jobs), and
+ * assemble each outcome into its rung's record (`assembleRun`) as it finishes; once a run's
+ * rungs are all in, they make one record projected to full scale (`projectRungs`).
  */
 export async function runScenarios(scenarios: readonly Scenario[], opts: RunScenariosOptions = {}): Promise<Report> {
   const planned = await planChildRuns(scenarios, opts);
@@ -228,76 +290,118 @@ export async function planChildRuns(scenarios: readonly Scenario[], opts: RunSce
       continue;
     }
     const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
-    const generate = datasetsToGenerate(scenario, opts.cacheDir ?? defaultCacheDir());
-    const files = scenario.datasets.map((d) => ({ name: d.name, file: d.file ?? generate.find((g) => g.name === d.name)!.file }));
+    const ladder = ladderOf(scenario, opts);
+    const rungs = ladder.scales.map((scale) => {
+      const at: BuiltinScenario = { ...scenario, scale };
+      const generate = datasetsToGenerate(at, opts.cacheDir ?? defaultCacheDir());
+      return { at, generate, files: scenario.datasets.map((d) => ({ name: d.name, file: d.file ?? generate.find((g) => g.name === d.name)!.file })) };
+    });
     const facts = opts.facts?.get(scenario.name) ?? (await fileFacts(scenario));
     for (const strategy of strategiesOf(scenario, opts)) {
+      // One processing order for every rung (the scenario's own scale's), so their steps line up.
       const order = processingOrder(scenario, strategy, facts, opts);
-      const payload: StrategyJobPayload = {
-        scenario: scenario.name,
-        strategy,
-        datasets: files,
-        pipeline,
-        repeat: scenario.repeat,
-        ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * scenario.scale } : {}),
-        ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
-        ...(order ? { order } : {}),
-      };
-      const predictedPeak = predictedPeakOf(scenario, strategy, facts, opts);
-      const index = planned.length;
-      planned.push({
-        scenario,
-        budgets,
-        facts,
-        ...(order ? { order } : {}),
-        spec: {
-          kind: 'builtin',
-          index,
-          id: runId(index, scenario.name, strategy),
+      const group = planned.length;
+      for (const { at, generate, files } of rungs) {
+        const payload: StrategyJobPayload = {
           scenario: scenario.name,
           strategy,
-          scale: scenario.scale,
-          executor,
-          generate,
-          child: {
-            job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
-            env: scenario.env,
-            ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-            ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * scenario.scale } } : {}),
+          datasets: files,
+          pipeline,
+          repeat: scenario.repeat,
+          ...(budgets.leakBytes !== undefined ? { leak_limit_bytes: budgets.leakBytes * at.scale } : {}),
+          ...(scenario.windowRows !== undefined ? { window_rows: scenario.windowRows } : {}),
+          ...(order ? { order } : {}),
+        };
+        const predictedPeak = predictedPeakOf(at, strategy, facts, opts);
+        const index = planned.length;
+        planned.push({
+          scenario: at,
+          budgets,
+          facts,
+          ...(order ? { order } : {}),
+          ladder: { plan: ladder, group, ownScale: scenario.scale },
+          spec: {
+            kind: 'builtin',
+            index,
+            id: runId(index, scenario.name, ladder.scales.length > 1 ? `${strategy}-${at.scale}` : strategy),
+            scenario: scenario.name,
+            strategy,
+            scale: at.scale,
+            executor,
+            generate,
+            child: {
+              job: { module: strategyJobModule(), payload, ...(opts.verbose ? { verbose: true } : {}) },
+              env: { ...MEASUREMENT_ENV, ...scenario.env },
+              nodeArgs: [...MEASUREMENT_NODE_ARGS],
+              ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+              ...(scenario.nodeMemoryBytes !== undefined ? { memoryCap: { netRssBytes: scenario.nodeMemoryBytes * at.scale } } : {}),
+            },
+            ...(predictedPeak !== undefined ? { predictedPeakBytes: predictedPeak } : {}),
           },
-          ...(predictedPeak !== undefined ? { predictedPeakBytes: predictedPeak } : {}),
-        },
-      });
+        });
+      }
     }
   }
   return planned;
 }
 
-/** Run the planned child runs on their executors; one record per run that ran, in report order. */
+/**
+ * Run the planned child runs on their executors; one record per scenario × strategy that ran
+ * (its rungs projected to full scale), in report order.
+ */
 export async function executeChildRuns(planned: readonly PlannedChildRun[], opts: RunScenariosOptions = {}): Promise<RunRecord[]> {
-  const runs: Array<RunRecord | undefined> = new Array(planned.length).fill(undefined);
-  const total = planned.length;
+  const rungRecords: Array<RunRecord | undefined> = new Array(planned.length).fill(undefined);
+  const runs = new Map<number, RunRecord>();
+  const groupOf = (i: number): number => planned[i]!.ladder?.group ?? i;
+  const members = new Map<number, number[]>();
+  planned.forEach((_, i) => members.set(groupOf(i), [...(members.get(groupOf(i)) ?? []), i]));
+  const total = members.size;
   let finished = 0;
   await runOnExecutors(
     planned.map((p) => p.spec),
-    opts.executors ?? {},
+    { local: localExecutor({ jobs: opts.jobs ?? DEFAULT_JOBS }), ...opts.executors },
     {
-      onStart: (spec) => opts.progress?.startRun({ scenario: spec.scenario, strategy: spec.strategy, run: spec.index + 1, runs: total }),
+      onStart: (spec) => {
+        const rungs = planned[spec.index]!.ladder?.plan.scales.length ?? 1;
+        opts.progress?.startRun({ scenario: spec.scenario, strategy: rungs > 1 ? `${spec.strategy} @ ${spec.scale}` : spec.strategy, run: spec.index + 1, runs: planned.length });
+      },
       onStep: (_spec, label) => opts.progress?.step(label),
       onGenerate: (_spec, name, cells, reason) =>
         opts.progress?.step(`generating ${name} (${cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`),
       onNote: (text) => opts.progress?.log(text),
       ...(opts.verbose && opts.onOutput ? { onOutput: opts.onOutput } : {}),
       onDone: (spec, outcome) => {
-        const run = assembleRun(planned[spec.index]!, outcome, opts);
-        runs[spec.index] = run;
+        rungRecords[spec.index] = assembleRun(planned[spec.index]!, outcome, opts);
+        const group = groupOf(spec.index);
+        const rungs = members.get(group)!.map((i) => rungRecords[i]);
+        if (rungs.some((r) => r === undefined)) return;
+        const run = projectRungs(planned[group]!, rungs as RunRecord[]);
+        runs.set(group, run);
         finished++;
         opts.progress?.log(`[${finished}/${total}] ${finishedRunLine(run)}`);
       },
     },
     opts.signal,
   );
-  return runs.filter((r): r is RunRecord => r !== undefined);
+  // Runs whose rungs did not all run (an abort) still report the rungs that did.
+  for (const [group, idx] of members) {
+    if (runs.has(group)) continue;
+    const done = idx.map((i) => rungRecords[i]).filter((r): r is RunRecord => r !== undefined);
+    if (done.length > 0) runs.set(group, projectRungs(planned[group]!, done));
+  }
+  return [...runs.keys()].sort((a, b) => a - b).map((g) => runs.get(g)!);
+}
+
+/**
+ * One run from its rungs: the record of the rung at the scenario's own scale (always measured;
+ * else the first), projected to full scale from every rung, with budgets judged on the projection.
+ */
+function projectRungs(first: PlannedChildRun, rungs: readonly RunRecord[]): RunRecord {
+  if (first.scenario.kind === 'command' || !first.ladder) return rungs[0]!;
+  const main = rungs.find((r) => r.scale === first.ladder!.ownScale) ?? rungs[0]!;
+  const run = withProjection(main, rungs.map((r) => rungOf(r)), first.ladder.plan.notes);
+  run.budgets = run.status === 'ok' ? evaluateBudgets(run, first.budgets) : [];
+  return run;
 }
 
 /** `007-quick-eager`: the position and names, safe as a file name. */
@@ -371,13 +475,15 @@ function withPlace(record: RunRecord, place: RunPlace): RunRecord {
   return out;
 }
 
-/** One plain line for a finished run: scenario, strategy, peak, verdict. */
+/** One plain line for a finished run: scenario, strategy, peak (projected to full scale), verdict. */
 export function finishedRunLine(run: RunRecord): string {
-  const peak = `peak ${formatBytes(run.peak_bytes / run.scale)}${run.scale !== 1 ? ` full scale (${formatBytes(run.peak_bytes)} here)` : ''}`;
+  const p = projectionOf(run);
+  const peak = `peak ${formatBytes(p.peak_bytes)}${run.scale !== 1 ? ` full scale (${formatBytes(run.peak_bytes)} measured at ${run.scale})` : ''}`;
   const broken = run.budgets.filter((b) => !b.ok).map((b) => b.metric);
+  const uncertain = run.budgets.filter((b) => b.ok && b.verdict === 'uncertain').map((b) => b.metric);
   const verdict = run.status !== 'ok'
     ? `✗ ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}: ${run.failure?.reason ?? ''}`
-    : broken.length > 0 ? `✗ over budget: ${broken.join(', ')}` : run.budgets.length > 0 ? '✓ budgets met' : '✓';
+    : broken.length > 0 ? `✗ over budget: ${broken.join(', ')}` : uncertain.length > 0 ? `? uncertain: ${uncertain.join(', ')}` : run.budgets.length > 0 ? '✓ budgets met' : '✓';
   return `${run.scenario} / ${run.strategy}: ${peak} — ${verdict}`;
 }
 
@@ -390,7 +496,6 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
   const strategy = p.spec.strategy as StrategyName;
   const facts = p.facts ?? {};
   const order = p.order;
-  const budgets = p.budgets;
   const result = child.result;
   let steps = child.steps;
   let predicted: { peak: number; final: number } | undefined;
@@ -441,7 +546,7 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
     ...(predicted ? { predicted_peak_bytes: predicted.peak, predicted_final_bytes: predicted.final } : {}),
     ...(predicted && child.status === 'ok' ? runErrors(predicted, measured.peak_bytes, measured.final_bytes) : {}),
   };
-  record.budgets = child.status === 'ok' ? evaluateBudgets(record, budgets) : [];
+  // Budgets are judged once the rungs are projected (projectRungs), not on one rung.
   return record;
 }
 

@@ -4,8 +4,42 @@
  * allocator sees group arrays of realistic size.
  */
 import { CellbudgetError } from '../src/errors.js';
+import { roundShare } from '../src/pipeline/round.js';
 import { parseBytes } from '../src/units.js';
 import type { SyntheticDef } from './scenario.js';
+
+/** The split a scaled dataset is cut by: which columns, which ratios. */
+export interface ScalingSplit {
+  readonly split_by: readonly string[];
+  readonly ratios: readonly [number, number, number];
+}
+
+/** Shares of train / val / test among n split_by values, as the splitter sizes them. */
+function splitShares(ratios: readonly [number, number, number], n: number): [number, number, number] {
+  const train = roundShare(ratios[0], n);
+  const val = roundShare(ratios[1], n);
+  return [train / n, val / n, (n - train - val) / n];
+}
+
+/**
+ * A split_by axis size near `target` (and at least `min`) whose split shares match the full
+ * dataset's within half a percent, searching upward. The split shares decide what a strategy
+ * keeps: with the 10 drugs of a floored rung a 0.7/0.15/0.15 split keeps 1 test drug in 10,
+ * against 57 in 380 at full scale, so a secondary's test split was 14.5% of its data at the
+ * rungs and 19.25% at full scale, and every figure after it projected 4% low.
+ */
+export function matchingAxis(target: number, min: number, full: number, ratios: readonly [number, number, number]): number {
+  const want = splitShares(ratios, full);
+  const err = (n: number): number => Math.max(...splitShares(ratios, n).map((v, i) => Math.abs(v - want[i]!)));
+  const start = Math.max(min, Math.round(target));
+  let best = start;
+  for (let n = start; n <= Math.max(start * 4, start + 40) && n <= full; n++) {
+    const e = err(n);
+    if (e <= 0.005) return n;
+    if (e < err(best)) best = n;
+  }
+  return best;
+}
 
 /** The concrete generator parameters of a dataset at a given scale. */
 export interface ScaledSynthetic {
@@ -33,7 +67,25 @@ export function cellsForSize(bytes: number, features: number, dtype: 'float32' |
   return Math.floor(bytes / (features * (dtype === 'float32' ? 4 : 8)));
 }
 
-export function scaleSynthetic(def: SyntheticDef, scale: number, where = 'synthetic'): ScaledSynthetic {
+/**
+ * A synthetic dataset at `scale`. With `split`, the axis the split is by (drugs or cell lines)
+ * takes a size whose split shares match the full dataset's (see matchingAxis).
+ */
+// A family's members differ only in seed and name: scaling one answers for all (a family of
+// 100,000 datasets × 3 rungs is planned in the preflight before anything runs).
+const scaled = new Map<string, ScaledSynthetic>();
+
+export function scaleSynthetic(def: SyntheticDef, scale: number, where = 'synthetic', split?: ScalingSplit): ScaledSynthetic {
+  const key = JSON.stringify([{ ...def, seed: 0 }, scale, split ?? null]);
+  const hit = scaled.get(key);
+  if (hit) return { ...hit, seed: def.seed };
+  const out = scaleSyntheticOnce(def, scale, where, split);
+  if (scaled.size > 1000) scaled.clear();
+  scaled.set(key, out);
+  return out;
+}
+
+function scaleSyntheticOnce(def: SyntheticDef, scale: number, where: string, split?: ScalingSplit): ScaledSynthetic {
   const itemsize = def.dtype === 'float32' ? 4 : 8;
   const fullCells = def.cells ?? cellsForSize(parseBytes(def.size ?? 0, `${where}.size`), def.features, def.dtype);
   const cells = Math.max(1, Math.round(fullCells * scale));
@@ -47,6 +99,14 @@ export function scaleSynthetic(def: SyntheticDef, scale: number, where = 'synthe
     const k = Math.sqrt(target / fullConditions);
     cellLines = Math.min(def.cell_lines, Math.max(MIN_CELL_LINES, Math.round(def.cell_lines * k)));
     drugs = Math.min(def.drugs, Math.max(MIN_DRUGS, Math.round(target / (cellLines * doses))));
+    const by = split?.split_by ?? [];
+    if (split && by.length === 1 && /drug|smiles/i.test(by[0]!)) {
+      drugs = matchingAxis(drugs, MIN_DRUGS, def.drugs, split.ratios);
+      cellLines = Math.min(def.cell_lines, Math.max(MIN_CELL_LINES, Math.round(target / (drugs * doses))));
+    } else if (split && by.length === 1 && /cell|line/i.test(by[0]!)) {
+      cellLines = matchingAxis(cellLines, MIN_CELL_LINES, def.cell_lines, split.ratios);
+      drugs = Math.min(def.drugs, Math.max(MIN_DRUGS, Math.round(target / (cellLines * doses))));
+    }
   }
   const perturbedCells = Math.floor(cells * (1 - def.control_fraction));
   if (perturbedCells < cellLines * drugs * doses || Math.floor(cells * def.control_fraction) < cellLines) {

@@ -112,6 +112,8 @@ const builtinScenarioSchema = z
     order: z.enum(['given', 'auto']).optional(),
     /** Where the runs happen: here (`local`) or as Slurm jobs (`slurm`); `--executor` overrides it. */
     executor: z.enum(['local', 'slurm']).optional(),
+    /** Scale ladder for the full-scale projection: off, a number of rungs (scale, scale/2, …) or explicit scales. */
+    ladder: z.union([z.literal('off'), z.number().int().min(2).max(8), z.array(z.number().gt(0).max(1)).min(2)]).optional(),
   })
   .strict();
 
@@ -171,6 +173,8 @@ export interface BuiltinScenario {
   nodeMemoryBytes?: number;
   /** Processing order mode (absent: as listed). */
   order?: 'given' | 'auto';
+  /** Scale ladder (absent: harness/ladder.ts DEFAULT_LADDER). */
+  ladder?: 'off' | number | number[];
   /** For an expanded family: its name and this member's N. */
   family?: { name: string; n: number };
   /** `executor:` as written (absent: the configured default). */
@@ -302,6 +306,7 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     ...(s.node_memory !== undefined ? { nodeMemoryBytes: parseBytes(s.node_memory, 'node_memory') } : {}),
     ...(s.order !== undefined ? { order: s.order } : {}),
     ...(s.executor !== undefined ? { executor: s.executor } : {}),
+    ...(s.ladder !== undefined ? { ladder: s.ladder } : {}),
   };
   if (!s.family) return [base];
   return s.family.n.map((n) => expandFamily(base, n, path, locate));

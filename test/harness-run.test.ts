@@ -79,8 +79,21 @@ describe('cellbudget run', () => {
       expect(run.predicted_peak_error).toBeCloseTo((run.predicted_peak_bytes! - run.peak_bytes) / run.peak_bytes, 9);
       expect(run.budgets.map((b) => b.metric)).toEqual(['peak', 'final']);
       expect(run.budgets.every((b) => b.ok)).toBe(true);
-      // Budgets compare at full scale: the measured figure divided by the scale.
-      expect(run.budgets[0]!.actual_bytes).toBeCloseTo(run.peak_bytes / run.scale, -3);
+      // Budgets compare at full scale, on the projection from the ladder of scales.
+      const p = run.projected!;
+      expect(p.method).toBe('ladder');
+      expect(p.scales.length).toBe(3);
+      expect(p.scales).toContain(run.scale);
+      expect(run.ladder!.rungs.map((g) => g.scale)).toEqual(p.scales);
+      expect(run.budgets[0]!.actual_bytes).toBe(p.peak_bytes);
+      expect(run.budgets[0]!.interval).toEqual(p.interval.peak);
+      expect(p.interval.peak[0]).toBeLessThan(p.peak_bytes);
+      expect(p.interval.peak[1]).toBeGreaterThan(p.peak_bytes);
+      expect(p.kept_bytes).toBeGreaterThan(0);
+      expect(typeof p.residual).toBe('number');
+      expect(typeof p.fixed_bytes).toBe('number');
+      expect(run.naive_full_scale?.peak_bytes).toBeCloseTo(run.peak_bytes / run.scale, -3);
+      for (const s of run.steps) expect(s.projected?.scales).toEqual(p.scales);
     }
     for (const f of ['report.json', 'report.md', 'junit.xml', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
   });

@@ -436,7 +436,8 @@ describe('5. resources are checked before anything is generated', () => {
   it('a family of 100,000 datasets: refused for disk before one file is written', async () => {
     const p = scenarioFile('huge-family', { scale: 0.001, extra: 'family: { n: [100000] }\n' });
     const fresh = join(dir, 'family-cache');
-    const r = await cli(['run', p, '--out', join(dir, 'family-out'), '--cache', fresh]);
+    // One rung (--ladder off): the refusal is about the family's size; a ladder triples it.
+    const r = await cli(['run', p, '--ladder', 'off', '--out', join(dir, 'family-out'), '--cache', fresh]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/RESOURCES_INSUFFICIENT.*Generating 100,000 synthetic dataset\(s\) needs about [\d.]+ TB/);
     expect(existsSync(fresh) ? readdirSync(fresh).filter((n) => n.endsWith('.h5ad')) : []).toEqual([]);

@@ -79,15 +79,17 @@ describe('PNG charts', () => {
     for (const s of ['eager', 'sequential', 'streaming']) expect(timeline.hasColor(strategyColor(s)), s).toBe(true);
   });
 
-  it('titles say what and at which scale; axes are at full scale with the measured figure beside', () => {
+  it('titles say what and at which scale; the axis is at full scale, each step projected, the measured figure in the tooltips', () => {
     const main = report.scenarios.find((s) => s.name === MAIN);
     if (!main) throw new Error('fixture lacks the main scenario');
     const spec = scenarioTimelineSpec(report, main);
-    expect(spec.title).toBe('tahoe-sciplex-2x132GB — memory over time (measured at scale 0.001, shown at full scale)');
+    expect(spec.title).toBe('tahoe-sciplex-2x132GB — memory over time (measured at a ladder of scales up to 0.001, projected to full scale)');
     expect(spec.yLabel).toMatch(/full scale \(GB\)/);
-    expect(spec.y2?.label).toMatch(/measured \(MB\) at scale 0\.001/);
-    // 1 GB on the left is 1 MB on the right at scale 0.001.
-    expect(spec.y2?.factor).toBeCloseTo(1, 9);
+    // A projection is not one scale factor, so there is no secondary measured axis.
+    expect(spec.y2).toBeUndefined();
+    const seq = spec.datasets.find((d) => d.label === 'sequential');
+    const peakTip = seq?.points.find((p) => p.marker && p.tip?.[0]?.includes("'prepare sciplex'"))?.tip?.join(' ');
+    expect(peakTip).toMatch(/332 GB \(.+–.+\) at full scale, projected \(332 MB measured at scale 0\.001\)/);
     expect(spec.budgets.map((b) => b.label)).toEqual(['peak budget 400 GB', 'final budget 150 GB']);
     expect(spec.lanes.map((l) => l.label)).toEqual(['eager', 'sequential', 'streaming']);
     expect(spec.lanes[1]?.steps.map((s) => s.label)).toContain('prepare sciplex');

@@ -2,9 +2,13 @@
  * Hand-built reports for the renderer tests. The figures follow the original fix's table
  * (shared/DESIGN.md §1) at full scale; they test rendering, not measurement.
  */
-import type { BudgetResult, Report, RunRecord, ScenarioSummary, StepRecord } from '../harness/report.js';
+import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../harness/report.js';
+import { withProjection } from '../harness/ladder.js';
+import { evaluateBudgets } from '../harness/budgets.js';
 
 const GB = 1e9;
+/** What each rung holds that does not grow with the data (the fixtures' runs are exactly affine). */
+export const FIXED_BYTES = 0;
 
 /** [label, duration ms, peak GB at full scale, end GB at full scale] */
 export type StepPlan = [string, number, number, number];
@@ -46,8 +50,8 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
   for (const [i, [label, dur, peakGb, endGb]] of plan.entries()) {
     if (i >= stop) break;
     const [name, dataset] = label.split(' ');
-    const peak = peakGb * GB * scale;
-    const end = endGb * GB * scale;
+    const peak = FIXED_BYTES + peakGb * GB * scale;
+    const end = FIXED_BYTES + endGb * GB * scale;
     // Samples every 10 ms: ramp to ~97% of the peak (sampling misses the top), then settle.
     for (let s = 0; s < dur; s += 10) {
       const f = s / dur;
@@ -78,7 +82,7 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
   const finalBytes = steps[steps.length - 1]?.end_bytes ?? 0;
   const results: BudgetResult[] = [];
   if (budgets.peak !== undefined) {
-    const actual = peakBytes / scale;
+    const actual = (peakBytes - FIXED_BYTES) / scale + FIXED_BYTES;
     const at = steps.reduce<StepRecord | undefined>((b, s) => (!b || s.peak_bytes > b.peak_bytes ? s : b), undefined);
     results.push({
       metric: 'peak',
@@ -90,7 +94,7 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
     });
   }
   if (budgets.final !== undefined) {
-    const actual = finalBytes / scale;
+    const actual = (finalBytes - FIXED_BYTES) / scale + FIXED_BYTES;
     results.push({
       metric: 'final',
       limit_bytes: budgets.final,
@@ -99,7 +103,7 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
       message: `${scenario} / ${strategy}: final ${Math.round(actual / GB)} GB (full scale) ${actual <= budgets.final ? 'within' : 'exceeds the budget of'} ${budgets.final / GB} GB & <more>.`,
     });
   }
-  return {
+  const run: RunRecord = {
     scenario,
     strategy: strategy as RunRecord['strategy'],
     scale,
@@ -119,6 +123,40 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
     samples,
     env: { MALLOC_ARENA_MAX: '2' },
   };
+  return died ? run : project(run, budgets);
+}
+
+/** The run's ladder (its scale, half, a quarter; exactly affine), its projection, and budgets judged on it. */
+function project(run: RunRecord, budgets: { peak?: number; final?: number }): RunRecord {
+  const rungs: RungRecord[] = [1, 0.5, 0.25].map((f) => {
+    const at = (b: number): number => FIXED_BYTES + (b - FIXED_BYTES) * f;
+    return {
+      scale: run.scale * f,
+      status: 'ok',
+      peak_bytes: at(run.peak_bytes),
+      final_bytes: at(run.final_bytes),
+      final_live_bytes: run.final_live_bytes * f,
+      baseline_bytes: run.baseline_bytes,
+      duration_ms: run.duration_ms * f,
+      steps: run.steps.map((st) => ({ peak_bytes: at(st.peak_bytes), end_bytes: at(st.end_bytes), live_bytes: st.live_bytes * f })),
+    };
+  });
+  const projected = withProjection(run, rungs);
+  const judged = evaluateBudgets(projected, { ...(budgets.peak !== undefined ? { peakBytes: budgets.peak } : {}), ...(budgets.final !== undefined ? { finalBytes: budgets.final } : {}) });
+  // Keep the fixtures' own messages (they carry text the renderers must escape).
+  projected.budgets = judged.map((b) => ({ ...b, message: run.budgets.find((x) => x.metric === b.metric)?.message ?? b.message ?? '' }));
+  return projected;
+}
+
+/** The fixture run re-projected after its figures changed (scaleRun). */
+export function reproject(run: RunRecord): RunRecord {
+  const budgets: { peak?: number; final?: number } = {};
+  for (const b of run.budgets) {
+    if (b.metric === 'peak') budgets.peak = b.limit_bytes;
+    if (b.metric === 'final') budgets.final = b.limit_bytes;
+  }
+  const { projected: _p, ladder: _l, naive_full_scale: _n, ...bare } = run;
+  return run.status === 'ok' ? project({ ...bare, steps: bare.steps.map(({ projected: _s, ...st }) => st) }, budgets) : run;
 }
 
 export const SCALE = 0.001;
@@ -160,14 +198,17 @@ export function sampleReport(): Report {
 /** A copy of `report` with every figure of one run multiplied by `factor`. */
 export function scaleRun(report: Report, scenario: string, strategy: string, factor: number): Report {
   const copy = structuredClone(report);
-  for (const r of copy.runs) {
-    if (r.scenario !== scenario || r.strategy !== strategy) continue;
+  copy.runs = copy.runs.map((r) => {
+    if (r.scenario !== scenario || r.strategy !== strategy) return r;
     r.peak_bytes *= factor;
     r.final_bytes *= factor;
+    r.final_live_bytes *= factor;
     for (const s of r.steps) {
       s.peak_bytes *= factor;
       s.end_bytes *= factor;
+      s.live_bytes *= factor;
     }
-  }
+    return reproject(r);
+  });
   return copy;
 }

@@ -224,9 +224,10 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
     expect(c.full_size).toHaveLength(1);
     expect(c.full_size[0]).toMatchObject({ scenario: 'full', strategy: 'selective', datasets: ['first', 'second'], peak_bytes: measured.peak_bytes, final_bytes: measured.final_bytes, executor: 'local' });
     const earlier = c.full_size[0]!['earlier'] as Array<{ source: string; peak_bytes: number; peak_error: number }>;
-    expect(earlier.map((e) => e.source)).toEqual(['the model when the run was measured', `measured ÷ scale at scale 0.25 (${join(scaled, 'report.json')})`]);
-    expect(earlier[1]!.peak_bytes).toBeCloseTo(small.peak_bytes / 0.25, 0);
-    expect(earlier[1]!.peak_error).toBeCloseTo((small.peak_bytes / 0.25 - measured.peak_bytes) / measured.peak_bytes, 9);
+    // The scaled report's figure is its ladder's projection (its rungs climb where small ones are under the mmap floor).
+    expect(earlier.map((e) => e.source)).toEqual(['the model when the run was measured', `ladder projection from scale ${small.ladder!.scales.join(', ')} (${join(scaled, 'report.json')})`]);
+    expect(earlier[1]!.peak_bytes).toBeCloseTo(small.projected!.peak_bytes, 0);
+    expect(earlier[1]!.peak_error).toBeCloseTo((small.projected!.peak_bytes - measured.peak_bytes) / measured.peak_bytes, 9);
     expect(r.out).toMatch(/Measured at full size \(scale 1\), kept for `plan`:\n {4}full \/ selective: peak .+ at '.+', final .+\n {6}earlier: the model when the run was measured: peak .+ \([+−]\d+\.\d%\)/);
   }, 120_000);
 
@@ -244,7 +245,7 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
     expect(text.out).toMatch(/^ {2}selective {2}[\d.]+ [kMG]B\* +[\d.]+ [kMG]B\*/m);
     expect(text.out).toMatch(/\* measured at full size; the other figures are the model's/);
     expect(text.out).toMatch(/this model predicts .+ \([+−]\d+\.\d%\)/);
-    expect(text.out).toMatch(/earlier: measured ÷ scale at scale 0\.25 .+: .+ \([+−]\d+\.\d%\)/);
+    expect(text.out).toMatch(/earlier: ladder projection from scale [\d., ]+ .+: .+ \([+−]\d+\.\d%\)/);
   });
 
   it('plan --sbatch writes a ready job script with the planned --mem; --sbatch-array one task per dataset, never for eager', async () => {

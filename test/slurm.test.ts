@@ -96,7 +96,8 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(local.code, local.err).toBe(0);
     const r = await slurmRun(join(dir, 'slurm'), scenario);
     expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/Submitted 4 Slurm job\(s\) to partition \w+/);
+    // Every rung of every strategy's ladder is a job of its own: 4 strategies × 3 rungs.
+    expect(r.err).toMatch(/Submitted 12 Slurm job\(s\) to partition \w+/);
     const a = report(join(dir, 'local'));
     const b = report(join(dir, 'slurm'));
     expect(b.runs.map((x) => x.strategy)).toEqual(a.runs.map((x) => x.strategy));
@@ -126,10 +127,12 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       const end = lines.find((l) => l['type'] === 'job-end') as { entry_max_rss_bytes: number } | undefined;
       const job = lines.find((l) => l['type'] === 'job') as { job_id: string } | undefined;
-      const run = b.runs.find((x) => x.job_id === job?.job_id)!;
+      // Each rung of a ladder is a job: the report's rungs say which.
+      const rung = b.runs.flatMap((x) => x.ladder?.rungs ?? []).find((x) => x.job_id === job?.job_id)!;
+      expect(rung, `job ${job?.job_id} among the rungs`).toMatchObject({ executor: 'slurm', node: short });
       expect(end).toBeDefined();
       expect(end!.entry_max_rss_bytes).toBeLessThan(JOB_ENTRY_BYTES);
-      expect(run.requested_memory_bytes).toBeGreaterThan(end!.entry_max_rss_bytes + run.baseline_bytes + run.peak_bytes);
+      expect(rung.requested_memory_bytes).toBeGreaterThan(end!.entry_max_rss_bytes + rung.baseline_bytes + rung.peak_bytes);
     }
     // The report's other outputs carry the executor too.
     expect(readFileSync(join(dir, 'slurm', 'report.md'), 'utf8')).toMatch(/Slurm job \d+ on /);

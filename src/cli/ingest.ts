@@ -47,13 +47,14 @@ function table(run: IngestedRunRecord): string {
     n <= 2 * SHOWN
       ? run.steps.map(row)
       : [...run.steps.slice(0, SHOWN).map(row), ['…', '', '', `(${n - 2 * SHOWN} more markers: every one is in report.json and report.md)`, '', ''], ...run.steps.slice(n - SHOWN).map((s, i) => row(s, n - SHOWN + i))];
-  const head = ['#', 'dataset', 'step', 'label', 'used', run.scale === 1 ? '' : 'full scale'];
+  // A log is one scale only: the fixed part cannot be separated, so this is used ÷ scale (an upper bound when the fixed part is positive).
+  const head = ['#', 'dataset', 'step', 'label', 'used', run.scale === 1 ? '' : 'used ÷ scale (one scale: no ladder)'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
   const fmt = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
   const lines = [fmt(head), ...rows.map(fmt)];
   lines.push('', `peak ${formatBytes(run.peak_bytes)}, final ${formatBytes(run.final_bytes)} (as printed at the markers: samples, not kernel peaks)`);
   if (run.status !== 'ok' && run.failure) lines.push(`the run did not finish: ${run.failure.reason}, after '${run.failure.step ?? '?'}'`);
-  for (const b of run.budgets) lines.push(`${b.ok ? '✓' : '✗'} ${b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} / ${formatBytes(b.limit_bytes)}`}`);
+  for (const b of run.budgets) lines.push(`${b.verdict === 'uncertain' ? '?' : b.ok ? '✓' : '✗'} ${b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} / ${formatBytes(b.limit_bytes)}`}`);
   return `${lines.join('\n')}\n`;
 }
 

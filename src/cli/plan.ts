@@ -13,7 +13,7 @@ import { CellbudgetError } from '../errors.js';
 import type { StrategyName } from '../strategies/types.js';
 import { parseStrategies } from '../strategies/types.js';
 import { formatBytes, parseBytes, parsePercent } from '../units.js';
-import { MEASURED_CALIBRATION, defaultCalibration, parseCalibration, type Calibration } from '../simulator/calibration.js';
+import { DOCUMENTED_CALIBRATION, MEASURED_CALIBRATION, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
 import { assertSomethingFits, plan, requiredWithHeadroom, sbatchMem, type Plan, type StrategyPlan } from '../simulator/planner.js';
@@ -38,15 +38,29 @@ export function builtinScenarios(arg: string): BuiltinScenario[] {
   return builtin;
 }
 
-/** Dataset models at full scale (documented structure honoured) for a scenario. */
-export async function fullScaleDatasets(s: BuiltinScenario): Promise<DatasetModel[]> {
-  return datasetsFromScenario(s, { scale: 1, documented: true, facts: await fileFacts(s) });
+/**
+ * Dataset models at full scale for a scenario. With the documented constants the scenario's
+ * documented `model:` structure applies (the original fix's own description of its data);
+ * with measured constants the data is modelled as the harness generates it, which is what
+ * those constants were fitted on and what `run` projects, so the three agree.
+ */
+export async function fullScaleDatasets(s: BuiltinScenario, documented = true): Promise<DatasetModel[]> {
+  return datasetsFromScenario(s, { scale: 1, documented, facts: await fileFacts(s) });
 }
 
-/** Read a calibration file, or the defaults when none is given. */
+/** Whether a `--calibration` choice is the documented constants (and so the documented data). */
+export function isDocumented(choice: string | undefined): boolean {
+  return choice === 'documented';
+}
+
+/**
+ * A calibration by name or file: `measured` (the default: the ladder fit shipped in
+ * src/simulator/measured-calibration.ts), `documented` (the constants that reproduce the
+ * original fix's table for its Python script), or a file `cellbudget calibrate` wrote.
+ */
 export function readCalibration(file: string | undefined): Calibration {
-  if (file === undefined) return defaultCalibration();
-  if (file === 'measured') return MEASURED_CALIBRATION;
+  if (file === undefined || file === 'measured') return MEASURED_CALIBRATION;
+  if (file === 'documented') return DOCUMENTED_CALIBRATION;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -64,9 +78,9 @@ export function readCalibration(file: string | undefined): Calibration {
 
 /** What the figures are, in words, for output headers. */
 export function calibrationLabel(file: string | undefined): string {
-  if (file === undefined) return 'defaults: live bytes, no allocator retention';
-  if (file === 'measured') return 'measured fit: RSS incl. allocator retention';
-  return `calibrated from ${file}`;
+  if (file === 'documented') return "documented: the original fix's constants (live bytes, no allocator retention) and its documented data";
+  if (file === undefined || file === 'measured') return `measured: ${MEASURED_CALIBRATION.fit?.source ?? 'the shipped ladder fit'} (RSS incl. allocator retention), data as the harness generates it`;
+  return `calibrated from ${file}, data as the harness generates it`;
 }
 
 interface PlanCliOptions {
@@ -169,7 +183,7 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
     });
   }
   const inputs: Array<{ name: string; datasets: DatasetModel[]; scenario?: BuiltinScenario }> = [];
-  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s), scenario: s });
+  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s, isDocumented(o.calibration)), scenario: s });
   else inputs.push({ name: 'datasets', datasets: o.dataset.map(datasetFromSpec) });
   if (o.sbatch !== undefined && inputs.length > 1) {
     throw new CellbudgetError('USAGE', `--sbatch writes one job script, and '${scenarioArg}' holds ${inputs.length} scenarios (${inputs.map((x) => x.name).join(', ')}).`, { key: '--sbatch', hint: 'Plan one scenario file at a time with --sbatch.' });
@@ -345,7 +359,7 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext)
     .option('--node-memory <sizes>', 'node memory sizes to check, comma-separated', '400GB,512GB,1TB')
     .option('--headroom <percent>', 'memory to keep free on the node', '10%')
     .option('--strategy <names...>', 'strategies to plan (default: all)')
-    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`, or `measured` for the shipped fit (RSS incl. allocator retention)')
+    .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit, RSS incl. allocator retention), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
     .option('--json', 'machine-readable output')
     .option('--sbatch <file>', 'write a ready Slurm job script running the scenario at full size with the planned --mem')
     .option('--sbatch-array', 'with --sbatch: one array task per dataset (sequential, selective, streaming)')

@@ -4,7 +4,7 @@ import { CellbudgetError } from '../errors.js';
 import { formatBytes, parseDuration, parsePercent } from '../units.js';
 import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
 import { parseOrderMode } from '../strategies/order.js';
-import { readCalibration } from './plan.js';
+import { calibrationLabel, readCalibration } from './plan.js';
 import { loadScenarios } from '../../harness/scenario.js';
 import { parseBudgetFlags } from '../../harness/budgets.js';
 import { runScenarios, defaultCacheDir, plannedRuns, executorOf } from '../../harness/run.js';
@@ -16,6 +16,8 @@ import { compareReports, loadReport, medianRuns, formatComparison } from '../../
 import { writeReportDir } from '../../harness/write-report.js';
 import { checkWritableDir, formatPreflight, preflight } from '../../harness/preflight.js';
 import type { Report, RunRecord } from '../../harness/report.js';
+import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf } from '../../harness/ladder.js';
+import { NONLINEAR_RESIDUAL } from '../projection.js';
 
 interface RunOpts {
   out: string;
@@ -44,6 +46,9 @@ interface RunOpts {
   slurmMem?: string;
   sbatchArg?: string[];
   queueTimeout?: string;
+  ladder?: string;
+  strict?: boolean;
+  jobs?: string;
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
@@ -108,9 +113,12 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .option('--fail <percent>', 'growth against the baseline that fails', '10%')
     .option('--runs <n>', 'run everything N times and report the median per step', '1')
     .option('--cache <dir>', 'where synthetic datasets are generated once and reused')
-    .option('--calibration <file>', 'simulator calibration (from `cellbudget calibrate`) for the predictions')
+    .option('--calibration <name|file>', 'constants for the model column: measured (default), documented, or a file from `cellbudget calibrate`')
     .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
     .option('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)')
+    .option('--ladder <rungs>', 'scale ladder for the full-scale projection: N rungs (the scale, half, a quarter…; default 3), a list of scales, or off')
+    .option('--strict', 'fail (exit 1) when a budget is uncertain: its projected interval straddles the limit')
+    .option('-j, --jobs <n>', 'measuring children at once (default 2 on two or more cores)')
     .option('--no-charts', 'skip the PNG charts')
     .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
@@ -140,11 +148,14 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
       const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
       const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
+      const ladder = opts.ladder !== undefined ? parseLadderFlag(opts.ladder) : undefined;
+      const jobs = opts.jobs !== undefined ? Number(opts.jobs) : undefined;
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new CellbudgetError('USAGE', `--jobs '${opts.jobs}' is not a positive integer.`, { key: '--jobs', value: opts.jobs, hint: 'Write e.g. --jobs 1 to measure one child at a time.' });
       const outDir = resolve(opts.out);
       const cacheDir = opts.cache ? resolve(opts.cache) : defaultCacheDir();
       const choice = executorSettings(opts, loadSettings(opts.config), outDir);
       const remote = (s: Scenario): boolean => executorOf(s, choice) === 'slurm';
-      const checked = await preflight(scenarios, { outDir, cacheDir, remote, ...(strategies ? { strategies } : {}), ...(calibration ? { calibration } : {}) });
+      const checked = await preflight(scenarios, { outDir, cacheDir, remote, ...(strategies ? { strategies } : {}), ...(calibration ? { calibration } : {}), ...(ladder !== undefined ? { ladder } : {}) });
       const onSlurm = scenarios.filter(remote);
       if (onSlurm.length > 0) {
         checkWritableDir(choice.slurm.workDir, 'Slurm work folder', '--work-dir');
@@ -195,6 +206,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
               ...(calibration ? { calibration } : {}),
               ...(timeoutMs !== undefined ? { timeoutMs } : {}),
               ...(order ? { order } : {}),
+              ...(ladder !== undefined ? { ladder } : {}),
+              ...(jobs !== undefined ? { jobs } : {}),
             }),
           );
         }
@@ -203,6 +216,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
         progress.stop();
       }
       const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
+      report.calibration = calibrationLabel(opts.calibration);
       const comparison = baseline ? compareReports(baseline, report, compare) : undefined;
       // What was measured is shown even when the report cannot be written (a disk that filled up).
       let writeError: unknown;
@@ -215,6 +229,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       if (opts.json) ctx.io.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
       else {
         ctx.io.stdout.write(formatRunTable(report.runs));
+        ctx.io.stdout.write(`Model column: the simulator at each run's own scale against what was measured there; constants: ${report.calibration}.\n`);
         ctx.io.stdout.write(`\n${formatVerdicts(report.runs, { reportOnly: opts.reportOnly === true, verbose: opts.verbose === true, outDir })}`);
         if (comparison) ctx.io.stdout.write(`\n${formatComparison(comparison)}`);
         if (writeError === undefined) ctx.io.stdout.write(`\nReport: ${outDir}/report.html (also report.json, report.md, junit.xml, PNG charts)\n`);
@@ -224,13 +239,15 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       // A failing gate says why in full (step, overshoot); under --report-only (the demo) the
       // verdict lines above say which budgets broke, and --verbose adds every message.
       if (opts.verbose || opts.json || !opts.reportOnly) for (const b of broken) ctx.io.stderr.write(`cellbudget: budget exceeded [BUDGET_EXCEEDED]: ${b.message ?? ''}\n`);
+      const uncertain = report.runs.flatMap((r) => r.budgets.filter((b) => b.verdict === 'uncertain'));
+      if (opts.verbose || opts.json || !opts.reportOnly) for (const b of uncertain) ctx.io.stderr.write(`cellbudget: ${opts.strict ? 'budget uncertain' : 'warning: budget uncertain'} [BUDGET_UNCERTAIN]: ${b.message ?? ''}\n`);
       const userErrors = report.runs.filter((r) => r.failure?.code !== undefined);
       for (const r of report.runs.filter((x) => x.status !== 'ok')) {
         ctx.io.stderr.write(`cellbudget: ${r.scenario} / ${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}${r.failure?.step ? ` in step '${r.failure.step}'` : ''}: ${r.failure?.reason ?? ''}\n`);
       }
       if (interrupted) ctx.exitCode = SIGNAL_EXIT[interrupted] ?? 130;
       else if (userErrors.length > 0) ctx.exitCode = 2;
-      else if ((broken.length > 0 && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
+      else if (((broken.length > 0 || (opts.strict && uncertain.length > 0)) && !opts.reportOnly) || report.runs.some((r) => r.status !== 'ok') || (comparison && comparison.failures > 0)) ctx.exitCode = 1;
     });
 };
 
@@ -252,14 +269,21 @@ export function formatVerdicts(runs: readonly RunRecord[], opts: { reportOnly: b
     const mine = runs.filter((r) => r.scenario === name);
     const failed = mine.filter((r) => r.status !== 'ok').map((r) => `${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}`);
     const byBudget = new Map<string, string[]>();
-    for (const r of mine) for (const b of r.budgets.filter((x) => !x.ok)) {
-      const key = `${b.metric} ${formatBytes(b.limit_bytes)}`;
-      byBudget.set(key, [...(byBudget.get(key) ?? []), r.strategy]);
+    const unsure = new Map<string, string[]>();
+    for (const r of mine) {
+      for (const b of r.budgets) {
+        const into = !b.ok ? byBudget : b.verdict === 'uncertain' ? unsure : undefined;
+        const key = `${b.metric} ${formatBytes(b.limit_bytes)}`;
+        into?.set(key, [...(into.get(key) ?? []), r.strategy]);
+      }
     }
     const checks = mine.reduce((n, r) => n + r.budgets.length, 0);
+    const uncertainText = [...unsure].map(([budget, who]) => `${budget} uncertain for ${who.join(', ')} (the interval straddles it)`);
     const verdict = failed.length === 0 && byBudget.size === 0
-      ? `✓ ${checks > 0 ? `every budget held (${mine.length} run${mine.length > 1 ? 's' : ''})` : `measured (${mine.length} run${mine.length > 1 ? 's' : ''}, no budgets)`}`
-      : `✗ ${[...failed, ...[...byBudget].map(([budget, who]) => `${budget} broken by ${who.join(', ')}`)].join('; ')}`;
+      ? unsure.size > 0
+        ? `? ${uncertainText.join('; ')}`
+        : `✓ ${checks > 0 ? `every budget held (${mine.length} run${mine.length > 1 ? 's' : ''})` : `measured (${mine.length} run${mine.length > 1 ? 's' : ''}, no budgets)`}`
+      : `✗ ${[...failed, ...[...byBudget].map(([budget, who]) => `${budget} broken by ${who.join(', ')}`), ...uncertainText].join('; ')}`;
     return `${name.padEnd(width)}  ${verdict}`;
   });
   const checks = runs.reduce((n, r) => n + r.budgets.length, 0);
@@ -276,21 +300,31 @@ function modelError(r: RunRecord): string {
   return r.predicted_peak_error === undefined && r.predicted_final_error === undefined ? '–' : `${pct(r.predicted_peak_error)} / ${pct(r.predicted_final_error)}`;
 }
 
-/** The table `cellbudget run` prints: measured here and at full scale, budgets ✓/✗. */
+/** "401.2 GB ±1.9%": a projected figure with the half-width of its interval. */
+function projectedCell(value: number, interval: readonly [number, number], linear: boolean): string {
+  const spread = formatSpread(value, [interval[0], interval[1]]);
+  return `${formatBytes(value)}${spread ? ` ${spread}` : ''}${linear ? '' : ' (?)'}`;
+}
+
+const VERDICT_MARK: Record<string, string> = { ok: '✓', exceeded: '✗', uncertain: '?' };
+
+/** The table `cellbudget run` prints: measured here, projected to full scale with its interval, budgets ✓/✗/?. */
 export function formatRunTable(runs: readonly RunRecord[]): string {
-  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full)', 'final (full)', 'peak step', 'model peak/final', 'budgets'];
+  const header = ['scenario', 'strategy', 'peak (here)', 'final (here)', 'peak (full scale)', 'final (full scale)', 'peak step', 'model peak/final', 'budgets'];
   const rows = runs.map((r) => {
-    const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+    const p = projectionOf(r);
+    const peakStep = r.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || stepProjectionOf(s, r.scale).peak_bytes > stepProjectionOf(a, r.scale).peak_bytes ? s : a), undefined);
     // A run that died did so in a step it never finished: that step, not the last finished one.
     const stepCell = r.status !== 'ok' && r.failure?.step ? `${r.failure.step} (${r.status})` : (peakStep?.label ?? '–');
-    const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${b.ok ? '✓' : '✗'}`).join(' ');
+    const budgets = r.status !== 'ok' ? `✗ ${r.status}` : r.budgets.length === 0 ? '–' : r.budgets.map((b) => `${b.metric} ${VERDICT_MARK[b.verdict ?? (b.ok ? 'ok' : 'exceeded')] ?? '?'}`).join(' ');
+    const ok = r.status === 'ok';
     return [
       r.scenario,
       r.strategy,
       formatBytes(r.peak_bytes),
       formatBytes(r.final_bytes),
-      formatBytes(r.peak_bytes / r.scale),
-      formatBytes(r.final_bytes / r.scale),
+      ok ? projectedCell(p.peak_bytes, p.interval.peak, p.linear) : '–',
+      ok ? projectedCell(p.final_bytes, p.interval.final, p.linear) : '–',
       stepCell,
       modelError(r),
       budgets,
@@ -299,5 +333,13 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
-  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n`;
+  const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
+    .filter(([, p]) => p.method !== 'measured')
+    .map(([name, p]) => `${name} ${p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`}`);
+  const notLinear = runs.filter((r) => r.status === 'ok' && !projectionOf(r).linear && projectionOf(r).method === 'ladder').map((r) => `${r.scenario} / ${r.strategy}`);
+  const projection = ladders.length
+    ? `Full scale: each figure fitted as fixed + scale × proportional over its ladder (${ladders.join('; ')}), ± the interval of the fit at scale 1; "here" is the scenario's own scale. Budgets: ✓ within, ✗ over, ? uncertain (the interval straddles the limit).`
+    : 'Full scale: measured at scale 1.';
+  const warn = notLinear.length ? `\nNot linear (residual over ${(NONLINEAR_RESIDUAL * 100).toFixed(0)}%): ${notLinear.join(', ')}; their full-scale figures are marked (?) and their budgets uncertain.` : '';
+  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n${projection}${warn}\n`;
 }

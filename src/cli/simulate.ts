@@ -17,7 +17,7 @@ import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predic
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
-import { builtinScenarios, calibrationLabel, fullScaleDatasets, readCalibration } from './plan.js';
+import { builtinScenarios, calibrationLabel, fullScaleDatasets, isDocumented, readCalibration } from './plan.js';
 import { fileFacts } from '../../harness/facts.js';
 
 interface SimulateOptions {
@@ -73,7 +73,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
   const out: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   for (const s of builtinScenarios(arg)) {
-    const datasets = await fullScaleDatasets(s);
+    const datasets = await fullScaleDatasets(s, isDocumented(o.calibration));
     const strategies = only ?? s.strategies;
     const results = strategies.map((name) => simulate(datasets, name, { constants: calibration.constants, ...(o.primary !== undefined ? { primary: o.primary } : {}) }));
     text.push(`${s.name} (full scale, predicted; constants: ${calibrationLabel(o.calibration)})`);
@@ -84,6 +84,8 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
     const entry: Record<string, unknown> = {
       scenario: s.name,
       scale: 1,
+      calibration: calibrationLabel(o.calibration),
+      constants: calibration.constants,
       strategies: results.map((r) => ({
         name: r.strategy,
         order: r.order,
@@ -151,7 +153,7 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
   written.push(path);
   for (const run of measured) {
     const spec = timelineSpec(
-      { title: `${s.name} / ${run.strategy}: measured vs predicted`, subtitle: `measured at scale ${run.scale}, shown at full scale`, scale: run.scale, series: timelineSeriesFromRun(run), budgets },
+      { title: `${s.name} / ${run.strategy}: measured vs predicted`, subtitle: `measured at scale ${run.scale}${run.projected?.method === 'ladder' ? ' and below, projected to full scale per step' : ''}`, scale: run.scale, series: timelineSeriesFromRun(run), budgets },
       `${slug(s.name)}-${run.strategy}-overlay`,
     );
     const p = join(dir, `${slug(s.name)}-${run.strategy}-overlay.png`);
@@ -169,7 +171,7 @@ export const registerSimulate: RegisterCommand = (program: Command, ctx: CliCont
     .option('--json', 'machine-readable output')
     .option('--out <dir>', 'write simulation.json and PNG charts here')
     .option('--report <file>', 'report.json of measured runs to overlay')
-    .option('--calibration <file>', 'runtime constants from `cellbudget calibrate`, or `measured` for the shipped fit')
+    .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
     .option('--strategy <names...>', 'strategies to simulate (default: the scenario’s)')
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
     .action(async (scenario: string, o: SimulateOptions) => runSimulate(scenario, o, ctx));

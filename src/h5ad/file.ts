@@ -146,6 +146,22 @@ export function wasmHeapBytes(): number {
   return h5.HEAPU8.buffer.byteLength;
 }
 
+/**
+ * Grow h5wasm's WebAssembly heap by `bytes` and touch every page, then free the block: the
+ * heap never shrinks and its allocator reuses the block, so later reads of up to that much
+ * at a time (windows are at most WINDOW_BYTES) need no growth. A measuring child calls this
+ * before its idle baseline, so the heap's growth to its window-bounded working size is part
+ * of the baseline at every scale rather than a step that appears at some scales only.
+ */
+export function reserveWasmHeap(bytes: number): number {
+  const ptr = h5._malloc(bytes);
+  if (ptr) {
+    h5.HEAPU8.fill(0xa5, ptr, ptr + bytes);
+    h5._free(ptr);
+  }
+  return wasmHeapBytes();
+}
+
 function isWasmAbort(e: unknown): boolean {
   if (e instanceof Error && e.name === 'RuntimeError') return true;
   const msg = e instanceof Error ? e.message : String(e);

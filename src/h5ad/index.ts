@@ -1,5 +1,5 @@
 // Public API of the h5ad reader.
-export { H5File, withH5, validateHdf5File, wasmHeapBytes, WINDOW_BYTES } from './file.js';
+export { H5File, withH5, validateHdf5File, wasmHeapBytes, reserveWasmHeap, WINDOW_BYTES } from './file.js';
 export { openH5ad, withH5ad } from './source.js';
 export { matrixInfo, readRows, readMatrix, listMatrixLocations, locationName } from './matrix.js';
 export type { ReadOptions } from './matrix.js';

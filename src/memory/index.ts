@@ -15,3 +15,4 @@ export { StepRecorder, stepLabel, memoryLine } from './recorder.js';
 export type { StepRecorderOptions, CreateStepRecorderOptions, StepStart } from './recorder.js';
 export { checkLeak, growthPerRepetition, retainedBytes, topGrowingTypes } from './leak.js';
 export type { CheckLeakOptions, LeakResult, GrowingType, RetainedReading } from './leak.js';
+export { growYoungGeneration, flushSetupCode } from './warmup.js';

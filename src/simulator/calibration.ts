@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CellbudgetError } from '../errors.js';
 import { CONSTANT_NAMES, DEFAULT_CONSTANTS, evaluate, type Features, type RuntimeConstants } from './simulate.js';
+import { MEASURED_FIT } from './measured-calibration.js';
 
 /** Where a figure that came before a full-size measurement came from, and how far off it was. */
 export interface EarlierPrediction {
@@ -128,7 +129,16 @@ export function parseCalibration(value: unknown, file = 'calibration'): Calibrat
 export interface Observation {
   readonly features: Features;
   readonly measured_bytes: number;
+  /** Relative weight in the fit (default 1). */
+  readonly weight?: number;
 }
+
+/**
+ * Figures under this many bytes weigh as if they were this large: a figure of a few MB is
+ * mostly repeat noise (±2 MB, src/projection.ts), and a relative weight would let it steer
+ * constants that matter at hundreds of GB.
+ */
+export const WEIGHT_FLOOR_BYTES = 10e6;
 
 /**
  * Least squares over observations, weighted by 1/measured so small and large steps count
@@ -168,7 +178,7 @@ export function fitConstants(obs: readonly Observation[], source = 'report'): Ca
     }
     break;
   }
-  const rel = obs.map((o) => Math.abs(evaluate(o.features, theta) - o.measured_bytes) / Math.max(Math.abs(o.measured_bytes), 1e6));
+  const rel = obs.map((o) => Math.abs(evaluate(o.features, theta) - o.measured_bytes) / Math.max(Math.abs(o.measured_bytes), WEIGHT_FLOOR_BYTES));
   return {
     version: 1,
     constants: theta,
@@ -192,7 +202,7 @@ function solveWeighted(obs: readonly Observation[], free: ReadonlyArray<keyof Ru
   // Columns are in very different units (bytes vs cells vs 1): normalise to keep the normal equations conditioned.
   const scale = free.map((k) => Math.max(1e-300, Math.sqrt(obs.reduce((a, o) => a + o.features[k] ** 2, 0) / obs.length)));
   for (const o of obs) {
-    const w = 1 / Math.max(Math.abs(o.measured_bytes), 1e6);
+    const w = (o.weight ?? 1) / Math.max(Math.abs(o.measured_bytes), WEIGHT_FLOOR_BYTES);
     let y = o.measured_bytes;
     for (const [k, v] of pinned) y -= o.features[k] * v;
     const x = free.map((k, i) => o.features[k] / scale[i]!);
@@ -230,28 +240,27 @@ function gauss(A: number[][], b: number[]): number[] {
 }
 
 /**
- * Constants fitted on this project's machine (Linux, Node 20, glibc malloc defaults, kernel
- * high-water marks): `cellbudget calibrate` of test/fixtures/simulator/measured-report.json,
- * measured 2026-11-28 by `node bin/cellbudget.js run original-fix n-datasets golden
- * --report-only` after the 4 MB materialize windows, the 8 MiB h5ad read window and the
- * strategies' drop-then-GC helpers; 796 figures (original-fix at 0.001, n-datasets N=1–6
- * at 0.0005, every strategy; the golden files are skipped by `calibrate`, which does not
- * inspect files), rms error 4.0%, max 24.6% (a single step). Selected with
- * `--calibration measured`. `retention` 0.83: most freed group-sized arrays stay resident
- * (DESIGN §4), so a secondary's dropped train/val splits lower RSS by only ~17% of their bytes.
+ * Constants fitted on this project's machine (Linux, Node 20, the harness's measurement
+ * protocol: harness/run.ts MEASUREMENT_ENV and MEASUREMENT_NODE_ARGS, kernel high-water
+ * marks) on a ladder report of original-fix, n-datasets N=1–6 and golden: every rung of every
+ * run, and each step's projection to full scale (src/simulator/predict.ts). The numbers live in
+ * src/simulator/measured-calibration.ts, which `npm run refit-calibration` rewrites together
+ * with its test fixture. Selected with `--calibration measured`, the default of `plan` and
+ * `simulate` and what `run` predicts with.
  */
 export const MEASURED_CALIBRATION: Calibration = Object.freeze({
   version: 1,
-  constants: Object.freeze({
-    fixed_bytes: 22.49e6,
-    first_read_bytes: 35.88e6,
-    data_factor: 1.0094,
-    obs_bytes_per_cell: 54.9,
-    prepare_bytes_per_cell: 10.6,
-    plan_bytes_per_cell: 26.4,
-    read_window_bytes: 4.44e6,
-    stream_window_bytes: 25.58e6,
-    retention: 0.834,
-    obs_retained_bytes_per_cell: 25.3,
+  constants: Object.freeze({ ...DEFAULT_CONSTANTS, ...MEASURED_FIT.constants }),
+  fit: Object.freeze({
+    source: `${MEASURED_FIT.source} (measured ${MEASURED_FIT.measured.slice(0, 10)}, ${String(MEASURED_FIT.runs)} run(s) per rung)`,
+    observations: MEASURED_FIT.observations,
+    fitted: [...MEASURED_FIT.fitted] as Array<keyof RuntimeConstants>,
+    unexercised: [...MEASURED_FIT.unexercised] as Array<keyof RuntimeConstants>,
+    pinned: [...MEASURED_FIT.pinned] as Array<keyof RuntimeConstants>,
+    rms_relative_error: MEASURED_FIT.rms_relative_error,
+    max_relative_error: MEASURED_FIT.max_relative_error,
   }),
 }) as Calibration;
+
+/** The documented constants: live bytes, no allocator retention; with the documented data they reproduce the original fix's table. */
+export const DOCUMENTED_CALIBRATION: Calibration = Object.freeze({ version: 1, constants: Object.freeze({ ...DEFAULT_CONSTANTS }) }) as Calibration;

@@ -7,7 +7,7 @@ export { datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFr
 export type { FileFacts, ScenarioLike, ModelSection, DatasetsOptions } from './inputs.js';
 export { predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData, fullSizeMeasurements } from './predict.js';
 export type { PredictedStep, PredictInput, PredictOptions, ReportObservations } from './predict.js';
-export { fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION } from './calibration.js';
+export { fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION, DOCUMENTED_CALIBRATION } from './calibration.js';
 export type { Calibration, Observation, FullSizeMeasurement, EarlierPrediction } from './calibration.js';
 export { plan as planNodes, bestOrder, sbatchMem, requiredWithHeadroom, assertSomethingFits } from './planner.js';
 export type { Plan, PlanOptions, StrategyPlan, NodeFit } from './planner.js';

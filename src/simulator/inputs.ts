@@ -138,7 +138,7 @@ export function datasetsFromScenario(s: ScenarioLike, opts: DatasetsOptions): Da
     const model = parseModelSection(d.model, where);
     if (d.synthetic) {
       const def = { ...SYNTHETIC_DEFAULTS, ...d.synthetic } as unknown as SyntheticDef;
-      const scaled = scaleSynthetic(def, opts.scale, `${where}.synthetic`);
+      const scaled = scaleSynthetic(def, opts.scale, `${where}.synthetic`, split);
       const itemsize = scaled.dtype === 'float32' ? 4 : 8;
       const base = syntheticDataset(
         d.name,
