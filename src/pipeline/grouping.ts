@@ -289,8 +289,7 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   }
 
   const conditions = buildConditions(config, source, allCols, tgtRep);
-  let built: Record<string, Float64Array>[] | undefined;
-  return {
+  const plan = {
     nObs: n,
     srcKeys: [...config.src_dist_keys],
     tgtKeys: [...config.tgt_dist_keys],
@@ -302,11 +301,27 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     tgtOffsets,
     tgtToSrc,
     srcToTgt,
-    get conditions() {
-      return (built ??= conditions());
-    },
     controlValue,
     droppedCells: dropped,
+  };
+  // The getter is made outside this function: a closure made here would share this scope's
+  // context, and keep the source (a loaded dataset) and every obs column alive with the plan.
+  return Object.defineProperty(plan, 'conditions', lazyValue(conditions)) as typeof plan & { readonly conditions: Record<string, Float64Array>[] };
+}
+
+/** A getter that makes its value on first use, then holds only the value. */
+function lazyValue<T>(make: () => T): PropertyDescriptor {
+  let value: T | undefined;
+  let pending: (() => T) | undefined = make;
+  return {
+    enumerable: true,
+    get(): T {
+      if (pending) {
+        value = pending();
+        pending = undefined;
+      }
+      return value as T;
+    },
   };
 }
 
@@ -394,9 +409,18 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
   tgtRep.forEach((r, t) => {
     for (let j = 0; j < k; j++) vector(j, (codes[t * k + j] = cols[j]!.codes[r]!));
   });
-  const names = cols.map((c) => c.name);
+  return conditionRecords(cache, codes, cols.map((c) => c.name), tgtRep.length);
+}
+
+/**
+ * The per-target condition records, made on first use from the vectors and codes alone: made
+ * here, not in buildConditions, so the thunk does not share that scope's context (the source,
+ * its embeddings and obs columns).
+ */
+function conditionRecords(cache: ReadonlyArray<ReadonlyArray<Float64Array | undefined>>, codes: Int32Array, names: readonly string[], count: number): () => Record<string, Float64Array>[] {
+  const k = names.length;
   return () =>
-    Array.from(tgtRep, (_, t) => {
+    Array.from({ length: count }, (_, t) => {
       const cond: Record<string, Float64Array> = {};
       for (let j = 0; j < k; j++) cond[names[j]!] = cache[j]![codes[t * k + j]!]!;
       return cond;
