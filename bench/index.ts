@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each in its own node process (fresh baseline). A
  * benchmark prints its figures; none asserts a time. `npm run bench -- pipeline read`
- * runs only those.
+ * runs only those; options after the names go to each (`npm run bench -- prepare --runs 3`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,7 +22,11 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'projection', file: 'projection.js', about: 'full-scale projection from ladders (top rungs 1/16, 1/32, 1/64) vs a real scale-1 run of two 2 GB datasets' },
 ];
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// `npm run bench -- prepare read --runs 3`: names first, then options, which go to each benchmark.
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('-'));
+const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
+const forwarded = firstOption < 0 ? [] : args.slice(firstOption);
 const unknown = wanted.filter((w) => !BENCHES.some((b) => b.name === w));
 if (unknown.length > 0) {
   process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; available: ${BENCHES.map((b) => b.name).join(', ')}\n`);
@@ -34,7 +38,7 @@ if (unknown.length > 0) {
     const file = join(here, b.file);
     if (!existsSync(file)) continue;
     process.stdout.write(`\n=== ${b.name}: ${b.about} ===\n`);
-    const r = spawnSync(process.execPath, ['--expose-gc', file], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, ['--expose-gc', file, ...forwarded], { stdio: 'inherit' });
     if (r.status !== 0) {
       failed++;
       process.stderr.write(`benchmark ${b.name} exited with ${r.status ?? r.signal}\n`);
