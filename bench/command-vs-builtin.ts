@@ -15,10 +15,10 @@ import { synthesize } from '../src/h5ad/synth.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import type { StrategyName } from '../src/strategies/types.js';
 import { formatBytes } from '../src/units.js';
-import { runCommandScenario } from '../harness/command.js';
-import { scaleSynthetic } from '../harness/scaling.js';
-import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
-import { runChild } from '../harness/spawn.js';
+import { runCommandScenario } from '../src/harness/command.js';
+import { scaleSynthetic } from '../src/harness/scaling.js';
+import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { runChild } from '../src/harness/spawn.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scenarioArg = process.argv[2] ?? 'original-fix';

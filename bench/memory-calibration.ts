@@ -7,8 +7,8 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AllocateStep } from '../harness/jobs/allocate.js';
-import { runChild } from '../harness/spawn.js';
+import type { AllocateStep } from '../src/harness/jobs/allocate.js';
+import { runChild } from '../src/harness/spawn.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const MB = 1e6;

@@ -9,9 +9,9 @@
  * Prints figures; asserts nothing. Times are medians of N runs (default 3).
  */
 import { formatBytes } from '../src/units.js';
-import { defaultCacheDir, runScenarios } from '../harness/run.js';
-import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
-import type { RunRecord } from '../harness/report.js';
+import { defaultCacheDir, runScenarios } from '../src/harness/run.js';
+import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import type { RunRecord } from '../src/harness/report.js';
 import type { StrategyName } from '../src/strategies/types.js';
 
 const args = process.argv.slice(2);

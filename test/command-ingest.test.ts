@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ingestLog, ingestReport } from '../harness/ingest.js';
-import type { Report } from '../harness/report.js';
+import { ingestLog, ingestReport } from '../src/harness/ingest.js';
+import type { Report } from '../src/harness/report.js';
 import { capture } from './helpers/cli.js';
 
 const LOG = fileURLToPath(new URL('./fixtures/command/original-fix.log', import.meta.url));

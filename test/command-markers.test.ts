@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyLabel, LineSplitter, parseMarker } from '../harness/markers.js';
+import { classifyLabel, LineSplitter, parseMarker } from '../src/harness/markers.js';
 
 describe('parseMarker', () => {
   it('reads the original script\'s [MEMORY] lines, with or without a log prefix', () => {

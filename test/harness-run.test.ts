@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { plannedRuns } from '../harness/run.js';
-import { loadScenarios } from '../harness/scenario.js';
-import type { Report } from '../harness/report.js';
+import { plannedRuns } from '../src/harness/run.js';
+import { loadScenarios } from '../src/harness/scenario.js';
+import type { Report } from '../src/harness/report.js';
 import { runCli as cli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-harness-'));

@@ -4,12 +4,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { evaluateBudgets } from '../harness/budgets.js';
-import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../harness/ladder.js';
-import type { RunRecord, RungRecord, StepRecord } from '../harness/report.js';
-import { MEASUREMENT_ENV } from '../harness/run.js';
-import { matchingAxis, scaleSynthetic } from '../harness/scaling.js';
-import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
+import { evaluateBudgets } from '../src/harness/budgets.js';
+import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
+import type { RunRecord, RungRecord, StepRecord } from '../src/harness/report.js';
+import { MEASUREMENT_ENV } from '../src/harness/run.js';
+import { matchingAxis, scaleSynthetic } from '../src/harness/scaling.js';
+import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { isCellbudgetError } from '../src/errors.js';
 
 const GB = 1e9;

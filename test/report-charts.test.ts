@@ -15,8 +15,8 @@ import {
   strategyColor,
   timelineSpec,
   type LinesSpec,
-} from '../harness/charts.js';
-import type { Report } from '../harness/report.js';
+} from '../src/harness/charts.js';
+import type { Report } from '../src/harness/report.js';
 import { MAIN, sampleReport } from './report-fixtures.js';
 
 /** Width, height and pixel statistics of a PNG. */

@@ -2,9 +2,9 @@
  * Hand-built reports for the renderer tests. The figures follow the original fix's table
  * (shared/DESIGN.md §1) at full scale; they test rendering, not measurement.
  */
-import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../harness/report.js';
-import { withProjection } from '../harness/ladder.js';
-import { evaluateBudgets } from '../harness/budgets.js';
+import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../src/harness/report.js';
+import { withProjection } from '../src/harness/ladder.js';
+import { evaluateBudgets } from '../src/harness/budgets.js';
 
 const GB = 1e9;
 /** What each rung holds that does not grow with the data (the fixtures' runs are exactly affine). */

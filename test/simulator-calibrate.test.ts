@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Report, RunRecord, StepRecord } from '../harness/report.js';
+import type { Report, RunRecord, StepRecord } from '../src/harness/report.js';
 import { fitConstants, parseCalibration } from '../src/simulator/calibration.js';
 import { observationsFromReport, predictRun } from '../src/simulator/predict.js';
 import { CONSTANT_NAMES, type RuntimeConstants } from '../src/simulator/simulate.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { Report } from '../harness/report.js';
+import type { Report } from '../src/harness/report.js';
 import { fitConstants, MEASURED_CALIBRATION, type Calibration } from '../src/simulator/calibration.js';
 import type { FileFacts } from '../src/simulator/inputs.js';
 import { observationsFromReport, predictRun, scenarioOfRun } from '../src/simulator/predict.js';
@@ -88,8 +88,8 @@ describe('the model against measured runs', () => {
   // zero, so no relative bound is meaningful there; the bound below says the prediction is off
   // by no more than such runtime costs.
   test('golden files (out of sample, runtime-dominated): peaks and finals within 25 MB', async () => {
-    const { fileFacts } = await import('../harness/facts.js');
-    const { loadScenarios } = await import('../harness/scenario.js');
+    const { fileFacts } = await import('../src/harness/facts.js');
+    const { loadScenarios } = await import('../src/harness/scenario.js');
     const [s] = loadScenarios('golden');
     if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
     const facts = await fileFacts(s);

@@ -7,7 +7,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Report } from '../../harness/report.js';
+import type { Report } from '../harness/report.js';
 import { CellbudgetError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { fitConstants } from '../simulator/calibration.js';

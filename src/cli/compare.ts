@@ -1,5 +1,5 @@
 import type { RegisterCommand } from './context.js';
-import { compareReports, DEFAULT_COMPARE, formatComparison, loadReport } from '../../harness/compare.js';
+import { compareReports, DEFAULT_COMPARE, formatComparison, loadReport } from '../harness/compare.js';
 import { CellbudgetError } from '../errors.js';
 import { parseBytes, parsePercent } from '../units.js';
 

@@ -7,8 +7,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { fileFacts } from '../../harness/facts.js';
-import { loadScenarios, type BuiltinScenario } from '../../harness/scenario.js';
+import { fileFacts } from '../harness/facts.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
 import { CellbudgetError } from '../errors.js';
 import type { StrategyName } from '../strategies/types.js';
 import { parseStrategies } from '../strategies/types.js';
@@ -19,9 +19,9 @@ import type { DatasetModel } from '../simulator/model.js';
 import { assertSomethingFits, plan, requiredWithHeadroom, sbatchMem, type Plan, type StrategyPlan } from '../simulator/planner.js';
 import { simulate } from '../simulator/simulate.js';
 import type { FullSizeMeasurement } from '../simulator/calibration.js';
-import { packageRoot } from '../../harness/run.js';
-import { slurmTime } from '../../harness/slurm.js';
-import { CHILD_RUNTIME_BYTES } from '../../harness/preflight.js';
+import { packageRoot } from '../harness/run.js';
+import { slurmTime } from '../harness/slurm.js';
+import { CHILD_RUNTIME_BYTES } from '../harness/preflight.js';
 import { signedPct } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
 

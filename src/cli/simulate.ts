@@ -6,9 +6,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../../harness/charts.js';
-import type { Report, RunRecord } from '../../harness/report.js';
-import type { BuiltinScenario } from '../../harness/scenario.js';
+import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../harness/charts.js';
+import type { Report, RunRecord } from '../harness/report.js';
+import type { BuiltinScenario } from '../harness/scenario.js';
 import { formatBytes } from '../units.js';
 import type { StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
@@ -18,7 +18,7 @@ import { simulate, type SimResult } from '../simulator/simulate.js';
 import { readReport } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { builtinScenarios, calibrationLabel, fullScaleDatasets, isDocumented, readCalibration } from './plan.js';
-import { fileFacts } from '../../harness/facts.js';
+import { fileFacts } from '../harness/facts.js';
 
 interface SimulateOptions {
   json?: boolean;

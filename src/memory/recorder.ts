@@ -5,7 +5,7 @@
  * pipeline still references (live bytes). RSS figures are net of the idle baseline.
  */
 import { writeSync } from 'node:fs';
-import type { StepRecord } from '../../harness/report.js';
+import type { StepRecord } from '../harness/report.js';
 import type { StepName, StepObserver } from '../strategies/types.js';
 import { formatBytes } from '../units.js';
 import { GcMeter } from './gcstats.js';

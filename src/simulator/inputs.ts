@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import { CellbudgetError } from '../errors.js';
 import { parseBytes } from '../units.js';
-import { scaleSynthetic } from '../../harness/scaling.js';
-import type { SyntheticDef } from '../../harness/scenario.js';
+import { scaleSynthetic } from '../harness/scaling.js';
+import type { SyntheticDef } from '../harness/scenario.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';
 import { SPLITS } from '../strategies/types.js';

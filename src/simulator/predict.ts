@@ -4,7 +4,7 @@
  * calibration data. Pure: the caller reads the report.
  */
 import { CellbudgetError } from '../errors.js';
-import type { Report, RunRecord } from '../../harness/report.js';
+import type { Report, RunRecord } from '../harness/report.js';
 import type { StepName, StrategyName } from '../strategies/types.js';
 import { STRATEGY_NAMES } from '../strategies/types.js';
 import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
