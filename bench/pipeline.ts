@@ -23,8 +23,8 @@ import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import { materialize, planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
-import { SPLITS } from '../src/strategies/types.js';
-import { formatBytes } from '../src/units.js';
+import { SPLITS } from '../src/core/names.js';
+import { formatBytes } from '../src/core/units.js';
 
 const FEATURES = 50;
 

@@ -14,12 +14,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
-import { formatBytes } from '../src/units.js';
+import { formatBytes } from '../src/core/units.js';
 import { formatScales, formatSpread, ladderScalesText } from '../src/harness/ladder.js';
 import { medianRuns } from '../src/harness/compare.js';
 import { packageRoot, runScenarios } from '../src/harness/run.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
-import type { Report, RunRecord } from '../src/harness/report.js';
+import type { Report, RunRecord } from '../src/core/report.js';
 
 const LADDER_RUNS = Math.max(1, Number(process.env['PROJECTION_RUNS'] ?? 3) || 3);
 const TRUTH_RUNS = Math.max(1, Number(process.env['TRUTH_RUNS'] ?? 1) || 1);

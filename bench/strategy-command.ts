@@ -10,7 +10,7 @@ import { openH5ad } from '../src/h5ad/index.js';
 import { forceGc } from '../src/memory/gc.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import { runStrategy } from '../src/strategies/index.js';
-import type { StepObserver, StrategyName } from '../src/strategies/types.js';
+import type { StepObserver, StrategyName } from '../src/core/names.js';
 
 interface Job {
   strategy: StrategyName;

@@ -8,11 +8,11 @@
  *
  * Prints figures; asserts nothing. Times are medians of N runs (default 3).
  */
-import { formatBytes } from '../src/units.js';
+import { formatBytes } from '../src/core/units.js';
 import { defaultCacheDir, runScenarios } from '../src/harness/run.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
-import type { RunRecord } from '../src/harness/report.js';
-import type { StrategyName } from '../src/strategies/types.js';
+import type { RunRecord } from '../src/core/report.js';
+import type { StrategyName } from '../src/core/names.js';
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');

@@ -18,7 +18,7 @@ import { synthesize } from '../src/h5ad/synth.js';
 import { writerWasmHeapBytes } from '../src/h5ad/write.js';
 import type { SynthOptions } from '../src/h5ad/synth.js';
 import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
-import { formatBytes } from '../src/units.js';
+import { formatBytes } from '../src/core/units.js';
 
 const CASES: Record<string, SynthOptions> = {
   dense: { compression: 'none' },

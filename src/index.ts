@@ -1,7 +1,7 @@
 // The public surface of cellbudget: a named export list, nothing re-exported wholesale.
-export { CellbudgetError, isCellbudgetError } from './errors.js';
-export type { ErrorCode, ErrorDetails } from './errors.js';
-export { parseBytes, formatBytes, parsePercent } from './units.js';
+export { CellbudgetError, isCellbudgetError } from './core/errors.js';
+export type { ErrorCode, ErrorDetails } from './core/errors.js';
+export { parseBytes, formatBytes, parsePercent } from './core/units.js';
 export type {
   DatasetSource,
   DenseMatrix,
@@ -14,8 +14,8 @@ export type {
   Embeddings,
   FloatArray,
   FloatDtype,
-} from './data.js';
-export { VERSION } from './version.js';
+} from './core/data.js';
+export { VERSION } from './harness/version.js';
 export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad } from './h5ad/index.js';
 export { parsePipelineConfig, parseDataManagerConfig, RandomState, pyRound, planGroups, materialize, prepareData, groupedBytes, planBytes, assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes, buildManifest, loadDataset, memorySource } from './pipeline/index.js';
 export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag, GroupPlan, GroupedDistribution, RowReader, MaterializeSelect, SplitAssignment, DistributionSplit, SplitManifest, LoadedDataset, MemorySourceSpec } from './pipeline/index.js';

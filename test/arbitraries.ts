@@ -5,9 +5,9 @@
  * embeddings, and pipeline configs over them.
  */
 import fc from 'fast-check';
-import type { DatasetSource, Embeddings, Label, ObsColumn } from '../src/data.js';
+import type { DatasetSource, Embeddings, Label, ObsColumn } from '../src/core/data.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
-import { memorySource } from '../src/source-memory.js';
+import { memorySource } from '../src/pipeline/source-memory.js';
 
 export type KeyKind = 'categorical' | 'numeric' | 'string';
 

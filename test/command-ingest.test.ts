@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ingestLog, ingestReport } from '../src/harness/ingest.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { capture } from './helpers/cli.js';
 
 const LOG = fileURLToPath(new URL('./fixtures/command/original-fix.log', import.meta.url));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isCellbudgetError } from '../src/errors.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 import { h5Ready } from '../src/h5ad/file.js';
 import { inspectH5ad } from '../src/h5ad/inspect.js';
 import { openH5ad, withH5ad } from '../src/h5ad/source.js';

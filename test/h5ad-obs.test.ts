@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { labelAt } from '../src/data.js';
-import type { Label } from '../src/data.js';
+import { labelAt } from '../src/core/data.js';
+import type { Label } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { inspectH5ad } from '../src/h5ad/inspect.js';
 import { fixtureDir } from './h5ad/fixtures.js';

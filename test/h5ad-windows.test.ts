@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DenseMatrix, Matrix } from '../src/data.js';
+import type { DenseMatrix, Matrix } from '../src/core/data.js';
 import { H5File, wasmHeapBytes } from '../src/h5ad/file.js';
 import { readMatrix, readRows } from '../src/h5ad/matrix.js';
 import { fixtureDir } from './h5ad/fixtures.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { plannedRuns } from '../src/harness/run.js';
 import { loadScenarios } from '../src/harness/scenario.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { runCli as cli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-harness-'));

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { evaluateBudgets } from '../src/harness/budgets.js';
 import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
-import type { RunRecord, RungRecord, StepRecord } from '../src/harness/report.js';
+import type { RunRecord, RungRecord, StepRecord } from '../src/core/report.js';
 import { MEASUREMENT_ENV } from '../src/harness/run.js';
 import { matchingAxis, scaleSynthetic } from '../src/harness/scaling.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
-import { isCellbudgetError } from '../src/errors.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 
 const GB = 1e9;
 const MB = 1e6;

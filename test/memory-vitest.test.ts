@@ -1,7 +1,7 @@
 // The vitest helper: expectMemory(fn).toPeakBelow(limit), the limit_memory counterpart.
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { isCellbudgetError } from '../src/errors.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 import { expectMemory, MemoryLimitError, measureMemory, memoryMatchers } from '../src/vitest/index.js';
 

@@ -2,13 +2,13 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DatasetSource, ObsColumn } from '../src/data.js';
-import { isCellbudgetError } from '../src/errors.js';
+import type { DatasetSource, ObsColumn } from '../src/core/data.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 import { main } from '../src/cli/main.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
-import { memorySource } from '../src/source-memory.js';
+import { memorySource } from '../src/pipeline/source-memory.js';
 
 import { DATASETS, describeGolden, GOLDEN } from './h5ad/fixtures.js';
 import { capture } from './helpers/cli.js';

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { DatasetSource } from '../src/data.js';
+import type { DatasetSource } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { buildManifest } from '../src/pipeline/manifest.js';
 import type { SplitManifest } from '../src/pipeline/manifest.js';
 import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
-import { SPLITS } from '../src/strategies/types.js';
+import { SPLITS } from '../src/core/names.js';
 
 import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;

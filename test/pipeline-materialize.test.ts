@@ -1,15 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CsrMatrix, DenseMatrix } from '../src/data.js';
+import type { CsrMatrix, DenseMatrix } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { copyDistributions, groupedBytes, materialize, planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { loadDataset } from '../src/pipeline/load.js';
 import { assignSplits, copyDigest, splitBytes, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
 import { readFileSync } from 'node:fs';
-import { SPLITS } from '../src/strategies/types.js';
+import { SPLITS } from '../src/core/names.js';
 import { cellValue, datasetArb } from './arbitraries.js';
-import { memorySource } from '../src/source-memory.js';
+import { memorySource } from '../src/pipeline/source-memory.js';
 import { DATASETS } from './h5ad/fixtures.js';
 
 function toCsr(m: DenseMatrix): CsrMatrix {

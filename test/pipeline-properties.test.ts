@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DatasetSource, Label } from '../src/data.js';
-import { isCellbudgetError } from '../src/errors.js';
+import type { DatasetSource, Label } from '../src/core/data.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 import { nSrc, nTgt, planGroups, prepareData } from '../src/pipeline/grouping.js';
 import { pyRound } from '../src/pipeline/round.js';
 import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
 import type { SplitAssignment } from '../src/pipeline/splitter.js';
-import { SPLITS } from '../src/strategies/types.js';
+import { SPLITS } from '../src/core/names.js';
 import { cellValue, datasetArb, rowTuple, tableSource, configArb, obsTableArb } from './arbitraries.js';
 import type { Dataset, KeySpec } from './arbitraries.js';
 

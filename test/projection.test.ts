@@ -3,7 +3,7 @@
 // widens with noise and extrapolation). Readings are made up here; nothing is measured.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { byScale, fitAffine, judge, lowerMedian, NOISE_FLOOR_BYTES, type Reading } from '../src/projection.js';
+import { byScale, fitAffine, judge, lowerMedian, NOISE_FLOOR_BYTES, type Reading } from '../src/core/projection.js';
 
 const MB = 1e6;
 const GB = 1e9;

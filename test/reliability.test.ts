@@ -16,15 +16,15 @@ import { DATASETS } from './h5ad/fixtures.js';
 import { synthesize } from '../src/h5ad/synth.js';
 import { H5adWriter } from '../src/h5ad/write.js';
 import { ingestLog, ingestReport } from '../src/harness/ingest.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { runCli as cli } from './helpers/cli.js';
 import { sampleReport } from './report-fixtures.js';
-import type { DatasetSource, ObsColumn } from '../src/data.js';
-import { isCellbudgetError } from '../src/errors.js';
+import type { DatasetSource, ObsColumn } from '../src/core/data.js';
+import { isCellbudgetError } from '../src/core/errors.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
-import { memorySource } from '../src/source-memory.js';
+import { memorySource } from '../src/pipeline/source-memory.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {
   try {

@@ -16,7 +16,7 @@ import {
   timelineSpec,
   type LinesSpec,
 } from '../src/harness/charts.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { MAIN, sampleReport } from './report-fixtures.js';
 
 /** Width, height and pixel statistics of a PNG. */

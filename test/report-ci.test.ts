@@ -8,7 +8,7 @@ import { compareReports, medianRuns, type Tier } from '../src/harness/compare.js
 import { renderJunit, xmlEscape } from '../src/harness/junit.js';
 import { renderMarkdown } from '../src/harness/markdown.js';
 import { createProgress, progressWanted } from '../src/harness/progress.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { writeReportDir } from '../src/harness/write-report.js';
 import { main } from '../src/cli/main.js';
 import { MAIN, reproject, sampleReport, scaleRun } from './report-fixtures.js';

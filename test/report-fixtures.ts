@@ -2,7 +2,7 @@
  * Hand-built reports for the renderer tests. The figures follow the original fix's table
  * (shared/DESIGN.md §1) at full scale; they test rendering, not measurement.
  */
-import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../src/harness/report.js';
+import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../src/core/report.js';
 import { withProjection } from '../src/harness/ladder.js';
 import { evaluateBudgets } from '../src/harness/budgets.js';
 

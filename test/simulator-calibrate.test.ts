@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Report, RunRecord, StepRecord } from '../src/harness/report.js';
+import type { Report, RunRecord, StepRecord } from '../src/core/report.js';
 import { fitConstants, parseCalibration } from '../src/simulator/calibration.js';
 import { observationsFromReport, predictRun } from '../src/simulator/predict.js';
 import { CONSTANT_NAMES, type RuntimeConstants } from '../src/simulator/simulate.js';
-import { STRATEGY_NAMES } from '../src/strategies/types.js';
+import { STRATEGY_NAMES } from '../src/core/names.js';
 import { main } from '../src/cli/main.js';
 
 // Known constants a synthetic report is generated with; the fitter must find them again.

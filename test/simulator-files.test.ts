@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { builtinScenarios } from '../src/cli/plan.js';
 import { fileFacts } from '../src/harness/facts.js';
-import { SPLITS } from '../src/strategies/types.js';
+import { SPLITS } from '../src/core/names.js';
 import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 
 interface Golden {

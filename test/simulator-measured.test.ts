@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { fitConstants, MEASURED_CALIBRATION, type Calibration } from '../src/simulator/calibration.js';
 import type { FileFacts } from '../src/simulator/inputs.js';
 import { observationsFromReport, predictRun, scenarioOfRun } from '../src/simulator/predict.js';
-import type { StrategyName } from '../src/strategies/types.js';
+import type { StrategyName } from '../src/core/names.js';
 
 // Real measurements (kernel high-water marks of src/strategies runs; see the fixture's `note`).
 const report = JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8')) as Report;

@@ -7,7 +7,7 @@ import { simulate } from '../src/simulator/simulate.js';
 import { bestOrder, plan } from '../src/simulator/planner.js';
 import { predictRun } from '../src/simulator/predict.js';
 import { MEASURED_CALIBRATION } from '../src/simulator/calibration.js';
-import { STRATEGY_NAMES } from '../src/strategies/types.js';
+import { STRATEGY_NAMES } from '../src/core/names.js';
 
 const GB = 1e9;
 const within = (actual: number, expected: number, tol = 0.1): void => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuiltinRunSpec, CommandRunSpec } from '../src/harness/executor.js';
 import { childFromRecords, commandFromRecords, RecordReader, RECORDS_FILE, RecordWriter, type JobRecord } from '../src/harness/job-records.js';
-import type { Report } from '../src/harness/report.js';
+import type { Report } from '../src/core/report.js';
 import { slurmMemArg, slurmTime } from '../src/harness/slurm.js';
 import { CHILD_START_BYTES, JOB_ENTRY_BYTES, jobMemoryBytes, jobScript, SLURM_DEFAULTS, type SlurmSettings } from '../src/harness/slurm-executor.js';
 import { runCli } from './helpers/cli.js';

@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Report, RunRecord } from '../src/harness/report.js';
+import type { Report, RunRecord } from '../src/core/report.js';
 import { CHILD_START_BYTES, JOB_ENTRY_BYTES } from '../src/harness/slurm-executor.js';
 import { runCli } from './helpers/cli.js';
 import { jobState, slurm, startCluster, stopCluster } from './helpers/slurm.js';

@@ -13,7 +13,7 @@ import { openH5ad } from '../src/h5ad/source.js';
 import { synthesize, type SynthOptions } from '../src/h5ad/synth.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import { retainedDigests, runStrategy, type StrategyInput, type StrategyOptions } from '../src/strategies/index.js';
-import type { StepObserver, StrategyName } from '../src/strategies/types.js';
+import type { StepObserver, StrategyName } from '../src/core/names.js';
 import { datasetArb, tableSource, type ObsTable } from './arbitraries.js';
 
 const observer: StepObserver = { step: (_dataset, _name, fn) => fn() };

@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { datasetsFromScenario } from '../src/simulator/inputs.js';
 import { bestOrder } from '../src/simulator/planner.js';
-import { chooseOrder, parseOrderMode } from '../src/strategies/order.js';
+import { chooseOrder } from '../src/simulator/order.js';
+import { parseOrderMode } from '../src/core/names.js';
 import { retainedDigests, runStrategy, type StrategyInput } from '../src/strategies/index.js';
-import type { StepName, StepObserver, StrategyName } from '../src/strategies/types.js';
+import type { StepName, StepObserver, StrategyName } from '../src/core/names.js';
 import { datasetArb, tableSource } from './arbitraries.js';
 import fc from 'fast-check';
 

@@ -11,8 +11,8 @@ import { loadScenarios, shippedScenarioNames, type BuiltinScenario } from '../sr
 import { openH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { retainedDigests, runStrategy, type StrategyInput } from '../src/strategies/index.js';
-import type { StepObserver } from '../src/strategies/types.js';
-import { parseBytes } from '../src/units.js';
+import type { StepObserver } from '../src/core/names.js';
+import { parseBytes } from '../src/core/units.js';
 
 const SCALE = 0.00005; // 132 GB -> 6.6 MB
 const observer: StepObserver = { step: (_dataset, _name, fn) => fn() };

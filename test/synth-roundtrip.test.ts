@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CsrMatrix, DatasetSource, ObsColumn } from '../src/data.js';
+import type { CsrMatrix, DatasetSource, ObsColumn } from '../src/core/data.js';
 import { openH5ad } from '../src/h5ad/source.js';
 import { resolveSynthSpec, SynthGenerator, synthesize } from '../src/h5ad/synth.js';
 import type { SynthOptions } from '../src/h5ad/synth.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CellbudgetError } from '../src/errors.js';
+import { CellbudgetError } from '../src/core/errors.js';
 import { cellsForSize, representationBytes, resolveSynthSpec, SynthGenerator, synthSpecKey } from '../src/h5ad/synth.js';
 import type { SynthOptions } from '../src/h5ad/synth.js';
 

@@ -7,9 +7,9 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Report } from '../harness/report.js';
-import { CellbudgetError } from '../errors.js';
-import { formatBytes } from '../units.js';
+import type { Report } from '../core/report.js';
+import { CellbudgetError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import { fitConstants } from '../simulator/calibration.js';
 import { fullSizeMeasurements, observationsFromReport } from '../simulator/predict.js';
 import { CONSTANT_NAMES } from '../simulator/simulate.js';

@@ -1,7 +1,7 @@
 import type { RegisterCommand } from './context.js';
 import { compareReports, DEFAULT_COMPARE, formatComparison, loadReport } from '../harness/compare.js';
-import { CellbudgetError } from '../errors.js';
-import { parseBytes, parsePercent } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { parseBytes, parsePercent } from '../core/units.js';
 
 /**
  * `cellbudget compare BASE.json NEW.json [--warn 5%] [--fail 10%] [--json]`: peak and final

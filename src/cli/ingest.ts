@@ -10,9 +10,9 @@ import { ingestReport, LogIngester, type IngestedRunRecord, type IngestedStepRec
 import { loadScenarios, type Budgets } from '../harness/scenario.js';
 import { parseBudgetFlags } from '../harness/budgets.js';
 import { writeReportDir } from '../harness/write-report.js';
-import { CellbudgetError } from '../errors.js';
-import { STRATEGY_NAMES, type StrategyName } from '../strategies/types.js';
-import { formatBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { STRATEGY_NAMES, type StrategyName } from '../core/names.js';
+import { formatBytes } from '../core/units.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
 interface IngestFlags {

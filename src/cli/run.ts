@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { RegisterCommand } from './context.js';
-import { CellbudgetError } from '../errors.js';
-import { formatBytes, parseDuration, parsePercent } from '../units.js';
-import { STRATEGY_NAMES, parseStrategies } from '../strategies/types.js';
-import { parseOrderMode } from '../strategies/order.js';
+import { CellbudgetError } from '../core/errors.js';
+import { formatBytes, parseDuration, parsePercent } from '../core/units.js';
+import { STRATEGY_NAMES, parseStrategies } from '../core/names.js';
+import { parseOrderMode } from '../core/names.js';
 import { calibrationLabel, readCalibration } from './plan.js';
 import { loadScenarios } from '../harness/scenario.js';
 import { parseBudgetFlags } from '../harness/budgets.js';
@@ -15,9 +15,9 @@ import { createProgress } from '../harness/progress.js';
 import { compareReports, loadReport, medianRuns, formatComparison } from '../harness/compare.js';
 import { writeReportDir } from '../harness/write-report.js';
 import { checkWritableDir, formatPreflight, preflight } from '../harness/preflight.js';
-import type { Report, RunRecord } from '../harness/report.js';
+import type { Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf } from '../harness/ladder.js';
-import { NONLINEAR_RESIDUAL } from '../projection.js';
+import { NONLINEAR_RESIDUAL } from '../core/projection.js';
 
 interface RunOpts {
   out: string;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { CellbudgetError } from '../errors.js';
-import type { DatasetSource, Label } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { DatasetSource, Label } from '../core/data.js';
 import { withH5ad } from '../h5ad/source.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import type { PipelineConfig } from '../pipeline/config.js';
@@ -9,9 +9,9 @@ import type { GroupPlan } from '../pipeline/grouping.js';
 import { buildManifest } from '../pipeline/manifest.js';
 import { assignSplits, copyDigest } from '../pipeline/splitter.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';
-import { SPLITS } from '../strategies/types.js';
-import type { Split } from '../strategies/types.js';
-import { formatBytes } from '../units.js';
+import { SPLITS } from '../core/names.js';
+import type { Split } from '../core/names.js';
+import { formatBytes } from '../core/units.js';
 import type { RegisterCommand } from './context.js';
 
 /** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */

@@ -1,8 +1,8 @@
 import { Option } from 'commander';
 import cliProgress from 'cli-progress';
 import type { RegisterCommand } from './context.js';
-import { CellbudgetError } from '../errors.js';
-import { formatBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import { SYNTH_DEFAULTS, synthesize } from '../h5ad/synth.js';
 import type { SynthOptions, SynthProgress } from '../h5ad/synth.js';
 

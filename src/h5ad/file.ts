@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
-import { CellbudgetError, isCellbudgetError } from '../errors.js';
-import type { ErrorCode } from '../errors.js';
+import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import { datasetLayout, datasetStorageBytes } from './storage.js';
 import type { SuperblockInfo } from './storage.js';
 

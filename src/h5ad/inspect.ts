@@ -1,7 +1,7 @@
 /** What `cellbudget inspect` reports about an h5ad file, read from metadata only. */
 import { statSync } from 'node:fs';
-import { formatBytes } from '../units.js';
-import type { MatrixInfo } from '../data.js';
+import { formatBytes } from '../core/units.js';
+import type { MatrixInfo } from '../core/data.js';
 import { withH5 } from './file.js';
 import type { H5File } from './file.js';
 import { listMatrixLocations, matrixInfo } from './matrix.js';

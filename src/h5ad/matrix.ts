@@ -3,10 +3,10 @@
  * and dtypes come from metadata; data is read in bounded, chunk-aligned windows into
  * preallocated typed arrays, so WebAssembly memory stays at one window whatever the size.
  */
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { obsRowCount } from './obs.js';
-import { allocFloat } from '../data.js';
-import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../data.js';
+import { allocFloat } from '../core/data.js';
+import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../core/data.js';
 import { describeDtype, T, WINDOW_BYTES } from './file.js';
 import type { H5File, Metadata } from './file.js';
 

@@ -4,8 +4,8 @@
  * 0.1.0: categories under `obs/__categories`, linked by an object reference) and pre-0.7
  * files without encoding attributes where the dtype says enough.
  */
-import { CellbudgetError } from '../errors.js';
-import type { CodeArray, Label, NumericArray, ObsColumn } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { CodeArray, Label, NumericArray, ObsColumn } from '../core/data.js';
 import { describeDtype, storedArrayType, T } from './file.js';
 import type { H5File, H5Ref, Metadata, NumericOut } from './file.js';
 

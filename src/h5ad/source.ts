@@ -1,6 +1,6 @@
 /** `openH5ad`: a DatasetSource over an h5ad file, holding one h5wasm handle until close(). */
-import { CellbudgetError } from '../errors.js';
-import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../core/data.js';
 import { H5File } from './file.js';
 import { matrixInfo, readMatrix, readRows } from './matrix.js';
 import { obsLayout, obsRowCount, readObsColumn, readObsIndex } from './obs.js';

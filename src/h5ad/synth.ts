@@ -11,9 +11,9 @@
 import { createHash } from 'node:crypto';
 import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CellbudgetError } from '../errors.js';
-import type { FloatArray, FloatDtype } from '../data.js';
-import { parseBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { FloatArray, FloatDtype } from '../core/data.js';
+import { parseBytes } from '../core/units.js';
 import { H5adWriter, H5T_ENUM_CLASS, patchBoolPlaceholders, stampModificationTimes } from './write.js';
 import type { MatrixCompression } from './write.js';
 

@@ -1,6 +1,6 @@
 /** `uns` entries: top-level keys and embedding dictionaries `uns/<key>/<label>` → vector. */
-import { CellbudgetError } from '../errors.js';
-import type { Embeddings, FloatArray } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { Embeddings, FloatArray } from '../core/data.js';
 import { T } from './file.js';
 import type { H5File } from './file.js';
 import { floatDtypeFor } from './matrix.js';

@@ -17,8 +17,8 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Dataset, File as H5wasmFile, Group, ready } from 'h5wasm/node';
 import type { Dtype } from 'h5wasm/node';
-import { CellbudgetError, isCellbudgetError } from '../errors.js';
-import type { FloatArray, FloatDtype } from '../data.js';
+import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
+import type { FloatArray, FloatDtype } from '../core/data.js';
 
 const H5 = await ready;
 

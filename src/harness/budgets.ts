@@ -4,12 +4,12 @@
  * interval: ok when all of it is within the limit, exceeded when all of it is over, and
  * uncertain when it straddles the limit or the ladder is not linear.
  */
-import { CellbudgetError } from '../errors.js';
-import { judge } from '../projection.js';
-import { formatBytes, hasUnit, parseBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { judge } from '../core/projection.js';
+import { formatBytes, hasUnit, parseBytes } from '../core/units.js';
 import { formatProjected, formatScales, projectionOf, stepProjectionOf } from './ladder.js';
 import type { Budgets } from './scenario.js';
-import type { BudgetResult, Interval, Projection, RunRecord, StepRecord } from './report.js';
+import type { BudgetResult, Interval, Projection, RunRecord, StepRecord } from '../core/report.js';
 
 /** The step where a run's peak happened, as "prepare dataset_2": the highest full-scale peak. */
 export function peakStep(steps: readonly StepRecord[], scale = 1): StepRecord | undefined {

@@ -7,9 +7,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
-import { formatBytes } from '../units.js';
-import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary, StepRecord } from './report.js';
-import { liveBytesKnown } from './report.js';
+import { formatBytes } from '../core/units.js';
+import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary, StepRecord } from '../core/report.js';
+import { liveBytesKnown } from '../core/report.js';
 import { formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
 
 // ---------------------------------------------------------------------------------------

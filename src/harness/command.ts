@@ -33,12 +33,12 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { descendantPids, kernelHwmAvailable, processGroupMembers, processStartTime, readProcStatus, resetHighWaterMark } from '../memory/proc.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, LineSplitter, parseMarker, type Marker, type MarkerOptions } from './markers.js';
-import type { RunRecord, StepRecord } from './report.js';
-import { NO_IN_PROCESS_FIGURES } from './report.js';
+import type { RunRecord, StepRecord } from '../core/report.js';
+import { NO_IN_PROCESS_FIGURES } from '../core/report.js';
 import type { Budgets } from './scenario.js';
 
 /** Where the baseline of a command comes from; see the module comment. */

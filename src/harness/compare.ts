@@ -5,12 +5,12 @@
  * refused as a failure, as is a comparison in which nothing matches.
  */
 import { readFile } from 'node:fs/promises';
-import { CellbudgetError } from '../errors.js';
-import { formatBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import { evaluateBudgets } from './budgets.js';
 import { formatSpread, projectionOf, withProjection } from './ladder.js';
 import type { Budgets } from './scenario.js';
-import type { Interval, Report, RunRecord, StepRecord } from './report.js';
+import type { Interval, Report, RunRecord, StepRecord } from '../core/report.js';
 
 /** ok: within ±warn; improved: fell by more than warn; warn / fail: grew by more than warn / fail. */
 export type Tier = 'ok' | 'improved' | 'warn' | 'fail';

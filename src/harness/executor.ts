@@ -5,9 +5,9 @@
  * each in a fresh child; `slurm` (slurm-executor.ts) submits each as a Slurm job that runs the
  * same child measurement on a node and writes its records to a shared work folder.
  */
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import type { SynthSpec } from '../h5ad/synth.js';
-import type { StrategyName } from '../strategies/types.js';
+import type { StrategyName } from '../core/names.js';
 import { runCommandScenario, type CommandRunRecord, type CommandSpec, type CommandStepRecord } from './command.js';
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { ChildJob, ChildMessage } from './protocol.js';

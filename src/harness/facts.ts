@@ -2,7 +2,7 @@
  * Facts the simulator needs about real files, read without touching the matrix. I/O, so
  * it lives beside the harness, not in the pure simulator.
  */
-import { obsColumnBytes } from '../source-memory.js';
+import { obsColumnBytes } from '../pipeline/source-memory.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import { planGroups } from '../pipeline/grouping.js';
 import { assignSplits } from '../pipeline/splitter.js';

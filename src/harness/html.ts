@@ -7,13 +7,13 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../core/units.js';
 import { chartConfigFromSpec, peakMeaning, reportChartSpecs, type ChartSpec } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta } from './compare.js';
-import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from './report.js';
+import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
 import { formatProjected, formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
-import { liveBytesKnown } from './report.js';
+import { liveBytesKnown } from '../core/report.js';
 
 export interface HtmlOptions {
   baseline?: Report;

@@ -10,13 +10,13 @@
  * own. No baseline is subtracted (baseline_bytes 0): the figures are absolute, as printed.
  */
 import { cpus, release, totalmem } from 'node:os';
-import { CellbudgetError } from '../errors.js';
-import type { StrategyName } from '../strategies/types.js';
-import { VERSION } from '../version.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { StrategyName } from '../core/names.js';
+import { VERSION } from './version.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, parseMarker, type MarkerOptions } from './markers.js';
-import type { Report, ReportEnvironment, RunRecord, ScenarioSummary, StepRecord } from './report.js';
-import { NO_IN_PROCESS_FIGURES } from './report.js';
+import type { Report, ReportEnvironment, RunRecord, ScenarioSummary, StepRecord } from '../core/report.js';
+import { NO_IN_PROCESS_FIGURES } from '../core/report.js';
 import type { Budgets } from './scenario.js';
 
 export interface IngestOptions {

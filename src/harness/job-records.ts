@@ -10,7 +10,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../core/units.js';
 import { evaluateBudgets } from './budgets.js';
 import type { CommandRunRecord, CommandStepRecord } from './command.js';
 import type { ChildRunSpec, CommandRunSpec } from './executor.js';

@@ -4,8 +4,8 @@
  * full-scale projection); an uncertain budget passes with a <system-out> warning; a run that
  * died or errored is an <error> on each of its test cases (no verdict could be reached).
  */
-import { formatBytes } from '../units.js';
-import type { BudgetResult, Report, RunRecord } from './report.js';
+import { formatBytes } from '../core/units.js';
+import type { BudgetResult, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
 import { formatProjected, projectionOf } from './ladder.js';
 

@@ -4,10 +4,10 @@
  * the run's own figures (`peak_bytes`, `final_bytes`, steps) are those of the scenario's
  * `scale`, its projection the fit over all rungs.
  */
-import { CellbudgetError } from '../errors.js';
-import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../projection.js';
-import { formatBytes } from '../units.js';
-import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from './report.js';
+import { CellbudgetError } from '../core/errors.js';
+import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../core/projection.js';
+import { formatBytes } from '../core/units.js';
+import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from '../core/report.js';
 import { scaleSynthetic } from './scaling.js';
 import type { BuiltinScenario } from './scenario.js';
 

@@ -2,12 +2,12 @@
  * report.md: a Markdown summary for a pull-request comment or a CI job summary. One row per
  * scenario × strategy; budgets as ✅/❌; the change against a baseline when one is given.
  */
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../core/units.js';
 import { peakMeaning } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
-import type { BudgetResult, Interval, Report, RunRecord } from './report.js';
+import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, projectionOf } from './ladder.js';
-import { liveBytesKnown } from './report.js';
+import { liveBytesKnown } from '../core/report.js';
 
 export interface MarkdownOptions {
   /** A baseline report: adds Δ columns (compared with `compareReports`). */

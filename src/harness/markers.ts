@@ -10,7 +10,7 @@
  *   *before* a step, so its name names the step it opens.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { StepName } from '../strategies/types.js';
+import type { StepName } from '../core/names.js';
 
 export interface MemoryMarker {
   kind: 'memory';

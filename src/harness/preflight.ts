@@ -18,13 +18,13 @@
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { CellbudgetError, isCellbudgetError } from '../errors.js';
+import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import { representationBytes, resolveSynthSpec, synthSpecKey, type SynthSpec } from '../h5ad/synth.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import { MEASURED_CALIBRATION, predictRun, type FileFacts } from '../simulator/index.js';
 import type { Calibration } from '../simulator/calibration.js';
-import type { StrategyName } from '../strategies/types.js';
-import { formatBytes } from '../units.js';
+import type { StrategyName } from '../core/names.js';
+import { formatBytes } from '../core/units.js';
 import { fileFacts } from './facts.js';
 import type { LadderSpec } from './ladder.js';
 import { ladderOf, plannedRuns, synthOptionsFor } from './run.js';

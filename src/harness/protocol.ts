@@ -9,7 +9,7 @@
  *   export function warmUp(payload): void    // optional: runs before the idle baseline
  * `runJob`'s return value (JSON-serialisable) comes back as the run's `result`.
  */
-import type { StepRecord } from './report.js';
+import type { StepRecord } from '../core/report.js';
 import type { MethodChoice } from '../memory/probe.js';
 import type { Baseline } from '../memory/snapshot.js';
 import type { StepRecorder, StepStart } from '../memory/recorder.js';

@@ -3,9 +3,9 @@
  * of conditions (cell lines × drugs × doses), not the cells per distribution, so the
  * allocator sees group arrays of realistic size.
  */
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { roundShare } from '../pipeline/round.js';
-import { parseBytes } from '../units.js';
+import { parseBytes } from '../core/units.js';
 import type { SyntheticDef } from './scenario.js';
 
 /** The split a scaled dataset is cut by: which columns, which ratios. */

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { closest, distance } from 'fastest-levenshtein';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
-import { CellbudgetError } from '../errors.js';
-import { hasUnit, parseBytes, parseDuration } from '../units.js';
-import { STRATEGY_NAMES, type StrategyName } from '../strategies/types.js';
+import { CellbudgetError } from '../core/errors.js';
+import { hasUnit, parseBytes, parseDuration } from '../core/units.js';
+import { STRATEGY_NAMES, type StrategyName } from '../core/names.js';
 
 /** The directory holding the shipped scenarios (works from src and from dist). */
 export function scenariosDir(): string {

@@ -16,8 +16,8 @@ import { existsSync, mkdirSync, openSync, closeSync, readSync, statSync, writeFi
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CellbudgetError, isCellbudgetError } from '../errors.js';
-import { formatBytes } from '../units.js';
+import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import type { ChildRunOutcome, ChildRunSpec, Executor, ExecutorHooks, RunPlace } from './executor.js';
 import {
   childFromRecords,

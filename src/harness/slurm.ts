@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 
 /** The commands the executor needs. */
 export const SLURM_TOOLS = ['sbatch', 'squeue', 'scontrol', 'scancel', 'sinfo'] as const;

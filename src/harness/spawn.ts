@@ -14,9 +14,9 @@ import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { kernelHwmAvailable, readProcStatus } from '../memory/proc.js';
-import { formatBytes } from '../units.js';
+import { formatBytes } from '../core/units.js';
 import type { BaselineRecord, ChildJob, ChildMessage, ErrorRecord } from './protocol.js';
-import type { MeasureMethod, RunRecord, StepRecord } from './report.js';
+import type { MeasureMethod, RunRecord, StepRecord } from '../core/report.js';
 
 export interface MemoryCap {
   /** V8 old-space limit (`--max-old-space-size`, MiB): the heap dies with "JavaScript heap out of memory". */

@@ -9,13 +9,13 @@
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { renderChartPng, reportChartSpecs } from './charts.js';
 import { compareReports, type Comparison, type CompareOptions } from './compare.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
-import type { Report } from './report.js';
+import type { Report } from '../core/report.js';
 
 export interface WriteReportOptions {
   /** Compare against this report (Δ columns in report.md and report.html). */

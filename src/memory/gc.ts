@@ -4,7 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 
 type GcFn = () => void;
 

@@ -2,8 +2,8 @@
  * Peak resident memory over a stretch of code: the kernel high-water mark on Linux,
  * sampled RSS elsewhere. Both are read synchronously, so a synchronous step is covered.
  */
-import type { MeasureMethod } from '../harness/report.js';
-import { CellbudgetError } from '../errors.js';
+import type { MeasureMethod } from '../core/report.js';
+import { CellbudgetError } from '../core/errors.js';
 import { kernelHwmAvailable, readProcStatus, resetHighWaterMark } from './proc.js';
 import { RssSampler, type RssSamplerOptions } from './sampler.js';
 

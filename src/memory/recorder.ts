@@ -5,9 +5,9 @@
  * pipeline still references (live bytes). RSS figures are net of the idle baseline.
  */
 import { writeSync } from 'node:fs';
-import type { StepRecord } from '../harness/report.js';
-import type { StepName, StepObserver } from '../strategies/types.js';
-import { formatBytes } from '../units.js';
+import type { StepRecord } from '../core/report.js';
+import type { StepName, StepObserver } from '../core/names.js';
+import { formatBytes } from '../core/units.js';
 import { GcMeter } from './gcstats.js';
 import { createPeakProbe, type MethodChoice, type PeakProbe } from './probe.js';
 import { measureBaseline, takeSnapshot, type Baseline, type WasmBytesFn } from './snapshot.js';

@@ -3,8 +3,8 @@
  * the flag may be derived from a column value, e.g. control = `drug == "DMSO_TF"`).
  */
 import { z } from 'zod';
-import { CellbudgetError } from '../errors.js';
-import type { Label } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { Label } from '../core/data.js';
 
 /** A flag derived from a column: a cell is a control when `obs[column] == equals`. */
 export interface DerivedFlag {

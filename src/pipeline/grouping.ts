@@ -3,9 +3,9 @@
  * from obs alone (`planGroups`), then copy each distribution's rows out of the
  * representation (`materialize`). Semantics: shared/DESIGN.md §3.
  */
-import { CellbudgetError } from '../errors.js';
-import { allocFloat, itemSize } from '../data.js';
-import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, FloatDtype, Label, Matrix, ObsColumn } from '../data.js';
+import { CellbudgetError } from '../core/errors.js';
+import { allocFloat, itemSize } from '../core/data.js';
+import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, FloatDtype, Label, Matrix, ObsColumn } from '../core/data.js';
 import { flagColumn } from './config.js';
 import type { DataManagerConfig } from './config.js';
 import { keyColumn, tupleAt, tupleKeys } from './keys.js';

@@ -11,5 +11,5 @@ export { buildManifest } from './manifest.js';
 export type { SplitManifest, SplitManifestEntry } from './manifest.js';
 export { loadDataset } from './load.js';
 export type { LoadedDataset } from './load.js';
-export { memorySource, matrixBytes, obsColumnBytes } from '../source-memory.js';
-export type { MemorySourceSpec } from '../source-memory.js';
+export { memorySource, matrixBytes, obsColumnBytes } from './source-memory.js';
+export type { MemorySourceSpec } from './source-memory.js';

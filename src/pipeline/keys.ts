@@ -4,8 +4,8 @@
  * before True, strings by code point), and the label of each code. Combining several
  * columns gives dense codes in lexicographic tuple order, by counting, never by sorting rows.
  */
-import type { CodeArray, Label, ObsColumn } from '../data.js';
-import { CellbudgetError } from '../errors.js';
+import type { CodeArray, Label, ObsColumn } from '../core/data.js';
+import { CellbudgetError } from '../core/errors.js';
 
 export interface KeyColumn {
   readonly name: string;

@@ -3,8 +3,8 @@
  * rep keys name, and the representation fully in memory. The result is an in-memory
  * DatasetSource, so strategies run `loadDataset → prepareData(config, loaded)`.
  */
-import type { DatasetSource, Embeddings, Matrix, ObsColumn } from '../data.js';
-import { matrixBytes, memorySource, obsColumnBytes } from '../source-memory.js';
+import type { DatasetSource, Embeddings, Matrix, ObsColumn } from '../core/data.js';
+import { matrixBytes, memorySource, obsColumnBytes } from './source-memory.js';
 import type { DataManagerConfig } from './config.js';
 
 export interface LoadedDataset extends DatasetSource {

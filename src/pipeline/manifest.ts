@@ -2,8 +2,8 @@
  * The split manifest: what `cellbudget split --json` prints. Exactly the fields of
  * `expected` in the golden files, so a manifest can be compared with the reference's.
  */
-import type { Label } from '../data.js';
-import type { Split } from '../strategies/types.js';
+import type { Label } from '../core/data.js';
+import type { Split } from '../core/names.js';
 import type { GroupPlan } from './grouping.js';
 import { nSrc, nTgt } from './grouping.js';
 import type { SplitAssignment } from './splitter.js';

@@ -3,7 +3,7 @@
  * `permutation(n)` that pandas `DataFrame.sample(frac=1, random_state=seed)` uses. Only
  * what the splitter needs; the golden permutations.json pins every detail.
  */
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 
 const N = 624;
 const M = 397;

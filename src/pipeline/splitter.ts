@@ -5,10 +5,10 @@
  * force_training_values / holdout_combinations rather than the reference's defect.
  */
 import { createHash } from 'node:crypto';
-import { CellbudgetError } from '../errors.js';
-import type { DenseMatrix, FloatArray, FloatDtype, Label } from '../data.js';
-import { SPLITS } from '../strategies/types.js';
-import type { Split } from '../strategies/types.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { DenseMatrix, FloatArray, FloatDtype, Label } from '../core/data.js';
+import { SPLITS } from '../core/names.js';
+import type { Split } from '../core/names.js';
 import type { SplitConfig } from './config.js';
 import type { DistributionCopy, GroupPlan, GroupedDistribution } from './grouping.js';
 import { nSrc, nTgt } from './grouping.js';

@@ -3,7 +3,7 @@
  * weights, non-negative, retention ≤ 1), and the calibration file format.
  */
 import { z } from 'zod';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { CONSTANT_NAMES, DEFAULT_CONSTANTS, evaluate, type Features, type RuntimeConstants } from './simulate.js';
 import { MEASURED_FIT } from './measured-calibration.js';
 

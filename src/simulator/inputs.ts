@@ -5,13 +5,13 @@
  * Pure: the caller reads files.
  */
 import { z } from 'zod';
-import { CellbudgetError } from '../errors.js';
-import { parseBytes } from '../units.js';
+import { CellbudgetError } from '../core/errors.js';
+import { parseBytes } from '../core/units.js';
 import { scaleSynthetic } from '../harness/scaling.js';
 import type { SyntheticDef } from '../harness/scenario.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';
-import { SPLITS } from '../strategies/types.js';
+import { SPLITS } from '../core/names.js';
 import { documentedStructure, syntheticDataset, validateDataset, type DatasetModel, type SplitSpec, type SplitStructure } from './model.js';
 
 /**

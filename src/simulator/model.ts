@@ -4,10 +4,10 @@
  * Pure: no I/O. Inputs come from a scenario (synthetic spec or documented `model:`),
  * from `inspect` of a real file, or from the command line.
  */
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { roundShare } from '../pipeline/round.js';
-import type { Split } from '../strategies/types.js';
-import { SPLITS } from '../strategies/types.js';
+import type { Split } from '../core/names.js';
+import { SPLITS } from '../core/names.js';
 
 /**
  * How a dataset's GroupedDistribution divides between its splits, as shares of the

@@ -3,10 +3,10 @@
  * each node size fits with headroom, the processing order that minimises the peak, the
  * smallest node that fits and a ready `#SBATCH --mem` line.
  */
-import { CellbudgetError } from '../errors.js';
-import { formatBytes } from '../units.js';
-import type { StrategyName } from '../strategies/types.js';
-import { STRATEGY_NAMES } from '../strategies/types.js';
+import { CellbudgetError } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
+import type { StrategyName } from '../core/names.js';
+import { STRATEGY_NAMES } from '../core/names.js';
 import type { FullSizeMeasurement } from './calibration.js';
 import type { DatasetModel } from './model.js';
 import { DEFAULT_CONSTANTS, simulate, type RuntimeConstants, type SimResult } from './simulate.js';

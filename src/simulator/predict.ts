@@ -3,10 +3,10 @@
  * of a run at the run's (scaled) size, and `observationsFromReport` turns a report into
  * calibration data. Pure: the caller reads the report.
  */
-import { CellbudgetError } from '../errors.js';
-import type { Report, RunRecord } from '../harness/report.js';
-import type { StepName, StrategyName } from '../strategies/types.js';
-import { STRATEGY_NAMES } from '../strategies/types.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { Report, RunRecord } from '../core/report.js';
+import type { StepName, StrategyName } from '../core/names.js';
+import { STRATEGY_NAMES } from '../core/names.js';
 import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
 import { datasetsFromScenario, type FileFacts, type ScenarioLike } from './inputs.js';
 import { simulate, type SimResult } from './simulate.js';

@@ -6,9 +6,9 @@
  * with the runtime constants as coefficients, so that `calibrate` can fit the constants
  * by least squares over measured steps.
  */
-import { CellbudgetError } from '../errors.js';
-import type { Split, StepName, StrategyName } from '../strategies/types.js';
-import { SPLITS } from '../strategies/types.js';
+import { CellbudgetError } from '../core/errors.js';
+import type { Split, StepName, StrategyName } from '../core/names.js';
+import { SPLITS } from '../core/names.js';
 import { groupedBytes, keptBytes, type DatasetModel } from './model.js';
 
 /** Runtime overheads, calibrated from harness measurements (`cellbudget calibrate`). */

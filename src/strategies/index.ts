@@ -3,32 +3,18 @@
  * of named steps per dataset, reported to a StepObserver (the harness measures them), with
  * a forced garbage collection after every delete — the original fix's "aggressive gc".
  */
-import type { DatasetSource } from '../data.js';
-import { CellbudgetError } from '../errors.js';
+import type { DatasetSource } from '../core/data.js';
+import { CellbudgetError } from '../core/errors.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { loadDataset, type LoadedDataset } from '../pipeline/load.js';
 import { planBytes, prepareData, type GroupedDistribution } from '../pipeline/grouping.js';
 import { assignSplits, splitGrouped, splitDigest, type DistributionSplit } from '../pipeline/splitter.js';
-import { SPLITS, type Split, type StepObserver, type StrategyName } from './types.js';
+import { SPLITS, type Split, type StepObserver, type StrategyName } from '../core/names.js';
+import type { StrategyInput, StrategyOptions } from './types.js';
 import { runStreaming } from './streaming.js';
 import { LiveSet } from './live.js';
 
-/** A dataset as a strategy sees it: a name and a way to open it (opened when loaded). */
-export interface StrategyInput {
-  readonly name: string;
-  readonly open: () => DatasetSource;
-}
-
-export interface StrategyOptions {
-  /** Forced garbage collection (global.gc under --expose-gc); a no-op when unavailable. */
-  readonly gc: () => void;
-  /** Rows per window when streaming the representation (streaming strategy). */
-  readonly windowRows?: number;
-  /** The dataset that keeps train/val/test (default: the first input), wherever it is processed. */
-  readonly primary?: string;
-  /** Processing order, every input's name once (default: as given); what is kept does not depend on it. */
-  readonly order?: readonly string[];
-}
+export type { StrategyInput, StrategyOptions } from './types.js';
 
 /** What a strategy keeps: per dataset, the splits it retained. */
 export type Retained = Map<string, Partial<Record<Split, DistributionSplit>>>;

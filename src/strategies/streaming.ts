@@ -4,13 +4,13 @@
  * peak approaches what is kept: neither the raw matrix nor a secondary's full
  * GroupedDistribution ever exists.
  */
-import type { DatasetSource } from '../data.js';
+import type { DatasetSource } from '../core/data.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { materialize, planBytes, planGroups, type GroupPlan } from '../pipeline/grouping.js';
 import { assignSplits, splitGrouped, type DistributionSplit, type SplitAssignment } from '../pipeline/splitter.js';
 import type { LiveSet } from './live.js';
-import type { StrategyInput, StrategyOptions } from './index.js';
-import { SPLITS, type Split, type StepObserver } from './types.js';
+import type { StrategyInput, StrategyOptions } from './types.js';
+import { SPLITS, type Split, type StepObserver } from '../core/names.js';
 
 /** The splits a dataset keeps: all of them for the primary, test for a secondary. */
 export function keptSplits(isPrimary: boolean): readonly Split[] {

@@ -1,37 +1,19 @@
-import { CellbudgetError } from '../errors.js';
+/** What a strategy is given: its datasets, opened when loaded, and how to run. */
+import type { DatasetSource } from '../core/data.js';
 
-/** Names of strategies as users call them. */
-export type StrategyName = 'eager' | 'sequential' | 'selective' | 'streaming';
-export const STRATEGY_NAMES: readonly StrategyName[] = ['eager', 'sequential', 'selective', 'streaming'];
-
-/** Strategy names from `--strategy` options (repeated or comma-separated); undefined when none. */
-export function parseStrategies(list: readonly string[] | undefined): StrategyName[] | undefined {
-  if (!list || list.length === 0) return undefined;
-  return list.flatMap((x) => x.split(',')).map((name) => {
-    if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
-      throw new CellbudgetError('USAGE', `Unknown strategy '${name}'.`, { key: '--strategy', value: name, hint: `Strategies: ${STRATEGY_NAMES.join(', ')}.` });
-    }
-    return name as StrategyName;
-  });
+/** A dataset as a strategy sees it: a name and a way to open it (opened when loaded). */
+export interface StrategyInput {
+  readonly name: string;
+  readonly open: () => DatasetSource;
 }
 
-/**
- * Steps a strategy runs per dataset. `load`, `prepare`, `delete-raw`, `split`,
- * `delete-grouped`, `retain` are the original fix's; `plan` and `stream` are the
- * streaming strategy's (group/split from obs, then scatter rows into kept buffers).
- */
-export type StepName = 'load' | 'prepare' | 'delete-raw' | 'split' | 'delete-grouped' | 'retain' | 'plan' | 'stream';
-
-export type Split = 'train' | 'val' | 'test';
-export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
-
-/**
- * How a strategy reports its steps. The harness implements it with kernel high-water
- * marks; tests implement it with a list. Strategies are synchronous (h5wasm is), so a
- * step is a synchronous function. `liveBytes` is the byte length of everything the
- * pipeline still references at the end of the step (the gap to RSS is allocator retention).
- * `dataset` is null for a step over all datasets (eager drops everything at its end).
- */
-export interface StepObserver {
-  step<T>(dataset: string | null, name: StepName, fn: () => T, liveBytes: () => number): T;
+export interface StrategyOptions {
+  /** Forced garbage collection (global.gc under --expose-gc); a no-op when unavailable. */
+  readonly gc: () => void;
+  /** Rows per window when streaming the representation (streaming strategy). */
+  readonly windowRows?: number;
+  /** The dataset that keeps train/val/test (default: the first input), wherever it is processed. */
+  readonly primary?: string;
+  /** Processing order, every input's name once (default: as given); what is kept does not depend on it. */
+  readonly order?: readonly string[];
 }

@@ -12,12 +12,12 @@
  */
 // Type-only: brings vitest's declarations in for the Matchers augmentation at the end; no runtime import.
 import type {} from 'vitest';
-import { CellbudgetError } from '../errors.js';
+import { CellbudgetError } from '../core/errors.js';
 import { forceGc } from '../memory/gc.js';
 import { GcMeter } from '../memory/gcstats.js';
 import { createPeakProbe, type MethodChoice } from '../memory/probe.js';
 import { currentRssBytes, takeSnapshot, type WasmBytesFn } from '../memory/snapshot.js';
-import { formatBytes, parseBytes } from '../units.js';
+import { formatBytes, parseBytes } from '../core/units.js';
 
 export interface MemoryOptions {
   /** 'auto' (default): kernel high-water mark where available, sampled RSS otherwise. */

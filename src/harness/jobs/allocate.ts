@@ -4,7 +4,7 @@
  * forced GC between steps. Used to check that measured step peaks match what a step
  * allocated, and to make children die in known ways.
  */
-import type { StepName } from '../../strategies/types.js';
+import type { StepName } from '../../core/names.js';
 import type { JobContext } from '../protocol.js';
 import type { StepRecorder } from '../../memory/recorder.js';
 

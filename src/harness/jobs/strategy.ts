@@ -10,9 +10,9 @@ import { flushSetupCode, growYoungGeneration } from '../../memory/warmup.js';
 import type { StepRecorder } from '../../memory/recorder.js';
 import type { PipelineConfig } from '../../pipeline/config.js';
 import { retainedDigests, runStrategy } from '../../strategies/index.js';
-import type { StrategyName } from '../../strategies/types.js';
+import type { StrategyName } from '../../core/names.js';
 import type { JobContext } from '../protocol.js';
-import type { RetainedDigests } from '../report.js';
+import type { RetainedDigests } from '../../core/report.js';
 
 export interface StrategyJobPayload {
   scenario: string;

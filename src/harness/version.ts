@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-// dist/src/version.js and src/version.ts both sit two levels below the package root or one.
+// src/harness/version.ts sits two levels below the package root, dist/src/harness/version.js three.
 function readVersion(): string {
-  for (const p of ['../package.json', '../../package.json']) {
+  for (const p of ['../../package.json', '../../../package.json']) {
     try {
       const pkg = require(p) as { name?: string; version?: string };
       if (pkg.name === 'cellbudget' && pkg.version) return pkg.version;

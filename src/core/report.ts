@@ -3,7 +3,7 @@
  * languages. All *_bytes figures measured here are net of the child's idle baseline;
  * budgets compare at full scale, on the projection from the scale ladder (`projected`).
  */
-import type { Split, StepName, StrategyName } from '../strategies/types.js';
+import type { Split, StepName, StrategyName } from './names.js';
 
 /** How per-step peaks were measured. */
 export type MeasureMethod =

@@ -2,9 +2,9 @@
  * A DatasetSource over memory: obs columns, matrices and uns embeddings already in typed
  * arrays. Used by tests and for "loaded" datasets (what a training script holds in memory).
  */
-import { CellbudgetError } from './errors.js';
-import { allocFloat, itemSize } from './data.js';
-import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from './data.js';
+import { CellbudgetError } from '../core/errors.js';
+import { allocFloat, itemSize } from '../core/data.js';
+import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../core/data.js';
 
 export interface MemorySourceSpec {
   readonly name?: string;
