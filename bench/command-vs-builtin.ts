@@ -16,7 +16,7 @@ import { parsePipelineConfig } from '../src/pipeline/config.js';
 import type { StrategyName } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
 import { runCommandScenario } from '../src/harness/command.js';
-import { scaleSynthetic } from '../src/harness/scaling.js';
+import { scaleSynthetic } from '../src/scenario/synthetic.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { runChild } from '../src/harness/spawn.js';
 

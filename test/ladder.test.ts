@@ -8,7 +8,7 @@ import { evaluateBudgets } from '../src/harness/budgets.js';
 import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
 import type { RunRecord, RungRecord, StepRecord } from '../src/core/report.js';
 import { MEASUREMENT_ENV } from '../src/harness/run.js';
-import { matchingAxis, scaleSynthetic } from '../src/harness/scaling.js';
+import { matchingAxis, scaleSynthetic } from '../src/scenario/synthetic.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { isCellbudgetError } from '../src/core/errors.js';
 

@@ -8,7 +8,7 @@ import { CellbudgetError } from '../core/errors.js';
 import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../core/projection.js';
 import { formatBytes } from '../core/units.js';
 import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from '../core/report.js';
-import { scaleSynthetic } from './scaling.js';
+import { scaleSynthetic } from '../scenario/synthetic.js';
 import type { BuiltinScenario } from './scenario.js';
 
 /** `ladder:` in a scenario or `--ladder`: off, a number of rungs (halving), or explicit scales. */

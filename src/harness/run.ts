@@ -27,7 +27,7 @@ import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import { DEFAULT_LADDER, planLadder, projectionOf, rungOf, withProjection, type LadderPlan, type LadderSpec } from './ladder.js';
 import type { Progress } from './progress.js';
 import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from '../core/report.js';
-import { scaleSynthetic } from './scaling.js';
+import { scaleSynthetic } from '../scenario/synthetic.js';
 import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
 import { measuredRunFields, type ChildRunResult } from './spawn.js';
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { CellbudgetError } from '../core/errors.js';
 import { parseBytes } from '../core/units.js';
-import { scaleSynthetic } from '../harness/scaling.js';
+import { scaleSynthetic } from '../scenario/synthetic.js';
 import type { SyntheticDef } from '../harness/scenario.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';

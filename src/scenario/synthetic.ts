@@ -6,7 +6,7 @@
 import { CellbudgetError } from '../core/errors.js';
 import { roundShare } from '../pipeline/round.js';
 import { parseBytes } from '../core/units.js';
-import type { SyntheticDef } from './scenario.js';
+import type { SyntheticDef } from '../harness/scenario.js';
 
 /** The split a scaled dataset is cut by: which columns, which ratios. */
 export interface ScalingSplit {
