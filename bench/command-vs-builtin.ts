@@ -11,8 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { synthesize } from '../src/h5ad/synth.js';
-import { parsePipelineConfig } from '../src/pipeline/config.js';
+import { synthesize, synthOptionsOf } from '../src/h5ad/synth.js';
 import type { StrategyName } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
 import { runCommandScenario } from '../src/harness/command.js';
@@ -38,14 +37,14 @@ for (const d of scenario.datasets) {
   const file = join(cache, `${scenario.name}-${scenario.scale}-${d.name}.h5ad`);
   if (!existsSync(file)) {
     process.stderr.write(`synthesizing ${d.name}: ${s.cells} cells × ${s.features}\n`);
-    await synthesize({ cells: s.cells, features: s.features, cellLines: s.cell_lines, drugs: s.drugs, doses: s.doses, controlFraction: s.control_fraction, dtype: s.dtype, compression: s.compression, seed: s.seed }, file);
+    await synthesize(synthOptionsOf(s, scenario.pipeline.data_location.join('/')), file);
   }
   datasets.push({ name: d.name, file });
 }
-const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.name}.pipeline`);
+const pipeline = scenario.pipeline;
 
 const builtin = await runChild({
-  job: { module: join(here, '..', 'harness', 'jobs', 'strategy.js'), payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 } },
+  job: { module: join(here, '..', 'src', 'harness', 'jobs', 'strategy.js'), payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 } },
   env: scenario.env,
 });
 const jobFile = join(cache, `${scenario.name}-${strategy}.job.json`);

@@ -8,7 +8,7 @@ import { evaluateBudgets } from '../src/harness/budgets.js';
 import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
 import type { RunRecord, RungRecord, StepRecord } from '../src/core/report.js';
 import { MEASUREMENT_ENV } from '../src/harness/run.js';
-import { matchingAxis, scaleSynthetic } from '../src/scenario/synthetic.js';
+import { matchingAxis, scaleSynthetic, syntheticSchema } from '../src/scenario/synthetic.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { isCellbudgetError } from '../src/core/errors.js';
 
@@ -84,7 +84,7 @@ describe('parseLadderFlag', () => {
 describe('rungs keep the full dataset’s split shares', () => {
   test('a floored rung takes 20 drugs (14/3/3) rather than 10 (7/2/1), as 380 drugs split 266/57/57', () => {
     expect(matchingAxis(10, 10, 380, [0.7, 0.15, 0.15])).toBe(20);
-    const s = scaleSynthetic({ size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5], control_fraction: 0.05, dtype: 'float32', compression: 'none', representation: 'dense', seed: 1, keep_conditions: false }, 0.001, 'x', { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] });
+    const s = scaleSynthetic(syntheticSchema.parse({ size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5], control_fraction: 0.05, seed: 1 }), 0.001, 'x', { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] });
     expect(s.drugs).toBe(20);
     expect(s.cell_lines).toBe(2);
   });

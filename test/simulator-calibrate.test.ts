@@ -7,6 +7,7 @@ import { fitConstants, parseCalibration } from '../src/simulator/calibration.js'
 import { observationsFromReport, predictRun } from '../src/simulator/predict.js';
 import { CONSTANT_NAMES, type RuntimeConstants } from '../src/simulator/simulate.js';
 import { STRATEGY_NAMES } from '../src/core/names.js';
+import { scenarioModel } from '../src/scenario/model.js';
 import { main } from '../src/cli/main.js';
 
 // Known constants a synthetic report is generated with; the fitter must find them again.
@@ -39,7 +40,7 @@ function syntheticReport(): Report {
   const runs: RunRecord[] = [];
   for (const def of scenarios) {
     for (const strategy of STRATEGY_NAMES) {
-      const pred = predictRun({ scenario: def, scale: def.scale }, strategy, { version: 1, constants: TRUTH });
+      const pred = predictRun({ scenario: scenarioModel(def)!, scale: def.scale }, strategy, { version: 1, constants: TRUTH });
       const steps = pred.map((p, i) => ({
         dataset: p.dataset, name: p.name, label: p.label, start_ms: i * 10, end_ms: i * 10 + 10,
         peak_bytes: p.predicted_peak_bytes, end_bytes: p.predicted_end_bytes,

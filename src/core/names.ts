@@ -45,3 +45,7 @@ export function parseOrderMode(v: string, key = '--order'): OrderMode {
   if ((ORDER_MODES as readonly string[]).includes(v)) return v as OrderMode;
   throw new CellbudgetError('USAGE', `${key} '${v}' is not an order mode.`, { key, value: v, hint: `Use one of: ${ORDER_MODES.join(', ')}.` });
 }
+
+/** Where runs happen: a child of the harness (`local`) or a Slurm job (`slurm`). */
+export type ExecutorName = 'local' | 'slurm';
+export const EXECUTOR_NAMES: readonly ExecutorName[] = ['local', 'slurm'];

@@ -241,6 +241,12 @@ export interface ScenarioSummary {
   scale: number;
   /** The scenario as written (YAML parsed). */
   definition: unknown;
+  /**
+   * A built-in scenario as its runs saw it: defaults applied, its family expanded, `--scale`
+   * and `--only-dataset` applied (src/scenario/model.ts `expandedScenario`); what the simulator
+   * and `calibrate` read. Absent in older reports and for commands.
+   */
+  expanded?: Record<string, unknown>;
   /** For a family (N datasets), the family name and N. */
   family?: string;
   n_datasets: number;

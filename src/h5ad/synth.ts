@@ -14,12 +14,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CellbudgetError } from '../core/errors.js';
 import type { FloatArray, FloatDtype } from '../core/data.js';
 import { parseBytes } from '../core/units.js';
+import { cellsForBytes, nnzPerRow, representationRowBytes, SYNTHETIC_DEFAULTS, type ScaledSynthetic, type SynthFormat } from '../scenario/synthetic.js';
 import { H5adWriter, H5T_ENUM_CLASS, patchBoolPlaceholders, stampModificationTimes } from './write.js';
 import type { MatrixCompression } from './write.js';
 
 /** Where the representation goes: `obsm/X_pca` (what the training script reads) or `X`. */
 export type SynthLocation = 'obsm/X_pca' | 'X';
-export type SynthFormat = 'dense' | 'csr';
+export type { SynthFormat };
 
 /** A fully resolved synthetic dataset description. `resolveSynthSpec` builds one from options. */
 export interface SynthSpec {
@@ -76,23 +77,45 @@ export interface SynthOptions {
   readonly seed?: number;
 }
 
+/** The generator's defaults: the synthetic spec's (src/scenario/synthetic.ts), plus what only the file layout needs. */
 export const SYNTH_DEFAULTS = {
-  features: 50,
-  cellLines: 5,
-  drugs: 20,
-  doses: [0.1, 1, 10] as readonly number[],
-  controlFraction: 0.05,
+  features: SYNTHETIC_DEFAULTS.features,
+  cellLines: SYNTHETIC_DEFAULTS.cell_lines,
+  drugs: SYNTHETIC_DEFAULTS.drugs,
+  doses: SYNTHETIC_DEFAULTS.doses,
+  controlFraction: SYNTHETIC_DEFAULTS.control_fraction,
   controlDrug: 'DMSO_TF',
-  dtype: 'float32' as FloatDtype,
-  compression: 'none' as MatrixCompression,
+  dtype: SYNTHETIC_DEFAULTS.dtype,
+  compression: SYNTHETIC_DEFAULTS.compression as MatrixCompression,
   gzipLevel: 4,
   dataLocation: 'obsm/X_pca' as SynthLocation,
-  format: 'dense' as SynthFormat,
-  density: 0.1,
+  format: SYNTHETIC_DEFAULTS.representation,
+  density: SYNTHETIC_DEFAULTS.density,
   embeddingDim: 16,
   embeddingDtype: 'float32' as FloatDtype,
-  seed: 0,
+  seed: SYNTHETIC_DEFAULTS.seed,
 } as const;
+
+/**
+ * Generator options for a scenario's synthetic dataset at its scale (the scaled spec) with the
+ * representation at `dataLocation` (e.g. "obsm/X_pca"): the one conversion between the two.
+ */
+export function synthOptionsOf(s: ScaledSynthetic, dataLocation: string): SynthOptions {
+  return {
+    cells: s.cells,
+    features: s.features,
+    cellLines: s.cell_lines,
+    drugs: s.drugs,
+    doses: s.doses,
+    controlFraction: s.control_fraction,
+    dtype: s.dtype,
+    compression: s.compression,
+    format: s.representation,
+    density: s.density,
+    dataLocation,
+    seed: s.seed,
+  };
+}
 
 /** Bumped whenever the same spec would produce different bytes: part of `synthSpecKey`. */
 export const SYNTH_FORMAT_VERSION = 1;
@@ -122,32 +145,17 @@ function kebab(s: string): string {
   return s.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
-/** Representation bytes per cell, and the fixed part (CSR's extra indptr entry). */
-function rowBytes(features: number, dtype: FloatDtype, format: SynthFormat, density: number): { perRow: number; fixed: number } {
-  const item = dtype === 'float32' ? 4 : 8;
-  if (format === 'dense') return { perRow: features * item, fixed: 0 };
-  return { perRow: nnzPerRow(features, density) * (item + 4) + 8, fixed: 8 };
-}
-
-/** Stored entries per CSR row: round(density x features), at least 1. */
-export function nnzPerRow(features: number, density: number): number {
-  return Math.max(1, Math.min(features, Math.round(density * features)));
-}
-
 /**
  * The number of cells whose representation takes at most `size` bytes in memory:
  * dense floor(size / (features x itemsize)); CSR counts data, int32 indices and int64 indptr.
  */
 export function cellsForSize(size: string | number, features: number, dtype: FloatDtype = 'float32', format: SynthFormat = 'dense', density: number = SYNTH_DEFAULTS.density): number {
-  const bytes = parseBytes(size, 'size');
-  intIn('features', features, 1);
-  const { perRow, fixed } = rowBytes(features, dtype, format, density);
-  return Math.max(0, Math.floor((bytes - fixed) / perRow));
+  return cellsForBytes(parseBytes(size, 'size'), intIn('features', features, 1), dtype, format, density);
 }
 
 /** In-memory bytes of a spec's representation (what `size` targets). */
 export function representationBytes(spec: SynthSpec): number {
-  const { perRow, fixed } = rowBytes(spec.features, spec.dtype, spec.format, spec.density);
+  const { perRow, fixed } = representationRowBytes(spec.features, spec.dtype, spec.format, spec.density);
   return spec.cells * perRow + fixed;
 }
 
@@ -194,7 +202,7 @@ export function resolveSynthSpec(opts: SynthOptions): SynthSpec {
   const embeddingDim = intIn('embeddingDim', opts.embeddingDim ?? SYNTH_DEFAULTS.embeddingDim, 1, 100_000);
   const embeddingDtype = oneOf<FloatDtype>('embeddingDtype', opts.embeddingDtype ?? SYNTH_DEFAULTS.embeddingDtype, ['float32', 'float64']);
   const seed = intIn('seed', opts.seed ?? SYNTH_DEFAULTS.seed, 0, 2 ** 32 - 1);
-  const { perRow } = rowBytes(features, dtype, format, density);
+  const { perRow } = representationRowBytes(features, dtype, format, density);
   const chunkRows =
     opts.chunkRows !== undefined
       ? intIn('chunkRows', opts.chunkRows, 1)

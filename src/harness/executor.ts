@@ -13,8 +13,8 @@ import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import type { ChildJob, ChildMessage } from './protocol.js';
 import { runChild, type ChildRunResult, type MemoryCap } from './spawn.js';
 
-export type ExecutorName = 'local' | 'slurm';
-export const EXECUTOR_NAMES: readonly ExecutorName[] = ['local', 'slurm'];
+export { EXECUTOR_NAMES, type ExecutorName } from '../core/names.js';
+import type { ExecutorName } from '../core/names.js';
 
 /** A synthetic dataset a run reads: generated into the cache first when it is not there. */
 export interface DatasetToGenerate {

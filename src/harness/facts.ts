@@ -2,12 +2,12 @@
  * Facts the simulator needs about real files, read without touching the matrix. I/O, so
  * it lives beside the harness, not in the pure simulator.
  */
+import { itemSize } from '../core/data.js';
 import { obsColumnBytes } from '../pipeline/source-memory.js';
-import { parsePipelineConfig } from '../pipeline/config.js';
 import { planGroups } from '../pipeline/grouping.js';
 import { assignSplits } from '../pipeline/splitter.js';
 import { structureFromPlan, type FileFacts } from '../simulator/index.js';
-import type { BuiltinScenario } from './scenario.js';
+import type { BuiltinScenario } from '../scenario/model.js';
 
 /**
  * Facts about a scenario's `file:` datasets, read from obs only (no matrix read): shape and
@@ -20,11 +20,11 @@ export async function fileFacts(s: BuiltinScenario): Promise<Record<string, File
   if (files.length === 0) return facts;
   // h5wasm (and its WebAssembly heap) loads only when a real file is there to inspect.
   const { withH5ad } = await import('../h5ad/index.js');
-  const config = parsePipelineConfig(s.pipeline, `${s.source} pipeline`);
+  const config = s.pipeline;
   for (const d of files) {
     facts[d.name] = withH5ad(d.file!, (src) => {
       const info = src.matrixInfo(config.data_location);
-      const itemsize = info.dtype === 'float64' ? 8 : 4;
+      const itemsize = itemSize(info.dtype === 'float64' ? 'float64' : 'float32');
       let obsBytes = 0;
       for (const c of src.obsColumnNames()) obsBytes += obsColumnBytes(src.readObsColumn(c));
       const groups = planGroups(config, src);

@@ -8,8 +8,8 @@ import { CellbudgetError } from '../core/errors.js';
 import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../core/projection.js';
 import { formatBytes } from '../core/units.js';
 import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from '../core/report.js';
-import { scaleSynthetic } from '../scenario/synthetic.js';
-import type { BuiltinScenario } from './scenario.js';
+import { representationRowBytes, scaleSynthetic } from '../scenario/synthetic.js';
+import type { BuiltinScenario } from '../scenario/model.js';
 
 /** `ladder:` in a scenario or `--ladder`: off, a number of rungs (halving), or explicit scales. */
 export type LadderSpec = 'off' | number | readonly number[];
@@ -58,9 +58,8 @@ function smallestMatrixBytes(s: BuiltinScenario, scale: number): number {
   for (const [i, d] of s.datasets.entries()) {
     if (!d.synthetic) continue;
     const x = scaleSynthetic(d.synthetic, scale, `${s.source}: datasets[${i}] (${d.name}).synthetic`, s.pipeline.split);
-    const itemsize = x.dtype === 'float32' ? 4 : 8;
-    const bytes = x.representation === 'csr' ? x.cells * x.features * (x.density ?? 0.1) * (itemsize + 4) : x.cells * x.features * itemsize;
-    min = Math.min(min, bytes);
+    const { perRow, fixed } = representationRowBytes(x.features, x.dtype, x.representation, x.density);
+    min = Math.min(min, x.cells * perRow + fixed);
   }
   return min;
 }

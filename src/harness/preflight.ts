@@ -20,7 +20,6 @@ import { totalmem } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import { representationBytes, resolveSynthSpec, synthSpecKey, type SynthSpec } from '../h5ad/synth.js';
-import { parsePipelineConfig } from '../pipeline/config.js';
 import { MEASURED_CALIBRATION, predictRun, type FileFacts } from '../simulator/index.js';
 import type { Calibration } from '../simulator/calibration.js';
 import type { StrategyName } from '../core/names.js';
@@ -198,7 +197,6 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
       checkCommand(s);
       continue;
     }
-    parsePipelineConfig(s.pipeline, `${s.source}: pipeline`);
     rungs.set(s, ladderOf(s, opts.ladder !== undefined ? { ladder: opts.ladder } : {}).scales);
     for (const spec of syntheticSpecs(s, rungs.get(s)!)) specs.set(synthSpecKey(spec), spec);
     facts.set(s.name, await fileFacts(s));

@@ -10,9 +10,8 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import { resolveSynthSpec, type SynthOptions } from '../h5ad/synth.js';
+import { resolveSynthSpec, synthOptionsOf, type SynthOptions } from '../h5ad/synth.js';
 import { kernelHwmAvailable } from '../memory/proc.js';
-import { parsePipelineConfig } from '../pipeline/config.js';
 import { datasetsFromScenario, MEASURED_CALIBRATION, predictRun, type FileFacts } from '../simulator/index.js';
 import { chooseOrder } from '../simulator/order.js';
 import type { OrderMode } from '../core/names.js';
@@ -28,7 +27,7 @@ import { DEFAULT_LADDER, planLadder, projectionOf, rungOf, withProjection, type 
 import type { Progress } from './progress.js';
 import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from '../core/report.js';
 import { scaleSynthetic } from '../scenario/synthetic.js';
-import type { Budgets, BuiltinScenario, CommandScenario, Scenario } from './scenario.js';
+import { expandedScenario, type Budgets, type BuiltinScenario, type CommandScenario, type Scenario } from '../scenario/model.js';
 import { measuredRunFields, type ChildRunResult } from './spawn.js';
 
 export interface RunScenariosOptions {
@@ -161,20 +160,7 @@ export function environment(): ReportEnvironment {
 export function synthOptionsFor(scenario: BuiltinScenario, index: number): SynthOptions {
   const d = scenario.datasets[index]!;
   const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`, scenario.pipeline.split);
-  return {
-    cells: s.cells,
-    features: s.features,
-    cellLines: s.cell_lines,
-    drugs: s.drugs,
-    doses: s.doses,
-    controlFraction: s.control_fraction,
-    dtype: s.dtype,
-    compression: s.compression,
-    format: s.representation,
-    ...(s.density !== undefined ? { density: s.density } : {}),
-    dataLocation: scenario.pipeline.data_location.join('/'),
-    seed: s.seed,
-  };
+  return synthOptionsOf(s, scenario.pipeline.data_location.join('/'));
 }
 
 /** Generate (once, cached by spec) every synthetic dataset of a scenario; returns the file per dataset. */
@@ -199,6 +185,7 @@ function summaryOf(s: Scenario): ScenarioSummary {
     name: s.name,
     scale: s.scale,
     definition: s.definition,
+    ...(s.kind === 'builtin' ? { expanded: expandedScenario(s) } : {}),
     n_datasets: s.kind === 'builtin' ? s.datasets.length : 0,
     ...(s.kind === 'builtin' && s.family ? { family: s.family.name } : {}),
   };
@@ -290,7 +277,7 @@ export async function planChildRuns(scenarios: readonly Scenario[], opts: RunSce
       planned.push({ spec: commandSpec(scenario, planned.length, executor, budgets, opts), scenario, budgets });
       continue;
     }
-    const pipeline = parsePipelineConfig(scenario.pipeline, `${scenario.source}: pipeline`);
+    const pipeline = scenario.pipeline;
     const ladder = ladderOf(scenario, opts);
     const rungs = ladder.scales.map((scale) => {
       const at: BuiltinScenario = { ...scenario, scale };

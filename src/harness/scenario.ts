@@ -11,7 +11,19 @@ import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
 import { CellbudgetError } from '../core/errors.js';
 import { hasUnit, parseBytes, parseDuration } from '../core/units.js';
-import { STRATEGY_NAMES, type StrategyName } from '../core/names.js';
+import { parsePipelineConfig } from '../pipeline/config.js';
+import {
+  builtinScenarioSchema,
+  commandScenarioSchema,
+  expandFamily,
+  KIND_KEYS,
+  suiteSchema,
+  type Budgets,
+  type BuiltinScenario,
+  type CommandScenario,
+  type Scenario,
+  type ScenarioKind,
+} from '../scenario/model.js';
 
 /** The directory holding the shipped scenarios (works from src and from dist). */
 export function scenariosDir(): string {
@@ -22,185 +34,8 @@ export function scenariosDir(): string {
   return resolve(process.cwd(), 'scenarios');
 }
 
-const size = z.union([z.string(), z.number()]);
-const label = z.union([z.string(), z.number(), z.boolean()]);
-
-const syntheticSchema = z
-  .object({
-    size: size.optional(),
-    cells: z.number().int().positive().optional(),
-    features: z.number().int().positive().default(50),
-    cell_lines: z.number().int().positive().default(5),
-    drugs: z.number().int().positive().default(20),
-    doses: z.array(z.number().nonnegative()).min(1).default([0.1, 1, 10]),
-    control_fraction: z.number().gt(0).lt(1).default(0.05),
-    dtype: z.enum(['float32', 'float64']).default('float32'),
-    compression: z.enum(['gzip', 'none']).default('none'),
-    representation: z.enum(['dense', 'csr']).default('dense'),
-    density: z.number().gt(0).max(1).optional(),
-    seed: z.number().int().nonnegative().default(0),
-    /** Keep the condition count as written instead of shrinking it with the scale. */
-    keep_conditions: z.boolean().default(false),
-  })
-  .strict()
-  .refine((s) => (s.size === undefined) !== (s.cells === undefined), {
-    message: 'give exactly one of `size` (e.g. 132GB) or `cells`',
-  });
-
-/** Documented distribution structure for the simulator (see src/simulator). */
-const modelSchema = z.record(z.string(), z.unknown());
-
-const datasetSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -'),
-    synthetic: syntheticSchema.optional(),
-    file: z.string().optional(),
-    model: modelSchema.optional(),
-  })
-  .strict()
-  .refine((d) => (d.synthetic === undefined) !== (d.file === undefined), {
-    message: 'a dataset needs exactly one of `synthetic:` or `file:`',
-  });
-
-const splitSchema = z
-  .object({
-    split_by: z.array(z.string()).min(1),
-    ratios: z.tuple([z.number(), z.number(), z.number()]),
-    random_state: z.number().int().nonnegative().default(0),
-    holdout_combinations: z.boolean().default(false),
-    force_training_values: z.record(z.string(), z.union([label, z.array(label)])).default({}),
-  })
-  .strict();
-
-const pipelineSchema = z
-  .object({
-    dist_flag_key: z.union([z.string(), z.object({ column: z.string(), equals: label }).strict()]),
-    src_dist_keys: z.array(z.string()).min(1),
-    tgt_dist_keys: z.array(z.string()).min(1),
-    rep_keys: z.record(z.string(), z.string()).default({}),
-    data_location: z.array(z.string()).min(1),
-    split: splitSchema,
-  })
-  .strict();
-
-const budgetsSchema = z
-  .object({ peak: size.optional(), final: size.optional(), leak: size.optional() })
-  .strict()
-  .default({});
-
-const builtinScenarioSchema = z
-  .object({
-    name: z.string().min(1),
-    description: z.string().optional(),
-    scale: z.number().gt(0).max(1).default(1),
-    family: z.object({ n: z.array(z.number().int().positive()).min(1) }).strict().optional(),
-    datasets: z.array(datasetSchema).min(1),
-    pipeline: pipelineSchema,
-    strategies: z.array(z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]])).min(1).default(['eager', 'sequential', 'selective']),
-    budgets: budgetsSchema,
-    repeat: z.number().int().positive().default(1),
-    /** Environment of the child (allocator settings are part of a scenario). */
-    env: z.record(z.string(), z.string()).default({}),
-    /**
-     * Memory of the node the scenario stands for (full scale). A run whose RSS, net of its
-     * baseline, passes node_memory × scale is killed as the node's OOM killer would.
-     */
-    node_memory: size.optional(),
-    /** Row window for streaming reads, in rows (default: chosen by the reader). */
-    window_rows: z.number().int().positive().optional(),
-    /** Processing order: as listed, or `auto` (the planner's lowest-peak order; the first dataset stays the primary). */
-    order: z.enum(['given', 'auto']).optional(),
-    /** Where the runs happen: here (`local`) or as Slurm jobs (`slurm`); `--executor` overrides it. */
-    executor: z.enum(['local', 'slurm']).optional(),
-    /** Scale ladder for the full-scale projection: off, a number of rungs (scale, scale/2, …) or explicit scales. */
-    ladder: z.union([z.literal('off'), z.number().int().min(2).max(8), z.array(z.number().gt(0).max(1)).min(2)]).optional(),
-  })
-  .strict();
-
-const commandScenarioSchema = z
-  .object({
-    name: z.string().min(1),
-    description: z.string().optional(),
-    /** Optional in the file: `command:` makes a command scenario. */
-    kind: z.literal('command'),
-    command: z.array(z.string()).min(1),
-    cwd: z.string().optional(),
-    env: z.record(z.string(), z.string()).default({}),
-    timeout: z.union([z.string(), z.number()]).optional(),
-    scale: z.number().gt(0).max(1).default(1),
-    budgets: budgetsSchema,
-    /** Where the command's baseline comes from (see harness/command.ts); default auto. */
-    baseline: z.enum(['auto', 'first-marker', 'start', 'zero']).default('auto'),
-    /** Where it runs: here (`local`) or as a Slurm job (`slurm`); `--executor` overrides it. */
-    executor: z.enum(['local', 'slurm']).optional(),
-  })
-  .strict();
-
-const suiteSchema = z
-  .object({
-    name: z.string().min(1),
-    description: z.string().optional(),
-    suite: z.array(z.string()).min(1),
-  })
-  .strict();
-
-export type SyntheticDef = z.infer<typeof syntheticSchema>;
-export type DatasetDef = z.infer<typeof datasetSchema>;
-export type PipelineDef = z.infer<typeof pipelineSchema>;
-
-export interface Budgets {
-  peakBytes?: number;
-  finalBytes?: number;
-  leakBytes?: number;
-}
-
-/** A built-in scenario, validated, paths resolved, family expanded. */
-export interface BuiltinScenario {
-  kind: 'builtin';
-  name: string;
-  description?: string;
-  /** File the scenario came from. */
-  source: string;
-  scale: number;
-  datasets: DatasetDef[];
-  pipeline: PipelineDef;
-  strategies: StrategyName[];
-  budgets: Budgets;
-  repeat: number;
-  env: Record<string, string>;
-  windowRows?: number;
-  /** Full-scale node memory: runs above node_memory × scale are killed. */
-  nodeMemoryBytes?: number;
-  /** Processing order mode (absent: as listed). */
-  order?: 'given' | 'auto';
-  /** Scale ladder (absent: harness/ladder.ts DEFAULT_LADDER). */
-  ladder?: 'off' | number | number[];
-  /** For an expanded family: its name and this member's N. */
-  family?: { name: string; n: number };
-  /** `executor:` as written (absent: the configured default). */
-  executor?: 'local' | 'slurm';
-  /** The scenario as written (parsed YAML), for reports. */
-  definition: unknown;
-}
-
-export interface CommandScenario {
-  kind: 'command';
-  name: string;
-  description?: string;
-  source: string;
-  command: string[];
-  cwd: string;
-  env: Record<string, string>;
-  timeoutMs?: number;
-  scale: number;
-  budgets: Budgets;
-  baseline: 'auto' | 'first-marker' | 'start' | 'zero';
-  /** `executor:` as written (absent: the configured default). */
-  executor?: 'local' | 'slurm';
-  definition: unknown;
-}
-
-export type Scenario = BuiltinScenario | CommandScenario;
+export type { Budgets, BuiltinScenario, CommandScenario, DatasetDef, Scenario } from '../scenario/model.js';
+export type { SyntheticSpec } from '../scenario/synthetic.js';
 
 /** Resolve a scenario argument: a path, or the name of a shipped scenario ("default"). */
 export function resolveScenarioPath(arg: string): string {
@@ -295,7 +130,8 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     source: path,
     scale: s.scale,
     datasets,
-    pipeline: s.pipeline,
+    // The pipeline's own checks (disjoint keys, ratios, force keys) at load: before anything runs.
+    pipeline: parsePipelineConfig(s.pipeline, `${path}: pipeline`),
     strategies: s.strategies,
     budgets: parseBudgets(s.budgets, path, locate),
     repeat: s.repeat,
@@ -309,38 +145,8 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     ...(s.ladder !== undefined ? { ladder: s.ladder } : {}),
   };
   if (!s.family) return [base];
-  return s.family.n.map((n) => expandFamily(base, n, path, locate));
+  return s.family.n.map((n) => expandFamily(base, n, where(path, locate, ['family'])));
 }
-
-/** A family member: N datasets from the template list (the last template repeats, seeds shifted). */
-function expandFamily(base: BuiltinScenario, n: number, path: string, locate: Locate): BuiltinScenario {
-  const datasets: BuiltinScenario['datasets'] = [];
-  for (let i = 0; i < n; i++) {
-    const template = base.datasets[Math.min(i, base.datasets.length - 1)];
-    if (!template) break;
-    if (i < base.datasets.length) {
-      datasets.push(template);
-      continue;
-    }
-    if (!template.synthetic) {
-      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['family'])}: a family repeats its last dataset, which must be synthetic.`, {
-        file: path,
-        key: 'family',
-        hint: 'Make the last dataset `synthetic:` or list every dataset explicitly.',
-      });
-    }
-    datasets.push({ ...template, name: `${template.name}_${i + 1}`, synthetic: { ...template.synthetic, seed: template.synthetic.seed + (i - (base.datasets.length - 1)) } });
-  }
-  return { ...base, name: `${base.name}-N${n}`, datasets, family: { name: base.name, n } };
-}
-
-/** Keys only one kind of scenario has: what `kind` is inferred from when it is not written. */
-const KIND_KEYS = {
-  suite: ['suite'],
-  command: ['command', 'cwd', 'timeout', 'baseline'],
-  builtin: ['datasets', 'pipeline', 'strategies', 'family', 'repeat', 'node_memory', 'window_rows', 'order'],
-} as const;
-type ScenarioKind = keyof typeof KIND_KEYS;
 
 /**
  * Which kind of scenario a file is: `kind:` when written (`builtin` or `command`), else

@@ -60,7 +60,11 @@ const dataManagerShape = {
 };
 
 const dataManagerSchema = z.strictObject(dataManagerShape);
-const pipelineSchema = z.strictObject({ ...dataManagerShape, split: splitSchema });
+/**
+ * The pipeline config's shape (the golden files' `config`; a scenario's `pipeline:`). What it
+ * cannot say (disjoint keys, ratios summing to 1, force keys within split_by) parsePipelineConfig checks.
+ */
+export const pipelineConfigSchema = z.strictObject({ ...dataManagerShape, split: splitSchema });
 
 function invalid(where: string | undefined, key: string, message: string, value?: unknown, hint?: string): CellbudgetError {
   return new CellbudgetError('CONFIG_INVALID', `${where ? `${where}: ` : ''}config key '${key}' ${message}`, {
@@ -163,7 +167,7 @@ export function parseDataManagerConfig(json: unknown, where?: string): DataManag
  * naming the offending key, or RATIOS_INVALID.
  */
 export function parsePipelineConfig(json: unknown, where?: string): PipelineConfig {
-  const res = pipelineSchema.safeParse(json);
+  const res = pipelineConfigSchema.safeParse(json);
   if (!res.success) throw zodError(res.error, where);
   const dm = toDataManager(res.data);
   checkDataManager(dm, where);

@@ -1,12 +1,83 @@
 /**
- * Mapping a full-scale synthetic dataset onto this machine. DESIGN §4: shrink the number
- * of conditions (cell lines × drugs × doses), not the cells per distribution, so the
- * allocator sees group arrays of realistic size.
+ * The synthetic dataset spec, in one place: what a scenario's `synthetic:` may say, its one set
+ * of defaults, the size arithmetic behind `size:`, and how a full-scale spec maps onto this
+ * machine. DESIGN §4: scaling shrinks the number of conditions (cell lines × drugs × doses),
+ * not the cells per distribution, so the allocator sees group arrays of realistic size. The
+ * generator (src/h5ad/synth.ts) and the simulator take their defaults from here. Pure.
  */
+import { z } from 'zod';
+import { itemSize, type FloatDtype } from '../core/data.js';
 import { CellbudgetError } from '../core/errors.js';
-import { roundShare } from '../pipeline/round.js';
 import { parseBytes } from '../core/units.js';
-import type { SyntheticDef } from '../harness/scenario.js';
+import { roundShare } from '../pipeline/round.js';
+
+export type SynthFormat = 'dense' | 'csr';
+
+/** The defaults of every synthetic dataset (a scenario's `synthetic:`, `cellbudget synth`, the simulator). */
+export const SYNTHETIC_DEFAULTS = {
+  features: 50,
+  cell_lines: 5,
+  drugs: 20,
+  doses: [0.1, 1, 10] as readonly number[],
+  control_fraction: 0.05,
+  dtype: 'float32' as FloatDtype,
+  compression: 'none' as 'gzip' | 'none',
+  representation: 'dense' as SynthFormat,
+  /** CSR only: the share of each row stored. */
+  density: 0.1,
+  seed: 0,
+  keep_conditions: false,
+} as const;
+
+const D = SYNTHETIC_DEFAULTS;
+
+/** A scenario's `synthetic:` section: sizes at full scale; everything but `size`/`cells` has a default. */
+export const syntheticSchema = z
+  .object({
+    size: z.union([z.string(), z.number()]).optional(),
+    cells: z.number().int().positive().optional(),
+    features: z.number().int().positive().default(D.features),
+    cell_lines: z.number().int().positive().default(D.cell_lines),
+    drugs: z.number().int().positive().default(D.drugs),
+    doses: z.array(z.number().nonnegative()).min(1).default([...D.doses]),
+    control_fraction: z.number().gt(0).lt(1).default(D.control_fraction),
+    dtype: z.enum(['float32', 'float64']).default(D.dtype),
+    compression: z.enum(['gzip', 'none']).default(D.compression),
+    representation: z.enum(['dense', 'csr']).default(D.representation),
+    density: z.number().gt(0).max(1).default(D.density),
+    seed: z.number().int().nonnegative().default(D.seed),
+    /** Keep the condition count as written instead of shrinking it with the scale. */
+    keep_conditions: z.boolean().default(D.keep_conditions),
+  })
+  .strict()
+  .refine((s) => (s.size === undefined) !== (s.cells === undefined), {
+    message: 'give exactly one of `size` (e.g. 132GB) or `cells`',
+  });
+
+/** A synthetic dataset as a scenario describes it, defaults applied (full scale). */
+export type SyntheticSpec = z.output<typeof syntheticSchema>;
+
+/** Stored entries per CSR row: round(density × features), at least 1. */
+export function nnzPerRow(features: number, density: number): number {
+  return Math.max(1, Math.min(features, Math.round(density * features)));
+}
+
+/** Representation bytes per cell, and the fixed part (CSR's extra indptr entry): data + int32 indices + int64 indptr. */
+export function representationRowBytes(features: number, dtype: FloatDtype, format: SynthFormat, density: number): { perRow: number; fixed: number } {
+  const item = itemSize(dtype);
+  if (format === 'dense') return { perRow: features * item, fixed: 0 };
+  return { perRow: nnzPerRow(features, density) * (item + 4) + 8, fixed: 8 };
+}
+
+/**
+ * The number of cells whose representation takes at most `bytes` in memory in `format`.
+ * A scenario's `size:` is the dense size (what the dataset stands for at full scale, however
+ * it is stored); `cellbudget synth --size` counts the format's own bytes.
+ */
+export function cellsForBytes(bytes: number, features: number, dtype: FloatDtype, format: SynthFormat = 'dense', density: number = D.density): number {
+  const { perRow, fixed } = representationRowBytes(features, dtype, format, density);
+  return Math.max(0, Math.floor((bytes - fixed) / perRow));
+}
 
 /** The split a scaled dataset is cut by: which columns, which ratios. */
 export interface ScalingSplit {
@@ -51,8 +122,8 @@ export interface ScaledSynthetic {
   control_fraction: number;
   dtype: 'float32' | 'float64';
   compression: 'gzip' | 'none';
-  representation: 'dense' | 'csr';
-  density?: number;
+  representation: SynthFormat;
+  density: number;
   seed: number;
   /** Full-scale figures this dataset stands for. */
   full: { cells: number; conditions: number; representation_bytes: number };
@@ -62,11 +133,6 @@ export interface ScaledSynthetic {
 const MIN_DRUGS = 10;
 const MIN_CELL_LINES = 2;
 
-/** Cells of a dataset whose dense representation takes `bytes` (the meaning of `size:`). */
-export function cellsForSize(bytes: number, features: number, dtype: 'float32' | 'float64'): number {
-  return Math.floor(bytes / (features * (dtype === 'float32' ? 4 : 8)));
-}
-
 /**
  * A synthetic dataset at `scale`. With `split`, the axis the split is by (drugs or cell lines)
  * takes a size whose split shares match the full dataset's (see matchingAxis).
@@ -75,7 +141,7 @@ export function cellsForSize(bytes: number, features: number, dtype: 'float32' |
 // 100,000 datasets × 3 rungs is planned in the preflight before anything runs).
 const scaled = new Map<string, ScaledSynthetic>();
 
-export function scaleSynthetic(def: SyntheticDef, scale: number, where = 'synthetic', split?: ScalingSplit): ScaledSynthetic {
+export function scaleSynthetic(def: SyntheticSpec, scale: number, where = 'synthetic', split?: ScalingSplit): ScaledSynthetic {
   const key = JSON.stringify([{ ...def, seed: 0 }, scale, split ?? null]);
   const hit = scaled.get(key);
   if (hit) return { ...hit, seed: def.seed };
@@ -85,9 +151,8 @@ export function scaleSynthetic(def: SyntheticDef, scale: number, where = 'synthe
   return out;
 }
 
-function scaleSyntheticOnce(def: SyntheticDef, scale: number, where: string, split?: ScalingSplit): ScaledSynthetic {
-  const itemsize = def.dtype === 'float32' ? 4 : 8;
-  const fullCells = def.cells ?? cellsForSize(parseBytes(def.size ?? 0, `${where}.size`), def.features, def.dtype);
+function scaleSyntheticOnce(def: SyntheticSpec, scale: number, where: string, split?: ScalingSplit): ScaledSynthetic {
+  const fullCells = def.cells ?? cellsForBytes(parseBytes(def.size ?? 0, `${where}.size`), def.features, def.dtype);
   const cells = Math.max(1, Math.round(fullCells * scale));
   const doses = def.doses.length;
   const fullConditions = def.cell_lines * def.drugs * doses;
@@ -126,8 +191,8 @@ function scaleSyntheticOnce(def: SyntheticDef, scale: number, where: string, spl
     dtype: def.dtype,
     compression: def.compression,
     representation: def.representation,
-    ...(def.density !== undefined ? { density: def.density } : {}),
+    density: def.density,
     seed: def.seed,
-    full: { cells: fullCells, conditions: fullConditions, representation_bytes: fullCells * def.features * itemsize },
+    full: { cells: fullCells, conditions: fullConditions, representation_bytes: fullCells * def.features * itemSize(def.dtype) },
   };
 }

@@ -1,47 +1,20 @@
 /**
- * Building dataset models from the three sources of inputs: a scenario definition
- * (synthetic spec, optional documented `model:` section), facts about a real file
- * (from `inspect`: obs only, no matrix read), or a `--dataset NAME=SIZE,...` spec.
+ * Building dataset models from the three sources of inputs: a scenario (src/scenario: its
+ * synthetic specs, optional documented `model:` sections), facts about a real file (from
+ * `inspect`: obs only, no matrix read), or a `--dataset NAME=SIZE,...` spec.
  * Pure: the caller reads files.
  */
-import { z } from 'zod';
+import { itemSize } from '../core/data.js';
 import { CellbudgetError } from '../core/errors.js';
 import { parseBytes } from '../core/units.js';
+import type { ModelSection, ScenarioModel } from '../scenario/model.js';
 import { scaleSynthetic } from '../scenario/synthetic.js';
-import type { SyntheticDef } from '../harness/scenario.js';
 import type { GroupPlan } from '../pipeline/grouping.js';
 import type { SplitAssignment } from '../pipeline/splitter.js';
 import { SPLITS } from '../core/names.js';
 import { documentedStructure, syntheticDataset, validateDataset, type DatasetModel, type SplitSpec, type SplitStructure } from './model.js';
 
-/**
- * The optional per-dataset `model:` section of a scenario: documented structure the
- * synthetic spec cannot express, or facts about a file that `inspect` would otherwise give.
- */
-export const modelSectionSchema = z
-  .object({
-    /** Fraction of the cells copied into distributions (0–1). */
-    grouped_fraction: z.number().min(0).max(1).optional(),
-    /** Share of the GroupedDistribution's bytes referenced by any split (0–1). */
-    kept_fraction: z.number().min(0).max(1).optional(),
-    /** Share of the GroupedDistribution's bytes referenced by the test split (0–kept_fraction). */
-    test_fraction: z.number().min(0).max(1).optional(),
-    /** obs bytes per cell once loaded. */
-    obs_bytes_per_cell: z.number().min(0).optional(),
-    /** uns bytes once loaded (e.g. 2GB). */
-    uns_bytes: z.union([z.string(), z.number()]).optional(),
-    /** For `file:` datasets when the file is not at hand: its shape. */
-    cells: z.number().int().min(0).optional(),
-    features: z.number().int().min(0).optional(),
-    dtype: z.enum(['float32', 'float64']).optional(),
-    control_fraction: z.number().min(0).max(1).optional(),
-  })
-  .strict()
-  .refine((m) => m.test_fraction === undefined || m.kept_fraction === undefined || m.test_fraction <= m.kept_fraction, {
-    message: 'test_fraction cannot exceed kept_fraction (the test split is part of what the splits keep)',
-  });
-
-export type ModelSection = z.infer<typeof modelSectionSchema>;
+export { modelSectionSchema, type ModelSection } from '../scenario/model.js';
 
 /** Exact facts about a real file (from `inspect`, and from grouping/splitting its obs when available). */
 export interface FileFacts {
@@ -77,18 +50,8 @@ export function structureFromCounts(c: {
   };
 }
 
-/** The parts of a scenario definition the simulator reads (raw YAML or the loader's output). */
-export interface ScenarioLike {
-  readonly name?: string;
-  readonly scale?: number;
-  readonly datasets: ReadonlyArray<{
-    readonly name: string;
-    readonly synthetic?: Record<string, unknown> | undefined;
-    readonly file?: string | undefined;
-    readonly model?: Record<string, unknown> | undefined;
-  }>;
-  readonly pipeline?: { readonly split?: { readonly split_by?: readonly string[]; readonly ratios?: readonly number[] } };
-}
+/** @deprecated The scenario model (src/scenario/model.ts) is what the simulator reads. */
+export type ScenarioLike = ScenarioModel;
 
 export interface DatasetsOptions {
   /** Scale the synthetic datasets to (1 = full scale, the scenario's `scale` for predicting a measured run). */
@@ -103,43 +66,26 @@ export interface DatasetsOptions {
   readonly documented: boolean;
 }
 
-const SYNTHETIC_DEFAULTS = {
-  features: 50,
-  cell_lines: 5,
-  drugs: 20,
-  doses: [0.1, 1, 10],
-  control_fraction: 0.05,
-  dtype: 'float32',
-  compression: 'none',
-  representation: 'dense',
-  seed: 0,
-  keep_conditions: false,
-} as const;
+/**
+ * The split a dataset is modelled with when its scenario gives no pipeline (an ingested log
+ * described by its datasets alone): the shipped scenarios' split.
+ */
+export const DEFAULT_MODEL_SPLIT: SplitSpec = { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] };
 
-/** The split spec of a scenario (the loader's defaults when absent). */
-export function splitSpecOf(s: ScenarioLike): SplitSpec {
+/** The split spec of a scenario (its pipeline's, validated when the scenario was; DEFAULT_MODEL_SPLIT without one). */
+export function splitSpecOf(s: ScenarioModel): SplitSpec {
   const split = s.pipeline?.split;
-  const ratios = split?.ratios ?? [0.7, 0.15, 0.15];
-  if (ratios.length !== 3 || ratios.some((r) => !(r > 0 && r < 1)) || Math.abs(ratios[0]! + ratios[1]! + ratios[2]! - 1) > 1e-6) {
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `split.ratios ${JSON.stringify(ratios)} must be three fractions in (0, 1) summing to 1.`, {
-      key: 'pipeline.split.ratios',
-      value: ratios,
-      hint: 'Write e.g. [0.7, 0.15, 0.15].',
-    });
-  }
-  return { split_by: split?.split_by ?? ['drug'], ratios: [ratios[0]!, ratios[1]!, ratios[2]!] };
+  return split ? { split_by: split.split_by, ratios: split.ratios } : DEFAULT_MODEL_SPLIT;
 }
 
 /** Dataset models for a scenario at `opts.scale` (synthetic datasets scaled as the harness scales them). */
-export function datasetsFromScenario(s: ScenarioLike, opts: DatasetsOptions): DatasetModel[] {
+export function datasetsFromScenario(s: ScenarioModel, opts: DatasetsOptions): DatasetModel[] {
   const split = splitSpecOf(s);
   return s.datasets.map((d, i) => {
     const where = `datasets[${i}] (${d.name})`;
-    const model = parseModelSection(d.model, where);
+    const model: ModelSection = d.model ?? {};
     if (d.synthetic) {
-      const def = { ...SYNTHETIC_DEFAULTS, ...d.synthetic } as unknown as SyntheticDef;
-      const scaled = scaleSynthetic(def, opts.scale, `${where}.synthetic`, split);
-      const itemsize = scaled.dtype === 'float32' ? 4 : 8;
+      const scaled = scaleSynthetic(d.synthetic, opts.scale, `${where}.synthetic`, split);
       const base = syntheticDataset(
         d.name,
         {
@@ -149,8 +95,8 @@ export function datasetsFromScenario(s: ScenarioLike, opts: DatasetsOptions): Da
           drugs: scaled.drugs,
           doses: scaled.doses.length,
           control_fraction: scaled.control_fraction,
-          itemsize,
-          density: scaled.representation === 'csr' ? (scaled.density ?? 0.1) : undefined,
+          itemsize: itemSize(scaled.dtype),
+          density: scaled.representation === 'csr' ? scaled.density : undefined,
         },
         split,
       );
@@ -169,24 +115,12 @@ export function datasetsFromScenario(s: ScenarioLike, opts: DatasetsOptions): Da
   });
 }
 
-function parseModelSection(m: unknown, where: string): ModelSection {
-  if (m === undefined) return {};
-  const r = modelSectionSchema.safeParse(m);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const key = issue?.path.join('.') ?? '';
-  throw new CellbudgetError('CONFIG_INVALID', `${where}.model${key ? `.${key}` : ''}: ${issue?.message ?? 'invalid'}.`, {
-    key: `${where}.model${key ? `.${key}` : ''}`,
-    hint: 'Allowed keys: grouped_fraction, kept_fraction, test_fraction (0–1), obs_bytes_per_cell, uns_bytes, cells, features, dtype, control_fraction.',
-  });
-}
-
 function factsFromModel(m: ModelSection): FileFacts | undefined {
   if (m.cells === undefined || m.features === undefined) return undefined;
   return {
     cells: m.cells,
     features: m.features,
-    itemsize: m.dtype === 'float64' ? 8 : 4,
+    itemsize: itemSize(m.dtype ?? 'float32'),
     ...(m.control_fraction !== undefined ? { controlFraction: m.control_fraction } : {}),
   };
 }
@@ -281,7 +215,7 @@ export function datasetFromSpec(spec: string): DatasetModel {
   if (dtype !== 'float32' && dtype !== 'float64') {
     throw new CellbudgetError('USAGE', `--dataset ${name}: dtype '${dtype}' is not float32 or float64.`, { key: `${name}.dtype`, value: dtype, hint: 'Use dtype=float32 or dtype=float64.' });
   }
-  const itemsize = dtype === 'float32' ? 4 : 8;
+  const itemsize = itemSize(dtype);
   const features = num('features', 50);
   if (!(features > 0)) {
     throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: features must be positive, got ${features}.`, { key: `${name}.features`, value: features, hint: 'Give the representation width, e.g. features=50.' });

@@ -8,7 +8,8 @@ import type { Report, RunRecord } from '../core/report.js';
 import type { StepName, StrategyName } from '../core/names.js';
 import { STRATEGY_NAMES } from '../core/names.js';
 import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
-import { datasetsFromScenario, type FileFacts, type ScenarioLike } from './inputs.js';
+import { scenarioModel, type ScenarioModel } from '../scenario/model.js';
+import { datasetsFromScenario, type FileFacts } from './inputs.js';
 import { simulate, type SimResult } from './simulate.js';
 
 /** A step with the model's figures, net of the idle baseline, at the run's size. */
@@ -21,8 +22,8 @@ export interface PredictedStep {
 }
 
 export interface PredictInput {
-  /** The scenario (the loader's BuiltinScenario, or a report's definition with a family expanded). */
-  readonly scenario: ScenarioLike;
+  /** The scenario: the loader's BuiltinScenario, or a report's (`scenarioOfRun`). */
+  readonly scenario: ScenarioModel;
   /** Scale the run was measured at (synthetic datasets are scaled to it; files are not). */
   readonly scale: number;
   /** Facts about `file:` datasets (from inspect), by dataset name. */
@@ -68,24 +69,15 @@ export function simulateForRun(input: PredictInput, strategy: StrategyName, cali
 }
 
 /**
- * A report's scenario definition as the runs saw it: a family member has the template's
- * datasets repeated to N (the last one, renamed `<name>_<i+1>`, seed shifted), as the loader expands it.
+ * A report's scenario as the runs saw it: its `expanded` record (defaults applied, family
+ * expanded, `--scale` / `--only-dataset` applied), or in a report written before those were
+ * recorded its definition as written, read with the same scenario model (src/scenario).
  */
-export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRecord, 'scenario'>): ScenarioLike | undefined {
+export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRecord, 'scenario'>): ScenarioModel | undefined {
   const summary = report.scenarios.find((s) => s.name === run.scenario);
-  if (!summary || typeof summary.definition !== 'object' || summary.definition === null) return undefined;
-  const def = summary.definition as ScenarioLike;
-  if (!Array.isArray(def.datasets)) return undefined;
-  if (!summary.family) return def;
-  // A family member has N datasets: the template's first N, or its last one repeated.
-  if (def.datasets.length >= summary.n_datasets) return { ...def, datasets: def.datasets.slice(0, summary.n_datasets) };
-  const datasets = [...def.datasets];
-  const template = def.datasets[def.datasets.length - 1]!;
-  for (let i = datasets.length; i < summary.n_datasets; i++) {
-    const synthetic = template.synthetic ? { ...template.synthetic, seed: Number(template.synthetic['seed'] ?? 0) + i } : undefined;
-    datasets.push({ ...template, name: `${template.name}_${i + 1}`, ...(synthetic ? { synthetic } : {}) });
-  }
-  return { ...def, datasets };
+  if (!summary) return undefined;
+  if (summary.expanded !== undefined) return scenarioModel(summary.expanded, { where: summary.name });
+  return scenarioModel(summary.definition, { where: summary.name, ...(summary.family ? { nDatasets: summary.n_datasets } : {}) });
 }
 
 /**
