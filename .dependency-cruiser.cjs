@@ -1,0 +1,68 @@
+/**
+ * The layers of cellbudget, low to high; a module may import its own layer and the ones below,
+ * never one above, and nothing may import in a cycle (tests included). `npm run lint:layers`
+ * checks it; npm test runs it first, so CI fails on a violation.
+ *
+ *   core        src/core        data model, errors, units, names, the report schema, the fit math
+ *   domain      src/h5ad, src/pipeline, src/memory, src/scenario   I/O and the pure domain
+ *   strategies  src/strategies  the multi-dataset strategies over the pipeline
+ *   simulator   src/simulator   predicted memory per step, calibration, planning
+ *   harness     src/harness     scenarios replayed in measuring children, budgets, reports
+ *   surfaces    src/cli, src/vitest, src/*.ts (package entries), bench
+ */
+const LAYERS = [
+  ['core', '^src/core/'],
+  ['domain', '^src/(h5ad|pipeline|memory|scenario)/'],
+  ['strategies', '^src/strategies/'],
+  ['simulator', '^src/simulator/'],
+  ['harness', '^src/harness/'],
+  ['surfaces', '^src/(cli|vitest)/|^src/[^/]+\\.ts$|^bench/'],
+];
+
+const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
+  name: `no-upward-from-${name}`,
+  comment: `${name} is below ${LAYERS.slice(i + 1).map(([n]) => n).join(', ')}: it may not import them (move what it needs down, or the caller up).`,
+  severity: 'error',
+  from: { path },
+  to: { path: LAYERS.slice(i + 1).map(([, p]) => p).join('|') },
+}));
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    {
+      name: 'no-circular',
+      comment: 'Modules that import each other cannot be understood (or loaded) one at a time.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'h5wasm-only-in-h5ad',
+      comment: 'Only src/h5ad talks to HDF5 (STYLE 1): everything else reads datasets through DatasetSource.',
+      severity: 'error',
+      from: { pathNot: '^src/h5ad/' },
+      to: { path: 'node_modules/h5wasm' },
+    },
+    {
+      name: 'pure-layers-do-no-io',
+      comment: 'The core, the pipeline, the scenario model, the strategies and the simulator are pure: the caller reads and writes.',
+      severity: 'error',
+      from: { path: '^src/(core|pipeline|scenario|strategies|simulator)/' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|child_process|worker_threads|net|http|https|os|readline)$' },
+    },
+    {
+      name: 'processes-only-from-the-harness',
+      comment: 'In the library only the harness starts processes (tests and benchmarks may).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/harness/' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?child_process$' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
