@@ -4,7 +4,7 @@
  * checks it; npm test runs it first, so CI fails on a violation.
  *
  *   core        src/core        data model, errors, units, names, the report schema, the fit math
- *   domain      src/h5ad, src/pipeline, src/memory, src/scenario   I/O and the pure domain
+ *   domain      src/h5ad, src/io, src/pipeline, src/memory, src/scenario   I/O and the pure domain
  *   strategies  src/strategies  the multi-dataset strategies over the pipeline
  *   simulator   src/simulator   predicted memory per step, calibration, planning
  *   harness     src/harness     scenarios replayed in measuring children, budgets, reports
@@ -12,7 +12,7 @@
  */
 const LAYERS = [
   ['core', '^src/core/'],
-  ['domain', '^src/(h5ad|pipeline|memory|scenario)/'],
+  ['domain', '^src/(h5ad|io|pipeline|memory|scenario)/'],
   ['strategies', '^src/strategies/'],
   ['simulator', '^src/simulator/'],
   ['harness', '^src/harness/'],

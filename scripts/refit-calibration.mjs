@@ -7,7 +7,9 @@
  *
  * 1. runs original-fix, n-datasets and golden with their ladders (`cellbudget run … --runs N`),
  *    unless --report names an existing ladder report;
- * 2. keeps that report, without its RSS timelines, as test/fixtures/simulator/measured-report.json;
+ * 2. keeps what calibration reads of that report (core/report.ts calibrationView: the scenarios
+ *    as their runs saw them, each step's and rung's peak and end, the projections) as
+ *    test/fixtures/simulator/measured-report.json;
  * 3. fits the constants on it (`cellbudget calibrate`) and writes src/simulator/measured-calibration.ts;
  * 4. prints run's projection beside simulate/plan with the new constants for original-fix.
  * Rebuild afterwards (`npm run build`) so dist/ carries the new constants.
@@ -16,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -35,11 +37,11 @@ if (!reportPath) {
 }
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
 const created = new Date().toISOString();
-const fixture = {
+const { calibrationView } = await import(pathToFileURL(join(root, 'dist', 'src', 'core', 'report.js')).href);
+const fixture = calibrationView({
   ...report,
-  note: `Real measurements (kernel high-water marks of src/strategies runs, every rung of each run's scale ladder) from \`cellbudget run original-fix n-datasets golden --runs ${runs}\`, ${report.created} on ${report.environment?.cpus} CPUs, ${report.environment?.node}; RSS timelines dropped. Written by scripts/refit-calibration.mjs; the shipped measured calibration is its fit.`,
-  runs: report.runs.map(({ samples: _samples, ...r }) => ({ ...r, samples: [] })),
-};
+  note: `Real measurements (kernel high-water marks of src/strategies runs, every rung of each run's scale ladder) from \`cellbudget run original-fix n-datasets golden --runs ${runs}\`, ${report.created} on ${report.environment?.cpus} CPUs, ${report.environment?.node}; only the fields calibration reads are kept. Written by scripts/refit-calibration.mjs; the shipped measured calibration is its fit.`,
+});
 const fixturePath = join(root, 'test', 'fixtures', 'simulator', 'measured-report.json');
 writeFileSync(`${fixturePath}.tmp`, `${JSON.stringify(fixture)}\n`);
 renameSync(`${fixturePath}.tmp`, fixturePath);

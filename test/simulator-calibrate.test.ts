@@ -46,7 +46,8 @@ function syntheticReport(): Report {
         peak_bytes: p.predicted_peak_bytes, end_bytes: p.predicted_end_bytes,
         heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0, live_bytes: 0, gc_count: 0, gc_pause_ms: 0,
       })) as StepRecord[];
-      runs.push({ scenario: def.name, strategy, scale: def.scale, status: 'ok', steps } as unknown as RunRecord);
+      const peak = Math.max(...steps.map((st) => st.peak_bytes));
+      runs.push({ scenario: def.name, strategy, scale: def.scale, method: 'kernel-hwm', status: 'ok', peak_bytes: peak, final_bytes: steps.at(-1)!.end_bytes, steps } as unknown as RunRecord);
     }
   }
   return { version: 1, scenarios: scenarios.map((d) => ({ name: d.name, scale: d.scale, definition: d, n_datasets: 2 })), runs } as unknown as Report;
@@ -83,5 +84,25 @@ describe('calibrate', () => {
   test('a malformed calibration file is refused with its key', () => {
     expect(() => parseCalibration({ version: 1, constants: { retention: -1 } }, 'c.json')).toThrow(/retention/);
     expect(() => parseCalibration({ version: 1, constants: { bogus: 1 } }, 'c.json')).toThrow(/CALIBRATION|bogus|Unrecognized/i);
+  });
+
+  test('every command reads a report the same way: unreadable is FILE_NOT_FOUND, not a report is REPORT_INVALID', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-cal-bad-'));
+    const garbage = join(dir, 'garbage.json');
+    writeFileSync(garbage, '{ not json');
+    const good = join(dir, 'report.json');
+    writeFileSync(good, JSON.stringify(syntheticReport()));
+    const run = async (...args: string[]): Promise<string> => {
+      const out: string[] = [];
+      const io = { stdout: { write: (t: string) => out.push(t) }, stderr: { write: (t: string) => out.push(t) } };
+      expect(await main(['node', 'cellbudget', ...args], io), args.join(' ')).toBe(2);
+      return out.join('');
+    };
+    for (const argv of [['calibrate', garbage, '--out', join(dir, 'c.json')], ['compare', garbage, garbage], ['simulate', 'original-fix', '--report', garbage]]) {
+      expect(await run(...argv)).toMatch(/\[REPORT_INVALID\].*not JSON/);
+    }
+    for (const argv of [['calibrate', join(dir, 'nope.json'), '--out', join(dir, 'c.json')], ['compare', join(dir, 'nope.json'), good]]) {
+      expect(await run(...argv)).toMatch(/\[FILE_NOT_FOUND\]/);
+    }
   });
 });

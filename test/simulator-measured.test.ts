@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import type { Report } from '../src/core/report.js';
+import { calibrationView, type CalibrationReport } from '../src/core/report.js';
 import { fitConstants, MEASURED_CALIBRATION, type Calibration } from '../src/simulator/calibration.js';
 import type { FileFacts } from '../src/simulator/inputs.js';
 import { observationsFromReport, predictRun, scenarioOfRun } from '../src/simulator/predict.js';
 import type { StrategyName } from '../src/core/names.js';
 
 // Real measurements (kernel high-water marks of src/strategies runs; see the fixture's `note`).
-const report = JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8')) as Report;
+const report: CalibrationReport = calibrationView(JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8')));
 
 const GOLDEN = 'golden-files';
 
@@ -22,7 +22,7 @@ function errors(cal: Calibration, keep: (scenario: string) => boolean, facts?: R
     });
 }
 
-const only = (keep: (scenario: string) => boolean): Report => ({
+const only = (keep: (scenario: string) => boolean): CalibrationReport => ({
   ...report,
   scenarios: report.scenarios.filter((s) => keep(s.name)),
   runs: report.runs.filter((r) => keep(r.scenario)),
@@ -30,6 +30,10 @@ const only = (keep: (scenario: string) => boolean): Report => ({
 const synthetic = (s: string): boolean => s !== GOLDEN;
 
 describe('the model against measured runs', () => {
+  test('the fixture keeps only what calibration reads (what scripts/refit-calibration.mjs writes)', () => {
+    expect(JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8'))).toEqual(report);
+  });
+
   test('the fixture has every shipped scaled scenario and strategy', () => {
     const names = new Set(report.runs.map((r) => r.scenario));
     for (const n of ['original-fix', 'n-datasets-N1', 'n-datasets-N2', 'n-datasets-N3', 'n-datasets-N4', 'n-datasets-N5', 'n-datasets-N6', GOLDEN]) expect(names, n).toContain(n);

@@ -5,35 +5,18 @@
  * runs are also kept in it as such (`full_size`), with how far earlier predictions were, so
  * `plan` can use them and say which figures were measured.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Report } from '../core/report.js';
-import { CellbudgetError } from '../core/errors.js';
+import { calibrationReportSchema, type CalibrationReport } from '../core/report.js';
+import { readJsonFile, writeAtomic } from '../io/files.js';
 import { formatBytes } from '../core/units.js';
 import { fitConstants } from '../simulator/calibration.js';
 import { fullSizeMeasurements, observationsFromReport } from '../simulator/predict.js';
 import { CONSTANT_NAMES } from '../simulator/simulate.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
-/** Read a report.json (for calibrate and simulate --report). */
-export function readReport(file: string): Report {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Report ${file} cannot be read.`, { file, hint: 'Give the report.json `cellbudget run` wrote (default reports/latest/report.json).' }, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CellbudgetError('CALIBRATION_INVALID', `Report ${file} is not JSON.`, { file, hint: 'Give the report.json `cellbudget run` wrote.' }, { cause: e });
-  }
-  const r = json as Partial<Report>;
-  if (typeof r !== 'object' || r === null || !Array.isArray(r.runs) || !Array.isArray(r.scenarios)) {
-    throw new CellbudgetError('CALIBRATION_INVALID', `Report ${file} has no runs[] and scenarios[].`, { file, hint: 'Give the report.json `cellbudget run` wrote.' });
-  }
-  return r as Report;
+/** Read a report.json for calibrate and simulate --report: what calibration reads of it (REPORT_INVALID when it is not a report). */
+export function readReport(file: string): CalibrationReport {
+  return readJsonFile(file, calibrationReportSchema, 'REPORT_INVALID', { what: 'cellbudget report', hint: 'Give the report.json `cellbudget run` wrote (default reports/latest/report.json).' });
 }
 
 interface CalibrateOptions {
@@ -53,9 +36,7 @@ async function runCalibrate(files: string[], o: CalibrateOptions, ctx: CliContex
   const fullSize = fullSizeMeasurements(reports);
   const cal = fitConstants(observations, files.join(', '));
   const text = `${JSON.stringify({ ...cal, created: new Date().toISOString(), skipped, ...(fullSize.length ? { full_size: fullSize } : {}) }, null, 2)}\n`;
-  const tmp = `${o.out}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, o.out);
+  await writeAtomic(o.out, text);
   if (o.json) {
     ctx.io.stdout.write(text);
     return;

@@ -4,9 +4,10 @@
  * size (a calibration made from full-size reports) replace the model's and say so. Also the I/O helpers `simulate` and `calibrate` share:
  * loading a scenario into dataset models (inspecting real files' obs) and a calibration file.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { readJsonFile, writeAtomic } from '../io/files.js';
 import { fileFacts } from '../harness/facts.js';
 import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
 import { CellbudgetError } from '../core/errors.js';
@@ -61,19 +62,7 @@ export function isDocumented(choice: string | undefined): boolean {
 export function readCalibration(file: string | undefined): Calibration {
   if (file === undefined || file === 'measured') return MEASURED_CALIBRATION;
   if (file === 'documented') return DOCUMENTED_CALIBRATION;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Calibration file ${file} cannot be read.`, { file, hint: 'Give the file `cellbudget calibrate … --out` wrote.' }, { cause: e });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CellbudgetError('CALIBRATION_INVALID', `Calibration file ${file} is not JSON.`, { file, hint: 'Regenerate it with `cellbudget calibrate`.' }, { cause: e });
-  }
-  return parseCalibration(json, file);
+  return parseCalibration(readJsonFile(file, z.unknown(), 'CALIBRATION_INVALID', { what: 'calibration file', hint: 'Give the file `cellbudget calibrate … --out` wrote.' }), file);
 }
 
 /** What the figures are, in words, for output headers. */
@@ -231,10 +220,8 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
       sbatchArgs: o.sbatchArg ?? [],
     });
     const file = resolve(o.sbatch);
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, text, { mode: 0o755 });
-      renameSync(tmp, file);
+      await writeAtomic(file, text, { mode: 0o755 });
     } catch (e) {
       throw new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write the job script ${file}: ${(e as Error).message}.`, { file, hint: 'Give --sbatch a path in a folder you can write to.' }, { cause: e });
     }

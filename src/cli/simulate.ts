@@ -3,7 +3,8 @@
  * full-scale timeline of every strategy, drawn with the same chart code as measured runs;
  * with a report, measured-vs-predicted overlays and a per-step error table.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../harness/charts.js';
@@ -15,7 +16,7 @@ import { STRATEGY_NAMES, parseStrategies } from '../core/names.js';
 import type { Calibration } from '../simulator/calibration.js';
 import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
-import { readReport } from './calibrate.js';
+import { loadReport } from '../harness/compare.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { builtinScenarios, calibrationLabel, fullScaleDatasets, isDocumented, readCalibration } from './plan.js';
 import { fileFacts } from '../harness/facts.js';
@@ -60,16 +61,10 @@ export function withPredictions(report: Report, run: RunRecord, calibration: Cal
   return { ...run, steps, predicted_peak_bytes: peak, predicted_final_bytes: final };
 }
 
-function atomicWrite(path: string, data: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Promise<void> {
   const calibration = readCalibration(o.calibration);
   const only = parseStrategies(o.strategy);
-  const report = o.report ? readReport(o.report) : undefined;
+  const report = o.report ? await loadReport(o.report) : undefined;
   const out: Array<Record<string, unknown>> = [];
   const text: string[] = [];
   for (const s of builtinScenarios(arg)) {
@@ -122,7 +117,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
   }
   if (o.out) {
     mkdirSync(o.out, { recursive: true });
-    atomicWrite(join(o.out, 'simulation.json'), `${JSON.stringify(out.length === 1 ? out[0] : { scenarios: out }, null, 2)}\n`);
+    await writeAtomic(join(o.out, 'simulation.json'), `${JSON.stringify(out.length === 1 ? out[0] : { scenarios: out }, null, 2)}\n`);
   }
   if (o.json) ctx.io.stdout.write(`${JSON.stringify(out.length === 1 ? out[0] : { scenarios: out }, null, 2)}\n`);
   else ctx.io.stdout.write(`${text.join('\n')}\n`);
@@ -149,7 +144,7 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
     `${slug(s.name)}-predicted`,
   );
   const path = join(dir, `${slug(s.name)}-predicted.png`);
-  atomicWrite(path, await renderChartPng(predicted));
+  await writeAtomic(path, await renderChartPng(predicted));
   written.push(path);
   for (const run of measured) {
     const spec = timelineSpec(
@@ -157,7 +152,7 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
       `${slug(s.name)}-${run.strategy}-overlay`,
     );
     const p = join(dir, `${slug(s.name)}-${run.strategy}-overlay.png`);
-    atomicWrite(p, await renderChartPng(spec));
+    await writeAtomic(p, await renderChartPng(spec));
     written.push(p);
   }
   return written;

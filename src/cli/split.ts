@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { CellbudgetError } from '../core/errors.js';
+import { z } from 'zod';
+import { readJsonFile } from '../io/files.js';
 import type { DatasetSource, Label } from '../core/data.js';
 import { withH5ad } from '../h5ad/source.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
@@ -16,18 +16,7 @@ import type { RegisterCommand } from './context.js';
 
 /** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */
 export function readPipelineConfig(path: string): PipelineConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot read the config file ${path}: ${(e as Error).message}.`, { file: path, hint: 'Pass the path of a JSON file with the DataManager and split settings.' });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CellbudgetError('CONFIG_INVALID', `${path} is not valid JSON: ${(e as Error).message}.`, { file: path, hint: 'Fix the JSON syntax.' });
-  }
+  let json = readJsonFile(path, z.unknown(), 'CONFIG_INVALID', { what: 'config file', hint: 'Pass the path of a JSON file with the DataManager and split settings.' });
   if (typeof json === 'object' && json !== null && !('dist_flag_key' in json) && 'config' in json) json = (json as { config: unknown }).config;
   return parsePipelineConfig(json, path);
 }

@@ -12,7 +12,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileS
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { synthesize, synthSpecKey, type SynthSpec } from '../h5ad/synth.js';
-import { pidAlive, writeFileAtomic } from './write-report.js';
+import { pidAlive, writeAtomic } from '../io/files.js';
 
 export interface CacheRecord {
   version: 1;
@@ -78,7 +78,7 @@ async function damage(file: string, recordPath: string, key: string): Promise<st
   if (st.size !== record.bytes) return `it is ${st.size.toLocaleString('en-US')} bytes, its record says ${record.bytes.toLocaleString('en-US')} (truncated or overwritten)`;
   if (st.mtimeMs !== record.verified_mtime_ms) {
     if ((await sha256File(file)) !== record.sha256) return 'its SHA-256 no longer matches its record (the file was modified)';
-    await writeFileAtomic(recordPath, `${JSON.stringify({ ...record, verified_mtime_ms: st.mtimeMs }, null, 1)}\n`);
+    await writeAtomic(recordPath, `${JSON.stringify({ ...record, verified_mtime_ms: st.mtimeMs }, null, 1)}\n`);
   }
   return null;
 }
@@ -107,7 +107,7 @@ export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGener
   await synthesize(spec, file);
   const st = statSync(file);
   const record: CacheRecord = { version: 1, key, spec, bytes: st.size, sha256: await sha256File(file), verified_mtime_ms: st.mtimeMs, created: new Date().toISOString() };
-  await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`);
+  await writeAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`);
   return { file, outcome: { action: 'generated', reason } };
 }
 

@@ -4,7 +4,8 @@
  * report embeds the same specs and the same `chartConfigFromSpec` (its source text), so the
  * PNGs and the interactive charts cannot drift apart.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { formatBytes } from '../core/units.js';
@@ -1114,9 +1115,7 @@ export async function renderCharts(report: Report, dir: string): Promise<string[
   for (const { file, spec } of reportChartSpecs(report)) {
     const png = await renderChartPng(spec);
     const path = join(dir, file);
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, png);
-    await rename(tmp, path);
+    await writeAtomic(path, png);
     written.push(path);
   }
   return written;

@@ -4,13 +4,14 @@
  * projection from other rungs carries other fit errors, so runs at different scales are
  * refused as a failure, as is a comparison in which nothing matches.
  */
-import { readFile } from 'node:fs/promises';
 import { CellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { evaluateBudgets } from './budgets.js';
 import { formatSpread, projectionOf, withProjection } from './ladder.js';
 import type { Budgets } from './scenario.js';
-import type { Interval, Report, RunRecord, StepRecord } from '../core/report.js';
+import { reportSchema, type Interval, type Report, type RunRecord, type StepRecord } from '../core/report.js';
+import { readJsonFile } from '../io/files.js';
+import { z } from 'zod';
 
 /** ok: within ±warn; improved: fell by more than warn; warn / fail: grew by more than warn / fail. */
 export type Tier = 'ok' | 'improved' | 'warn' | 'fail';
@@ -189,50 +190,40 @@ export function formatComparison(c: Comparison): string {
 // ---------------------------------------------------------------------------------------
 // Reading reports
 
-/** Read and minimally check a report.json; bad input is a CellbudgetError (exit 2). */
+const REPORT_KIND = { what: 'cellbudget report', hint: 'Pass the report.json a `cellbudget run` wrote (version 1), e.g. reports/latest/report.json.' } as const;
+
+/** Read and check a report.json (the format's schema, then `checkReport`); bad input is a CellbudgetError (exit 2). */
 export async function loadReport(path: string): Promise<Report> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot read report ${path}${code ? ` (${code})` : ''}.`, { file: path, hint: 'Pass the report.json a `cellbudget run` wrote, e.g. reports/latest/report.json.' }, { cause: e });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new CellbudgetError('REPORT_INVALID', `${path} is not JSON: ${(e as Error).message}.`, { file: path, hint: 'Pass the report.json a `cellbudget run` wrote.' }, { cause: e });
-  }
-  return checkReport(data, path);
+  return checkReport(readJsonFile(path, z.unknown(), 'REPORT_INVALID', REPORT_KIND), path);
 }
 
-/** Check the parts of a report the renderers and comparisons rely on. */
+/**
+ * Check a report: the format (core/report.ts's schema), then what the renderers and
+ * comparisons rely on beyond it — scales in (0, 1], no negative peak, no finished built-in run
+ * with a zero peak, one run per scenario × strategy. REPORT_INVALID otherwise.
+ */
 export function checkReport(data: unknown, file = 'report'): Report {
   const bad = (what: string): never => {
-    throw new CellbudgetError('REPORT_INVALID', `${file} is not a cellbudget report: ${what}.`, { file, hint: 'Pass the report.json a `cellbudget run` wrote (version 1).' });
+    throw new CellbudgetError('REPORT_INVALID', `${file} is not a cellbudget report: ${what}.`, { file, hint: REPORT_KIND.hint });
   };
-  if (typeof data !== 'object' || data === null) return bad('expected an object');
-  const r = data as Partial<Report>;
-  if (r.version !== 1) bad(`version is ${JSON.stringify(r.version)}, expected 1`);
-  if (!Array.isArray(r.runs)) bad('no runs array');
-  if (!Array.isArray(r.scenarios)) bad('no scenarios array');
+  const parsed = reportSchema.safeParse(data);
+  if (!parsed.success) {
+    return bad(parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`).join('; '));
+  }
+  const r = parsed.data;
   const seen = new Map<string, number>();
-  for (const [i, run] of (r.runs ?? []).entries()) {
-    if (typeof run !== 'object' || run === null) bad(`runs[${i}] is not an object`);
-    for (const k of ['scenario', 'strategy'] as const) if (typeof run[k] !== 'string') bad(`runs[${i}].${k} is missing`);
-    for (const k of ['scale', 'peak_bytes', 'final_bytes'] as const) if (typeof run[k] !== 'number' || !Number.isFinite(run[k])) bad(`runs[${i}].${k} is not a number`);
+  for (const [i, run] of r.runs.entries()) {
     if (!(run.scale > 0 && run.scale <= 1)) bad(`runs[${i}].scale must be in (0, 1], got ${run.scale}`);
     // A negative peak is impossible; a finished built-in run loads datasets, so a peak of 0
     // is no measurement (a command may genuinely allocate nothing beyond its baseline).
     const builtin = run.method === 'kernel-hwm' || run.method === 'sampled-rss';
     if (run.peak_bytes < 0 || (builtin && run.strategy !== 'command' && run.status === 'ok' && run.peak_bytes === 0)) bad(`runs[${i}] (${run.scenario} / ${run.strategy}) has a peak of ${run.peak_bytes} bytes`);
-    if (!Array.isArray(run.steps) || !Array.isArray(run.budgets) || !Array.isArray(run.samples)) bad(`runs[${i}] lacks steps, budgets or samples`);
     const k = key(run);
     const first = seen.get(k);
     if (first !== undefined) bad(`runs[${first}] and runs[${i}] are both ${run.scenario} / ${run.strategy}; a report holds one run per scenario × strategy (merge repetitions with --runs)`);
     seen.set(k, i);
   }
+  // The file's own data, checked: fields beyond the format (a command's `command`, a log's `ingested`) stay.
   return data as Report;
 }
 

@@ -8,9 +8,10 @@
  * result.json; its records still hold every step it finished, which `childFromRecords` /
  * `commandFromRecords` turn into a died run the same way a local child's pipe would.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes } from '../core/units.js';
+import { writeAtomic } from '../io/files.js';
 import { evaluateBudgets } from './budgets.js';
 import type { CommandRunRecord, CommandStepRecord } from './command.js';
 import type { ChildRunSpec, CommandRunSpec } from './executor.js';
@@ -61,10 +62,8 @@ export class RecordWriter {
 }
 
 /** Write result.json through a temporary and a rename: the harness never reads half of it. */
-export function writeResult(dir: string, result: JobResult): void {
-  const tmp = join(dir, `.${RESULT_FILE}.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(result));
-  renameSync(tmp, join(dir, RESULT_FILE));
+export function writeResult(dir: string, result: JobResult): Promise<void> {
+  return writeAtomic(join(dir, RESULT_FILE), JSON.stringify(result));
 }
 
 /** result.json when the job finished writing it; undefined otherwise. */

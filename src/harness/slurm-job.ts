@@ -77,7 +77,7 @@ async function runBuiltin(dir: string, spec: BuiltinRunSpec, out: RecordWriter):
       },
     },
   );
-  writeResult(dir, { version: 1, kind: 'builtin', child });
+  await writeResult(dir, { version: 1, kind: 'builtin', child });
 }
 
 async function runCommand(dir: string, spec: CommandRunSpec, out: RecordWriter): Promise<void> {
@@ -96,7 +96,7 @@ async function runCommand(dir: string, spec: CommandRunSpec, out: RecordWriter):
     },
     onLine: (_stream, line) => process.stdout.write(`${line}\n`),
   });
-  writeResult(dir, { version: 1, kind: 'command', record });
+  await writeResult(dir, { version: 1, kind: 'command', record });
 }
 
 async function main(argv: readonly string[]): Promise<number> {

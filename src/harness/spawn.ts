@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { pidAlive } from '../io/files.js';
 import { kernelHwmAvailable, readProcStatus } from '../memory/proc.js';
 import { formatBytes } from '../core/units.js';
 import type { BaselineRecord, ChildJob, ChildMessage, ErrorRecord } from './protocol.js';
@@ -439,16 +440,6 @@ function sweepStaleJobDirs(): void {
     } catch {
       // another process removed it first
     }
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -7,9 +7,10 @@
  * reader never sees half a file, nor new charts beside an old report.json. Temporaries of a
  * writer that died (SIGKILL, power loss) are removed by the next writer.
  */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CellbudgetError } from '../core/errors.js';
+import { removeStaleTemporaries, writeAtomicAll } from '../io/files.js';
 import { renderChartPng, reportChartSpecs } from './charts.js';
 import { compareReports, type Comparison, type CompareOptions } from './compare.js';
 import { renderHtml } from './html.js';
@@ -33,59 +34,9 @@ export interface WrittenReport {
   comparison?: Comparison;
 }
 
-// `.<name>.cellbudget-<pid>-<random>.tmp`; older versions wrote `<name>.<pid>.<random>.tmp`.
-const TMP_FILE = /^(?:\.(.+)\.cellbudget-(\d+)-[a-z0-9]+|(.+)\.(\d+)\.[a-z0-9]+)\.tmp$/;
-
-function tmpName(path: string): string {
-  const slash = path.lastIndexOf('/');
-  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.cellbudget-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`;
-}
-
-/** Whether a process with this pid is alive (a temp file of a live writer is not stale). */
-export function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Remove temporary files in `dir` left by writers that are no longer running. */
-export async function removeStaleTemporaries(dir: string): Promise<string[]> {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const m = TMP_FILE.exec(name);
-    if (!m) continue;
-    const pid = Number(m[2] ?? m[4]);
-    if (pidAlive(pid)) continue;
-    await rm(join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
-}
-
-/** Write `data` to `path` through a temporary file in the same directory and a rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tmpName(path);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
+export { pidAlive, removeStaleTemporaries, writeAtomic as writeFileAtomic } from '../io/files.js';
 
 const CHART_FILE = /^(timeline|peaks|family)-.*\.png$/;
-const HELD: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** report.json text: indented for people, with each [ms, bytes] sample pair on one line. */
 export function reportJson(report: Report): string {
@@ -123,41 +74,18 @@ export async function writeReportDir(report: Report, dir: string, options: Write
   const md = renderMarkdown(report, { ...(comparison ? { comparison } : {}), charts });
   outputs.push(['junit.xml', renderJunit(report)], ['report.md', md], ['report.html', await renderHtml(report, comparison ? { comparison } : {})], ['report.json', reportJson(report)]);
 
-  // 2. Write every temporary; on any failure remove them all and leave the old report alone.
-  const staged: Array<{ tmp: string; path: string }> = [];
-  try {
-    for (const [name, data] of outputs) {
-      const path = join(dir, name);
-      const tmp = tmpName(path);
-      staged.push({ tmp, path });
-      await writeFile(tmp, data);
-    }
-  } catch (e) {
-    await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
-    throw outputError(dir, e);
-  }
-
-  // 3. Rename all into place, report.json last, with termination signals held meanwhile.
-  const pending: NodeJS.Signals[] = [];
-  const hold = (sig: NodeJS.Signals): void => {
-    pending.push(sig);
-  };
-  for (const s of HELD) process.on(s, hold);
-  try {
-    for (const { tmp, path } of staged) await rename(tmp, path);
-  } catch (e) {
-    await Promise.all(staged.map((s) => rm(s.tmp, { force: true })));
-    throw outputError(dir, e);
-  } finally {
-    for (const s of HELD) process.removeListener(s, hold);
-    // Charts of scenarios no longer in the report would pass for current ones.
-    if (options.charts ?? true) {
+  // 2. Every temporary, then every rename, report.json last, with termination signals held;
+  // on any failure the temporaries go and the old report stays whole. Charts of scenarios no
+  // longer in the report would pass for current ones: they go before the signals are let through.
+  const files = await writeAtomicAll(
+    outputs.map(([name, data]) => [join(dir, name), data] as const),
+    (e) => outputError(dir, e),
+    async () => {
+      if (!(options.charts ?? true)) return;
       for (const name of await readdir(dir).catch(() => [] as string[])) {
         if (CHART_FILE.test(name) && !charts.includes(name)) await rm(join(dir, name), { force: true });
       }
-    }
-    const first = pending[0];
-    if (first !== undefined && process.listenerCount(first) === 0) process.kill(process.pid, first);
-  }
-  return { dir, files: staged.map((s) => s.path), ...(comparison ? { comparison } : {}) };
+    },
+  );
+  return { dir, files, ...(comparison ? { comparison } : {}) };
 }

@@ -4,7 +4,7 @@
  * calibration data. Pure: the caller reads the report.
  */
 import { CellbudgetError } from '../core/errors.js';
-import type { Report, RunRecord } from '../core/report.js';
+import type { CalibrationReport } from '../core/report.js';
 import type { StepName, StrategyName } from '../core/names.js';
 import { STRATEGY_NAMES } from '../core/names.js';
 import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
@@ -73,7 +73,7 @@ export function simulateForRun(input: PredictInput, strategy: StrategyName, cali
  * expanded, `--scale` / `--only-dataset` applied), or in a report written before those were
  * recorded its definition as written, read with the same scenario model (src/scenario).
  */
-export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRecord, 'scenario'>): ScenarioModel | undefined {
+export function scenarioOfRun(report: Pick<CalibrationReport, 'scenarios'>, run: { readonly scenario: string }): ScenarioModel | undefined {
   const summary = report.scenarios.find((s) => s.name === run.scenario);
   if (!summary) return undefined;
   if (summary.expanded !== undefined) return scenarioModel(summary.expanded, { where: summary.name });
@@ -85,7 +85,7 @@ export function scenarioOfRun(report: Pick<Report, 'scenarios'>, run: Pick<RunRe
  * log, a command scenario), so the scenario's documented `model:` structure applies; false
  * for harness runs, which measure the generated synthetic data.
  */
-export function measuredRealData(run: Pick<RunRecord, 'method'>): boolean {
+export function measuredRealData(run: Pick<CalibrationReport['runs'][number], 'method'>): boolean {
   return run.method === 'ingested-log' || run.method === 'kernel-hwm-command';
 }
 
@@ -105,7 +105,7 @@ export interface ReportObservations {
 }
 
 /** Calibration data from a report: each measured step's peak and end beside its model features. */
-export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'>, facts?: Readonly<Record<string, FileFacts>>): ReportObservations {
+export function observationsFromReport(report: CalibrationReport, facts?: Readonly<Record<string, FileFacts>>): ReportObservations {
   if (!Array.isArray(report.runs) || !Array.isArray(report.scenarios)) {
     throw new CellbudgetError('CALIBRATION_INVALID', 'The report has no runs[] / scenarios[].', { hint: 'Give a report.json written by `cellbudget run`.' });
   }
@@ -155,7 +155,7 @@ export function observationsFromReport(report: Pick<Report, 'scenarios' | 'runs'
 }
 
 /** A ladder report's projection of a run (issue 11's `projected`), when the report has one. */
-function projectedOf(run: RunRecord): { peak_bytes: number; final_bytes?: number; scales?: number[] } | undefined {
+function projectedOf(run: CalibrationReport['runs'][number]): { peak_bytes: number; final_bytes?: number; scales?: number[] } | undefined {
   const p = (run as { projected?: { peak_bytes?: unknown; final_bytes?: unknown; scales?: unknown } }).projected;
   if (!p || typeof p.peak_bytes !== 'number') return undefined;
   return { peak_bytes: p.peak_bytes, ...(typeof p.final_bytes === 'number' ? { final_bytes: p.final_bytes } : {}), ...(Array.isArray(p.scales) ? { scales: p.scales as number[] } : {}) };
@@ -171,14 +171,14 @@ function errorOf(earlier: number, measured: number): number {
  * itself, and every scaled run of the same scenario × strategy in the reports — its ladder
  * projection when it has one, else measured ÷ scale.
  */
-export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; report: Pick<Report, 'scenarios' | 'runs'> }>): FullSizeMeasurement[] {
+export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; report: CalibrationReport }>): FullSizeMeasurement[] {
   const out: FullSizeMeasurement[] = [];
-  const datasetsOf = (report: Pick<Report, 'scenarios'>, run: RunRecord): string[] => (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
+  const datasetsOf = (report: CalibrationReport, run: { scenario: string }): string[] => (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
   for (const { file, report } of reports) {
     for (const run of report.runs) {
       if (run.scale !== 1 || run.status !== 'ok' || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) continue;
       const datasets = datasetsOf(report, run);
-      const peakStep = run.steps.reduce<RunRecord['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+      const peakStep = run.steps.reduce<CalibrationReport['runs'][number]['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
       const earlier: EarlierPrediction[] = [];
       if (run.predicted_peak_bytes !== undefined) {
         earlier.push({
