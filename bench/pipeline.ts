@@ -18,6 +18,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withH5ad } from '../src/h5ad/source.js';
+import { h5Ready } from '../src/h5ad/file.js';
 import { synthesize } from '../src/h5ad/synth.js';
 import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
@@ -25,6 +26,9 @@ import { materialize, planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
 import { SPLITS } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
+
+// HDF5 (WebAssembly) loads on first use; every read below is synchronous.
+await h5Ready();
 
 const FEATURES = 50;
 

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openH5ad, wasmHeapBytes, WINDOW_BYTES } from '../src/h5ad/index.js';
+import { h5Ready } from '../src/h5ad/file.js';
 import { readProcStatus, resetHighWaterMark } from '../src/memory/proc.js';
 
 const PY = '/usr/bin/python3';
@@ -44,6 +45,9 @@ with h5py.File(path, 'w') as f:
         d[a:b] = rng.standard_normal((b - a, cols)).astype('float32')
     enc(d, 'array')
 `;
+
+// HDF5 (WebAssembly) loads on first use; every read below is synchronous.
+await h5Ready();
 
 function ensureFile(mode: 'contiguous' | 'gzip'): string {
   mkdirSync(dir, { recursive: true });

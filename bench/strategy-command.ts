@@ -7,10 +7,14 @@
  */
 import { readFileSync, readSync, writeSync } from 'node:fs';
 import { openH5ad } from '../src/h5ad/index.js';
+import { h5Ready } from '../src/h5ad/file.js';
 import { forceGc } from '../src/memory/gc.js';
 import type { PipelineConfig } from '../src/pipeline/config.js';
 import { runStrategy } from '../src/strategies/index.js';
 import type { StepObserver, StrategyName } from '../src/core/names.js';
+
+// HDF5 (WebAssembly) loads on first use; every read below is synchronous.
+await h5Ready();
 
 interface Job {
   strategy: StrategyName;

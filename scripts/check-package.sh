@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Pack cellbudget as npm would publish it, install the tarball into a fresh project with
-# nothing else beside it, and use it there as a user would: `npx cellbudget`, both entry
-# points, a shipped scenario, and a vitest file with expectMemory (one assertion that holds,
-# one that must fail). Exits non-zero on the first thing that does not work.
+# nothing else beside it, and use it there as a user would: `npx cellbudget`, every entry
+# point (cellbudget, cellbudget/h5ad, cellbudget/harness, cellbudget/vitest), a shipped scenario,
+# and a vitest file with expectMemory (one assertion that holds, one that must fail). Exits non-zero on the first thing that does not work.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/cellbudget-pack-XXXXXX")"
@@ -43,6 +43,14 @@ node --input-type=module -e '
   }
   const v = await import("cellbudget/vitest");
   if (typeof v.expectMemory !== "function") throw new Error("cellbudget/vitest does not export expectMemory");
+  const h = await import("cellbudget/h5ad");
+  const harness = await import("cellbudget/harness");
+  if (typeof harness.runScenarios !== "function" || typeof harness.renderHtml !== "function") throw new Error("cellbudget/harness does not export runScenarios and renderHtml");
+  // HDF5 loads on first use: a shipped file opens once h5Ready() resolved.
+  await h.h5Ready();
+  const src = h.openH5ad(new URL("./node_modules/cellbudget/fixtures/datasets/tiny.h5ad", `file://${process.cwd()}/`).pathname);
+  if (!(src.nObs > 0)) throw new Error("cellbudget/h5ad read no cells from a shipped fixture");
+  src.close();
 ' || fail "an entry point does not import"
 
 # A shipped scenario with its shipped files, from the installed package.

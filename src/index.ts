@@ -16,10 +16,16 @@ export type {
   FloatDtype,
 } from './core/data.js';
 export { VERSION } from './harness/version.js';
-export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad } from './h5ad/index.js';
+export { reportSchema, calibrationReportSchema, calibrationView } from './core/report.js';
+export type { Report, RunRecord, StepRecord, BudgetResult, Projection, ScenarioSummary, CalibrationReport, MeasureMethod } from './core/report.js';
+export { scenarioModel, expandedScenario, builtinScenarioSchema, datasetSchema, syntheticSchema } from './scenario/model.js';
+export type { ScenarioModel, BuiltinScenario, CommandScenario, Scenario, DatasetDef, Budgets } from './scenario/model.js';
+export { scaleSynthetic, SYNTHETIC_DEFAULTS } from './scenario/synthetic.js';
+export type { SyntheticSpec, ScaledSynthetic } from './scenario/synthetic.js';
+export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad, h5Ready, h5Loaded } from './h5ad/index.js';
 export { parsePipelineConfig, parseDataManagerConfig, RandomState, pyRound, planGroups, materialize, prepareData, groupedBytes, planBytes, assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes, buildManifest, loadDataset, memorySource } from './pipeline/index.js';
 export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag, GroupPlan, GroupedDistribution, RowReader, MaterializeSelect, SplitAssignment, DistributionSplit, SplitManifest, LoadedDataset, MemorySourceSpec } from './pipeline/index.js';
-export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthSpecKey, SynthGenerator, SYNTH_DEFAULTS, SYNTH_FORMAT_VERSION } from './h5ad/synth.js';
+export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthSpecKey, synthOptionsOf, SynthGenerator, SYNTH_DEFAULTS, SYNTH_FORMAT_VERSION } from './h5ad/synth.js';
 export { nnzPerRow } from './scenario/synthetic.js';
 export type { SynthSpec, SynthOptions, SynthProgress, SynthResult, SynthLocation, SynthFormat, SynthObs, SynthPhase } from './h5ad/synth.js';
 export { simulate, strategySteps, keepSet, evaluate, DEFAULT_CONSTANTS, CONSTANT_NAMES, syntheticDataset, syntheticStructure, documentedStructure, validateDataset, rowBytes, modelGroupedBytes, modelKeptBytes, datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFromPlan, ratioStructure, fromFacts, splitSpecOf, modelSectionSchema, predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData, fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION, DOCUMENTED_CALIBRATION, planNodes, bestOrder, sbatchMem, requiredWithHeadroom, assertSomethingFits } from './simulator/index.js';

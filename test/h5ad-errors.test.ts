@@ -11,6 +11,9 @@ import { synthesize } from '../src/h5ad/synth.js';
 import { H5adWriter } from '../src/h5ad/write.js';
 import { DATASETS, fixtureDir } from './h5ad/fixtures.js';
 
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
+
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-h5ad-err-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

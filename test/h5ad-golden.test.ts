@@ -4,6 +4,10 @@ import { labelAt } from '../src/core/data.js';
 import type { Label } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 

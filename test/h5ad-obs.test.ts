@@ -5,6 +5,10 @@ import type { Label } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { inspectH5ad } from '../src/h5ad/inspect.js';
 import { fixtureDir } from './h5ad/fixtures.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 
 interface Expected {

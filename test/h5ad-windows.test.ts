@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DenseMatrix, Matrix } from '../src/core/data.js';
-import { H5File, wasmHeapBytes } from '../src/h5ad/file.js';
+import { H5File, wasmHeapBytes, h5Ready } from '../src/h5ad/file.js';
 import { readMatrix, readRows } from '../src/h5ad/matrix.js';
 import { fixtureDir } from './h5ad/fixtures.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 
 const DENSE = ['contig', 'c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'i16', 'vec', 'contig_be', 'contig64'].map((k) => ['obsm', k]);

@@ -8,7 +8,8 @@ import { evaluateBudgets } from '../src/harness/budgets.js';
 import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
 import type { RunRecord, RungRecord, StepRecord } from '../src/core/report.js';
 import { MEASUREMENT_ENV } from '../src/harness/run.js';
-import { matchingAxis, scaleSynthetic, syntheticSchema } from '../src/scenario/synthetic.js';
+import { matchingAxis, scaleSynthetic } from '../src/scenario/synthetic.js';
+import { syntheticSchema } from '../src/scenario/model.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import { isCellbudgetError } from '../src/core/errors.js';
 

@@ -10,6 +10,10 @@ import { assignSplits, splitGrouped } from '../src/pipeline/splitter.js';
 import { SPLITS } from '../src/core/names.js';
 
 import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 
 interface GoldenCase {

@@ -11,6 +11,10 @@ import { SPLITS } from '../src/core/names.js';
 import { cellValue, datasetArb } from './arbitraries.js';
 import { memorySource } from '../src/pipeline/source-memory.js';
 import { DATASETS } from './h5ad/fixtures.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 function toCsr(m: DenseMatrix): CsrMatrix {
   const data: number[] = [];

@@ -10,6 +10,10 @@ import { withH5ad } from '../src/h5ad/source.js';
 import { loadDataset } from '../src/pipeline/load.js';
 import { readFileSync } from 'node:fs';
 import { DATASETS } from './h5ad/fixtures.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const config = parsePipelineConfig(JSON.parse(readFileSync(`${DATASETS}/combos.config.json`, 'utf8')) as unknown);
 

@@ -15,6 +15,10 @@ import type { PipelineConfig } from '../src/pipeline/config.js';
 import { retainedDigests, runStrategy, type StrategyInput, type StrategyOptions } from '../src/strategies/index.js';
 import type { StepObserver, StrategyName } from '../src/core/names.js';
 import { datasetArb, tableSource, type ObsTable } from './arbitraries.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const observer: StepObserver = { step: (_dataset, _name, fn) => fn() };
 

@@ -13,6 +13,10 @@ import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { retainedDigests, runStrategy, type StrategyInput } from '../src/strategies/index.js';
 import type { StepObserver } from '../src/core/names.js';
 import { parseBytes } from '../src/core/units.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const SCALE = 0.00005; // 132 GB -> 6.6 MB
 const observer: StepObserver = { step: (_dataset, _name, fn) => fn() };

@@ -6,6 +6,10 @@ import type { CsrMatrix, DatasetSource, ObsColumn } from '../src/core/data.js';
 import { openH5ad } from '../src/h5ad/source.js';
 import { resolveSynthSpec, SynthGenerator, synthesize } from '../src/h5ad/synth.js';
 import type { SynthOptions } from '../src/h5ad/synth.js';
+import { h5Ready } from '../src/h5ad/file.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-synth-rt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,9 +2,12 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { H5File } from '../src/h5ad/file.js';
+import { H5File, h5Ready } from '../src/h5ad/file.js';
 import { readRows } from '../src/h5ad/matrix.js';
 import { H5adWriter, patchBoolPlaceholders, writerWasmHeapBytes } from '../src/h5ad/write.js';
+
+// HDF5 (WebAssembly) loads on first use, not on import.
+await h5Ready();
 
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-synth-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

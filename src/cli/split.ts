@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readJsonFile } from '../io/files.js';
 import type { DatasetSource, Label } from '../core/data.js';
+import { h5Ready } from '../h5ad/file.js';
 import { withH5ad } from '../h5ad/source.js';
 import { parsePipelineConfig } from '../pipeline/config.js';
 import type { PipelineConfig } from '../pipeline/config.js';
@@ -109,8 +110,9 @@ export const registerSplit: RegisterCommand = (program, ctx) => {
     .option('--rows', 'include src_rows / tgt_rows (row positions of every distribution) in the manifest')
     .option('--json', 'print the manifest as JSON (the fields of the golden files\' "expected")')
     .option('--digest', 'also copy the distributions out of the representation and print each split\'s bytes and SHA-256 (adds "digests" to --json)')
-    .action((file: string, opts: { config: string; rows?: boolean; json?: boolean; digest?: boolean }) => {
+    .action(async (file: string, opts: { config: string; rows?: boolean; json?: boolean; digest?: boolean }) => {
       const config = readPipelineConfig(opts.config);
+      await h5Ready();
       withH5ad(file, (src) => {
         const { plan, assignment: a, digests: d } = runSplit(src, config, { digest: opts.digest === true });
         for (const w of a.warnings) ctx.io.stderr.write(`cellbudget: warning: ${w}\n`);

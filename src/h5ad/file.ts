@@ -35,16 +35,19 @@ function locateFactory(): string {
   }
   throw new Error('h5wasm is not installed (node_modules/h5wasm/dist/node/hdf5_util.js not found); run npm ci.');
 }
-const factory = ((await import(locateFactory())) as { default: H5Factory }).default;
 /**
  * HDF5 prints its error stack to stderr (the instance writes fd 2 straight through Node's
  * fs); users should see one clear message instead. We point the instance's fd 2 at an
  * unlinked temp file, and read HDF5's innermost reason back for our messages. With
  * CELLBUDGET_DEBUG set, the stack goes to stderr as usual.
  */
-const diagPath = join(tmpdir(), `cellbudget-hdf5-${process.pid}-${Date.now()}.log`);
-const diagFd = process.env['CELLBUDGET_DEBUG'] ? -1 : openSync(diagPath, 'a+');
-if (diagFd >= 0) rmSync(diagPath, { force: true });
+let diagFd = -1;
+function openDiagnostics(): void {
+  if (diagFd >= 0 || process.env['CELLBUDGET_DEBUG']) return;
+  const diagPath = join(tmpdir(), `cellbudget-hdf5-${process.pid}-${Date.now()}.log`);
+  diagFd = openSync(diagPath, 'a+');
+  rmSync(diagPath, { force: true });
+}
 // Emscripten turns the options object into the instance: each instance needs a fresh one.
 // Emscripten's own warnings (e.g. "Invalid UTF-8 leading byte" on a corrupt string) go
 // through printErr: keep them out of the user's stderr unless debugging; the decoded value is
@@ -84,12 +87,24 @@ export function takeHdf5Reason(): string | undefined {
   return m ? `${m[1]}: ${m[2]}` : last.trim();
 }
 
-let h5: H5Module = quietStderr(await factory(moduleOptions()));
+// Nothing is loaded on import: importing cellbudget (or cellbudget/h5ad) costs no WebAssembly
+// instance and no temporary file. The first `h5Ready()` loads both (measured: ~60 MB and ~0.2 s).
+let factory: H5Factory | undefined;
+let h5: H5Module | undefined;
+let loading: Promise<void> | undefined;
 /** The abort that killed the current instance, until a fresh one replaces it. */
 let poisoned: unknown = null;
 let respawning: Promise<void> | null = null;
 
+async function load(): Promise<void> {
+  const f = ((await import(locateFactory())) as { default: H5Factory }).default;
+  openDiagnostics();
+  h5 = quietStderr(await f(moduleOptions()));
+  factory = f;
+}
+
 function respawn(): void {
+  if (!factory) return;
   respawning ??= factory(moduleOptions()).then(
     (m) => {
       h5 = quietStderr(m);
@@ -103,15 +118,27 @@ function respawn(): void {
 }
 
 /**
- * Resolves when the HDF5 library is usable: after a WebAssembly abort on a corrupt file,
- * a fresh instance is created in the background; await this before reading other files.
+ * Resolves when the HDF5 library is usable. The first call loads it (h5wasm's WebAssembly
+ * module): await it once before the first read. After a WebAssembly abort on a corrupt file a
+ * fresh instance is created in the background; await this again before reading other files.
  */
 export async function h5Ready(): Promise<void> {
+  await (loading ??= load());
   await respawning;
 }
 
-/** The current h5wasm module (raw bindings and heap). */
+/** Whether the HDF5 library has been loaded (`h5Ready`). */
+export function h5Loaded(): boolean {
+  return h5 !== undefined;
+}
+
+/** The current h5wasm module (raw bindings and heap); throws until `h5Ready()` has resolved. */
 export function h5lib(): H5Module {
+  if (!h5) {
+    throw new CellbudgetError('USAGE', 'The h5ad reader is not loaded yet: HDF5 (a WebAssembly module) loads on first use.', {
+      hint: "Call `await h5Ready()` (from 'cellbudget' or 'cellbudget/h5ad') once before the first read.",
+    });
+  }
   return h5;
 }
 
@@ -143,7 +170,7 @@ const KNOWN_FILTER_NAMES = new Map<number, string>([
 
 /** Current byte length of h5wasm's WebAssembly memory (it grows and never shrinks). */
 export function wasmHeapBytes(): number {
-  return h5.HEAPU8.buffer.byteLength;
+  return h5 ? h5.HEAPU8.buffer.byteLength : 0;
 }
 
 /**
@@ -154,10 +181,11 @@ export function wasmHeapBytes(): number {
  * of the baseline at every scale rather than a step that appears at some scales only.
  */
 export function reserveWasmHeap(bytes: number): number {
-  const ptr = h5._malloc(bytes);
+  const lib = h5lib();
+  const ptr = lib._malloc(bytes);
   if (ptr) {
-    h5.HEAPU8.fill(0xa5, ptr, ptr + bytes);
-    h5._free(ptr);
+    lib.HEAPU8.fill(0xa5, ptr, ptr + bytes);
+    lib._free(ptr);
   }
   return wasmHeapBytes();
 }
@@ -388,7 +416,7 @@ export class H5File {
         hint: 'Await h5Ready() before opening another file.',
       });
     }
-    const lib = h5;
+    const lib = h5lib();
     const fid = guard(lib, path, '/', 'opening the file', () => lib.open(abs, lib.H5F_ACC_RDONLY, false, -1, -1), 'FILE_UNREADABLE');
     if (!(BigInt(fid) > 0n)) {
       const reason = takeHdf5Reason();

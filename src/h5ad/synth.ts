@@ -15,8 +15,8 @@ import { CellbudgetError } from '../core/errors.js';
 import type { FloatArray, FloatDtype } from '../core/data.js';
 import { parseBytes } from '../core/units.js';
 import { cellsForBytes, nnzPerRow, representationRowBytes, SYNTHETIC_DEFAULTS, type ScaledSynthetic, type SynthFormat } from '../scenario/synthetic.js';
-import { H5adWriter, H5T_ENUM_CLASS, patchBoolPlaceholders, stampModificationTimes } from './write.js';
-import type { MatrixCompression } from './write.js';
+// The writer instantiates h5wasm when it loads: imported by synthesize, on first use.
+import type { H5adWriter, MatrixCompression } from './write.js';
 
 /** Where the representation goes: `obsm/X_pca` (what the training script reads) or `X`. */
 export type SynthLocation = 'obsm/X_pca' | 'X';
@@ -529,9 +529,10 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
   const startSeconds = Date.now() / 1000;
   const gen = new SynthGenerator(spec);
   const rows = spec.cells;
+  const { H5adWriter, H5T_ENUM_CLASS, patchBoolPlaceholders, stampModificationTimes } = await import('./write.js');
   onProgress?.({ phase: 'obs', rowsDone: 0, rows });
   try {
-    writeMetadata(tmp, spec, gen);
+    writeMetadata(H5adWriter.create(tmp), spec, gen);
     const patched = patchBoolPlaceholders(tmp);
     if (patched !== 3) {
       throw new CellbudgetError('H5AD_WRITE_FAILED', `Expected to turn 3 bool placeholders into HDF5 bools in ${tmp}, found ${patched}.`, {
@@ -597,8 +598,7 @@ function checkOutputDir(out: string): void {
   }
 }
 
-function writeMetadata(path: string, spec: SynthSpec, gen: SynthGenerator): void {
-  const w = H5adWriter.create(path);
+function writeMetadata(w: H5adWriter, spec: SynthSpec, gen: SynthGenerator): void {
   try {
     w.attrs('/', { 'encoding-type': 'anndata', 'encoding-version': '0.1.0' });
     const o = gen.obs;

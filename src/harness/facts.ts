@@ -19,7 +19,8 @@ export async function fileFacts(s: BuiltinScenario): Promise<Record<string, File
   const files = s.datasets.filter((d) => d.file !== undefined);
   if (files.length === 0) return facts;
   // h5wasm (and its WebAssembly heap) loads only when a real file is there to inspect.
-  const { withH5ad } = await import('../h5ad/index.js');
+  const { h5Ready, withH5ad } = await import('../h5ad/index.js');
+  await h5Ready();
   const config = s.pipeline;
   for (const d of files) {
     facts[d.name] = withH5ad(d.file!, (src) => {

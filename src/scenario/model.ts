@@ -10,9 +10,38 @@ import { z } from 'zod';
 import { CellbudgetError } from '../core/errors.js';
 import { EXECUTOR_NAMES, ORDER_MODES, STRATEGY_NAMES, type ExecutorName, type OrderMode, type StrategyName } from '../core/names.js';
 import { parsePipelineConfig, pipelineConfigSchema, type PipelineConfig } from '../pipeline/config.js';
-import { syntheticSchema, type SyntheticSpec } from './synthetic.js';
+import { SYNTHETIC_DEFAULTS as D, type SyntheticSpec } from './synthetic.js';
 
 const size = z.union([z.string(), z.number()]);
+
+/** A scenario's `synthetic:` section: sizes at full scale; everything but `size`/`cells` has a default. */
+export const syntheticSchema = z
+  .object({
+    size: z.union([z.string(), z.number()]).exactOptional(),
+    cells: z.number().int().positive().exactOptional(),
+    features: z.number().int().positive().default(D.features),
+    cell_lines: z.number().int().positive().default(D.cell_lines),
+    drugs: z.number().int().positive().default(D.drugs),
+    doses: z.array(z.number().nonnegative()).min(1).default([...D.doses]),
+    control_fraction: z.number().gt(0).lt(1).default(D.control_fraction),
+    dtype: z.enum(['float32', 'float64']).default(D.dtype),
+    compression: z.enum(['gzip', 'none']).default(D.compression),
+    representation: z.enum(['dense', 'csr']).default(D.representation),
+    density: z.number().gt(0).max(1).default(D.density),
+    seed: z.number().int().nonnegative().default(D.seed),
+    /** Keep the condition count as written instead of shrinking it with the scale. */
+    keep_conditions: z.boolean().default(D.keep_conditions),
+  })
+  .strict()
+  .refine((s) => (s.size === undefined) !== (s.cells === undefined), {
+    message: 'give exactly one of `size` (e.g. 132GB) or `cells`',
+  });
+
+// The schema's output is the spec, field for field (a compile-time check).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sameSpec: Same<z.output<typeof syntheticSchema>, SyntheticSpec> = true;
+void sameSpec;
+
 
 /**
  * A dataset's optional `model:` section: documented structure the synthetic spec cannot

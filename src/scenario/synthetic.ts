@@ -1,11 +1,10 @@
 /**
  * The synthetic dataset spec, in one place: what a scenario's `synthetic:` may say, its one set
  * of defaults, the size arithmetic behind `size:`, and how a full-scale spec maps onto this
- * machine. DESIGN §4: scaling shrinks the number of conditions (cell lines × drugs × doses),
+ * machine (its zod schema is in ./model.ts). DESIGN §4: scaling shrinks the number of conditions (cell lines × drugs × doses),
  * not the cells per distribution, so the allocator sees group arrays of realistic size. The
  * generator (src/h5ad/synth.ts) and the simulator take their defaults from here. Pure.
  */
-import { z } from 'zod';
 import { itemSize, type FloatDtype } from '../core/data.js';
 import { CellbudgetError } from '../core/errors.js';
 import { parseBytes } from '../core/units.js';
@@ -30,32 +29,28 @@ export const SYNTHETIC_DEFAULTS = {
 } as const;
 
 const D = SYNTHETIC_DEFAULTS;
-
-/** A scenario's `synthetic:` section: sizes at full scale; everything but `size`/`cells` has a default. */
-export const syntheticSchema = z
-  .object({
-    size: z.union([z.string(), z.number()]).optional(),
-    cells: z.number().int().positive().optional(),
-    features: z.number().int().positive().default(D.features),
-    cell_lines: z.number().int().positive().default(D.cell_lines),
-    drugs: z.number().int().positive().default(D.drugs),
-    doses: z.array(z.number().nonnegative()).min(1).default([...D.doses]),
-    control_fraction: z.number().gt(0).lt(1).default(D.control_fraction),
-    dtype: z.enum(['float32', 'float64']).default(D.dtype),
-    compression: z.enum(['gzip', 'none']).default(D.compression),
-    representation: z.enum(['dense', 'csr']).default(D.representation),
-    density: z.number().gt(0).max(1).default(D.density),
-    seed: z.number().int().nonnegative().default(D.seed),
-    /** Keep the condition count as written instead of shrinking it with the scale. */
-    keep_conditions: z.boolean().default(D.keep_conditions),
-  })
-  .strict()
-  .refine((s) => (s.size === undefined) !== (s.cells === undefined), {
-    message: 'give exactly one of `size` (e.g. 132GB) or `cells`',
-  });
-
-/** A synthetic dataset as a scenario describes it, defaults applied (full scale). */
-export type SyntheticSpec = z.output<typeof syntheticSchema>;
+/**
+ * A synthetic dataset as a scenario describes it, defaults applied (full scale): the output of
+ * src/scenario/model.ts `syntheticSchema`, which checks it matches. Kept free of zod so the
+ * generator (and `cellbudget/h5ad`) can use the spec without loading the schemas.
+ */
+export interface SyntheticSpec {
+  /** The dense representation's bytes at full scale ("132GB"); exactly one of size / cells. */
+  size?: string | number;
+  cells?: number;
+  features: number;
+  cell_lines: number;
+  drugs: number;
+  doses: number[];
+  control_fraction: number;
+  dtype: FloatDtype;
+  compression: 'gzip' | 'none';
+  representation: SynthFormat;
+  density: number;
+  seed: number;
+  /** Keep the condition count as written instead of shrinking it with the scale. */
+  keep_conditions: boolean;
+}
 
 /** Stored entries per CSR row: round(density × features), at least 1. */
 export function nnzPerRow(features: number, density: number): number {

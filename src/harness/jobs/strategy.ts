@@ -4,7 +4,7 @@
  * the strategy runs K times in this process and retained heap + external growth per
  * repetition is judged against the leak budget.
  */
-import { openH5ad, reserveWasmHeap, wasmHeapBytes } from '../../h5ad/index.js';
+import { h5Ready, openH5ad, reserveWasmHeap, wasmHeapBytes } from '../../h5ad/index.js';
 import { checkLeak, type LeakResult } from '../../memory/leak.js';
 import { flushSetupCode, growYoungGeneration } from '../../memory/warmup.js';
 import type { StepRecorder } from '../../memory/recorder.js';
@@ -45,11 +45,12 @@ export function wasmBytes(): number {
 export const WASM_RESERVE_BYTES = 32 * 1024 * 1024;
 
 /**
- * Before the idle baseline: grow h5wasm's heap to its working size, let V8 drop set-up code
+ * Before the idle baseline: load h5wasm and grow its heap to its working size, let V8 drop set-up code
  * it would drop under memory pressure, and grow V8's young generation to its cap, so none of
  * them shows up as a scale-dependent step in the figures (DESIGN §7).
  */
-export function warmUp(): void {
+export async function warmUp(): Promise<void> {
+  await h5Ready();
   reserveWasmHeap(WASM_RESERVE_BYTES);
   flushSetupCode();
   growYoungGeneration();
