@@ -314,27 +314,4 @@ export function calibrationView(report: unknown): CalibrationReport {
   return calibrationReportSchema.parse(report);
 }
 
-/**
- * The in-process figures of a step seen from outside the process (a command, a log):
- * heap, external, ArrayBuffers, wasm, live bytes and GCs are not observable there.
- */
-export const NO_IN_PROCESS_FIGURES = {
-  heap_used_bytes: 0,
-  external_bytes: 0,
-  array_buffers_bytes: 0,
-  wasm_bytes: 0,
-  live_bytes: 0,
-  gc_count: 0,
-  gc_pause_ms: 0,
-} as const satisfies Partial<StepRecord>;
-
-/** Whether a run knows its live bytes: only the in-process strategies do, not commands or logs. */
-export function liveBytesKnown(run: Pick<RunRecord, 'method'>): boolean {
-  return run.method === 'kernel-hwm' || run.method === 'sampled-rss';
-}
-
-/** (predicted − measured) / measured; undefined when nothing was measured. */
-export function relativeError(predicted: number, measured: number): number | undefined {
-  return measured === 0 ? undefined : (predicted - measured) / Math.abs(measured);
-}
-
+export { NO_IN_PROCESS_FIGURES, liveBytesKnown, relativeError } from './figures.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ChartConfiguration } from 'chart.js';
 import { formatBytes } from '../core/units.js';
 import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary, StepRecord } from '../core/report.js';
-import { liveBytesKnown } from '../core/report.js';
+import { liveBytesKnown } from '../core/figures.js';
 import { formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
 
 // ---------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import { descendantPids, kernelHwmAvailable, processGroupMembers, processStartTi
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, LineSplitter, parseMarker, type Marker, type MarkerOptions } from './markers.js';
 import type { RunRecord, StepRecord } from '../core/report.js';
-import { NO_IN_PROCESS_FIGURES } from '../core/report.js';
+import { NO_IN_PROCESS_FIGURES } from '../core/figures.js';
 import type { Budgets } from './scenario.js';
 
 /** Where the baseline of a command comes from; see the module comment. */

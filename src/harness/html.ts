@@ -13,7 +13,7 @@ import { compareReports, formatRatio, type Comparison, type CompareOptions, type
 import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
 import { formatProjected, formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
-import { liveBytesKnown } from '../core/report.js';
+import { liveBytesKnown } from '../core/figures.js';
 
 export interface HtmlOptions {
   baseline?: Report;

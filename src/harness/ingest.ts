@@ -16,7 +16,7 @@ import { VERSION } from './version.js';
 import { evaluateBudgets } from './budgets.js';
 import { classifyLabel, parseMarker, type MarkerOptions } from './markers.js';
 import type { Report, ReportEnvironment, RunRecord, ScenarioSummary, StepRecord } from '../core/report.js';
-import { NO_IN_PROCESS_FIGURES } from '../core/report.js';
+import { NO_IN_PROCESS_FIGURES } from '../core/figures.js';
 import type { Budgets } from './scenario.js';
 
 export interface IngestOptions {

@@ -7,7 +7,7 @@ import { peakMeaning } from './charts.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
 import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, projectionOf } from './ladder.js';
-import { liveBytesKnown } from '../core/report.js';
+import { liveBytesKnown } from '../core/figures.js';
 
 export interface MarkdownOptions {
   /** A baseline report: adds Δ columns (compared with `compareReports`). */

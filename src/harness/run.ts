@@ -25,7 +25,8 @@ import { localExecutor, runOnExecutors, type ChildRunOutcome, type ChildRunSpec,
 import type { StrategyJobPayload, StrategyJobResult } from './jobs/strategy.js';
 import { DEFAULT_LADDER, planLadder, projectionOf, rungOf, withProjection, type LadderPlan, type LadderSpec } from './ladder.js';
 import type { Progress } from './progress.js';
-import { relativeError, type Report, type ReportEnvironment, type RunRecord, type ScenarioSummary } from '../core/report.js';
+import { relativeError } from '../core/figures.js';
+import type { Report, ReportEnvironment, RunRecord, ScenarioSummary } from '../core/report.js';
 import { scaleSynthetic } from '../scenario/synthetic.js';
 import { expandedScenario, type Budgets, type BuiltinScenario, type CommandScenario, type Scenario } from '../scenario/model.js';
 import { measuredRunFields, type ChildRunResult } from './spawn.js';
