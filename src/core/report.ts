@@ -314,4 +314,3 @@ export function calibrationView(report: unknown): CalibrationReport {
   return calibrationReportSchema.parse(report);
 }
 
-export { NO_IN_PROCESS_FIGURES, liveBytesKnown, relativeError } from './figures.js';
