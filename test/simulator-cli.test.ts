@@ -63,7 +63,7 @@ describe('cellbudget plan', () => {
 describe('cellbudget simulate', () => {
   test('--json gives step timelines; --out writes simulation.json and a chart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cb-sim-'));
-    const r = await cli('simulate', 'scenarios/original-fix.yaml', '--json', '--out', dir, '--strategy', 'eager', 'selective');
+    const r = await cli('simulate', 'scenarios/original-fix.yaml', '--json', '--out', dir, '--strategy', 'eager,selective');
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { strategies: Array<{ name: string; peak_bytes: number; steps: unknown[] }> };
     expect(j.strategies.map((s) => s.name)).toEqual(['eager', 'selective']);

@@ -8,33 +8,26 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ingestReport, LogIngester, type IngestedRunRecord, type IngestedStepRecord } from '../harness/ingest.js';
 import { loadScenarios, type Budgets } from '../harness/scenario.js';
-import { parseBudgetFlags } from '../harness/budgets.js';
+import { parseBudgetFlag, withBudgetFlags, type BudgetFlag } from '../harness/budgets.js';
 import { writeReportDir } from '../harness/write-report.js';
 import { CellbudgetError } from '../core/errors.js';
-import { STRATEGY_NAMES, type StrategyName } from '../core/names.js';
+import type { StrategyName } from '../core/names.js';
 import { formatBytes } from '../core/units.js';
 import type { CliContext, RegisterCommand } from './context.js';
+import { listOption, scale, strategyOption, valueOption } from './options.js';
 
+/** What commander hands the action: every value already parsed by src/cli/options.ts. */
 interface IngestFlags {
-  budget: string[];
-  scale?: string;
+  budget?: BudgetFlag[];
+  scale: number;
   out: string;
   json?: boolean;
   name?: string;
-  strategy?: string;
+  strategy?: StrategyName;
   scenario?: string;
   binaryGb?: boolean;
   charts?: boolean;
   lenient?: boolean;
-}
-
-function parseScale(s: string | undefined): number {
-  if (s === undefined) return 1;
-  const v = Number(s);
-  if (!(v > 0 && v <= 1)) {
-    throw new CellbudgetError('USAGE', `--scale '${s}' must be a fraction in (0, 1].`, { key: '--scale', value: s, hint: 'A real run is --scale 1 (the default); a run at 1/1000 of full size is --scale 0.001.' });
-  }
-  return v;
 }
 
 function table(run: IngestedRunRecord): string {
@@ -64,13 +57,7 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
   } catch (e) {
     throw new CellbudgetError('FILE_NOT_FOUND', `Log ${log} cannot be read.`, { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' }, { cause: e });
   }
-  let strategy: StrategyName | undefined;
-  if (f.strategy !== undefined) {
-    if (!(STRATEGY_NAMES as readonly string[]).includes(f.strategy)) {
-      throw new CellbudgetError('USAGE', `--strategy '${f.strategy}' is not a strategy.`, { key: '--strategy', value: f.strategy, hint: `Use one of: ${STRATEGY_NAMES.join(', ')} (the original fix is 'selective').` });
-    }
-    strategy = f.strategy as StrategyName;
-  }
+  const strategy = f.strategy;
   let definition: unknown;
   let scenarioBudgets: Budgets = {};
   if (f.scenario !== undefined) {
@@ -89,8 +76,8 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
   const opts = {
     name: f.name ?? basename(log, extname(log)),
     source: log,
-    scale: parseScale(f.scale),
-    budgets: parseBudgetFlags(f.budget, scenarioBudgets),
+    scale: f.scale,
+    budgets: withBudgetFlags(f.budget ?? [], scenarioBudgets),
     ...(strategy !== undefined ? { strategy } : {}),
     ...(definition !== undefined ? { definition } : {}),
     markers: { binaryGb: f.binaryGb ?? false },
@@ -118,12 +105,12 @@ export const registerIngest: RegisterCommand = (program: Command, ctx: CliContex
     .command('ingest')
     .description("Turn a training script's memory log ([MEMORY …] Used: … GB lines) into a report, with budgets.")
     .argument('<log>', 'output of a run that printed [MEMORY <label>] Used: X GB | Available: Y GB | Total: Z GB lines')
-    .option('--budget <metric=size>', 'full-scale budget, e.g. peak=400GB or final=140GB (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option('--scale <fraction>', 'fraction of full scale the logged run was (default 1)')
+    .addOption(listOption('-b, --budget <metric=size>', 'full-scale budget, e.g. peak=400GB; repeatable or comma-separated (peak=400GB,final=140GB)', parseBudgetFlag))
+    .addOption(valueOption('--scale <fraction>', 'fraction of full scale the logged run was', scale).default(1))
     .option('--out <dir>', 'report directory (report.json, report.md, report.html, junit.xml, charts)', 'reports/ingest')
     .option('--json', 'print the report as JSON')
     .option('--name <name>', 'scenario name in the report (default: the log file name)')
-    .option('--strategy <name>', "the strategy the logged script implements ('selective' for the original fix), for calibrate")
+    .addOption(strategyOption('-s, --strategy <name>', "the strategy the logged script implements ('selective' for the original fix), for calibrate"))
     .option('--scenario <file>', 'scenario YAML describing the logged datasets (gives calibrate the sizes; its budgets apply unless --budget)')
     .option('--no-charts', 'skip the PNG charts')
     .option('--binary-gb', 'read "GB" in the log as 2^30 bytes (scripts that divide by 1024**3)')

@@ -12,8 +12,7 @@ import { fileFacts } from '../harness/facts.js';
 import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
 import { CellbudgetError } from '../core/errors.js';
 import type { StrategyName } from '../core/names.js';
-import { parseStrategies } from '../core/names.js';
-import { formatBytes, parseBytes, parsePercent } from '../core/units.js';
+import { formatBytes } from '../core/units.js';
 import { DOCUMENTED_CALIBRATION, MEASURED_CALIBRATION, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
@@ -25,6 +24,7 @@ import { slurmTime } from '../harness/slurm.js';
 import { CHILD_RUNTIME_BYTES } from '../harness/preflight.js';
 import { signedPct } from './calibrate.js';
 import type { CliContext, RegisterCommand } from './context.js';
+import { listOption, percent, positiveSize, repeatedOption, strategiesOption, valueOption } from './options.js';
 
 /** Built-in scenarios named by a CLI argument (a suite or family gives several). */
 export function builtinScenarios(arg: string): BuiltinScenario[] {
@@ -72,12 +72,13 @@ export function calibrationLabel(file: string | undefined): string {
   return `calibrated from ${file}, data as the harness generates it`;
 }
 
+/** What commander hands the action: every value already parsed by src/cli/options.ts. */
 interface PlanCliOptions {
   dataset: string[];
   primary?: string;
-  nodeMemory: string;
-  headroom: string;
-  strategy?: string[];
+  nodeMemory: number[];
+  headroom: number;
+  strategy?: StrategyName[];
   calibration?: string;
   json?: boolean;
   sbatch?: string;
@@ -161,10 +162,8 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
       hint: 'e.g. `cellbudget plan scenarios/original-fix.yaml` or `cellbudget plan --dataset a=132GB --dataset b=132GB`.',
     });
   }
-  const nodes = o.nodeMemory.split(',').filter((x) => x.trim() !== '').map((x) => parseBytes(x, '--node-memory'));
-  const headroom = parsePercent(o.headroom, '--headroom');
+  const { nodeMemory: nodes, headroom, strategy: strategies } = o;
   const calibration = readCalibration(o.calibration);
-  const strategies = parseStrategies(o.strategy);
   if (o.sbatch !== undefined && scenarioArg === undefined) {
     throw new CellbudgetError('USAGE', '--sbatch writes a job script that runs a scenario at full size, and --dataset gives none.', {
       key: '--sbatch',
@@ -216,7 +215,7 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
       constants: calibration.constants,
       ...(o.partition ? { partition: o.partition } : {}),
       ...(o.account ? { account: o.account } : {}),
-      ...(o.time ? { time: slurmTime(o.time) } : {}),
+      ...(o.time ? { time: o.time } : {}),
       sbatchArgs: o.sbatchArg ?? [],
     });
     const file = resolve(o.sbatch);
@@ -341,18 +340,18 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext)
     .command('plan')
     .description('Predict full-scale peak/final memory per strategy, the best dataset order, and the node size to book.')
     .argument('[scenario]', 'scenario file or shipped scenario name')
-    .option('--dataset <spec>', 'NAME=SIZE[,features=N,dtype=float32,control=F,test=F,val=F,obs=B,grouped=F,kept=F,kept_test=F] (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(repeatedOption('--dataset <spec>', 'NAME=SIZE[,features=N,dtype=float32,control=F,test=F,val=F,obs=B,grouped=F,kept=F,kept_test=F] (repeatable)').default([]))
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
-    .option('--node-memory <sizes>', 'node memory sizes to check, comma-separated', '400GB,512GB,1TB')
-    .option('--headroom <percent>', 'memory to keep free on the node', '10%')
-    .option('--strategy <names...>', 'strategies to plan (default: all)')
+    .addOption(listOption('--node-memory <sizes>', 'node memory sizes to check; repeatable or comma-separated', positiveSize).default([400e9, 512e9, 1e12], '400GB,512GB,1TB'))
+    .addOption(valueOption('--headroom <percent>', 'memory to keep free on the node', percent).default(0.1, '10%'))
+    .addOption(strategiesOption('-s, --strategy <names>', 'strategies to plan (default: all); repeatable or comma-separated'))
     .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit, RSS incl. allocator retention), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
     .option('--json', 'machine-readable output')
     .option('--sbatch <file>', 'write a ready Slurm job script running the scenario at full size with the planned --mem')
     .option('--sbatch-array', 'with --sbatch: one array task per dataset (sequential, selective, streaming)')
     .option('--partition <name>', 'with --sbatch: the partition to ask for')
     .option('--account <name>', 'with --sbatch: the account to charge')
-    .option('--time <limit>', 'with --sbatch: the time limit, e.g. 12:00:00 or 12h')
-    .option('--sbatch-arg <arg>', 'with --sbatch: an extra #SBATCH line, repeatable (e.g. --sbatch-arg=--qos=long)', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(valueOption('--time <limit>', 'with --sbatch: the time limit, e.g. 12:00:00 or 12h', slurmTime))
+    .addOption(repeatedOption('--sbatch-arg <arg>', 'with --sbatch: an extra #SBATCH line, repeatable (e.g. --sbatch-arg=--qos=long)'))
     .action(async (scenario: string | undefined, o: PlanCliOptions) => runPlan(scenario, o, ctx));
 };

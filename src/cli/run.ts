@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../core/errors.js';
-import { formatBytes, parseDuration, parsePercent } from '../core/units.js';
-import { STRATEGY_NAMES, parseStrategies } from '../core/names.js';
-import { parseOrderMode } from '../core/names.js';
+import { formatBytes } from '../core/units.js';
+import { EXECUTOR_NAMES, ORDER_MODES, type ExecutorName, type OrderMode, type StrategyName } from '../core/names.js';
+import { choiceOption, listOption, percent, positiveDuration, positiveInteger, positiveSize, repeatedOption, scale, strategiesOption, thresholds, valueOption } from './options.js';
 import { calibrationLabel, readCalibration } from './plan.js';
 import { loadScenarios } from '../harness/scenario.js';
-import { parseBudgetFlags } from '../harness/budgets.js';
+import { parseBudgetFlag, withBudgetFlags, type BudgetFlag } from '../harness/budgets.js';
 import { runScenarios, defaultCacheDir, plannedRuns, executorOf } from '../harness/run.js';
 import { executorSettings, loadSettings, SETTINGS_FILE } from '../harness/settings.js';
 import { slurmExecutor, slurmPreflight } from '../harness/slurm-executor.js';
@@ -16,39 +16,41 @@ import { compareReports, loadReport, medianRuns, formatComparison } from '../har
 import { writeReportDir } from '../harness/write-report.js';
 import { checkWritableDir, formatPreflight, preflight } from '../harness/preflight.js';
 import type { Report, RunRecord } from '../core/report.js';
-import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf } from '../harness/ladder.js';
+import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf, type LadderSpec } from '../harness/ladder.js';
+import { slurmTime } from '../harness/slurm.js';
 import { NONLINEAR_RESIDUAL } from '../core/projection.js';
 
+/** What commander hands the action: every value already parsed by src/cli/options.ts. */
 interface RunOpts {
   out: string;
-  strategy?: string[];
-  budget?: string[];
+  strategy?: StrategyName[];
+  budget?: BudgetFlag[];
   json?: boolean;
   verbose?: boolean;
   baseline?: string;
-  warn: string;
-  fail: string;
-  runs: string;
+  warn: number;
+  fail: number;
+  runs: number;
   cache?: string;
   calibration?: string;
-  timeout?: string;
+  timeout?: number;
   charts: boolean;
   reportOnly?: boolean;
-  order?: string;
-  scale?: string;
+  order?: OrderMode;
+  scale?: number;
   onlyDataset?: string[];
   config?: string;
-  executor?: string;
+  executor?: ExecutorName;
   workDir?: string;
   partition?: string;
   account?: string;
   time?: string;
-  slurmMem?: string;
+  slurmMem?: number;
   sbatchArg?: string[];
-  queueTimeout?: string;
-  ladder?: string;
+  queueTimeout?: number;
+  ladder?: LadderSpec;
   strict?: boolean;
-  jobs?: string;
+  jobs?: number;
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
@@ -76,28 +78,8 @@ function onlyDatasets(scenarios: Scenario[], names: string[] | undefined): Scena
 }
 
 /** --scale: every scenario at this scale (e.g. 1, full size, on a cluster node). */
-function withScale(scenarios: Scenario[], v: string | undefined): Scenario[] {
-  if (v === undefined) return scenarios;
-  const scale = Number(v);
-  if (!(scale > 0 && scale <= 1)) throw new CellbudgetError('USAGE', `--scale '${v}' is not a fraction of full scale in (0, 1].`, { key: '--scale', value: v, hint: 'Write e.g. --scale 1 (full size) or --scale 0.001.' });
-  return scenarios.map((s) => ({ ...s, scale }));
-}
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-
-/** --warn / --fail, judged before measuring: the fail threshold must be at least the warn one. */
-function parseCompareFlags(warn: string, fail: string): { warn: number; fail: number } {
-  const w = parsePercent(warn, '--warn');
-  const f = parsePercent(fail, '--fail');
-  if (f < w) throw new CellbudgetError('USAGE', `--fail (${fail}) is below --warn (${warn}).`, { hint: 'The fail threshold must be at least the warn threshold, e.g. --warn 5% --fail 10%.' });
-  return { warn: w, fail: f };
-}
-
-/** --timeout: a positive duration (0 would kill every run at once; leave the option out for no limit). */
-function parseTimeout(v: string): number {
-  const ms = parseDuration(v, '--timeout');
-  if (!(ms > 0)) throw new CellbudgetError('USAGE', `--timeout '${v}' is not a positive duration.`, { key: '--timeout', value: v, hint: 'Write e.g. --timeout 10m; leave it out for no limit.' });
-  return ms;
+function withScale(scenarios: Scenario[], scale: number | undefined): Scenario[] {
+  return scale === undefined ? scenarios : scenarios.map((s) => ({ ...s, scale }));
 }
 
 export const registerRun: RegisterCommand = (program, ctx) => {
@@ -106,51 +88,45 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     .description('Replay scenarios against the real pipeline, one fresh child per scenario × strategy; measure per-step peaks and check budgets (exit 1 when one breaks)')
     .argument('<scenario...>', 'scenario YAML files or shipped names (default, original-fix, n-datasets, golden)')
     .option('-o, --out <dir>', 'report directory', 'reports/latest')
-    .option('-s, --strategy <name>', `only these strategies (${STRATEGY_NAMES.join(', ')}); repeatable`, collect)
-    .option('-b, --budget <metric=size>', 'full-scale budget replacing the scenario’s, e.g. peak=400GB; repeatable', collect)
+    .addOption(strategiesOption('-s, --strategy <names>', 'only these strategies; repeatable or comma-separated'))
+    .addOption(listOption('-b, --budget <metric=size>', 'full-scale budget replacing the scenario’s, e.g. peak=400GB; repeatable or comma-separated (peak=400GB,final=140GB)', parseBudgetFlag))
     .option('--baseline <report.json>', 'compare with an earlier report; exit 1 on a fail-tier regression')
-    .option('--warn <percent>', 'growth against the baseline that warns', '5%')
-    .option('--fail <percent>', 'growth against the baseline that fails', '10%')
-    .option('--runs <n>', 'run everything N times and report the median per step', '1')
+    .addOption(valueOption('--warn <percent>', 'growth against the baseline that warns', percent).default(0.05, '5%'))
+    .addOption(valueOption('--fail <percent>', 'growth against the baseline that fails', percent).default(0.1, '10%'))
+    .addOption(valueOption('--runs <n>', 'run everything N times and report the median per step', positiveInteger).default(1))
     .option('--cache <dir>', 'where synthetic datasets are generated once and reused')
     .option('--calibration <name|file>', 'constants for the model column: measured (default), documented, or a file from `cellbudget calibrate`')
-    .option('--timeout <duration>', 'kill a run after this long, e.g. 10m')
-    .option('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)')
-    .option('--ladder <rungs>', 'scale ladder for the full-scale projection: N rungs (the scale, half, a quarter…; default 3), a list of scales, or off')
+    .addOption(valueOption('--timeout <duration>', 'kill a run after this long, e.g. 10m', positiveDuration))
+    .addOption(choiceOption('--order <mode>', 'processing order: given (as listed) or auto (the planner’s lowest-peak order; the first dataset stays the primary)', ORDER_MODES, 'an order mode'))
+    .addOption(valueOption('--ladder <rungs>', 'scale ladder for the full-scale projection: N rungs (the scale, half, a quarter…; default 3), a list of scales, or off', parseLadderFlag))
     .option('--strict', 'fail (exit 1) when a budget is uncertain: its projected interval straddles the limit')
-    .option('-j, --jobs <n>', 'measuring children at once (default 2 on two or more cores)')
+    .addOption(valueOption('-j, --jobs <n>', 'measuring children at once (default 2 on two or more cores)', positiveInteger))
     .option('--no-charts', 'skip the PNG charts')
     .option('--report-only', 'report broken budgets but exit 0 for them (dead runs and bad input still fail); what `npm start` uses')
     .option('--json', 'print report.json to stdout instead of the table')
     .option('-v, --verbose', 'print a [MEMORY step] line per step from each child on stderr')
-    .option('--scale <s>', 'run every scenario at this scale instead of its own, e.g. 1 for full size on a cluster node')
-    .option('--only-dataset <name>', 'run each built-in scenario with only this dataset (its own primary), repeatable: one dataset per array task', collect)
-    .option('--executor <name>', 'where runs happen: local (a child here, one after another) or slurm (one Slurm job per run); default: each scenario’s executor:, else the settings file’s, else local')
+    .addOption(valueOption('--scale <s>', 'run every scenario at this scale instead of its own, e.g. 1 for full size on a cluster node', scale))
+    .addOption(listOption('--only-dataset <name>', 'run each built-in scenario with only this dataset (its own primary); repeatable or comma-separated: one dataset per array task', (name) => name))
+    .addOption(choiceOption('--executor <name>', 'where runs happen: local (a child here, one after another) or slurm (one Slurm job per run); default: each scenario’s executor:, else the settings file’s, else local', EXECUTOR_NAMES, 'an executor'))
     .option('--config <file>', `settings file (executor, slurm: partition, account, work_dir, …); default ./${SETTINGS_FILE} when present`)
     .option('--work-dir <dir>', 'Slurm: folder shared with the compute nodes where jobs write their records (default <out>/slurm-jobs)')
     .option('--partition <name>', 'Slurm: partition to submit to (default: the cluster’s default)')
     .option('--account <name>', 'Slurm: account to charge')
-    .option('--time <limit>', 'Slurm: time limit per job, e.g. 4:00:00 or 4h')
-    .option('--slurm-mem <size>', 'Slurm: memory per job (default: each run’s predicted peak + 25%, plus what the job needs to start)')
-    .option('--sbatch-arg <arg>', 'Slurm: extra sbatch argument for site specifics, repeatable (e.g. --sbatch-arg=--qos=long)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--queue-timeout <duration>', 'Slurm: cancel and report a job still pending after this long (default 1h)')
+    .addOption(valueOption('--time <limit>', 'Slurm: time limit per job, e.g. 4:00:00 or 4h', slurmTime))
+    .addOption(valueOption('--slurm-mem <size>', 'Slurm: memory per job (default: each run’s predicted peak + 25%, plus what the job needs to start)', positiveSize))
+    .addOption(repeatedOption('--sbatch-arg <arg>', 'Slurm: extra sbatch argument for site specifics, repeatable (e.g. --sbatch-arg=--qos=long)'))
+    .addOption(valueOption('--queue-timeout <duration>', 'Slurm: cancel and report a job still pending after this long (default 1h)', positiveDuration))
     .action(async (args: string[], opts: RunOpts) => {
-      // Every option and every scenario is judged before anything is measured.
-      const runsN = Number(opts.runs);
-      if (!Number.isInteger(runsN) || runsN < 1) throw new CellbudgetError('USAGE', `--runs '${opts.runs}' is not a positive integer.`, { hint: 'Write e.g. --runs 3.' });
-      const compare = parseCompareFlags(opts.warn, opts.fail);
+      // Every option was judged as it was read; every scenario is judged before anything is measured.
+      const compare = thresholds(opts);
       const scenarios = onlyDatasets(withScale(args.flatMap((a) => loadScenarios(a)), opts.scale), opts.onlyDataset);
-      const strategies = parseStrategies(opts.strategy);
+      const strategies = opts.strategy;
       // Refuse what cannot run (or would measure nothing) before the first child starts.
       plannedRuns(scenarios, strategies);
-      const budgets = opts.budget ? parseBudgetFlags(opts.budget) : undefined;
+      const budgets = opts.budget ? withBudgetFlags(opts.budget) : undefined;
       const baseline = opts.baseline ? await loadReport(opts.baseline) : undefined;
       const calibration = opts.calibration ? readCalibration(opts.calibration) : undefined;
-      const timeoutMs = opts.timeout ? parseTimeout(opts.timeout) : undefined;
-      const order = opts.order !== undefined ? parseOrderMode(opts.order) : undefined;
-      const ladder = opts.ladder !== undefined ? parseLadderFlag(opts.ladder) : undefined;
-      const jobs = opts.jobs !== undefined ? Number(opts.jobs) : undefined;
-      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new CellbudgetError('USAGE', `--jobs '${opts.jobs}' is not a positive integer.`, { key: '--jobs', value: opts.jobs, hint: 'Write e.g. --jobs 1 to measure one child at a time.' });
+      const { timeout: timeoutMs, order, ladder, jobs } = opts;
       const outDir = resolve(opts.out);
       const cacheDir = opts.cache ? resolve(opts.cache) : defaultCacheDir();
       const choice = executorSettings(opts, loadSettings(opts.config), outDir);
@@ -189,7 +165,7 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       };
       if (onSlurm.length > 0) for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(sig, onSignal);
       try {
-        for (let i = 0; i < runsN && !abort.signal.aborted; i++) {
+        for (let i = 0; i < opts.runs && !abort.signal.aborted; i++) {
           reports.push(
             await runScenarios(scenarios, {
               ...(choice.executor ? { executor: choice.executor } : {}),

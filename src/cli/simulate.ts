@@ -11,13 +11,13 @@ import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type Timelin
 import type { Report, RunRecord } from '../core/report.js';
 import type { BuiltinScenario } from '../harness/scenario.js';
 import { formatBytes } from '../core/units.js';
-import type { StrategyName } from '../core/names.js';
-import { STRATEGY_NAMES, parseStrategies } from '../core/names.js';
+import { isStrategyName, type StrategyName } from '../core/names.js';
 import type { Calibration } from '../simulator/calibration.js';
 import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
 import { loadReport } from '../harness/compare.js';
 import type { CliContext, RegisterCommand } from './context.js';
+import { strategiesOption } from './options.js';
 import { builtinScenarios, calibrationLabel, fullScaleDatasets, isDocumented, readCalibration } from './plan.js';
 import { fileFacts } from '../harness/facts.js';
 
@@ -26,7 +26,7 @@ interface SimulateOptions {
   out?: string;
   report?: string;
   calibration?: string;
-  strategy?: string[];
+  strategy?: StrategyName[];
   primary?: string;
 }
 
@@ -53,8 +53,8 @@ export function predictedSeries(r: SimResult): TimelineSeries {
 /** A measured run with the model's figures beside every step. */
 export function withPredictions(report: Report, run: RunRecord, calibration: Calibration, facts: Awaited<ReturnType<typeof fileFacts>>): RunRecord {
   const scenario = scenarioOfRun(report, run);
-  if (!scenario || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) return run;
-  const pred = predictRun({ scenario, scale: run.scale, facts, documented: measuredRealData(run) }, run.strategy as StrategyName, calibration, { steps: run.steps });
+  if (!scenario || !isStrategyName(run.strategy)) return run;
+  const pred = predictRun({ scenario, scale: run.scale, facts, documented: measuredRealData(run) }, run.strategy, calibration, { steps: run.steps });
   const steps = run.steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
   const peak = Math.max(...pred.map((p) => p.predicted_peak_bytes));
   const final = pred[pred.length - 1]?.predicted_end_bytes ?? 0;
@@ -63,7 +63,7 @@ export function withPredictions(report: Report, run: RunRecord, calibration: Cal
 
 async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Promise<void> {
   const calibration = readCalibration(o.calibration);
-  const only = parseStrategies(o.strategy);
+  const only = o.strategy;
   const report = o.report ? await loadReport(o.report) : undefined;
   const out: Array<Record<string, unknown>> = [];
   const text: string[] = [];
@@ -167,7 +167,7 @@ export const registerSimulate: RegisterCommand = (program: Command, ctx: CliCont
     .option('--out <dir>', 'write simulation.json and PNG charts here')
     .option('--report <file>', 'report.json of measured runs to overlay')
     .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
-    .option('--strategy <names...>', 'strategies to simulate (default: the scenario’s)')
+    .addOption(strategiesOption('-s, --strategy <names>', 'strategies to simulate (default: the scenario’s); repeatable or comma-separated'))
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
     .action(async (scenario: string, o: SimulateOptions) => runSimulate(scenario, o, ctx));
 };

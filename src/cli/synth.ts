@@ -1,69 +1,38 @@
-import { Option } from 'commander';
 import cliProgress from 'cli-progress';
 import type { RegisterCommand } from './context.js';
-import { CellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { SYNTH_DEFAULTS, synthesize } from '../h5ad/synth.js';
-import type { SynthOptions, SynthProgress } from '../h5ad/synth.js';
+import type { SynthFormat, SynthLocation, SynthOptions, SynthProgress } from '../h5ad/synth.js';
+import type { FloatDtype } from '../core/data.js';
+import { choiceOption, listOption, number, valueOption } from './options.js';
 
+/** What commander hands the action: numbers parsed by src/cli/options.ts, the rest checked by resolveSynthSpec. */
 interface SynthFlags {
   out: string;
-  cells?: string;
+  cells?: number;
   size?: string;
-  features?: string;
-  cellLines?: string;
-  drugs?: string;
-  doses?: string;
-  controlFraction?: string;
+  features?: number;
+  cellLines?: number;
+  drugs?: number;
+  doses?: number[];
+  controlFraction?: number;
   controlDrug?: string;
-  dtype?: string;
-  compression?: string;
-  gzipLevel?: string;
-  chunkRows?: string;
-  location?: string;
-  format?: string;
-  density?: string;
-  embeddingDim?: string;
-  seed?: string;
+  dtype?: FloatDtype;
+  compression?: 'gzip' | 'none';
+  gzipLevel?: number;
+  chunkRows?: number;
+  location?: SynthLocation;
+  format?: SynthFormat;
+  density?: number;
+  embeddingDim?: number;
+  seed?: number;
   json?: boolean;
-}
-
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n)) {
-    throw new CellbudgetError('USAGE', `--${flag} expects a number, got '${v}'.`, { key: flag, value: v, hint: `Pass e.g. --${flag} 10.` });
-  }
-  return n;
-}
-
-function numList(flag: string, v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  return v.split(',').map((s) => num(flag, s) as number);
 }
 
 /** Turn CLI flags into generator options (exactOptionalPropertyTypes: omit what is unset). */
 export function synthOptionsFromFlags(f: SynthFlags): SynthOptions {
-  const entries: [string, unknown][] = [
-    ['cells', num('cells', f.cells)],
-    ['size', f.size],
-    ['features', num('features', f.features)],
-    ['cellLines', num('cell-lines', f.cellLines)],
-    ['drugs', num('drugs', f.drugs)],
-    ['doses', numList('doses', f.doses)],
-    ['controlFraction', num('control-fraction', f.controlFraction)],
-    ['controlDrug', f.controlDrug],
-    ['dtype', f.dtype],
-    ['compression', f.compression],
-    ['gzipLevel', num('gzip-level', f.gzipLevel)],
-    ['chunkRows', num('chunk-rows', f.chunkRows)],
-    ['dataLocation', f.location],
-    ['format', f.format],
-    ['density', num('density', f.density)],
-    ['embeddingDim', num('embedding-dim', f.embeddingDim)],
-    ['seed', num('seed', f.seed)],
-  ];
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as SynthOptions;
+  const { out: _out, json: _json, location, ...rest } = f;
+  return Object.fromEntries(Object.entries({ ...rest, dataLocation: location }).filter(([, v]) => v !== undefined)) as SynthOptions;
 }
 
 /** `cellbudget synth --out FILE (--cells N | --size 132MB) [...]`: write a synthetic perturbation h5ad. */
@@ -77,26 +46,26 @@ export const registerSynth: RegisterCommand = (program, ctx) => {
         'control (bool), the representation at obsm/X_pca or X, drug and cell-line embeddings in uns. Deterministic for a seed.',
     )
     .requiredOption('--out <file>', 'output .h5ad path (written to a temporary file, then renamed)')
-    .option('--cells <n>', 'number of cells')
+    .addOption(valueOption('--cells <n>', 'number of cells', number))
     .option(
       '--size <bytes>',
       "target in-memory size of the representation, e.g. 132MB (GB = 1e9, GiB = 2^30): cells = floor(size / (features x itemsize)) for dense; for CSR, size counts data + int32 indices + int64 indptr. Not the file size",
     )
-    .option('--features <n>', 'columns of the representation', String(d.features))
-    .option('--cell-lines <n>', 'number of cell lines', String(d.cellLines))
-    .option('--drugs <n>', 'number of drugs, not counting the control drug', String(d.drugs))
-    .option('--doses <list>', 'comma-separated doses every drug is given at (controls get 0)', d.doses.join(','))
-    .option('--control-fraction <f>', 'fraction of control cells, in [0, 1)', String(d.controlFraction))
+    .addOption(valueOption('--features <n>', 'columns of the representation', number).default(d.features))
+    .addOption(valueOption('--cell-lines <n>', 'number of cell lines', number).default(d.cellLines))
+    .addOption(valueOption('--drugs <n>', 'number of drugs, not counting the control drug', number).default(d.drugs))
+    .addOption(listOption('--doses <list>', 'doses every drug is given at (controls get 0); comma-separated', number).default(d.doses, d.doses.join(',')))
+    .addOption(valueOption('--control-fraction <f>', 'fraction of control cells, in [0, 1)', number).default(d.controlFraction))
     .option('--control-drug <name>', 'label of the control drug', d.controlDrug)
-    .option('--dtype <dtype>', 'float32 or float64', d.dtype)
-    .option('--compression <c>', 'gzip or none', d.compression)
-    .option('--gzip-level <n>', 'gzip level 0-9', String(d.gzipLevel))
-    .option('--chunk-rows <n>', 'rows per HDF5 chunk (default: about 1 MiB per chunk)')
-    .addOption(new Option('--location <loc>', 'where the representation goes').choices(['obsm/X_pca', 'X']).default(d.dataLocation))
-    .addOption(new Option('--format <f>', 'dense or csr').choices(['dense', 'csr']).default(d.format))
-    .option('--density <f>', 'CSR only: fraction of each row stored', String(d.density))
-    .option('--embedding-dim <n>', 'length of each uns embedding vector', String(d.embeddingDim))
-    .option('--seed <n>', 'random seed', String(d.seed))
+    .addOption(choiceOption('--dtype <dtype>', 'element type of the representation', ['float32', 'float64'], 'a dtype').default(d.dtype))
+    .addOption(choiceOption('--compression <c>', 'HDF5 filter of the representation', ['gzip', 'none'], 'a compression').default(d.compression))
+    .addOption(valueOption('--gzip-level <n>', 'gzip level 0-9', number).default(d.gzipLevel))
+    .addOption(valueOption('--chunk-rows <n>', 'rows per HDF5 chunk (default: about 1 MiB per chunk)', number))
+    .addOption(choiceOption('--location <loc>', 'where the representation goes', ['obsm/X_pca', 'X'], 'a location').default(d.dataLocation))
+    .addOption(choiceOption('--format <f>', 'layout of the representation', ['dense', 'csr'], 'a format').default(d.format))
+    .addOption(valueOption('--density <f>', 'CSR only: fraction of each row stored', number).default(d.density))
+    .addOption(valueOption('--embedding-dim <n>', 'length of each uns embedding vector', number).default(d.embeddingDim))
+    .addOption(valueOption('--seed <n>', 'random seed', number).default(d.seed))
     .option('--json', 'print the result as JSON')
     .action(async (flags: SynthFlags) => {
       const options = synthOptionsFromFlags(flags);

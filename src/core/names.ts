@@ -4,15 +4,23 @@ import { CellbudgetError } from './errors.js';
 export type StrategyName = 'eager' | 'sequential' | 'selective' | 'streaming';
 export const STRATEGY_NAMES: readonly StrategyName[] = ['eager', 'sequential', 'selective', 'streaming'];
 
-/** Strategy names from `--strategy` options (repeated or comma-separated); undefined when none. */
-export function parseStrategies(list: readonly string[] | undefined): StrategyName[] | undefined {
-  if (!list || list.length === 0) return undefined;
-  return list.flatMap((x) => x.split(',')).map((name) => {
-    if (!(STRATEGY_NAMES as readonly string[]).includes(name)) {
-      throw new CellbudgetError('USAGE', `Unknown strategy '${name}'.`, { key: '--strategy', value: name, hint: `Strategies: ${STRATEGY_NAMES.join(', ')}.` });
-    }
-    return name as StrategyName;
-  });
+/** Whether `name` is a built-in strategy's (a report's run may also be a `command`). */
+export function isStrategyName(name: string): name is StrategyName {
+  return (STRATEGY_NAMES as readonly string[]).includes(name);
+}
+
+/**
+ * `value` if it is one of `values`, else USAGE naming them all, e.g. "--executor 'k8s' is not
+ * an executor. Use one of: local, slurm." What every enumerated option and setting says.
+ */
+export function parseName<T extends string>(value: string, values: readonly T[], key: string, what: string, hint = ''): T {
+  if ((values as readonly string[]).includes(value)) return value as T;
+  throw new CellbudgetError('USAGE', `${key} '${value}' is not ${what}.`, { key, value, hint: `Use one of: ${values.join(', ')}${hint}.` });
+}
+
+/** A strategy name from the user (`--strategy`); USAGE naming the strategies otherwise. */
+export function parseStrategyName(value: string, key = '--strategy'): StrategyName {
+  return parseName(value, STRATEGY_NAMES, key, 'a strategy', " (the original fix is 'selective')");
 }
 
 /**
@@ -42,8 +50,7 @@ export const ORDER_MODES: readonly OrderMode[] = ['given', 'auto'];
 
 /** Parse a user's order mode; throws USAGE naming the allowed values. */
 export function parseOrderMode(v: string, key = '--order'): OrderMode {
-  if ((ORDER_MODES as readonly string[]).includes(v)) return v as OrderMode;
-  throw new CellbudgetError('USAGE', `${key} '${v}' is not an order mode.`, { key, value: v, hint: `Use one of: ${ORDER_MODES.join(', ')}.` });
+  return parseName(v, ORDER_MODES, key, 'an order mode');
 }
 
 /** Where runs happen: a child of the harness (`local`) or a Slurm job (`slurm`). */

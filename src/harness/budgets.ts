@@ -119,21 +119,36 @@ function pct(actual: number, limit: number): string {
   return `+${(((actual - limit) / limit) * 100).toFixed(1)}%`;
 }
 
-/** Parse repeated `--budget peak=400GB` / `final=…` / `leak=…` flags (full scale). */
-export function parseBudgetFlags(flags: readonly string[], base: Budgets = {}): Budgets {
-  const out: Budgets = { ...base };
-  for (const f of flags) {
-    const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
-    if (!m) {
-      throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB.' });
-    }
-    if (!hasUnit(m[2] as string)) {
-      throw new CellbudgetError('USAGE', `--budget '${f}' has no unit; it would mean ${m[2]} bytes.`, { key: '--budget', value: f, hint: `Write the unit, e.g. --budget ${m[1]}=${(m[2] as string).trim()}GB (full scale).` });
-    }
-    const bytes = parseBytes(m[2] as string, `--budget ${m[1]}`);
-    if (m[1] === 'peak') out.peakBytes = bytes;
-    else if (m[1] === 'final') out.finalBytes = bytes;
-    else out.leakBytes = bytes;
+/** One `--budget METRIC=SIZE` (full scale). */
+export interface BudgetFlag {
+  readonly metric: 'peak' | 'final' | 'leak';
+  readonly bytes: number;
+}
+
+const BUDGET_KEYS = { peak: 'peakBytes', final: 'finalBytes', leak: 'leakBytes' } as const;
+
+/** Parse one `--budget` item: `peak=400GB`, `final=140GB` or `leak=1MB`; the unit is required. */
+export function parseBudgetFlag(f: string): BudgetFlag {
+  const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
+  if (!m) {
+    throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB (or --budget peak=400GB,final=140GB).' });
   }
+  const metric = m[1] as BudgetFlag['metric'];
+  const size = m[2]!.trim();
+  if (!hasUnit(size)) {
+    throw new CellbudgetError('USAGE', `--budget '${f}' has no unit; it would mean ${size} bytes.`, { key: '--budget', value: f, hint: `Write the unit, e.g. --budget ${metric}=${size}GB (full scale).` });
+  }
+  return { metric, bytes: parseBytes(size, `--budget ${metric}`) };
+}
+
+/** Budgets with `--budget` flags over `base` (a scenario's own): a later flag for a metric wins. */
+export function withBudgetFlags(flags: readonly BudgetFlag[], base: Budgets = {}): Budgets {
+  const out: Budgets = { ...base };
+  for (const f of flags) out[BUDGET_KEYS[f.metric]] = f.bytes;
   return out;
+}
+
+/** Parse repeated `--budget peak=400GB` / `final=…` / `leak=…` flags (full scale) over `base`. */
+export function parseBudgetFlags(flags: readonly string[], base: Budgets = {}): Budgets {
+  return withBudgetFlags(flags.map(parseBudgetFlag), base);
 }

@@ -29,6 +29,7 @@ import { z } from 'zod';
 import { CellbudgetError } from '../core/errors.js';
 import { parseBytes, parseDuration, parsePercent } from '../core/units.js';
 import { EXECUTOR_NAMES, type ExecutorName } from './executor.js';
+import { parseName } from '../core/names.js';
 import { slurmTime } from './slurm.js';
 import { SLURM_DEFAULTS, type SlurmSettings } from './slurm-executor.js';
 
@@ -85,16 +86,19 @@ export function loadSettings(file?: string, cwd = process.cwd()): SettingsFile {
   return { ...r.data, path };
 }
 
-/** The command line's executor options (`cellbudget run`). */
+/** The command line's executor options (`cellbudget run`), as src/cli/options.ts parsed them. */
 export interface ExecutorFlags {
-  executor?: string;
+  executor?: ExecutorName;
   workDir?: string;
   partition?: string;
   account?: string;
+  /** In Slurm's form (slurmTime). */
   time?: string;
-  slurmMem?: string;
+  /** Bytes, positive. */
+  slurmMem?: number;
   sbatchArg?: string[];
-  queueTimeout?: string;
+  /** Milliseconds, positive. */
+  queueTimeout?: number;
 }
 
 export interface ExecutorChoice {
@@ -106,8 +110,7 @@ export interface ExecutorChoice {
 }
 
 export function parseExecutorName(v: string, key = '--executor'): ExecutorName {
-  if ((EXECUTOR_NAMES as readonly string[]).includes(v)) return v as ExecutorName;
-  throw new CellbudgetError('USAGE', `${key} '${v}' is not an executor.`, { key, value: v, hint: `Use one of: ${EXECUTOR_NAMES.join(', ')}.` });
+  return parseName(v, EXECUTOR_NAMES, key, 'an executor');
 }
 
 function positiveDuration(v: string | number, key: string): number {
@@ -124,16 +127,14 @@ export function executorSettings(flags: ExecutorFlags, file: SettingsFile, outDi
   const s = file.slurm ?? {};
   const base = file.path ? dirname(file.path) : process.cwd();
   const fromFile = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
-  const mem = flags.slurmMem ?? s.mem;
-  const memBytes = mem !== undefined ? parseBytes(mem, flags.slurmMem !== undefined ? '--slurm-mem' : 'slurm.mem') : undefined;
-  if (memBytes !== undefined && !(memBytes > 0)) throw new CellbudgetError('USAGE', `--slurm-mem '${String(mem)}' is not a positive size.`, { key: '--slurm-mem', hint: 'Write e.g. --slurm-mem 400GB.' });
+  const memBytes = flags.slurmMem ?? (s.mem !== undefined ? parseBytes(s.mem, 'slurm.mem') : undefined);
+  if (memBytes !== undefined && !(memBytes > 0)) throw new CellbudgetError('USAGE', `slurm.mem '${String(s.mem)}' is not a positive size.`, { key: 'slurm.mem', ...(file.path ? { file: file.path } : {}), hint: 'Write e.g. mem: 400GB, or leave it out.' });
   const time = flags.time ?? (s.time !== undefined ? String(s.time) : undefined);
-  const queue = flags.queueTimeout ?? s.queue_timeout;
   const headroom = s.headroom !== undefined ? parsePercent(s.headroom, 'slurm.headroom') : SLURM_DEFAULTS.headroom;
   const slurm: SlurmSettings = {
     workDir: flags.workDir !== undefined ? resolve(flags.workDir) : s.work_dir !== undefined ? fromFile(s.work_dir) : resolve(outDir, 'slurm-jobs'),
     sbatchArgs: [...(s.sbatch_args ?? []), ...(flags.sbatchArg ?? [])],
-    queueTimeoutMs: queue !== undefined ? positiveDuration(queue, flags.queueTimeout !== undefined ? '--queue-timeout' : 'slurm.queue_timeout') : SLURM_DEFAULTS.queueTimeoutMs,
+    queueTimeoutMs: flags.queueTimeout ?? (s.queue_timeout !== undefined ? positiveDuration(s.queue_timeout, 'slurm.queue_timeout') : SLURM_DEFAULTS.queueTimeoutMs),
     visibilityTimeoutMs: s.visibility_timeout !== undefined ? positiveDuration(s.visibility_timeout, 'slurm.visibility_timeout') : SLURM_DEFAULTS.visibilityTimeoutMs,
     pollMs: s.poll_interval !== undefined ? positiveDuration(s.poll_interval, 'slurm.poll_interval') : SLURM_DEFAULTS.pollMs,
     headroom,
@@ -146,7 +147,7 @@ export function executorSettings(flags: ExecutorFlags, file: SettingsFile, outDi
     ...(s.node !== undefined ? { node: s.node.includes('/') ? fromFile(s.node) : s.node } : {}),
   };
   return {
-    ...(flags.executor !== undefined ? { executor: parseExecutorName(flags.executor) } : {}),
+    ...(flags.executor !== undefined ? { executor: flags.executor } : {}),
     ...(file.executor !== undefined ? { defaultExecutor: file.executor } : {}),
     slurm,
   };
