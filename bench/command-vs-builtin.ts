@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { synthesize, synthOptionsOf } from '../src/h5ad/synth.js';
-import type { StrategyName } from '../src/core/names.js';
+import { parseStrategyName } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
 import { runCommandScenario } from '../src/harness/command.js';
 import { scaleSynthetic } from '../src/scenario/synthetic.js';
@@ -21,7 +21,7 @@ import { runChild } from '../src/harness/spawn.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scenarioArg = process.argv[2] ?? 'original-fix';
-const strategy = (process.argv[3] ?? 'selective') as StrategyName;
+const strategy = parseStrategyName(process.argv[3] ?? 'selective', 'strategy');
 const scenario = loadScenarios(scenarioArg)[0] as BuiltinScenario;
 const cache = join(tmpdir(), 'cellbudget-command-vs-builtin');
 mkdirSync(cache, { recursive: true });

@@ -29,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DatasetSource } from '../src/core/data.js';
+import { allocFloat, itemSize, readDtype, type DatasetSource } from '../src/core/data.js';
 import { openH5ad, withH5ad } from '../src/h5ad/source.js';
 import { h5Ready } from '../src/h5ad/file.js';
 import { synthesize } from '../src/h5ad/synth.js';
@@ -42,7 +42,7 @@ import { planGroups, sourceRows, windowRows } from '../src/pipeline/grouping.js'
 import { assignSplits } from '../src/pipeline/splitter.js';
 import { runStrategy } from '../src/strategies/index.js';
 import type { StepObserver, StrategyName } from '../src/core/names.js';
-import { SPLITS } from '../src/core/names.js';
+import { parseStrategyName, SPLITS } from '../src/core/names.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
@@ -161,7 +161,7 @@ function keptAndObsBytes(file: string): { keptBytes: number; obsBytes: number } 
     const plan = planGroups(CONFIG, src);
     const a = assignSplits(plan, CONFIG.split);
     const info = src.matrixInfo(CONFIG.data_location);
-    const rowBytes = info.shape[1] * (info.dtype === 'float64' ? 8 : 4);
+    const rowBytes = info.shape[1] * itemSize(readDtype(info.dtype));
     const tgt = new Set<number>();
     const srcs = new Set<number>();
     for (const s of SPLITS) {
@@ -234,8 +234,9 @@ function windowedReadOnce(file: string): number {
   withH5ad(file, (src) => {
     const reader = sourceRows(src, CONFIG.data_location);
     const cols = reader.cols ?? 1;
-    const window = windowRows(cols * (reader.dtype === 'float64' ? 8 : 4), reader.chunkRows);
-    const buf = reader.dtype === 'float64' ? new Float64Array(window * cols) : new Float32Array(window * cols);
+    const dtype = reader.dtype ?? 'float32';
+    const window = windowRows(cols * itemSize(dtype), reader.chunkRows);
+    const buf = allocFloat(dtype, window * cols);
     for (let a = 0; a < src.nObs; a += window) reader.readRows(a, Math.min(src.nObs, a + window), buf);
   });
   return (performance.now() - t0) / 1000;
@@ -488,7 +489,7 @@ async function main(): Promise<void> {
         windowed.push(windowedReadOnce(file!));
       }
       result = { read, windowed };
-    } else if (kind === 'harness') result = await harnessChild(file!, Number(n), (extra ?? 'selective').split(',') as StrategyName[]);
+    } else if (kind === 'harness') result = await harnessChild(file!, Number(n), (extra ?? 'selective').split(',').map((name) => parseStrategyName(name, 'strategy')));
     else throw new Error(`unknown child ${kind}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DenseMatrix, Matrix } from '../src/core/data.js';
+import { readDtype, type DenseMatrix, type Matrix } from '../src/core/data.js';
 import { H5File, wasmHeapBytes, h5Ready } from '../src/h5ad/file.js';
-import { readMatrix, readRows } from '../src/h5ad/matrix.js';
+import { matrixInfo, readMatrix, readRows } from '../src/h5ad/matrix.js';
 import { fixtureDir } from './h5ad/fixtures.js';
 
 // HDF5 (WebAssembly) loads on first use, not on import.
@@ -37,6 +37,12 @@ describe('row windows equal the slice of a full read', () => {
     expect(Array.from(full.get('layers/csr_i64')!.data)).toEqual(Array.from(full.get('X')!.data));
     expect(full.get('obsm/i16')!.dtype).toBe('float32');
     expect(full.get('layers/csr_gz')!.dtype).toBe('float64');
+  });
+
+  it('readDtype says, from matrixInfo alone, the dtype rows are read as (window sizes rest on it)', () => {
+    for (const loc of LOCATIONS) expect(readDtype(matrixInfo(f, loc).dtype), loc.join('/')).toBe(readRows(f, loc, 0, 1).dtype);
+    expect(matrixInfo(f, ['obsm', 'i16']).dtype).toBe('int16');
+    expect(['int8', 'uint16', 'int32', 'int64', 'float64'].map(readDtype)).toEqual(['float32', 'float32', 'float64', 'float64', 'float64']);
   });
 
   it('any window [a, b), any window size, equals the slice of the full matrix', () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareReports, medianRuns, type Tier } from '../src/harness/compare.js';
 import { renderJunit, xmlEscape } from '../src/harness/junit.js';
 import { renderMarkdown } from '../src/harness/markdown.js';
-import { createProgress, progressWanted } from '../src/harness/progress.js';
+import { createProgress, progressWanted, underCi } from '../src/harness/progress.js';
 import type { Report } from '../src/core/report.js';
 import { writeReportDir } from '../src/harness/write-report.js';
 import { main } from '../src/cli/main.js';
@@ -134,7 +134,7 @@ print('valid' if schema.validate(doc) else 'invalid: ' + str(schema.error_log))
     expect(res.stderr).toBe('');
     expect(res.stdout).toMatch(/^parsed 12 3 1$/m);
     // CI installs python3-lxml: there the schema check must run, not skip.
-    if (['true', '1'].includes((process.env['CI'] ?? '').toLowerCase())) expect(res.stdout, 'CI needs python3-lxml for the schema check').not.toContain('no-lxml');
+    if (underCi()) expect(res.stdout, 'CI needs python3-lxml for the schema check').not.toContain('no-lxml');
     if (res.stdout.includes('no-lxml')) console.warn('report-ci: python3-lxml absent; schema validation skipped (well-formedness checked).');
     else expect(res.stdout).toMatch(/^valid$/m);
   });
@@ -309,6 +309,10 @@ describe('progress line', () => {
     expect(progressWanted({ write: () => true, isTTY: false }, {})).toBe(false);
     expect(progressWanted({ write: () => true, isTTY: true }, { CI: 'true' })).toBe(false);
     expect(progressWanted({ write: () => true, isTTY: true }, {})).toBe(true);
+    // One reading of CI for the progress line, synth's bar and the tests that need CI's tools.
+    expect(['true', '1', 'yes', 'TRUE'].map((CI) => underCi({ CI }))).toEqual([true, true, true, true]);
+    expect(['', '0', 'false', 'False'].map((CI) => underCi({ CI }))).toEqual([false, false, false, false]);
+    expect(underCi({})).toBe(false);
     let written = '';
     const p = createProgress({ stream: { write: (s: string) => (written += s), isTTY: false }, env: {} });
     p.startRun({ scenario: 's', strategy: 'eager' });

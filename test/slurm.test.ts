@@ -13,11 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report, RunRecord } from '../src/core/report.js';
 import { CHILD_START_BYTES, JOB_ENTRY_BYTES } from '../src/harness/slurm-executor.js';
 import { runCli } from './helpers/cli.js';
+import { underCi } from '../src/harness/progress.js';
 import { jobState, slurm, startCluster, stopCluster } from './helpers/slurm.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const STEPS = join(ROOT, 'test', 'fixtures', 'slurm', 'steps.mjs');
-const ci = ['1', 'true'].includes((process.env['CI'] ?? '').toLowerCase());
+const ci = underCi();
 
 const cluster = startCluster();
 if (!cluster.ok) {

@@ -5,6 +5,7 @@ import { SYNTH_DEFAULTS, synthesize } from '../h5ad/synth.js';
 import type { SynthFormat, SynthLocation, SynthOptions, SynthProgress } from '../h5ad/synth.js';
 import type { FloatDtype } from '../core/data.js';
 import { choiceOption, listOption, number, valueOption } from './options.js';
+import { progressWanted } from '../harness/progress.js';
 
 /** What commander hands the action: numbers parsed by src/cli/options.ts, the rest checked by resolveSynthSpec. */
 interface SynthFlags {
@@ -69,7 +70,7 @@ export const registerSynth: RegisterCommand = (program, ctx) => {
     .option('--json', 'print the result as JSON')
     .action(async (flags: SynthFlags) => {
       const options = synthOptionsFromFlags(flags);
-      const interactive = ctx.io.stderr.isTTY === true && !process.env['CI'];
+      const interactive = progressWanted(ctx.io.stderr);
       let bar: cliProgress.SingleBar | null = null;
       const onProgress = (p: SynthProgress): void => {
         if (!interactive) return;

@@ -112,6 +112,17 @@ export function itemSize(dtype: FloatDtype): number {
   return dtype === 'float32' ? 4 : 8;
 }
 
+/**
+ * The float dtype rows of a matrix stored as `stored` (a MatrixInfo's dtype: 'float32',
+ * 'int16', …) are read as: floats as stored, integers of up to 16 bits as float32 (exact),
+ * wider ones as float64 — what the h5ad reader does from the HDF5 metadata.
+ */
+export function readDtype(stored: FloatDtype | string): FloatDtype {
+  if (stored === 'float32' || stored === 'float64') return stored;
+  const bits = Number(/(\d+)$/.exec(stored)?.[1]);
+  return bits <= 16 ? 'float32' : 'float64';
+}
+
 /** The label of row `row` of a column, as the pipeline compares it. */
 export function labelAt(col: ObsColumn, row: number): Label | null {
   switch (col.kind) {

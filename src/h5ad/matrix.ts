@@ -5,7 +5,7 @@
  */
 import { CellbudgetError } from '../core/errors.js';
 import { obsRowCount } from './obs.js';
-import { allocFloat } from '../core/data.js';
+import { allocFloat, itemSize } from '../core/data.js';
 import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../core/data.js';
 import { describeDtype, T, WINDOW_BYTES } from './file.js';
 import type { H5File, Metadata } from './file.js';
@@ -136,11 +136,7 @@ function checkCellRows(f: H5File, name: string, rows: number, cols: number, dtyp
       hint: 'The file is inconsistent (a broken export, or a hand-edited shape): re-export it with anndata, or point data_location at a representation of the same cells.',
     });
   }
-  f.checkFits(name, cols, itemBytes(dtype), 'columns in one row');
-}
-
-function itemBytes(dtype: FloatDtype): number {
-  return dtype === 'float32' ? 4 : 8;
+  f.checkFits(name, cols, itemSize(dtype), 'columns in one row');
 }
 
 /**
@@ -164,7 +160,7 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
   if (l.format === 'dense') {
     const compression = f.checkFilters(l.path);
     const dt = floatDtypeFor(l.meta);
-    const dense = l.rows * l.cols * itemBytes(dt);
+    const dense = l.rows * l.cols * itemSize(dt);
     return {
       location: name,
       format: 'dense',
@@ -190,8 +186,8 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
     chunks: l.data.chunks,
     compression: compression.filter((c) => c !== 'fletcher32'),
     diskBytes: diskBytesOf(f, [`${l.path}/data`, `${l.path}/indices`, `${l.path}/indptr`]),
-    memoryBytes: nnz * itemBytes(dt) + nnz * 4 + ((l.format === 'csr' ? l.rows : l.cols) + 1) * 8,
-    denseBytes: l.rows * l.cols * itemBytes(dt),
+    memoryBytes: nnz * itemSize(dt) + nnz * 4 + ((l.format === 'csr' ? l.rows : l.cols) + 1) * 8,
+    denseBytes: l.rows * l.cols * itemSize(dt),
   };
 }
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CellbudgetError } from '../core/errors.js';
-import type { FloatArray, FloatDtype } from '../core/data.js';
+import { allocFloat, type FloatArray, type FloatDtype } from '../core/data.js';
 import { parseBytes } from '../core/units.js';
 import { cellsForBytes, nnzPerRow, representationRowBytes, SYNTHETIC_DEFAULTS, type ScaledSynthetic, type SynthFormat } from '../scenario/synthetic.js';
 // The writer instantiates h5wasm when it loads: imported by synthesize, on first use.
@@ -475,7 +475,7 @@ export class SynthGenerator {
     const out = new Map<string, FloatArray>();
     labels.forEach((label, i) => {
       const rnd = new SeededRandom(hash32(this.spec.seed, stream, i));
-      const v = this.spec.embeddingDtype === 'float32' ? new Float32Array(dim) : new Float64Array(dim);
+      const v = allocFloat(this.spec.embeddingDtype, dim);
       for (let j = 0; j < dim; j++) v[j] = 2 * rnd.next() - 1;
       out.set(label, v);
     });

@@ -1,6 +1,6 @@
 /** `uns` entries: top-level keys and embedding dictionaries `uns/<key>/<label>` → vector. */
 import { CellbudgetError } from '../core/errors.js';
-import type { Embeddings, FloatArray } from '../core/data.js';
+import { allocFloat, type Embeddings, type FloatArray } from '../core/data.js';
 import { T } from './file.js';
 import type { H5File } from './file.js';
 import { floatDtypeFor } from './matrix.js';
@@ -36,7 +36,7 @@ export function readEmbeddings(f: H5File, key: string): Embeddings {
     }
     const n = (meta.shape ?? []).reduce((a, b) => a * b, 1);
     f.checkFits(p, n, 8, 'embedding values');
-    const v: FloatArray = floatDtypeFor(meta) === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    const v: FloatArray = allocFloat(floatDtypeFor(meta), n);
     if ((meta.shape ?? []).length === 0) v[0] = Number(f.readNumeric1D(p, meta)[0] ?? 0);
     else f.readRowsInto(p, meta, 0, meta.shape?.[0] ?? 0, v);
     out.set(label, v);

@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { Dataset, File as H5wasmFile, Group, ready } from 'h5wasm/node';
 import type { Dtype } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
-import type { FloatArray, FloatDtype } from '../core/data.js';
+import { allocFloat, itemSize, type FloatArray, type FloatDtype } from '../core/data.js';
 
 const H5 = await ready;
 
@@ -314,10 +314,10 @@ export class H5adWriter {
    */
   denseMatrix(path: string, rows: number, cols: number, dtype: FloatDtype, opts: MatrixWriteOptions, fill: DenseRowFill): void {
     const name = path.replace(/^\//, '');
-    const item = dtype === 'float32' ? 4 : 8;
+    const item = itemSize(dtype);
     const chunkRows = Math.max(1, Math.min(opts.chunkRows, Math.max(rows, 1)));
     const windowRows = windowRowsFor(opts.windowRows, chunkRows, cols * item);
-    const alloc = (n: number): FloatArray => (dtype === 'float32' ? new Float32Array(n) : new Float64Array(n));
+    const alloc = (n: number): FloatArray => allocFloat(dtype, n);
     const first = Math.min(rows, windowRows);
     const buf = alloc(windowRows * cols);
     fill(0, first, buf);
@@ -356,11 +356,11 @@ export class H5adWriter {
     this.group(path, 'csr_matrix', '0.1.0');
     this.int64ListAttr(path, 'shape', [rows, cols]);
     const nnz = rows * nnzPerRow;
-    const item = dtype === 'float32' ? 4 : 8;
+    const item = itemSize(dtype);
     const chunkElems = Math.max(1, Math.min(Math.max(nnz, 1), opts.chunkRows * Math.max(nnzPerRow, 1)));
     const windowRows = windowRowsFor(opts.windowRows, opts.chunkRows, Math.max(nnzPerRow, 1) * (item + 4));
     const compression = opts.compression === 'gzip' ? { compression: 'gzip' as const, compression_opts: opts.gzipLevel ?? 4 } : {};
-    const dataBuf: FloatArray = dtype === 'float32' ? new Float32Array(windowRows * nnzPerRow) : new Float64Array(windowRows * nnzPerRow);
+    const dataBuf: FloatArray = allocFloat(dtype, windowRows * nnzPerRow);
     const idxBuf = new Int32Array(windowRows * nnzPerRow);
 
     const first = Math.min(rows, windowRows);

@@ -2,7 +2,7 @@
  * Facts the simulator needs about real files, read without touching the matrix. I/O, so
  * it lives beside the harness, not in the pure simulator.
  */
-import { itemSize } from '../core/data.js';
+import { itemSize, readDtype } from '../core/data.js';
 import { obsColumnBytes } from '../pipeline/source-memory.js';
 import { planGroups } from '../pipeline/grouping.js';
 import { assignSplits } from '../pipeline/splitter.js';
@@ -25,7 +25,7 @@ export async function fileFacts(s: BuiltinScenario): Promise<Record<string, File
   for (const d of files) {
     facts[d.name] = withH5ad(d.file!, (src) => {
       const info = src.matrixInfo(config.data_location);
-      const itemsize = itemSize(info.dtype === 'float64' ? 'float64' : 'float32');
+      const itemsize = itemSize(readDtype(info.dtype));
       let obsBytes = 0;
       for (const c of src.obsColumnNames()) obsBytes += obsColumnBytes(src.readObsColumn(c));
       const groups = planGroups(config, src);

@@ -43,10 +43,19 @@ export interface ProgressOptions {
   intervalMs?: number;
 }
 
+/**
+ * Whether this runs under CI: `CI` set to anything but '', '0' or 'false' (what CI services
+ * set, and .ci/run's CI=true). The one test of it: progress displays stay off there, and the
+ * tests that need CI's tools (the reference answers, Slurm, lxml) fail instead of skipping.
+ */
+export function underCi(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const ci = (env['CI'] ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
+}
+
 /** Whether a progress display belongs on this stream: a TTY, and not under CI. */
-export function progressWanted(stream: ProgressStream, env: Record<string, string | undefined> = process.env): boolean {
-  const ci = env['CI'];
-  return stream.isTTY === true && (ci === undefined || ci === '' || ci === '0' || ci.toLowerCase() === 'false');
+export function progressWanted(stream: ProgressStream, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return stream.isTTY === true && !underCi(env);
 }
 
 function elapsed(ms: number): string {

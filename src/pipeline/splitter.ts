@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CellbudgetError } from '../core/errors.js';
-import type { DenseMatrix, FloatArray, FloatDtype, Label } from '../core/data.js';
+import { itemSize, type DenseMatrix, type FloatArray, type FloatDtype, type Label } from '../core/data.js';
 import { SPLITS } from '../core/names.js';
 import type { Split } from '../core/names.js';
 import type { SplitConfig } from './config.js';
@@ -296,7 +296,7 @@ export interface PooledLayout {
 /** `splitDigest` and `splitBytes` of the split holding targets `tgt` and sources `src`, from pooled distributions. */
 export function digestPooled(c: PooledLayout, tgt: Int32Array, src: Int32Array): { sha256: string; bytes: number } {
   const h = new SplitHasher(tgt, src);
-  const item = c.dtype === 'float64' ? 8 : 4;
+  const item = itemSize(c.dtype);
   let bytes = tgt.byteLength + src.byteLength;
   const add = (d: number): void => {
     const rows = c.rowsOf(d);

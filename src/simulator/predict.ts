@@ -6,7 +6,7 @@
 import { CellbudgetError } from '../core/errors.js';
 import type { CalibrationReport } from '../core/report.js';
 import type { StepName, StrategyName } from '../core/names.js';
-import { STRATEGY_NAMES } from '../core/names.js';
+import { isStrategyName } from '../core/names.js';
 import { defaultCalibration, type Calibration, type EarlierPrediction, type FullSizeMeasurement, type Observation } from './calibration.js';
 import { scenarioModel, type ScenarioModel } from '../scenario/model.js';
 import { datasetsFromScenario, type FileFacts } from './inputs.js';
@@ -117,7 +117,8 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
       skip(`status ${run.status}`);
       continue;
     }
-    if (!(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) {
+    const strategy = run.strategy;
+    if (!isStrategyName(strategy)) {
       skip('not a built-in strategy');
       continue;
     }
@@ -130,7 +131,7 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
     const index = run.steps.map((s, i) => ((s.repetition ?? 0) === 0 ? i : -1)).filter((i) => i >= 0);
     try {
       const at = (scale: number): ReturnType<typeof simulateForRun> =>
-        simulateForRun({ scenario, scale, documented: measuredRealData(run), ...(facts ? { facts } : {}) }, run.strategy as StrategyName, defaultCalibration(), { steps });
+        simulateForRun({ scenario, scale, documented: measuredRealData(run), ...(facts ? { facts } : {}) }, strategy, defaultCalibration(), { steps });
       const add = (sim: ReturnType<typeof simulateForRun>, figures: ReadonlyArray<{ peak: number; end: number }>, weight = 1): void => {
         figures.forEach((f, i) => {
           const s = sim.steps[i]!;
@@ -176,7 +177,7 @@ export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; repo
   const datasetsOf = (report: CalibrationReport, run: { scenario: string }): string[] => (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
   for (const { file, report } of reports) {
     for (const run of report.runs) {
-      if (run.scale !== 1 || run.status !== 'ok' || !(STRATEGY_NAMES as readonly string[]).includes(run.strategy)) continue;
+      if (run.scale !== 1 || run.status !== 'ok' || !isStrategyName(run.strategy)) continue;
       const datasets = datasetsOf(report, run);
       const peakStep = run.steps.reduce<CalibrationReport['runs'][number]['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
       const earlier: EarlierPrediction[] = [];

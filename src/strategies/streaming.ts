@@ -4,7 +4,7 @@
  * peak approaches what is kept: neither the raw matrix nor a secondary's full
  * GroupedDistribution ever exists.
  */
-import type { DatasetSource } from '../core/data.js';
+import { itemSize, readDtype, type DatasetSource } from '../core/data.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { materialize, planBytes, planGroups, type GroupPlan } from '../pipeline/grouping.js';
 import { assignSplits, splitGrouped, type DistributionSplit, type SplitAssignment } from '../pipeline/splitter.js';
@@ -79,5 +79,5 @@ export function runStreaming(
 /** Bytes of one dense row of the representation (for a window given in rows). */
 function rowBytesOf(source: DatasetSource, location: readonly string[]): number {
   const info = source.matrixInfo(location);
-  return info.shape[1] * (info.dtype === 'float64' ? 8 : 4);
+  return info.shape[1] * itemSize(readDtype(info.dtype));
 }

@@ -6,6 +6,7 @@ import { describe, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { underCi } from '../../src/harness/progress.js';
 
 export const PY = process.env['CELLBUDGET_PYTHON'] ?? '/usr/bin/python3';
 
@@ -19,7 +20,7 @@ export const DATASETS = join(FIXTURES, 'datasets');
 export const GOLDEN = process.env['CELLBUDGET_GOLDEN'] ?? resolve(repo, '..', 'shared', 'golden');
 
 /** CI always has the reference answers: a run there without them must fail, not skip. */
-const inCi = ['true', '1'].includes((process.env['CI'] ?? '').toLowerCase());
+const inCi = underCi();
 
 /** Whether the reference answers are here; tests that judge fidelity skip without them. */
 export const goldenPresent: boolean = existsSync(join(GOLDEN, 'tiny.json'));
