@@ -26,6 +26,7 @@ import { materialize, planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits, splitDigest, splitGrouped } from '../src/pipeline/splitter.js';
 import { SPLITS } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
+import { formatTable } from '../src/core/table.js';
 
 // HDF5 (WebAssembly) loads on first use; every read below is synchronous.
 await h5Ready();
@@ -124,14 +125,16 @@ export async function runPipelineBench(opts: { sizes?: readonly number[]; cacheD
     if (!r) continue;
     for (const extra of runs.slice(1)) r.figures.push(...extra.figures);
     process.stdout.write(`\n${r.cells} cells, matrix ${formatBytes(r.matrixBytes)}, baseline RSS ${r.baselineRssBytes === null ? '?' : formatBytes(r.baselineRssBytes)}\n`);
-    process.stdout.write(`  ${'stage'.padEnd(9)} ${'seconds'.padStart(8)} ${'cells/s'.padStart(10)} ${'MB/s'.padStart(9)} ${'peak RSS'.padStart(10)} ${'RSS after'.padStart(10)}\n`);
-    for (const f of r.figures) {
-      const cps = r.cells / f.seconds;
-      const mbs = r.matrixBytes / 1e6 / f.seconds;
-      process.stdout.write(
-        `  ${f.stage.padEnd(9)} ${f.seconds.toFixed(3).padStart(8)} ${fmtRate(cps).padStart(10)} ${mbs.toFixed(0).padStart(9)} ${(f.peakRssBytes === null ? '?' : formatBytes(f.peakRssBytes)).padStart(10)} ${(f.rssAfterBytes === null ? '?' : formatBytes(f.rssAfterBytes)).padStart(10)}\n`,
-      );
-    }
+    const rows = r.figures.map((f) => [
+      f.stage,
+      f.seconds.toFixed(3),
+      fmtRate(r.cells / f.seconds),
+      (r.matrixBytes / 1e6 / f.seconds).toFixed(0),
+      f.peakRssBytes === null ? '?' : formatBytes(f.peakRssBytes),
+      f.rssAfterBytes === null ? '?' : formatBytes(f.rssAfterBytes),
+    ]);
+    const head = ['stage', 'seconds', 'cells/s', 'MB/s', 'peak RSS', 'RSS after'];
+    process.stdout.write(`${formatTable(rows, { head, indent: '  ', gap: ' ', align: head.map((_, i) => (i === 0 ? 'left' : 'right')) })}\n`);
   }
 }
 

@@ -43,6 +43,7 @@ import { assignSplits } from '../src/pipeline/splitter.js';
 import { runStrategy } from '../src/strategies/index.js';
 import type { StepObserver, StrategyName } from '../src/core/names.js';
 import { parseStrategyName, SPLITS } from '../src/core/names.js';
+import { formatTable } from '../src/core/table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(here, '..', '..');
@@ -97,8 +98,7 @@ function out(line = ''): void {
 }
 
 function table(rows: string[][]): void {
-  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => (r[j] ?? '').length)));
-  for (const r of rows) out(`  ${r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join('  ')}`);
+  out(formatTable(rows, { indent: '  ', align: rows[0]!.map((_, j) => (j === 0 ? 'left' : 'right')) }));
 }
 
 function pythonMissing(): string | null {

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes } from '../src/core/units.js';
+import { formatTable } from '../src/core/table.js';
 import { formatScales, formatSpread, ladderScalesText } from '../src/harness/ladder.js';
 import { medianRuns } from '../src/harness/compare.js';
 import { packageRoot, runScenarios } from '../src/harness/run.js';
@@ -120,9 +121,7 @@ for (const { top, label, ladder } of LADDERS) {
       `${(p.residual * 100).toFixed(1)}%${p.linear ? '' : ' (not linear)'}`,
     ]);
   }
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(`${line(head)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${table.map(line).join('\n')}\n`);
+  process.stdout.write(`${formatTable(table, { head, rule: true })}\n`);
 }
 
 for (const { top, label } of LADDERS) {

@@ -9,6 +9,7 @@
  * Prints figures; asserts nothing. Times are medians of N runs (default 3).
  */
 import { formatBytes } from '../src/core/units.js';
+import { formatTable } from '../src/core/table.js';
 import { defaultCacheDir, runScenarios } from '../src/harness/run.js';
 import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
 import type { RunRecord } from '../src/core/report.js';
@@ -71,7 +72,5 @@ for (const v of variants) {
 }
 
 const header = ['variant', 'order', 'peak', 'final', 'kept (live)', 'peak/final', 'peak − kept', 'time (median)'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
 process.stdout.write(`${base.name} at scale ${base.scale}, median of ${runs} run(s) per variant; figures net of each child's idle baseline\n`);
-process.stdout.write(`${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+process.stdout.write(`${formatTable(rows, { head: header, rule: true })}\n`);

@@ -73,10 +73,11 @@ process.stderr.write(`wrote ${fixturePath} and ${tsPath} (${cal.fit.observations
 // run's projection beside simulate (the planner uses the same simulation) with the new constants.
 const sim = JSON.parse(execFileSync(process.execPath, [cli, 'simulate', 'original-fix', '--calibration', calPath, '--json'], { cwd: root, encoding: 'utf8' }));
 process.stdout.write('original-fix at full scale: run (projected) vs simulate/plan (new measured constants)\n');
-for (const s of sim.strategies) {
-  const run = report.runs.find((r) => r.scenario === 'original-fix' && r.strategy === s.name);
-  const p = run?.projected;
-  if (!p) continue;
-  const pct = (a, b) => `${a >= b ? '+' : '−'}${Math.abs((a / b - 1) * 100).toFixed(1)}%`;
-  process.stdout.write(`  ${s.name.padEnd(11)} peak ${(p.peak_bytes / 1e9).toFixed(1)} vs ${(s.peak_bytes / 1e9).toFixed(1)} GB (${pct(s.peak_bytes, p.peak_bytes)})   final ${(p.final_bytes / 1e9).toFixed(1)} vs ${(s.final_bytes / 1e9).toFixed(1)} GB (${pct(s.final_bytes, p.final_bytes)})\n`);
-}
+const { formatTable } = await import(pathToFileURL(join(root, 'dist', 'src', 'core', 'table.js')).href);
+const pct = (a, b) => `${a >= b ? '+' : '−'}${Math.abs((a / b - 1) * 100).toFixed(1)}%`;
+const agreement = sim.strategies.flatMap((s) => {
+  const p = report.runs.find((r) => r.scenario === 'original-fix' && r.strategy === s.name)?.projected;
+  if (!p) return [];
+  return [[s.name, `peak ${(p.peak_bytes / 1e9).toFixed(1)} vs ${(s.peak_bytes / 1e9).toFixed(1)} GB (${pct(s.peak_bytes, p.peak_bytes)})`, `final ${(p.final_bytes / 1e9).toFixed(1)} vs ${(s.final_bytes / 1e9).toFixed(1)} GB (${pct(s.final_bytes, p.final_bytes)})`]];
+});
+process.stdout.write(`${formatTable(agreement, { indent: '  ', gap: '   ' })}\n`);

@@ -242,7 +242,8 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
     expect(sel.measured_full_size?.model_peak_bytes).toBeGreaterThan(0);
     expect(j.strategies.find((s) => s.name === 'eager')!.source).toBe('model');
     const text = await runCli(['plan', FULL, '--calibration', cal, '--node-memory', '1GB']);
-    expect(text.out).toMatch(/^ {2}selective {2}[\d.]+ [kMG]B\* +[\d.]+ [kMG]B\*/m);
+    // The strategy column is as wide as its longest name ('sequential') and two spaces.
+    expect(text.out).toMatch(/^ {2}selective {3}[\d.]+ [kMG]B\* +[\d.]+ [kMG]B\*/m);
     expect(text.out).toMatch(/\* measured at full size; the other figures are the model's/);
     expect(text.out).toMatch(/this model predicts .+ \([+−]\d+\.\d%\)/);
     expect(text.out).toMatch(/earlier: ladder projection from scale [\d., ]+ .+: .+ \([+−]\d+\.\d%\)/);

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { calibrationReportSchema, type CalibrationReport } from '../core/report.js';
 import { readJsonFile, writeAtomic } from '../io/files.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import { fitConstants } from '../simulator/calibration.js';
 import { fullSizeMeasurements, observationsFromReport } from '../simulator/predict.js';
 import { CONSTANT_NAMES } from '../simulator/simulate.js';
@@ -42,12 +43,13 @@ async function runCalibrate(files: string[], o: CalibrateOptions, ctx: CliContex
     return;
   }
   const lines = [`Calibrated from ${files.join(', ')}: ${observations.length} figures (peak and end of every step), written to ${o.out}`];
-  for (const k of CONSTANT_NAMES) {
+  const constants = CONSTANT_NAMES.map((k) => {
     const v = cal.constants[k];
     const shown = k.endsWith('_bytes') ? formatBytes(v) : k.endsWith('per_cell') ? `${v.toFixed(1)} B/cell` : v.toFixed(3);
-    const note = cal.fit?.unexercised.includes(k) ? '  (default: no step exercised it)' : cal.fit?.pinned.includes(k) ? '  (pinned at its bound: the data pulled it past)' : '';
-    lines.push(`  ${k.padEnd(30)}${shown}${note}`);
-  }
+    const note = cal.fit?.unexercised.includes(k) ? '(default: no step exercised it)' : cal.fit?.pinned.includes(k) ? '(pinned at its bound: the data pulled it past)' : '';
+    return [k, shown, note];
+  });
+  lines.push(formatTable(constants, { indent: '  ' }));
   if (cal.fit) lines.push(`  relative error: rms ${(cal.fit.rms_relative_error * 100).toFixed(1)}%, max ${(cal.fit.max_relative_error * 100).toFixed(1)}%`);
   if (fullSize.length > 0) {
     lines.push(`  Measured at full size (scale 1), kept for \`plan\`:`);

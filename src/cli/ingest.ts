@@ -13,6 +13,7 @@ import { writeReportDir } from '../harness/write-report.js';
 import { CellbudgetError } from '../core/errors.js';
 import type { StrategyName } from '../core/names.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { listOption, scale, strategyOption, valueOption } from './options.js';
 
@@ -42,9 +43,7 @@ function table(run: IngestedRunRecord): string {
       : [...run.steps.slice(0, SHOWN).map(row), ['…', '', '', `(${n - 2 * SHOWN} more markers: every one is in report.json and report.md)`, '', ''], ...run.steps.slice(n - SHOWN).map((s, i) => row(s, n - SHOWN + i))];
   // A log is one scale only: the fixed part cannot be separated, so this is used ÷ scale (an upper bound when the fixed part is positive).
   const head = ['#', 'dataset', 'step', 'label', 'used', run.scale === 1 ? '' : 'used ÷ scale (one scale: no ladder)'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
-  const fmt = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c] as number)).join('  ').trimEnd();
-  const lines = [fmt(head), ...rows.map(fmt)];
+  const lines = [formatTable(rows, { head })];
   lines.push('', `peak ${formatBytes(run.peak_bytes)}, final ${formatBytes(run.final_bytes)} (as printed at the markers: samples, not kernel peaks)`);
   if (run.status !== 'ok' && run.failure) lines.push(`the run did not finish: ${run.failure.reason}, after '${run.failure.step ?? '?'}'`);
   for (const b of run.budgets) lines.push(`${b.verdict === 'uncertain' ? '?' : b.ok ? '✓' : '✗'} ${b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} / ${formatBytes(b.limit_bytes)}`}`);

@@ -13,6 +13,7 @@ import { loadScenarios, type BuiltinScenario } from '../harness/scenario.js';
 import { CellbudgetError } from '../core/errors.js';
 import type { StrategyName } from '../core/names.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import { DOCUMENTED_CALIBRATION, MEASURED_CALIBRATION, parseCalibration, type Calibration } from '../simulator/calibration.js';
 import { datasetFromSpec, datasetsFromScenario } from '../simulator/inputs.js';
 import type { DatasetModel } from '../simulator/model.js';
@@ -120,34 +121,36 @@ export function planJson(name: string, p: Plan): Record<string, unknown> {
 }
 
 function planText(name: string, p: Plan, constantsLabel: string): string {
-  const pad = (s: string, n: number): string => s.padEnd(n);
   const lines: string[] = [];
   lines.push(`${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale; constants: ${constantsLabel})`);
-  const nodeCols = p.nodes.map((n) => formatBytes(n));
-  lines.push(`  ${pad('strategy', 11)}${pad('peak', 11)}${pad('final', 11)}${pad('peak at', 24)}${nodeCols.map((c) => pad(c, 9)).join('')}`);
   const star = (st: StrategyPlan, v: string): string => (st.source === 'measured' ? `${v}*` : v);
-  for (const s of p.strategies) {
-    lines.push(
-      `  ${pad(s.name, 11)}${pad(star(s, formatBytes(s.peak_bytes)), 11)}${pad(star(s, formatBytes(s.final_bytes)), 11)}${pad(s.peak_step, 24)}${s.fits.map((f) => pad(f.fits ? 'fits' : 'no', 9)).join('')}`,
-    );
-  }
+  lines.push(
+    formatTable(
+      p.strategies.map((s) => [s.name, star(s, formatBytes(s.peak_bytes)), star(s, formatBytes(s.final_bytes)), s.peak_step, ...s.fits.map((f) => (f.fits ? 'fits' : 'no'))]),
+      { head: ['strategy', 'peak', 'final', 'peak at', ...p.nodes.map((n) => formatBytes(n))], indent: '  ' },
+    ),
+  );
   const measured = p.strategies.filter((s) => s.measured);
   if (measured.length > 0) {
     lines.push(`  * measured at full size; the other figures are the model's. Full-size measurements (from the calibration's reports):`);
-    for (const s of measured) {
+    const rows = measured.flatMap((s) => {
       const m = s.measured!;
       const where = m.executor === 'slurm' ? `Slurm job ${m.job_id ?? '?'} on ${m.node ?? '?'}, ` : '';
-      lines.push(`    ${pad(s.name, 11)}peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)} (${where}${m.report}${m.order ? `, order ${m.order.join(' → ')}` : ''})`);
-      lines.push(`    ${pad('', 11)}this model predicts ${formatBytes(m.model_peak_bytes)} (${signedPct((m.model_peak_bytes - m.peak_bytes) / m.peak_bytes)}), final ${formatBytes(m.model_final_bytes)} (${signedPct((m.model_final_bytes - m.final_bytes) / m.final_bytes)})`);
-      for (const e of m.earlier) lines.push(`    ${pad('', 11)}earlier: ${e.source}: ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`);
-    }
+      return [
+        [s.name, `peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)} (${where}${m.report}${m.order ? `, order ${m.order.join(' → ')}` : ''})`],
+        ['', `this model predicts ${formatBytes(m.model_peak_bytes)} (${signedPct((m.model_peak_bytes - m.peak_bytes) / m.peak_bytes)}), final ${formatBytes(m.model_final_bytes)} (${signedPct((m.model_final_bytes - m.final_bytes) / m.final_bytes)})`],
+        ...m.earlier.map((e) => ['', `earlier: ${e.source}: ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`]),
+      ];
+    });
+    lines.push(formatTable(rows, { indent: '    ' }));
   }
   lines.push('  Best order (lowest peak):');
-  for (const s of p.strategies) {
+  const best = p.strategies.map((s) => {
     const gain = s.saving_bytes > 0 ? `${formatBytes(s.saving_bytes)} lower than the given order (${formatBytes(s.peak_bytes)})` : 'same as the given order';
     const fitsNow = s.best_fits.filter((f, i) => f.fits && !s.fits[i]!.fits).map((f) => formatBytes(f.node_bytes));
-    lines.push(`    ${pad(s.name, 11)}${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}${fitsNow.length ? `; now fits ${fitsNow.join(', ')}` : ''}`);
-  }
+    return [s.name, `${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}${fitsNow.length ? `; now fits ${fitsNow.join(', ')}` : ''}`];
+  });
+  lines.push(formatTable(best, { indent: '    ' }));
   const r = p.recommended;
   lines.push(
     `  Recommended: ${r.strategy}, order ${r.order.join(' → ')}, peak ${formatBytes(r.peak_bytes)}; smallest node that fits: ${r.node_bytes === null ? 'none of those given' : formatBytes(r.node_bytes)}`,

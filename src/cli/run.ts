@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import { EXECUTOR_NAMES, ORDER_MODES, type ExecutorName, type OrderMode, type StrategyName } from '../core/names.js';
 import { choiceOption, listOption, percent, positiveDuration, positiveInteger, positiveSize, repeatedOption, scale, strategiesOption, thresholds, valueOption } from './options.js';
 import { calibrationLabel, readCalibration } from './plan.js';
@@ -240,8 +241,7 @@ const METHOD_TEXT: Record<string, string> = {
  */
 export function formatVerdicts(runs: readonly RunRecord[], opts: { reportOnly: boolean; verbose: boolean; outDir: string }): string {
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
-  const width = Math.max(...scenarios.map((s) => s.length));
-  const lines = scenarios.map((name) => {
+  const lines = scenarios.map((name): [string, string] => {
     const mine = runs.filter((r) => r.scenario === name);
     const failed = mine.filter((r) => r.status !== 'ok').map((r) => `${r.strategy} ${r.status === 'died' ? 'died' : 'failed'}`);
     const byBudget = new Map<string, string[]>();
@@ -260,14 +260,14 @@ export function formatVerdicts(runs: readonly RunRecord[], opts: { reportOnly: b
         ? `? ${uncertainText.join('; ')}`
         : `✓ ${checks > 0 ? `every budget held (${mine.length} run${mine.length > 1 ? 's' : ''})` : `measured (${mine.length} run${mine.length > 1 ? 's' : ''}, no budgets)`}`
       : `✗ ${[...failed, ...[...byBudget].map(([budget, who]) => `${budget} broken by ${who.join(', ')}`), ...uncertainText].join('; ')}`;
-    return `${name.padEnd(width)}  ${verdict}`;
+    return [name, verdict];
   });
   const checks = runs.reduce((n, r) => n + r.budgets.length, 0);
   const broken = runs.reduce((n, r) => n + r.budgets.filter((b) => !b.ok).length, 0);
   const tail = broken === 0
     ? ''
     : `${broken} of ${checks} budget checks failed${opts.reportOnly ? ' (--report-only: they do not fail this run)' : ''}. Every message is in ${opts.outDir}/report.md${opts.reportOnly && !opts.verbose ? ' (or run with --verbose)' : ' and below'}.\n`;
-  return `Verdicts (full scale):\n${lines.join('\n')}\n${tail ? `\n${tail}` : ''}`;
+  return `Verdicts (full scale):\n${formatTable(lines)}\n${tail ? `\n${tail}` : ''}`;
 }
 
 /** The simulator's error against this run, e.g. "+0.8% / −1.2%", or – without a prediction. */
@@ -306,8 +306,6 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
       budgets,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
   const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
     .filter(([, p]) => p.method !== 'measured')
@@ -317,5 +315,5 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
     ? `Full scale: each figure fitted as fixed + scale × proportional over its ladder (${ladders.join('; ')}), ± the interval of the fit at scale 1; "here" is the scenario's own scale. Budgets: ✓ within, ✗ over, ? uncertain (the interval straddles the limit).`
     : 'Full scale: measured at scale 1.';
   const warn = notLinear.length ? `\nNot linear (residual over ${(NONLINEAR_RESIDUAL * 100).toFixed(0)}%): ${notLinear.join(', ')}; their full-scale figures are marked (?) and their budgets uncertain.` : '';
-  return `${line(header)}\n${line(widths.map((w) => '─'.repeat(w)))}\n${rows.map(line).join('\n')}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n${projection}${warn}\n`;
+  return `${formatTable(rows, { head: header, rule: true })}\n\nFigures are resident memory net of the baseline. ${methods.join('; ')}.\n${projection}${warn}\n`;
 }

@@ -11,6 +11,7 @@ import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type Timelin
 import type { Report, RunRecord } from '../core/report.js';
 import type { BuiltinScenario } from '../harness/scenario.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import { isStrategyName, type StrategyName } from '../core/names.js';
 import type { Calibration } from '../simulator/calibration.js';
 import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
@@ -74,7 +75,7 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
     text.push(`${s.name} (full scale, predicted; constants: ${calibrationLabel(o.calibration)})`);
     for (const r of results) {
       text.push(`  ${r.strategy}: peak ${formatBytes(r.peak_bytes)} at ${r.peak_step}, final ${formatBytes(r.final_bytes)}`);
-      for (const st of r.steps) text.push(`    ${st.label.padEnd(31)}peak ${formatBytes(st.peak_bytes).padEnd(10)} end ${formatBytes(st.end_bytes)}`);
+      text.push(formatTable(r.steps.map((st) => [st.label, `peak ${formatBytes(st.peak_bytes)}`, `end ${formatBytes(st.end_bytes)}`]), { indent: '    ' }));
     }
     const entry: Record<string, unknown> = {
       scenario: s.name,

@@ -13,6 +13,7 @@ import type { SplitAssignment } from '../pipeline/splitter.js';
 import { SPLITS } from '../core/names.js';
 import type { Split } from '../core/names.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import type { RegisterCommand } from './context.js';
 
 /** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */
@@ -87,11 +88,12 @@ function summary(file: string, config: PipelineConfig, plan: GroupPlan, a: Split
   lines.push(`split by (${split_by.join(', ')}): ${a.tuples.length} unique tuples, ratios ${ratios.join('/')}, random_state ${random_state}`);
   const forced = a.forced.reduce((n, f) => n + f, 0);
   if (forced > 0) lines.push(`  forced into train: ${forced} tuple(s)`);
-  for (const s of SPLITS) {
+  const perSplit = SPLITS.map((s) => {
     const c = cellsOf(plan, a.tgt[s], a.src[s]);
-    const extra = d ? `  ${formatBytes(d.digests[s].bytes)}  sha256 ${d.digests[s].sha256.slice(0, 16)}` : '';
-    lines.push(`  ${s.padEnd(5)} ${String(a.sizes[s]).padStart(5)} tuples ${String(a.tgt[s].length).padStart(6)} targets ${String(a.src[s].length).padStart(5)} sources ${String(c.tgtCells).padStart(9)} target cells ${String(c.srcCells).padStart(9)} source cells${extra}`);
-  }
+    const digest = d ? [formatBytes(d.digests[s].bytes), `sha256 ${d.digests[s].sha256.slice(0, 16)}`] : [];
+    return [s, `${a.sizes[s]} tuples`, `${a.tgt[s].length} targets`, `${a.src[s].length} sources`, `${c.tgtCells} target cells`, `${c.srcCells} source cells`, ...digest];
+  });
+  lines.push(formatTable(perSplit, { indent: '  ', align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
   const MAX = 12;
   for (const s of SPLITS) {
     const tuples = a.tuples.filter((_, i) => a.tupleSplit[i] === s).map((t) => (t.length === 1 ? fmtLabel(t[0]!) : `(${t.map(fmtLabel).join(', ')})`));

@@ -1,6 +1,7 @@
 /** What `cellbudget inspect` reports about an h5ad file, read from metadata only. */
 import { statSync } from 'node:fs';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import type { MatrixInfo } from '../core/data.js';
 import { withH5 } from './file.js';
 import type { H5File } from './file.js';
@@ -103,9 +104,7 @@ export function inspectH5ad(path: string): InspectReport {
 }
 
 function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => '  ' + r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return formatTable(rows, { indent: '  ' });
 }
 
 /** Human-readable rendering of an inspect report. */

@@ -6,6 +6,7 @@
  */
 import { CellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 import { evaluateBudgets } from './budgets.js';
 import { formatSpread, projectionOf, withProjection } from './ladder.js';
 import type { Budgets } from './scenario.js';
@@ -175,9 +176,7 @@ function metricCell(d: MetricDelta | null): string {
 export function formatComparison(c: Comparison): string {
   const head = ['scenario', 'strategy', 'peak (full scale, projected)', 'final (full scale, projected)', 'verdict'];
   const rows = c.rows.map((r) => [r.scenario, r.strategy, metricCell(r.peak), metricCell(r.final), `${TIER_WORD[r.tier]}${r.note ? ` — ${r.note}` : ''}`]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const out = [formatTable(rows, { head, rule: true })];
   const overFail = c.rows.filter((r) => r.tier === 'fail').length;
   out.push(
     '',

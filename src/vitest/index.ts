@@ -18,6 +18,7 @@ import { GcMeter } from '../memory/gcstats.js';
 import { createPeakProbe, type MethodChoice } from '../memory/probe.js';
 import { currentRssBytes, takeSnapshot, type WasmBytesFn } from '../memory/snapshot.js';
 import { formatBytes, parseBytes } from '../core/units.js';
+import { formatTable } from '../core/table.js';
 
 export interface MemoryOptions {
   /** 'auto' (default): kernel high-water mark where available, sampled RSS otherwise. */
@@ -132,8 +133,13 @@ export function describeMeasurement(m: MemoryMeasurement, headline: string): str
     `  peak:     ${signed(m.peakBytes)}   (${formatBytes(m.baselineBytes + m.peakBytes)} RSS)`,
     `  at return ${signed(m.endBytes)};  after GC, value still held: ${signed(m.retainedBytes)}`,
     `  biggest contributors (change from before the call to its return, before GC):`,
-    ...parts.map(([name, b, note]) => `    ${name.padEnd(15)} ${signed(b).padStart(10)} ${note}`.trimEnd()),
-    `    ${'unattributed'.padEnd(15)} ${signed(m.peakBytes - attributed).padStart(10)} (peak minus the above: native/allocator memory, or memory freed before the call returned)`,
+    formatTable(
+      [
+        ...parts.map(([name, b, note]) => [name, signed(b), note]),
+        ['unattributed', signed(m.peakBytes - attributed), '(peak minus the above: native/allocator memory, or memory freed before the call returned)'],
+      ],
+      { indent: '    ', gap: ' ', align: ['left', 'right', 'left'] },
+    ),
     `  ${m.gcCount} GCs during the call, ${m.durationMs.toFixed(0)} ms`,
   ];
   return lines.join('\n');
