@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { calibrationView, type CalibrationReport } from '../src/core/report.js';
 import { fitConstants, MEASURED_CALIBRATION, type Calibration } from '../src/simulator/calibration.js';
 import type { FileFacts } from '../src/simulator/inputs.js';
 import { observationsFromReport, predictRun, scenarioOfRun } from '../src/simulator/predict.js';
 import type { StrategyName } from '../src/core/names.js';
+import { DATASETS } from './h5ad/fixtures.js';
 
-// Real measurements (kernel high-water marks of src/strategies runs; see the fixture's `note`).
-const report: CalibrationReport = calibrationView(JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8')));
+// Real measurements (kernel high-water marks of src/strategies runs; see the fixture's `note`),
+// found beside this file whatever the working directory.
+const FIXTURE = fileURLToPath(new URL('fixtures/simulator/measured-report.json', import.meta.url));
+const report: CalibrationReport = calibrationView(JSON.parse(readFileSync(FIXTURE, 'utf8')));
 
 const GOLDEN = 'golden-files';
 
@@ -31,7 +36,7 @@ const synthetic = (s: string): boolean => s !== GOLDEN;
 
 describe('the model against measured runs', () => {
   test('the fixture keeps only what calibration reads (what scripts/refit-calibration.mjs writes)', () => {
-    expect(JSON.parse(readFileSync('test/fixtures/simulator/measured-report.json', 'utf8'))).toEqual(report);
+    expect(JSON.parse(readFileSync(FIXTURE, 'utf8'))).toEqual(report);
   });
 
   test('the fixture has every shipped scaled scenario and strategy', () => {
@@ -96,6 +101,9 @@ describe('the model against measured runs', () => {
     const { loadScenarios } = await import('../src/harness/scenario.js');
     const [s] = loadScenarios('golden');
     if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
+    // The anndata-written files committed in fixtures/datasets (test/h5ad/fixtures.ts): in every
+    // checkout, so this runs everywhere rather than skipping where ../shared is absent.
+    expect(s.datasets.map((d) => d.file)).toEqual(['combos', 'by_line', 'forced', 'strings', 'tiny'].map((n) => join(DATASETS, `${n}.h5ad`)));
     const facts = await fileFacts(s);
     const errs = errors(MEASURED_CALIBRATION, (n) => n === GOLDEN, facts);
     expect(errs).toHaveLength(4);
