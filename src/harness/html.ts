@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { formatBytes } from '../core/units.js';
-import { chartConfigFromSpec, peakMeaning, reportChartSpecs, type ChartSpec } from './charts.js';
+import { chartConfigScript } from './chart-config.js';
+import { peakMeaning, reportChartSpecs, type ChartSpec } from './chart-spec.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta } from './compare.js';
 import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
@@ -146,10 +147,6 @@ export async function renderHtml(report: Report, options: HtmlOptions = {}): Pro
     .map((s) => `<details><summary>${esc(s.name)} — scale ${s.scale}, ${s.n_datasets} dataset${s.n_datasets === 1 ? '' : 's'}${s.family ? `, family ${esc(s.family)}` : ''}</summary><pre>${esc(toYaml(s.definition ?? null))}</pre></details>`)
     .join('\n');
 
-  // Source text of the shared spec → config function. Bundlers that keep function names
-  // (esbuild keepNames) wrap it in __name(); a no-op stands in for that helper.
-  const configFn = chartConfigFromSpec.toString();
-
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -199,8 +196,7 @@ ${scenarios}
 <script type="application/json" id="cellbudget-report">${scriptJson(report)}</script>
 <script>
 "use strict";
-var __name = function (target) { return target; };
-var chartConfigFromSpec = ${configFn};
+var chartConfigFromSpec = ${chartConfigScript()};
 (function () {
   var specs = JSON.parse(document.getElementById('cellbudget-specs').textContent);
   window.cellbudgetReport = JSON.parse(document.getElementById('cellbudget-report').textContent);
