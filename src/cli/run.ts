@@ -18,6 +18,7 @@ import { checkWritableDir, formatPreflight, preflight } from '../harness/preflig
 import type { Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf } from '../harness/ladder.js';
 import { NONLINEAR_RESIDUAL } from '../core/projection.js';
+import { baselineNote, peakMeaning } from '../core/methods.js';
 
 interface RunOpts {
   out: string;
@@ -251,13 +252,6 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     });
 };
 
-const METHOD_TEXT: Record<string, string> = {
-  'kernel-hwm': "peak = kernel high-water mark per step (VmHWM after clear_refs), baseline = the child's idle RSS",
-  'sampled-rss': "peak = RSS sampled every ~10 ms (short spikes can be missed), baseline = the child's idle RSS",
-  'kernel-hwm-command': "peak = the command's own VmHWM between its markers (children summed as an upper bound), baseline = its RSS at the first marker or at start",
-  'ingested-log': 'figures = the Used values the log printed at each marker, not kernel peaks',
-};
-
 /**
  * One verdict line per scenario after the table: which budgets broke and for which
  * strategies, or that all held; then the count and where the full messages are.
@@ -332,7 +326,7 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
+  const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: peak = ${peakMeaning(m)}, ${baselineNote(m)}`);
   const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
     .filter(([, p]) => p.method !== 'measured')
     .map(([name, p]) => `${name} ${p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`}`);

@@ -5,7 +5,8 @@
  * options for the page and for the PNGs alike.
  */
 import { formatBytes } from '../core/units.js';
-import type { BudgetMetric, MeasureMethod, Report, RunRecord, ScenarioSummary } from '../core/report.js';
+import type { BudgetMetric, Report, RunRecord, ScenarioSummary } from '../core/report.js';
+import { baselineNote, methodText, peakMeaning } from '../core/methods.js';
 import { liveBytesKnown } from '../core/figures.js';
 import { formatSpread, projectionOf } from './ladder.js';
 import { timelineSeriesFromRun, type TimelineSeries } from './chart-series.js';
@@ -256,45 +257,20 @@ function scenarioScale(report: Report, s: ScenarioSummary): number {
   return s.scale || scenarioRuns(report, s.name)[0]?.scale || 1;
 }
 
-/** What "peak" means under a measurement method, in a few words. */
-export function peakMeaning(method: MeasureMethod): string {
-  switch (method) {
-    case 'kernel-hwm':
-      return 'kernel high-water mark per step';
-    case 'kernel-hwm-command':
-      return "the command's kernel high-water mark (children summed)";
-    case 'sampled-rss':
-      return 'highest RSS sample (every ~10 ms; spikes can be missed)';
-    case 'ingested-log':
-      return "highest figure in the script's memory log (samples at markers)";
-    default:
-      return String(method);
-  }
-}
+// Subtitles: what the figures are, in the words of core/methods.ts.
 
 function peaksNote(report: Report): string {
-  const how = report.environment.method === 'sampled-rss' || report.environment.method === 'ingested-log' ? 'highest figure sampled in any step' : 'highest per-step kernel high-water mark';
-  return `peak: ${how}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); whiskers: the projection's interval; ✓ within budget, ✗ over, ? uncertain`;
+  return `peak: ${peakMeaning(report.environment.method)}; final: RSS at the end; still referenced: bytes the pipeline keeps (the gap to final is allocator retention); whiskers: the projection's interval; ✓ within budget, ✗ over, ? uncertain`;
 }
 
 function familyNote(report: Report): string {
-  const how = report.environment.method === 'sampled-rss' || report.environment.method === 'ingested-log' ? 'highest sampled figure' : 'highest per-step kernel high-water mark';
-  return `one point per run; peak: ${how}; final: RSS at the end; net of the idle baseline; a run that died leaves a gap`;
+  return `one point per run; peak: ${peakMeaning(report.environment.method)}; final: RSS at the end; ${baselineNote(report.environment.method)}; a run that died leaves a gap`;
 }
 
-function methodNote(report: Report): string {
-  switch (report.environment.method) {
-    case 'kernel-hwm':
-      return 'line: RSS samples, each step carried to full scale by its own ladder fit; markers: per-step peaks from the kernel high-water mark (VmHWM), projected; all net of the idle baseline';
-    case 'sampled-rss':
-      return 'line: RSS sampled every ~10 ms (short spikes can be missed); markers: per-step peaks of the samples; net of the idle baseline';
-    case 'kernel-hwm-command':
-      return "a command's own figures (kernel high-water mark; children summed as an upper bound); net of the idle baseline";
-    case 'ingested-log':
-      return "figures a script printed in its memory log at each marker (samples, not kernel peaks)";
-    default:
-      return 'net of the idle baseline';
-  }
+function timelineNote(report: Report, scale: number): string {
+  const t = methodText(report.environment.method);
+  const projected = scale !== 1;
+  return `line: ${t.line}${projected ? ', carried to full scale step by step' : ''}; markers: ${t.stepPeak}${projected ? ', projected' : ''}; ${baselineNote(report.environment.method)}`;
 }
 
 /** Timeline of one scenario, every strategy overlaid. */
@@ -304,7 +280,7 @@ export function scenarioTimelineSpec(report: Report, scenario: ScenarioSummary):
   return timelineSpec(
     {
       title: `${scenario.name} — memory over time (${scaleText(scale)})`,
-      subtitle: methodNote(report),
+      subtitle: timelineNote(report, scale),
       scale,
       series: runs.flatMap((r) => timelineSeriesFromRun(r)),
       budgets: runs.flatMap((r) => r.budgets.map((b) => ({ metric: b.metric, limit_bytes: b.limit_bytes }))),
