@@ -39,6 +39,7 @@ describe('the words for each measurement method', () => {
     for (const s of subtitles('peaks-')) expect(s).toContain(`peak: ${t.peak};`);
     for (const s of subtitles('family-')) expect(s).toContain(`peak: ${t.peak}; final: RSS at the end; ${baselineNote(method)};`);
     expect(subtitles('timeline-').length * subtitles('peaks-').length * subtitles('family-').length).toBeGreaterThan(0);
+    for (const { spec } of reportChartSpecs(report)) expect(spec.yLabel.replace(/\(.?B\)/, '(unit)'), spec.id).toBe(`memory at full scale (unit), ${baselineNote(method)}`);
 
     const md = renderMarkdown(report);
     expect(md).toContain(`Figures are ${baselineNote(method)}`);

@@ -21,6 +21,8 @@ export interface TimelineInput {
   /** Full-scale budgets to draw as horizontal lines. */
   budgets: Array<{ metric: BudgetMetric; limit_bytes: number }>;
   x_label?: string;
+  /** What the figures are net of, after the unit on the memory axis (default: net of the idle baseline). */
+  y_note?: string;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     xLabel: input.x_label ?? 'elapsed time (s)',
     xMin: 0,
     xMax: xMax > 0 ? xMax : 1,
-    yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
+    yLabel: `memory at full scale (${unit.name}), ${input.y_note ?? 'net of the idle baseline'}`,
     yMax,
     budgets,
     datasets,
@@ -284,6 +286,7 @@ export function scenarioTimelineSpec(report: Report, scenario: ScenarioSummary):
       scale,
       series: runs.flatMap((r) => timelineSeriesFromRun(r)),
       budgets: runs.flatMap((r) => r.budgets.map((b) => ({ metric: b.metric, limit_bytes: b.limit_bytes }))),
+      y_note: baselineNote(report.environment.method),
     },
     `timeline-${slug(scenario.name)}`,
   );
@@ -360,7 +363,7 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     subtitle: peaksNote(report),
     categories: runs.map((r) => r.strategy),
     notes: runs.map((r) => (r.status === 'ok' ? null : `${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: no final figure`)),
-    yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
+    yLabel: `memory at full scale (${unit.name}), ${baselineNote(report.environment.method)}`,
     yMax: niceCeil((max * 1.15) / unit.factor),
     budgets: [],
     groups: [group('peak', '#1f77b4', 'peak'), group('final (RSS)', '#2ca02c', 'final'), group('final, still referenced', '#a8dba0', 'live')],
@@ -432,7 +435,7 @@ export function familySpecs(report: Report): LinesSpec[] {
       xMin: Math.min(...ns) - 0.25,
       xMax: Math.max(...ns) + 0.25,
       xIntegers: true,
-      yLabel: `memory at full scale (${unit.name}), net of the idle baseline`,
+      yLabel: `memory at full scale (${unit.name}), ${baselineNote(report.environment.method)}`,
       yMax: niceCeil((max * 1.1) / unit.factor),
       budgets: [],
       datasets: [...datasets, ...budgetDatasets],
