@@ -20,6 +20,7 @@ import type { Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjectionOf, type LadderSpec } from '../harness/ladder.js';
 import { slurmTime } from '../harness/slurm.js';
 import { NONLINEAR_RESIDUAL } from '../core/projection.js';
+import { baselineNote, peakMeaning } from '../core/methods.js';
 
 /** What commander hands the action: every value already parsed by src/cli/options.ts. */
 interface RunOpts {
@@ -228,13 +229,6 @@ export const registerRun: RegisterCommand = (program, ctx) => {
     });
 };
 
-const METHOD_TEXT: Record<string, string> = {
-  'kernel-hwm': "peak = kernel high-water mark per step (VmHWM after clear_refs), baseline = the child's idle RSS",
-  'sampled-rss': "peak = RSS sampled every ~10 ms (short spikes can be missed), baseline = the child's idle RSS",
-  'kernel-hwm-command': "peak = the command's own VmHWM between its markers (children summed as an upper bound), baseline = its RSS at the first marker or at start",
-  'ingested-log': 'figures = the Used values the log printed at each marker, not kernel peaks',
-};
-
 /**
  * One verdict line per scenario after the table: which budgets broke and for which
  * strategies, or that all held; then the count and where the full messages are.
@@ -306,7 +300,7 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
       budgets,
     ];
   });
-  const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: ${METHOD_TEXT[m] ?? m}`);
+  const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: peak = ${peakMeaning(m)}, ${baselineNote(m)}`);
   const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
     .filter(([, p]) => p.method !== 'measured')
     .map(([name, p]) => `${name} ${p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`}`);

@@ -12,13 +12,7 @@ const num = z.number();
 const opt = <T extends z.ZodType>(t: T) => t.exactOptional();
 const executor = z.enum(EXECUTOR_NAMES as unknown as [ExecutorName, ...ExecutorName[]]);
 
-/**
- * How per-step peaks were measured. `kernel-hwm`: Linux, `5` → /proc/<pid>/clear_refs at step
- * start, VmHWM at step end. `sampled-rss`: elsewhere, RSS sampled every ~10 ms (spikes between
- * samples can be missed). `kernel-hwm-command`: a command's own figures (VmHWM of the process;
- * children summed as an upper bound). `ingested-log`: `cellbudget ingest` of a script's memory
- * log, the "Used" figure printed at each marker (a sample, not a kernel peak).
- */
+/** How per-step peaks were measured; what each method's figures are, in words: METHOD_TEXT in ./methods.ts. */
 export const measureMethodSchema = z.enum(['kernel-hwm', 'sampled-rss', 'kernel-hwm-command', 'ingested-log']);
 export type MeasureMethod = z.infer<typeof measureMethodSchema>;
 

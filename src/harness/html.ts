@@ -8,9 +8,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { formatBytes } from '../core/units.js';
-import { chartConfigFromSpec, peakMeaning, reportChartSpecs, type ChartSpec } from './charts.js';
+import { chartConfigScript } from './chart-config.js';
+import { reportChartSpecs, type ChartSpec } from './chart-spec.js';
+import { baselineNote, methodText, peakMeaning } from '../core/methods.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta } from './compare.js';
-import type { BudgetResult, Interval, MeasureMethod, Report, RunRecord } from '../core/report.js';
+import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
 import { formatProjected, formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
 import { liveBytesKnown } from '../core/figures.js';
@@ -20,18 +22,6 @@ export interface HtmlOptions {
   comparison?: Comparison;
   compare?: CompareOptions;
 }
-
-/** What each measurement method means, in a reader's words. */
-export const METHOD_EXPLANATIONS: Record<MeasureMethod, string> = {
-  'kernel-hwm':
-    'Linux kernel high-water mark: at each step start the harness writes 5 to /proc/<pid>/clear_refs, which resets VmHWM to the current RSS; at the step end it reads VmHWM from /proc/<pid>/status. The kernel raises the mark before memory is released, so short spikes that sampling would miss are counted. The timeline line is RSS sampled every ~10 ms.',
-  'sampled-rss':
-    'RSS sampled every ~10 ms (no kernel high-water mark on this system). Spikes shorter than the sampling interval can be missed, so peaks are lower bounds.',
-  'kernel-hwm-command':
-    "The command's own figures: the kernel high-water mark (VmHWM) of the process; child processes are summed, an upper bound since their peaks need not coincide.",
-  'ingested-log':
-    'Figures read from a memory log the pipeline printed itself (the "Used" figure at each marker): samples at the markers, not kernel peaks, so a spike between markers is not seen.',
-};
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -104,7 +94,7 @@ function stepsTable(r: RunRecord): string {
 <table><thead><tr><th>step</th><th>time</th><th>peak</th><th>end</th><th>V8 heap</th><th>external</th><th>wasm</th><th>referenced</th><th>GCs</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="note">peak/end: full scale, projected over the ladder (${esc(projectionBasis(projectionOf(r)))}) ± its interval, <small>(measured at scale ${r.scale})</small>, net of the idle baseline; V8 heap, external, wasm, referenced: measured, absolute, at the step end.</p>${ladderTable(r)}
+<p class="note">peak/end: full scale, projected over the ladder (${esc(projectionBasis(projectionOf(r)))}) ± its interval, <small>(measured at scale ${r.scale})</small>, ${esc(baselineNote(r.method))}; V8 heap, external, wasm, referenced: measured, absolute, at the step end.</p>${ladderTable(r)}
 ${r.failure?.stderr_tail ? `<pre>${esc(r.failure.stderr_tail)}</pre>` : ''}</details>`;
 }
 
@@ -146,10 +136,6 @@ export async function renderHtml(report: Report, options: HtmlOptions = {}): Pro
     .map((s) => `<details><summary>${esc(s.name)} — scale ${s.scale}, ${s.n_datasets} dataset${s.n_datasets === 1 ? '' : 's'}${s.family ? `, family ${esc(s.family)}` : ''}</summary><pre>${esc(toYaml(s.definition ?? null))}</pre></details>`)
     .join('\n');
 
-  // Source text of the shared spec → config function. Bundlers that keep function names
-  // (esbuild keepNames) wrap it in __name(); a no-op stands in for that helper.
-  const configFn = chartConfigFromSpec.toString();
-
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -174,7 +160,7 @@ details { margin: 6px 0; } summary { cursor: pointer; }
 <p class="note">${esc(report.created)} · ${report.runs.length} runs · ${report.scenarios.length} scenarios</p>
 ${verdict}
 <h2>Results</h2>
-<p class="note">Full scale: projected from a ladder of scales, each figure fitted as fixed + scale × proportional, with the half-width of its interval in small type (hover for the interval), and the figure measured at the scenario's own scale in brackets; all net of the idle baseline. <span class="warn">?</span>: the ladder is not linear; a budget marked ? is uncertain (its interval straddles the limit). Peak: ${esc(peakMeaning(env.method))}; final: RSS at the end; kept: bytes the pipeline still references (the gap to final is allocator retention).</p>
+<p class="note">Full scale: projected from a ladder of scales, each figure fitted as fixed + scale × proportional, with the half-width of its interval in small type (hover for the interval), and the figure measured at the scenario's own scale in brackets; all ${esc(baselineNote(env.method))}. <span class="warn">?</span>: the ladder is not linear; a budget marked ? is uncertain (its interval straddles the limit). Peak: ${esc(peakMeaning(env.method))}; final: RSS at the end; kept: bytes the pipeline still references (the gap to final is allocator retention).</p>
 <table id="results"><thead><tr><th>scenario</th><th>strategy</th><th>status</th><th>peak</th><th>final</th><th>kept</th><th>budgets</th>${comparison ? '<th>Δ peak</th><th>Δ final</th>' : ''}<th>failures</th></tr></thead><tbody>
 ${report.runs.map((r) => runRow(r, comparison)).join('\n')}
 </tbody></table>
@@ -192,15 +178,14 @@ ${scenarios}
 <tr><th>kernel</th><td>${esc(env.kernel)}</td></tr>
 <tr><th>CPUs / memory</th><td>${env.cpus} / ${esc(formatBytes(env.total_memory_bytes))}</td></tr>
 <tr><th>cellbudget</th><td>${esc(env.cellbudget)}</td></tr>
-<tr><th>measurement</th><td><b>${esc(env.method)}</b>: ${esc(METHOD_EXPLANATIONS[env.method] ?? '')}<br>Every figure is net of the child's idle baseline (runtime, modules, and the warmed-up young generation and WebAssembly heap); a scaled scenario is measured at a ladder of scales, each rung in its own child, and projected to full scale as fixed + scale × proportional.</td></tr>
+<tr><th>measurement</th><td><b>${esc(env.method)}</b>: ${esc(methodText(env.method).explanation)}<br>A scaled scenario is measured at a ladder of scales, each rung in its own child, and projected to full scale as fixed + scale × proportional.</td></tr>
 </tbody></table>
 <script>${chartJs}</script>
 <script type="application/json" id="cellbudget-specs">${scriptJson(specs)}</script>
 <script type="application/json" id="cellbudget-report">${scriptJson(report)}</script>
 <script>
 "use strict";
-var __name = function (target) { return target; };
-var chartConfigFromSpec = ${configFn};
+var chartConfigFromSpec = ${chartConfigScript()};
 (function () {
   var specs = JSON.parse(document.getElementById('cellbudget-specs').textContent);
   window.cellbudgetReport = JSON.parse(document.getElementById('cellbudget-report').textContent);

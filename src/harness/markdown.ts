@@ -3,7 +3,7 @@
  * scenario × strategy; budgets as ✅/❌; the change against a baseline when one is given.
  */
 import { formatBytes } from '../core/units.js';
-import { peakMeaning } from './charts.js';
+import { baselineNote, peakMeaning } from '../core/methods.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
 import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, projectionOf } from './ladder.js';
@@ -83,7 +83,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   out.push('');
   const ladders = [...new Set(report.runs.filter((r) => r.projected?.method === 'ladder').map((r) => formatScales(r.projected!)))];
   out.push(
-    `Figures are net of the idle baseline and shown at full scale: projected from a ladder of scales${ladders.length === 1 ? ` (${ladders[0]})` : ''} as fixed + scale × proportional, ± the interval of that fit, with the figure measured at the scenario's own scale in small type${scales.length === 1 && scales[0] !== 1 ? ` (scale ${scales[0]})` : ''}. ` +
+    `Figures are ${baselineNote(report.environment.method)} and shown at full scale: projected from a ladder of scales${ladders.length === 1 ? ` (${ladders[0]})` : ''} as fixed + scale × proportional, ± the interval of that fit, with the figure measured at the scenario's own scale in small type${scales.length === 1 && scales[0] !== 1 ? ` (scale ${scales[0]})` : ''}. ` +
       `Peak: ${peakMeaning(report.environment.method)}; final: RSS at the end; kept: bytes the pipeline still references. ❔: uncertain — the interval straddles a budget, or the ladder is not linear.`,
   );
   out.push('');

@@ -19,6 +19,7 @@ import { createPeakProbe, type MethodChoice } from '../memory/probe.js';
 import { currentRssBytes, takeSnapshot, type WasmBytesFn } from '../memory/snapshot.js';
 import { formatBytes, parseBytes } from '../core/units.js';
 import { formatTable } from '../core/table.js';
+import { methodText } from '../core/methods.js';
 
 export interface MemoryOptions {
   /** 'auto' (default): kernel high-water mark where available, sampled RSS otherwise. */
@@ -110,11 +111,6 @@ export async function measureMemory<T>(fn: () => T | Promise<T>, opts: MemoryOpt
   }
 }
 
-const METHOD_TEXT = {
-  'kernel-hwm': 'kernel high-water mark',
-  'sampled-rss': 'RSS sampled every 10 ms; shorter spikes can be missed',
-} as const;
-
 /** The failure text: the figure, the baseline, and the parts the memory went to. */
 export function describeMeasurement(m: MemoryMeasurement, headline: string): string {
   const signed = (b: number): string => formatBytes(b, { signed: true });
@@ -128,7 +124,7 @@ export function describeMeasurement(m: MemoryMeasurement, headline: string): str
   const attributed = parts.reduce((n, [, b]) => n + Math.max(b, 0), 0);
   const lines = [
     headline,
-    `  method:   ${METHOD_TEXT[m.method]}`,
+    `  method:   ${methodText(m.method).name}`,
     `  baseline: ${formatBytes(m.baselineBytes)} RSS before the call, after GC (subtracted from every figure)`,
     `  peak:     ${signed(m.peakBytes)}   (${formatBytes(m.baselineBytes + m.peakBytes)} RSS)`,
     `  at return ${signed(m.endBytes)};  after GC, value still held: ${signed(m.retainedBytes)}`,
