@@ -17,7 +17,8 @@ import type { CommandRunRecord, CommandStepRecord } from './command.js';
 import type { ChildRunSpec, CommandRunSpec } from './executor.js';
 import type { StrategyJobResult } from './jobs/strategy.js';
 import type { ChildMessage } from './protocol.js';
-import { ChildRecords, type ChildRunResult, type KilledFor } from './spawn.js';
+import { ChildRecords, type ChildRunResult } from './spawn.js';
+import type { KilledFor } from './supervisor.js';
 
 export const RECORDS_FILE = 'records.jsonl';
 export const RESULT_FILE = 'result.json';
