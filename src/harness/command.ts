@@ -35,9 +35,9 @@ import type { RunRecord } from '../core/report.js';
 import { descendantPids, kernelHwmAvailable, readProcStatus, resetHighWaterMark } from '../memory/proc.js';
 import type { Budgets, CommandBaseline } from '../scenario/model.js';
 import { evaluateBudgets } from './budgets.js';
-import { CommandStepTracker, type BaselineCandidate, type BaselineSource, type CommandStepRecord, type TreeReading } from './command-steps.js';
+import { CommandStepTracker, type BaselineCandidate, type BaselineSource, type CommandStepRecord, type CommandSteps, type TreeReading } from './command-steps.js';
 import { parseMarker, type MarkerOptions } from './markers.js';
-import { classifyEnd, supervise, type Supervised } from './supervisor.js';
+import { classifyEnd, supervise, type KilledFor, type ProcessEnd, type Supervised } from './supervisor.js';
 
 export type { CommandBaseline } from '../scenario/model.js';
 export type { CommandStepRecord } from './command-steps.js';
@@ -117,7 +117,7 @@ function readTree(root: number, t: number): TreeReading | null {
 }
 
 /** How the figures were taken, written into every record (`command.notes`). */
-function notesFor(hwmOk: boolean): string[] {
+function notesFor(hwmOk: boolean, leftovers: number, baseline: BaselineSource): string[] {
   return [
     'Figures are the command\'s own: VmRSS/VmHWM of its process, plus its descendants summed (an upper bound) when it had any.',
     hwmOk
@@ -126,7 +126,100 @@ function notesFor(hwmOk: boolean): string[] {
     'A step boundary is when the marker line was read; the command keeps running meanwhile (typically 0.2-7 ms later on a loaded machine), unless it waits for the acknowledgement: after printing a marker line, read one byte from the file descriptor in CELLBUDGET_STEP_ACK_FD; the boundary is then exact. Output must be line-buffered (PYTHONUNBUFFERED=1 is set).',
     'final_bytes: RSS at the last marker when only the way to exit follows it (a [MEMORY] line or a bare ::step); otherwise the last reading before exit, which may include teardown.',
     'Heap, GC and live-bytes figures of an external command are not observable and are recorded as 0.',
+    ...(leftovers > 0 ? [`${leftovers} process(es) the command left running were ended after it exited (SIGTERM, then SIGKILL).`] : []),
+    baseline === 'first-step-marker'
+      ? 'baseline_bytes: RSS when the command announced its first ::step (runtime and imports loaded).'
+      : baseline === 'start'
+        ? 'baseline_bytes: RSS at the first reading right after exec (the bare runtime, before the program\'s own imports).'
+        : 'baseline_bytes: 0; figures are absolute.',
   ];
+}
+
+/** The command's full output, as it arrives, between a header and a trailer of ours (nothing without a path). */
+class CommandLog {
+  private fd: number | null = null;
+
+  constructor(path: string | undefined, header: string) {
+    if (!path) return;
+    mkdirSync(dirname(path), { recursive: true });
+    this.fd = openSync(path, 'w');
+    this.write(header);
+  }
+
+  write(b: string | Buffer): void {
+    if (this.fd !== null) writeSync(this.fd, typeof b === 'string' ? Buffer.from(b) : b);
+  }
+
+  close(trailer: string): void {
+    if (this.fd === null) return;
+    this.write(trailer);
+    closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/**
+ * Reads the command's process tree — right after exec, every tick, and the moment a marker line
+ * arrives — and hands the readings to the pure step tracker; resets the high-water marks and
+ * acknowledges each marker.
+ */
+class TreeWatch {
+  readonly tracker: CommandStepTracker;
+  private proc: Supervised | null = null;
+
+  constructor(
+    spec: CommandSpec,
+    private readonly opts: CommandRunOptions,
+    private readonly hwmOk: boolean,
+  ) {
+    this.tracker = new CommandStepTracker({
+      rootPid: () => this.proc?.pid ?? null,
+      command: spec.command,
+      ...(opts.datasets ? { datasets: opts.datasets } : {}),
+      hwmResets: hwmOk,
+      ...(opts.onStep ? { onStep: opts.onStep } : {}),
+      ...(opts.onBaselineCandidate ? { onBaselineCandidate: opts.onBaselineCandidate } : {}),
+    });
+  }
+
+  spawned(p: Supervised): void {
+    this.proc = p;
+    const r = this.read(p.now());
+    if (!r) return;
+    this.tracker.started(r);
+    this.opts.onSample?.(r.t, r.rss);
+  }
+
+  tick(p: Supervised): void {
+    const r = this.read(p.now());
+    if (!r) return;
+    this.tracker.sample(r);
+    this.opts.onSample?.(r.t, r.rss);
+  }
+
+  line(stream: 'stdout' | 'stderr', line: string): void {
+    const m = parseMarker(line, this.opts.markers ?? {});
+    const proc = this.proc;
+    if (m && proc) {
+      const t = proc.now();
+      // Read first, before anything else: the command is already running the next step.
+      const r = this.read(t);
+      const opened = this.tracker.marker(m, r, t);
+      this.opts.onStepStart?.(opened, t);
+      if (r && this.hwmOk) for (const p of r.perPid.keys()) resetHighWaterMark(p);
+      // A program waiting on CELLBUDGET_STEP_ACK_FD resumes only now: an exact boundary.
+      proc.write('\n');
+    }
+    this.opts.onLine?.(stream, line);
+  }
+
+  // Every descendant ever seen is ended with the command, even one that left its group (setsid).
+  private read(t: number): TreeReading | null {
+    if (!this.proc) return null;
+    const r = readTree(this.proc.pid, t);
+    if (r) for (const p of r.perPid.keys()) this.proc.noteDescendant(p);
+    return r;
+  }
 }
 
 /**
@@ -141,38 +234,11 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
       hint: 'Write the program and its arguments as a list, e.g. command: ["python3", "train_multidataset.py", "data=tahoe_sciplex"].',
     });
   }
-  const scale = spec.scale ?? 1;
   const cwd = spec.cwd ?? process.cwd();
   const setEnv: Record<string, string> = { PYTHONUNBUFFERED: '1', ...(spec.env ?? {}) };
-  const grace = opts.killGraceMs ?? 2000;
   const hwmOk = kernelHwmAvailable();
-
-  let logFd: number | null = null;
-  if (opts.logPath) {
-    mkdirSync(dirname(opts.logPath), { recursive: true });
-    logFd = openSync(opts.logPath, 'w');
-    writeSync(logFd, `# cellbudget: ${JSON.stringify(spec.command)} in ${cwd}, env ${JSON.stringify(setEnv)}\n`);
-  }
-  const log = (b: string | Buffer): void => {
-    if (logFd !== null) writeSync(logFd, typeof b === 'string' ? Buffer.from(b) : b);
-  };
-
-  let proc: Supervised | null = null;
-  const tracker = new CommandStepTracker({
-    rootPid: () => proc?.pid ?? null,
-    command: spec.command,
-    ...(opts.datasets ? { datasets: opts.datasets } : {}),
-    hwmResets: hwmOk,
-    ...(opts.onStep ? { onStep: opts.onStep } : {}),
-    ...(opts.onBaselineCandidate ? { onBaselineCandidate: opts.onBaselineCandidate } : {}),
-  });
-  // Every descendant ever seen is ended with the command, even one that left its group (setsid).
-  const read = (t: number): TreeReading | null => {
-    if (!proc) return null;
-    const r = readTree(proc.pid, t);
-    if (r) for (const p of r.perPid.keys()) proc.noteDescendant(p);
-    return r;
-  };
+  const log = new CommandLog(opts.logPath, `# cellbudget: ${JSON.stringify(spec.command)} in ${cwd}, env ${JSON.stringify(setEnv)}\n`);
+  const watch = new TreeWatch(spec, opts, hwmOk);
 
   const end = await supervise({
     argv: spec.command,
@@ -183,109 +249,69 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
     // Own process group, so a timeout can stop the whole tree.
     group: true,
     ...(spec.timeout_ms !== undefined ? { timeoutMs: spec.timeout_ms } : {}),
-    killGraceMs: grace,
+    killGraceMs: opts.killGraceMs ?? 2000,
     tickMs: opts.sampleIntervalMs ?? 10,
     tail: { chars: 4000, streams: 'stderr' },
-    onSpawn: (p) => {
-      proc = p;
-      const r = read(p.now());
-      if (r) {
-        tracker.started(r);
-        opts.onBaselineCandidate === undefined || undefined;
-        opts.onSample?.(r.t, r.rss);
-      }
-    },
-    onTick: (p) => {
-      const r = read(p.now());
-      if (!r) return;
-      tracker.sample(r);
-      opts.onSample?.(r.t, r.rss);
-    },
-    onChunk: (_stream, chunk) => log(chunk),
-    onLine: (stream, line) => {
-      const m = parseMarker(line, opts.markers ?? {});
-      if (m && proc) {
-        const t = proc.now();
-        // Read first, before anything else: the command is already running the next step.
-        const r = read(t);
-        const opened = tracker.marker(m, r, t);
-        opts.onStepStart?.(opened, t);
-        if (r && hwmOk) for (const p of r.perPid.keys()) resetHighWaterMark(p);
-        // A program waiting on CELLBUDGET_STEP_ACK_FD resumes only now: an exact boundary.
-        proc.write('\n');
-      }
-      opts.onLine?.(stream, line);
-    },
+    onSpawn: (p) => watch.spawned(p),
+    onTick: (p) => watch.tick(p),
+    onChunk: (_stream, chunk) => log.write(chunk),
+    onLine: (stream, line) => watch.line(stream, line),
   });
 
-  const durationMs = end.durationMs;
-  if (end.spawnError === null) tracker.exited(durationMs);
-  const t = tracker.finish(spec.baseline ?? 'auto');
+  if (end.spawnError === null) watch.tracker.exited(end.durationMs);
+  const steps = watch.tracker.finish(spec.baseline ?? 'auto');
+  // Its own output stays in its log; the reason is how it ended.
+  const why = classifyEnd({ ...end, tail: '' }, { subject: 'the command', notStarted: (e) => `could not start ${JSON.stringify(spec.command[0])} in ${cwd}: ${e.message}` });
+  log.close(`\n# cellbudget: ${why?.reason ?? 'exited with code 0'} after ${Math.round(end.durationMs)} ms, ${steps.markers} markers\n`);
+  return commandRecord(spec, { cwd, setEnv, hwmOk, logPath: opts.logPath ?? null }, end, steps, why);
+}
 
-  let status: RunRecord['status'] = 'ok';
-  let reason: string | null = null;
-  if (end.spawnError) {
-    status = 'error';
-    reason = `could not start ${JSON.stringify(spec.command[0])} in ${cwd}: ${end.spawnError.message}`;
-  } else {
-    // Its own output stays in its log; the reason is how it ended.
-    const why = classifyEnd({ ...end, tail: '' }, 'the command');
-    if (why) {
-      status = 'died';
-      reason = why.reason;
-    }
-  }
-
-  if (logFd !== null) {
-    log(`\n# cellbudget: ${reason ?? 'exited with code 0'} after ${Math.round(durationMs)} ms, ${t.markers} markers\n`);
-    closeSync(logFd);
-  }
-
+/** The report record of a command run: its steps, how it ended, how it was measured. */
+function commandRecord(
+  spec: CommandSpec,
+  how: { cwd: string; setEnv: Record<string, string>; hwmOk: boolean; logPath: string | null },
+  end: ProcessEnd,
+  t: CommandSteps,
+  why: KilledFor | null,
+): CommandRunRecord {
+  const status: RunRecord['status'] = why === null ? 'ok' : why.kind === 'spawn' ? 'error' : 'died';
   const base = {
     scenario: spec.name,
     strategy: 'command' as const,
-    scale,
-    method: hwmOk ? ('kernel-hwm-command' as const) : ('sampled-rss' as const),
+    scale: spec.scale ?? 1,
+    method: how.hwmOk ? ('kernel-hwm-command' as const) : ('sampled-rss' as const),
     status,
     baseline_bytes: t.baseline.bytes,
     peak_bytes: t.peak_bytes,
     final_bytes: t.final_bytes,
     final_live_bytes: 0,
-    duration_ms: Math.round(durationMs),
+    duration_ms: Math.round(end.durationMs),
     steps: t.steps,
     retained: {},
     samples: t.samples,
-    env: setEnv,
+    env: how.setEnv,
   };
   const record: CommandRunRecord = {
     ...base,
     budgets: status === 'error' ? [] : evaluateBudgets(base, spec.budgets ?? {}),
     command: {
       argv: [...spec.command],
-      cwd,
+      cwd: how.cwd,
       pid: end.pid,
       exit_code: end.code,
       signal: end.signal ?? null,
       timed_out: end.killedFor?.kind === 'timeout',
-      log_path: opts.logPath ?? null,
+      log_path: how.logPath,
       markers: t.markers,
       baseline_source: t.baseline.source,
       max_processes: t.max_processes,
-      notes: [
-        ...notesFor(hwmOk),
-        ...(end.leftovers > 0 ? [`${end.leftovers} process(es) the command left running were ended after it exited (SIGTERM, then SIGKILL).`] : []),
-        t.baseline.source === 'first-step-marker'
-          ? 'baseline_bytes: RSS when the command announced its first ::step (runtime and imports loaded).'
-          : t.baseline.source === 'start'
-            ? 'baseline_bytes: RSS at the first reading right after exec (the bare runtime, before the program\'s own imports).'
-            : 'baseline_bytes: 0; figures are absolute.',
-      ],
+      notes: notesFor(how.hwmOk, end.leftovers, t.baseline.source),
     },
   };
-  if (status !== 'ok' && reason !== null) {
+  if (why !== null) {
     record.failure = {
       // The command's own output says why; point at it.
-      reason: opts.logPath ? `${reason}; its output is in ${opts.logPath}` : reason,
+      reason: how.logPath ? `${why.reason}; its output is in ${how.logPath}` : why.reason,
       ...(t.last_label !== undefined ? { step: t.last_label } : {}),
       signal: end.signal ?? null,
       exit_code: end.code,

@@ -13,11 +13,13 @@ import { join } from 'node:path';
 import { formatBytes } from '../core/units.js';
 import { writeAtomic } from '../io/files.js';
 import { evaluateBudgets } from './budgets.js';
-import type { CommandRunRecord, CommandStepRecord } from './command.js';
+import type { CommandRunRecord } from './command.js';
+import { chooseBaseline, netOfBaseline, type CommandStepRecord } from './command-steps.js';
 import type { ChildRunSpec, CommandRunSpec } from './executor.js';
 import type { StrategyJobResult } from './jobs/strategy.js';
 import type { ChildMessage } from './protocol.js';
-import { ChildRecords, type ChildRunResult, type KilledFor } from './spawn.js';
+import { ChildRecords, type ChildRunResult } from './spawn.js';
+import type { KilledFor } from './supervisor.js';
 
 export const RECORDS_FILE = 'records.jsonl';
 export const RESULT_FILE = 'result.json';
@@ -166,29 +168,17 @@ export function childFromRecords(spec: ChildRunSpec & { kind: 'builtin' }, recor
  * the highest reading in that step.
  */
 export function commandFromRecords(spec: CommandRunSpec, records: readonly JobRecord[], end: JobEnd): CommandRunRecord {
-  const steps = records.filter((r): r is Extract<JobRecord, { type: 'command-step' }> => r.type === 'command-step').map((r) => ({ ...r.step }));
   const candidates = records.filter((r): r is Extract<JobRecord, { type: 'command-baseline' }> => r.type === 'command-baseline');
   const rawSamples = records.filter((r): r is Extract<JobRecord, { type: 'command-sample' }> => r.type === 'command-sample');
   const opened = records.filter((r): r is Extract<JobRecord, { type: 'command-step-start' }> => r.type === 'command-step-start').at(-1);
-  const mode = spec.command.baseline ?? 'auto';
-  const start = candidates.find((c) => c.source === 'start');
-  const firstMarker = candidates.find((c) => c.source !== 'start');
-  let baseline = 0;
-  let source: CommandRunRecord['command']['baseline_source'] = 'zero';
-  if (mode !== 'zero') {
-    if (firstMarker && (mode === 'first-marker' || (mode === 'auto' && firstMarker.source === 'first-step-marker'))) {
-      baseline = firstMarker.rss_bytes;
-      source = 'first-step-marker';
-    } else if (start) {
-      baseline = start.rss_bytes;
-      source = 'start';
-    }
-  }
-  for (const s of steps) {
-    s.peak_bytes -= baseline;
-    s.self_peak_bytes -= baseline;
-    s.end_bytes -= baseline;
-  }
+  const { bytes: baseline, source } = chooseBaseline(
+    spec.command.baseline ?? 'auto',
+    candidates.map((c) => ({ source: c.source, rss: c.rss_bytes })),
+  );
+  const steps = netOfBaseline(
+    records.filter((r): r is Extract<JobRecord, { type: 'command-step' }> => r.type === 'command-step').map((r) => r.step),
+    baseline,
+  );
   const samples = rawSamples.map((r) => [Math.round(r.t_ms * 10) / 10, r.rss_bytes - baseline] as [number, number]);
   const openStart = opened?.t_ms ?? steps.at(-1)?.end_ms ?? 0;
   const inStep = samples.filter(([t]) => t >= openStart).map(([, b]) => b);

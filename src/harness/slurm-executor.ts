@@ -34,7 +34,7 @@ import {
   type JobResult,
   type JobSpecFile,
 } from './job-records.js';
-import type { KilledFor } from './spawn.js';
+import type { KilledFor } from './supervisor.js';
 import { choosePartition, isTerminal, jobDetails, jobStates, requireSlurmTools, sbatch, scancel, slurmMemArg, type JobState, type Partition } from './slurm.js';
 
 /**

@@ -7,17 +7,17 @@
  * next scenario. While the child runs, the parent samples its RSS from /proc/<pid>/status
  * for the timeline (the child's own peaks come from its kernel high-water marks).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pidAlive } from '../io/files.js';
 import { kernelHwmAvailable, readProcStatus } from '../memory/proc.js';
 import { formatBytes } from '../core/units.js';
 import type { BaselineRecord, ChildJob, ChildMessage, ErrorRecord } from './protocol.js';
 import type { MeasureMethod, RunRecord, StepRecord } from '../core/report.js';
+import { classifyEnd, OOM_PATTERNS, supervise, type EndWording, type FailureKind, type KilledFor, type Supervised } from './supervisor.js';
 
 export interface MemoryCap {
   /** V8 old-space limit (`--max-old-space-size`, MiB): the heap dies with "JavaScript heap out of memory". */
@@ -63,18 +63,7 @@ export interface RunChildOptions {
   outputTailChars?: number;
 }
 
-export type FailureKind =
-  | 'oom'
-  | 'memory-cap'
-  | 'timeout'
-  | 'signal'
-  | 'exit'
-  | 'job-error'
-  | 'spawn'
-  /** An executor's: Slurm killed the job over its --mem (or the node's OOM killer did). */
-  | 'memory-limit'
-  /** An executor's: the node failed, the job never started, it was cancelled, or it wrote nothing visible. */
-  | 'executor';
+export type { FailureKind, KilledFor } from './supervisor.js';
 
 export interface ChildFailure {
   kind: FailureKind;
@@ -131,24 +120,15 @@ export function defaultChildEntry(): string {
   return resolve(here, '..', '..', 'dist', 'src', 'harness', 'child.js');
 }
 
-const OOM_PATTERNS = [
-  /JavaScript heap out of memory/,
-  /Fatal process out of memory/i,
-  /Reached heap limit/,
-  /Array buffer allocation failed/,
-  /Cannot allocate memory/,
-  /std::bad_alloc/,
-  /WebAssembly\.Memory\(\): could not allocate memory/,
-];
+/** How the sentences about a measuring child read: it is our own program, so a non-zero exit is a crash. */
+const CHILD_WORDING: EndWording = {
+  subject: 'the child',
+  exitCode: (code) => `crashed with exit code ${code}`,
+  sigkill: 'killed by SIGKILL: most likely the kernel OOM killer or a container memory limit (check `dmesg` or the cgroup memory events)',
+};
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** Why the parent (or an executor) ended a child: the reason is the run's failure reason. */
-export interface KilledFor {
-  kind: FailureKind;
-  reason: string;
 }
 
 /** How a child ended, as the collector needs it to classify the run. */
@@ -161,6 +141,8 @@ export interface ChildEnd {
   tail: string;
   durationMs: number;
   pid: number | null;
+  /** The cgroup recorded an OOM kill while the child ran. */
+  cgroupOomKill?: boolean;
 }
 
 /**
@@ -243,7 +225,7 @@ export class ChildRecords<R = unknown> {
       exit_code: end.code,
       signal,
     };
-    const failure = classify({ code: end.code, signal, killedFor: end.killedFor ?? null, jobError: this.jobError, gotResult: this.result !== null, tail: end.tail });
+    const failure = classify({ code: end.code, signal, killedFor: end.killedFor ?? null, jobError: this.jobError, gotResult: this.result !== null, tail: end.tail, cgroupOomKill: end.cgroupOomKill ?? false });
     if (!failure) return { ...base, result: this.result?.value as R };
     const step = this.jobError?.step ?? current;
     const inStep = current !== null ? rawSamples.filter(([t]) => t >= this.currentStartEpoch) : [];
@@ -266,152 +248,108 @@ export class ChildRecords<R = unknown> {
 }
 
 /** Run `job` in a fresh child; resolves with what was measured, never rejects for a dead child. */
-export function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunResult<R>> {
-  const entry = opts.childEntry ?? defaultChildEntry();
+export async function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunResult<R>> {
   const env = opts.env ?? {};
   const started = performance.now();
-  const tailMax = opts.outputTailChars ?? 4000;
-  const intervalMs = opts.sampleIntervalMs ?? 10;
-
-  const records = new ChildRecords<R>(env);
-  let tail = '';
-  let killedFor: KilledFor | null = null;
-
   const timelineFrom = opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
   const job: ChildJob = timelineFrom === 'child' ? { ...opts.job, timelineFromChild: true } : opts.job;
 
   sweepStaleJobDirs();
   const dir = mkdtempSync(join(tmpdir(), `cellbudget-job-${process.pid}-`));
-  const jobPath = join(dir, 'job.json');
-  const finish = (res: ChildRunResult<R>): ChildRunResult<R> => {
-    rmSync(dir, { recursive: true, force: true });
-    return res;
-  };
-
-  return new Promise<ChildRunResult<R>>((resolveRun) => {
+  try {
+    const jobPath = join(dir, 'job.json');
     try {
       writeFileSync(jobPath, JSON.stringify(job));
     } catch (e) {
-      resolveRun(finish(spawnFailure(e)));
-      return;
+      return notStarted(env, started, e instanceof Error ? e : new Error(String(e)));
     }
-    const nodeArgs = ['--expose-gc', ...(opts.memoryCap?.maxOldSpaceMb ? [`--max-old-space-size=${opts.memoryCap.maxOldSpaceMb}`] : []), ...(opts.nodeArgs ?? [])];
-    const argv = [process.execPath, ...nodeArgs, entry, jobPath];
-    const [cmd, ...args] = opts.memoryCap?.addressSpaceBytes
-      ? ['/bin/sh', '-c', `ulimit -v ${Math.ceil(opts.memoryCap.addressSpaceBytes / 1024)} && exec ${argv.map(shellQuote).join(' ')}`]
-      : argv;
-
-    let child;
-    try {
-      child = spawn(cmd as string, args, {
-        cwd: opts.cwd ?? process.cwd(),
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      });
-    } catch (e) {
-      resolveRun(finish(spawnFailure(e)));
-      return;
-    }
-    const pid = child.pid ?? null;
-
-    const onText = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
-      tail = (tail + text).slice(-tailMax);
-      opts.onOutput?.(text);
-    };
-    child.stdout?.on('data', onText);
-    child.stderr?.on('data', onText);
-
-    let pending = '';
-    const pipe = child.stdio[3] as Readable | null;
-    pipe?.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!line.trim()) continue;
-        let msg: ChildMessage;
-        try {
-          msg = JSON.parse(line) as ChildMessage;
-        } catch {
-          tail = (tail + `\n[unparsable record] ${line.slice(0, 200)}`).slice(-tailMax);
-          continue;
-        }
-        records.handle(msg);
-        opts.onMessage?.(msg);
-      }
+    const records = new ChildRecords<R>(env);
+    const end = await supervise({
+      argv: childArgv(opts, jobPath),
+      cwd: opts.cwd ?? process.cwd(),
+      env: { ...process.env, ...env },
+      fd3: 'read',
+      // The child holds no resources worth a graceful end: a timeout kills it at once.
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs, killGraceMs: 0 } : {}),
+      tickMs: opts.sampleIntervalMs ?? 10,
+      tail: { chars: opts.outputTailChars ?? 4000 },
+      ...(opts.onOutput ? { onChunk: (_stream: 'stdout' | 'stderr', chunk: Buffer) => opts.onOutput!(chunk.toString('utf8')) } : {}),
+      onFd3Line: (line, proc) => takeRecord(line, records, proc, opts.onMessage),
+      ...(timelineFrom === 'parent' ? { onTick: rssSampler(records, opts) } : {}),
     });
-
-    const cap = opts.memoryCap?.rssBytes;
-    const sampler =
-      pid === null || timelineFrom === 'child'
-        ? null
-        : setInterval(() => {
-            const s = readProcStatus(pid);
-            if (!s) return;
-            const epochMs = performance.timeOrigin + performance.now();
-            records.rawSamples.push([epochMs, s.rssBytes]);
-            opts.onSample?.(epochMs, s.rssBytes);
-            const netCap = opts.memoryCap?.netRssBytes;
-            const baseline = records.baseline;
-            const over = (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
-            if (over && !killedFor) {
-              killedFor = {
-                kind: 'memory-cap',
-                reason: `out of memory: the child's RSS reached ${formatBytes(s.rssBytes)}${baseline ? ` (${formatBytes(s.rssBytes - baseline.rss_bytes)} above its baseline)` : ''}, above the memory cap of ${formatBytes(netCap ?? cap ?? 0)}${netCap !== undefined ? ' net of baseline' : ''}, and the harness killed it`,
-              };
-              child.kill('SIGKILL');
-            }
-          }, intervalMs);
-    const timer =
-      opts.timeoutMs === undefined
-        ? null
-        : setTimeout(() => {
-            if (!killedFor) killedFor = { kind: 'timeout', reason: `timed out after ${opts.timeoutMs} ms and was killed` };
-            child.kill('SIGKILL');
-          }, opts.timeoutMs);
-
-    let spawnError: unknown = null;
-    child.on('error', (e) => {
-      spawnError = e;
-    });
-    child.on('close', (code, signal) => {
-      if (sampler) clearInterval(sampler);
-      if (timer) clearTimeout(timer);
-      if (spawnError && pid === null) {
-        resolveRun(finish(spawnFailure(spawnError)));
-        return;
-      }
-      resolveRun(finish(records.finish({ code, signal, killedFor, tail, durationMs: performance.now() - started, pid })));
-    });
-  });
-
-  function spawnFailure(e: unknown): ChildRunResult<R> {
-    return {
-      status: 'died',
-      method: null,
-      pid: null,
-      baseline: null,
-      steps: [],
-      samples: [],
-      events: [],
-      env,
-      peak_bytes: 0,
-      final_bytes: 0,
-      final_live_bytes: 0,
-      duration_ms: performance.now() - started,
-      exit_code: null,
-      signal: null,
-      failure: {
-        kind: 'spawn',
-        reason: `the child could not be started: ${e instanceof Error ? e.message : String(e)}`,
-        signal: null,
-        exit_code: null,
-        stderr_tail: '',
-      },
-    };
+    if (end.spawnError) return notStarted(env, started, end.spawnError);
+    return records.finish({ ...end, durationMs: performance.now() - started });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** node with the measuring flags, the entry and the job; under `sh -c 'ulimit -v …; exec …'` for an address-space cap. */
+function childArgv(opts: RunChildOptions, jobPath: string): string[] {
+  const nodeArgs = ['--expose-gc', ...(opts.memoryCap?.maxOldSpaceMb ? [`--max-old-space-size=${opts.memoryCap.maxOldSpaceMb}`] : []), ...(opts.nodeArgs ?? [])];
+  const argv = [process.execPath, ...nodeArgs, opts.childEntry ?? defaultChildEntry(), jobPath];
+  const as = opts.memoryCap?.addressSpaceBytes;
+  return as ? ['/bin/sh', '-c', `ulimit -v ${Math.ceil(as / 1024)} && exec ${argv.map(shellQuote).join(' ')}`] : argv;
+}
+
+/** One line of the record pipe. */
+function takeRecord(line: string, records: ChildRecords, proc: Supervised, onMessage: RunChildOptions['onMessage']): void {
+  if (!line.trim()) return;
+  let msg: ChildMessage;
+  try {
+    msg = JSON.parse(line) as ChildMessage;
+  } catch {
+    proc.note(`\n[unparsable record] ${line.slice(0, 200)}`);
+    return;
+  }
+  records.handle(msg);
+  onMessage?.(msg);
+}
+
+/** The parent's RSS samples for the timeline, and the memory cap: the child is killed once a sample is over it. */
+function rssSampler(records: ChildRecords, opts: RunChildOptions): (proc: Supervised) => void {
+  const cap = opts.memoryCap?.rssBytes;
+  const netCap = opts.memoryCap?.netRssBytes;
+  return (proc) => {
+    const s = readProcStatus(proc.pid);
+    if (!s) return;
+    const epochMs = performance.timeOrigin + performance.now();
+    records.rawSamples.push([epochMs, s.rssBytes]);
+    opts.onSample?.(epochMs, s.rssBytes);
+    const baseline = records.baseline;
+    const over = (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
+    if (!over) return;
+    proc.kill({
+      kind: 'memory-cap',
+      reason: `out of memory: the child's RSS reached ${formatBytes(s.rssBytes)}${baseline ? ` (${formatBytes(s.rssBytes - baseline.rss_bytes)} above its baseline)` : ''}, above the memory cap of ${formatBytes(netCap ?? cap ?? 0)}${netCap !== undefined ? ' net of baseline' : ''}, and the harness killed it`,
+    });
+  };
+}
+
+/** A child that could not be started (its job file unwritable, the program missing): died, with nothing measured. */
+function notStarted<R>(env: Record<string, string>, started: number, e: Error): ChildRunResult<R> {
+  return {
+    status: 'died',
+    method: null,
+    pid: null,
+    baseline: null,
+    steps: [],
+    samples: [],
+    events: [],
+    env,
+    peak_bytes: 0,
+    final_bytes: 0,
+    final_live_bytes: 0,
+    duration_ms: performance.now() - started,
+    exit_code: null,
+    signal: null,
+    failure: {
+      ...classifyEnd({ code: null, signal: null, killedFor: null, tail: '', spawnError: e }, CHILD_WORDING)!,
+      signal: null,
+      exit_code: null,
+      stderr_tail: '',
+    },
+  };
 }
 
 let jobDirsSwept = false;
@@ -460,32 +398,20 @@ interface ClassifyInput {
   jobError: { error: ErrorRecord; step: string | null } | null;
   gotResult: boolean;
   tail: string;
+  cgroupOomKill: boolean;
 }
 
 /** Why a child ended badly, or null when it finished with a result. */
 function classify(i: ClassifyInput): Pick<ChildFailure, 'kind' | 'reason' | 'error'> | null {
   if (i.killedFor) return { kind: i.killedFor.kind, reason: i.killedFor.reason };
-  const oom = OOM_PATTERNS.find((p) => p.test(i.tail) || (i.jobError ? p.test(i.jobError.error.message) : false));
   if (i.jobError) {
     const msg = `${i.jobError.error.name}: ${i.jobError.error.message}`;
+    const oom = OOM_PATTERNS.some((p) => p.test(i.tail) || p.test(i.jobError!.error.message));
     if (oom) return { kind: 'oom', reason: `out of memory: the job failed with ${msg}`, error: i.jobError.error };
     return { kind: 'job-error', reason: `the job failed: ${msg}`, error: i.jobError.error };
   }
-  if (oom) {
-    const what = oom.exec(i.tail)?.[0] ?? 'out of memory';
-    return { kind: 'oom', reason: `out of memory: the child died with "${what}"${i.signal ? ` (${i.signal})` : i.code !== null ? ` (exit code ${i.code})` : ''}` };
-  }
-  if (i.signal === 'SIGKILL') {
-    return {
-      kind: 'signal',
-      reason: 'killed by SIGKILL: most likely the kernel OOM killer or a container memory limit (check `dmesg` or the cgroup memory events)',
-    };
-  }
-  if (i.signal) return { kind: 'signal', reason: `killed by ${i.signal}` };
-  if (i.code !== 0) {
-    const firstError = /^\w*Error[^\n]*/m.exec(i.tail)?.[0];
-    return { kind: 'exit', reason: `crashed with exit code ${i.code}${firstError ? `: ${firstError}` : ''}` };
-  }
+  const ended = classifyEnd(i, CHILD_WORDING);
+  if (ended) return ended;
   if (!i.gotResult) return { kind: 'exit', reason: 'exited without sending a result (did the job call process.exit?)' };
   return null;
 }

@@ -4,11 +4,12 @@
  * (chunks and whole lines, so a marker is acted on the moment its newline is read), keeps the
  * tail of the output for failure reports, serves the third descriptor (a record pipe to read,
  * or an acknowledgement pipe to write), calls the caller's sampler every few milliseconds while
- * the process runs, ends it on a timeout (SIGTERM, then SIGKILL after a grace period) or when the
- * caller asks (a memory cap), and — for a process in its own group — forwards SIGINT/SIGTERM/SIGHUP
- * to the group and leaves nothing behind: the group and every descendant seen are ended when it
- * exits. It never rejects: how the process ended comes back as a ProcessEnd, which
- * `classifyEnd` turns into one sentence (out of memory, killed, timed out, exited with a code).
+ * the process runs, ends it on a timeout (SIGTERM, then SIGKILL after a grace period; at once
+ * with no grace) or when the caller asks (a memory cap), and — for a process in its own group —
+ * forwards SIGINT/SIGTERM/SIGHUP to the group and leaves nothing behind: the group and every
+ * descendant seen are ended when it exits. It never rejects: how the process ended comes back
+ * as a ProcessEnd, which `classifyEnd` turns into one sentence (could not start, out of memory,
+ * killed, timed out, exited with a code).
  *
  * Written on node:child_process rather than execa (9.6, Node ≥ 20.5): execa kills a pid, not a
  * process group, its cleanup does not apply to detached children, and what is left here (group
@@ -23,11 +24,23 @@ import { performance } from 'node:perf_hooks';
 import { processGroupMembers, processStartTime } from '../memory/proc.js';
 import { LineSplitter } from './markers.js';
 
-/** Why a process was ended on purpose: the reason is the run's failure reason. */
-export type EndKind = 'oom' | 'memory-cap' | 'timeout' | 'signal' | 'exit' | 'spawn' | 'memory-limit' | 'executor' | 'job-error';
+/** How a run failed: the supervisor's own kinds, and those its callers and the executors add. */
+export type FailureKind =
+  | 'oom'
+  | 'memory-cap'
+  | 'timeout'
+  | 'signal'
+  | 'exit'
+  | 'spawn'
+  | 'job-error'
+  /** An executor's: Slurm killed the job over its --mem (or the node's OOM killer did). */
+  | 'memory-limit'
+  /** An executor's: the node failed, the job never started, it was cancelled, or it wrote nothing visible. */
+  | 'executor';
 
+/** Why a process was ended (on purpose, or as classified): the reason is the run's failure reason. */
 export interface KilledFor {
-  kind: EndKind;
+  kind: FailureKind;
   reason: string;
 }
 
@@ -58,10 +71,10 @@ export interface SuperviseOptions {
   onTick?(proc: Supervised): void;
   /** Output as it arrives. */
   onChunk?(stream: 'stdout' | 'stderr', chunk: Buffer): void;
-  /** Whole output lines (without the newline), as their newline arrives. */
+  /** Whole output lines (without the newline), as their newline arrives; a last line without one at the end. */
   onLine?(stream: 'stdout' | 'stderr', line: string): void;
   /** Whole lines of the third descriptor (fd3: 'read'). */
-  onFd3Line?(line: string): void;
+  onFd3Line?(line: string, proc: Supervised): void;
   /** The process exited (before its streams are drained and leftovers ended). */
   onExit?(code: number | null, signal: NodeJS.Signals | null): void;
 }
@@ -75,6 +88,8 @@ export interface Supervised {
   kill(why: KilledFor, signal?: NodeJS.Signals): void;
   /** Write to the third descriptor (fd3: 'write'); a reader that went away is ignored. */
   write(text: string): void;
+  /** Add the harness's own words to the output tail (e.g. a record it could not read). */
+  note(text: string): void;
   /** A descendant seen by the caller's sampler: ended with the process if it outlives it (group only). */
   noteDescendant(pid: number): void;
 }
@@ -119,236 +134,290 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 /** Run a process under supervision; resolves when it has exited and its output is read. */
-export async function supervise(opts: SuperviseOptions): Promise<ProcessEnd> {
-  const t0 = performance.now();
-  const now = (): number => performance.now() - t0;
-  const grace = opts.killGraceMs ?? 2000;
-  const tailMax = opts.tail?.chars ?? 4000;
-  const tailStreams = opts.tail?.streams ?? 'both';
-  const group = opts.group === true;
-  const oomBefore = cgroupOomKills();
+export function supervise(opts: SuperviseOptions): Promise<ProcessEnd> {
+  return new Supervision(opts).run();
+}
 
-  let tail = '';
-  let pid: number | null = null;
-  let running = false;
-  let killedFor: KilledFor | null = null;
-  let timedOut = false;
-  let sentKill = false;
-  let leftovers = 0;
-  const seen = new Map<number, string>();
-  let fd3Out: Writable | null = null;
-  const timers: NodeJS.Timeout[] = [];
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError: Error | null;
+}
 
-  const signalAll = (signal: NodeJS.Signals): void => {
-    if (pid === null) return;
-    if (group) signalPid(-pid, signal);
-    else signalPid(pid, signal);
-  };
-  // Processes of the group, and descendants seen during the run, still alive (a pid can be reused: compare start times).
-  const stillRunning = (): number[] => {
-    if (pid === null || !group) return [];
-    const out = new Set(processGroupMembers(pid));
-    for (const [p, start] of seen) if (processStartTime(p) === start) out.add(p);
-    out.delete(pid);
+/** One supervised process: its state, and the handle its hooks get. */
+class Supervision implements Supervised {
+  private readonly t0 = performance.now();
+  private readonly grace: number;
+  private readonly group: boolean;
+  private readonly oomBefore = cgroupOomKills();
+  private tailText = '';
+  private pidOrNull: number | null = null;
+  private running = false;
+  private killedFor: KilledFor | null = null;
+  /** Stands in `killedFor` from the timeout until the end, when its wording is known. */
+  private readonly timeoutMark: KilledFor = { kind: 'timeout', reason: '' };
+  private timedOut = false;
+  private sentKill = false;
+  private leftovers = 0;
+  /** Descendants seen during the run: pid → start time (a pid can be reused). */
+  private readonly seen = new Map<number, string>();
+  private fd3Out: Writable | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly opts: SuperviseOptions) {
+    this.grace = opts.killGraceMs ?? 2000;
+    this.group = opts.group === true;
+  }
+
+  get pid(): number {
+    if (this.pidOrNull === null) throw new Error('supervisor: the process has no pid before it has started');
+    return this.pidOrNull;
+  }
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  kill(why: KilledFor, signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.killedFor ??= why;
+    this.signalAll(signal);
+  }
+
+  write(text: string): void {
+    this.fd3Out?.write(text);
+  }
+
+  note(text: string): void {
+    this.keep(text);
+  }
+
+  noteDescendant(p: number): void {
+    if (p === this.pidOrNull || this.seen.has(p)) return;
+    const st = processStartTime(p);
+    if (st !== null) this.seen.set(p, st);
+  }
+
+  async run(): Promise<ProcessEnd> {
+    if (this.group) this.listen();
+    let exit: Exit;
+    try {
+      exit = await this.start();
+    } finally {
+      this.unlisten();
+      for (const t of this.timers) clearTimeout(t);
+    }
+    if (this.group && exit.spawnError === null) await this.endGroup(exit.signal);
+    return this.end(exit);
+  }
+
+  /** Spawn and wait until the process has exited and its streams are read. */
+  private start(): Promise<Exit> {
+    return new Promise<Exit>((resolveExit) => {
+      const fd3 = this.opts.fd3 ?? 'none';
+      let child: ChildProcess;
+      try {
+        child = spawn(this.opts.argv[0] as string, this.opts.argv.slice(1), {
+          ...(this.opts.cwd !== undefined ? { cwd: this.opts.cwd } : {}),
+          env: this.opts.env,
+          stdio: ['ignore', 'pipe', 'pipe', fd3 === 'none' ? 'ignore' : 'pipe'],
+          detached: this.group,
+        });
+      } catch (e) {
+        // Invalid arguments (a NUL byte, a bad env value) throw before anything starts.
+        resolveExit({ code: null, signal: null, spawnError: e instanceof Error ? e : new Error(String(e)) });
+        return;
+      }
+      let exited: Omit<Exit, 'spawnError'> | null = null;
+      let openStreams = 0;
+      let settled = false;
+      const settle = (x: Exit): void => {
+        if (settled) return;
+        settled = true;
+        resolveExit(x);
+      };
+      const drained = (): void => {
+        if (exited && openStreams === 0) settle({ ...exited, spawnError: null });
+      };
+      const third = child.stdio[3];
+      if (fd3 === 'write' && third && 'write' in third) {
+        this.fd3Out = third as Writable;
+        // A program that closed fd 3 or exited: acknowledgements are simply not needed.
+        this.fd3Out.on('error', () => undefined);
+      }
+      const streams: Array<[Readable | null | undefined, 'stdout' | 'stderr' | 'fd3']> = [
+        [child.stdout, 'stdout'],
+        [child.stderr, 'stderr'],
+        [fd3 === 'read' ? (third as Readable | null) : null, 'fd3'],
+      ];
+      for (const [s, name] of streams) {
+        if (!s) continue;
+        openStreams += 1;
+        this.read(s, name, () => {
+          openStreams -= 1;
+          drained();
+        });
+      }
+      child.on('spawn', () => this.spawned(child));
+      child.on('error', (e) => {
+        if (this.pidOrNull === null) settle({ code: null, signal: null, spawnError: e });
+      });
+      child.on('exit', (code, signal) => {
+        exited = { code, signal };
+        this.exited(code, signal);
+        // A descendant may hold the pipes open after the process itself ended.
+        setTimeout(() => {
+          if (openStreams === 0) return;
+          for (const [s] of streams) s?.destroy();
+          openStreams = 0;
+          drained();
+        }, 1000).unref();
+        drained();
+      });
+    });
+  }
+
+  private spawned(child: ChildProcess): void {
+    this.pidOrNull = child.pid ?? null;
+    this.running = true;
+    if (this.pidOrNull === null) return;
+    this.opts.onSpawn?.(this);
+    const onTick = this.opts.onTick;
+    if (onTick) {
+      this.timers.push(
+        setInterval(() => {
+          if (this.running) onTick(this);
+        }, this.opts.tickMs ?? 10),
+      );
+    }
+    if (this.opts.timeoutMs !== undefined) this.timers.push(setTimeout(() => this.onTimeout(), this.opts.timeoutMs));
+  }
+
+  private onTimeout(): void {
+    this.timedOut = true;
+    this.killedFor ??= this.timeoutMark;
+    if (this.grace <= 0) {
+      this.sentKill = true;
+      this.signalAll('SIGKILL');
+      return;
+    }
+    this.signalAll('SIGTERM');
+    this.timers.push(
+      setTimeout(() => {
+        this.sentKill = true;
+        this.signalAll('SIGKILL');
+      }, this.grace),
+    );
+  }
+
+  private read(s: Readable, name: 'stdout' | 'stderr' | 'fd3', closed: () => void): void {
+    const splitter = new LineSplitter();
+    const tailToo = name !== 'fd3' && (this.opts.tail?.streams !== 'stderr' || name === 'stderr');
+    const lines = (ls: string[]): void => {
+      for (const line of ls) {
+        if (name === 'fd3') this.opts.onFd3Line?.(line, this);
+        else this.opts.onLine?.(name, line);
+      }
+    };
+    s.on('data', (chunk: Buffer) => {
+      if (tailToo) this.keep(chunk.toString('utf8'));
+      if (name !== 'fd3') this.opts.onChunk?.(name, chunk);
+      if (name === 'fd3' ? this.opts.onFd3Line : this.opts.onLine) lines(splitter.push(chunk));
+    });
+    s.on('close', () => {
+      lines(splitter.end());
+      closed();
+    });
+  }
+
+  private keep(text: string): void {
+    this.tailText = (this.tailText + text).slice(-(this.opts.tail?.chars ?? 4000));
+  }
+
+  private exited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.opts.onExit?.(code, signal);
+    // Whatever it left running (a forked worker, a daemonised helper) ends with it.
+    if (this.group) this.leftovers = this.endLeftovers('SIGTERM');
+    this.fd3Out?.destroy();
+    this.fd3Out = null;
+  }
+
+  /** Nothing it started outlives it: SIGTERM went out at its exit; what is still there after a short grace is killed. */
+  private async endGroup(signal: NodeJS.Signals | null): Promise<void> {
+    const deadline = performance.now() + Math.min(this.grace, 1000);
+    while (this.stillRunning().length > 0 && performance.now() < deadline) await sleep(25);
+    this.endLeftovers('SIGKILL');
+    if (this.timedOut || signal) this.signalAll('SIGKILL');
+  }
+
+  private end(exit: Exit): ProcessEnd {
+    const oomAfter = cgroupOomKills();
+    return {
+      pid: this.pidOrNull,
+      code: exit.code,
+      signal: exit.signal,
+      killedFor: this.killedFor === this.timeoutMark ? { kind: 'timeout', reason: this.timeoutReason() } : this.killedFor,
+      spawnError: exit.spawnError,
+      tail: this.tailText,
+      durationMs: this.now(),
+      leftovers: this.leftovers,
+      cgroupOomKill: this.oomBefore !== null && oomAfter !== null && oomAfter > this.oomBefore,
+    };
+  }
+
+  private timeoutReason(): string {
+    const after = `timed out after ${this.opts.timeoutMs} ms`;
+    if (this.grace <= 0) return `${after} and was killed`;
+    return `${after}: sent SIGTERM${this.sentKill ? `, then SIGKILL after ${this.grace} ms` : ''}`;
+  }
+
+  private signalAll(signal: NodeJS.Signals): void {
+    if (this.pidOrNull === null) return;
+    signalPid(this.group ? -this.pidOrNull : this.pidOrNull, signal);
+  }
+
+  /** Processes of the group, and descendants seen during the run, still alive (compared by start time). */
+  private stillRunning(): number[] {
+    if (this.pidOrNull === null || !this.group) return [];
+    const out = new Set(processGroupMembers(this.pidOrNull));
+    for (const [p, start] of this.seen) if (processStartTime(p) === start) out.add(p);
+    out.delete(this.pidOrNull);
     out.delete(process.pid);
     return [...out];
-  };
-  const endLeftovers = (signal: NodeJS.Signals): number => {
-    const left = stillRunning();
-    signalAll(signal);
+  }
+
+  private endLeftovers(signal: NodeJS.Signals): number {
+    const left = this.stillRunning();
+    this.signalAll(signal);
     for (const p of left) signalPid(p, signal);
     return left.length;
-  };
+  }
 
   // In its own group a Ctrl-C on the harness would not reach the process: pass it on, and leave
   // nothing running when the harness exits.
-  const forward = (sig: NodeJS.Signals): void => {
-    if (running) signalAll('SIGTERM');
-    unlisten();
+  private readonly forward = (sig: NodeJS.Signals): void => {
+    if (this.running) this.signalAll('SIGTERM');
+    this.unlisten();
     if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
   };
-  const onParentExit = (): void => {
-    if (running) signalAll('SIGKILL');
+
+  private readonly onParentExit = (): void => {
+    if (this.running) this.signalAll('SIGKILL');
   };
-  const unlisten = (): void => {
-    for (const s of FORWARDED) process.removeListener(s, forward);
-    process.removeListener('exit', onParentExit);
-  };
-  if (group) {
-    for (const s of FORWARDED) process.on(s, forward);
-    process.on('exit', onParentExit);
+
+  private listen(): void {
+    for (const s of FORWARDED) process.on(s, this.forward);
+    process.on('exit', this.onParentExit);
   }
 
-  const handle = (): Supervised => ({
-    pid: pid!,
-    now,
-    kill(why, signal = 'SIGKILL') {
-      killedFor ??= why;
-      signalAll(signal);
-    },
-    write(text) {
-      fd3Out?.write(text);
-    },
-    noteDescendant(p) {
-      if (p === pid || seen.has(p)) return;
-      const st = processStartTime(p);
-      if (st !== null) seen.set(p, st);
-    },
-  });
-
-  const result = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: Error | null }>((resolveRun) => {
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-    let spawnError: Error | null = null;
-    let openStreams = 0;
-    let finished = false;
-    const finish = (): void => {
-      if (finished) return;
-      if (spawnError) {
-        finished = true;
-        resolveRun({ code: null, signal: null, spawnError });
-        return;
-      }
-      if (!exited || openStreams > 0) return;
-      finished = true;
-      resolveRun({ ...exited, spawnError: null });
-    };
-    const fd3 = opts.fd3 ?? 'none';
-    let child: ChildProcess;
-    try {
-      child = spawn(opts.argv[0] as string, opts.argv.slice(1), {
-        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-        env: opts.env,
-        stdio: ['ignore', 'pipe', 'pipe', fd3 === 'none' ? 'ignore' : 'pipe'],
-        detached: group,
-      });
-    } catch (e) {
-      // Invalid arguments (a NUL byte, a bad env value) throw before anything starts.
-      spawnError = e instanceof Error ? e : new Error(String(e));
-      finish();
-      return;
-    }
-    const third = child.stdio[3];
-    if (fd3 === 'write' && third && 'write' in third) {
-      fd3Out = third as Writable;
-      // A program that closed fd 3 or exited: acknowledgements are simply not needed.
-      fd3Out.on('error', () => undefined);
-    }
-    child.on('spawn', () => {
-      pid = child.pid ?? null;
-      running = true;
-      if (pid === null) return;
-      const proc = handle();
-      opts.onSpawn?.(proc);
-      if (opts.onTick) {
-        const tick = setInterval(() => {
-          if (exited) return;
-          opts.onTick!(proc);
-        }, opts.tickMs ?? 10);
-        timers.push(tick);
-      }
-      if (opts.timeoutMs !== undefined) {
-        timers.push(
-          setTimeout(() => {
-            timedOut = true;
-            if (grace <= 0) {
-              sentKill = true;
-              signalAll('SIGKILL');
-              return;
-            }
-            signalAll('SIGTERM');
-            timers.push(
-              setTimeout(() => {
-                sentKill = true;
-                signalAll('SIGKILL');
-              }, grace),
-            );
-          }, opts.timeoutMs),
-        );
-      }
-    });
-    child.on('error', (e) => {
-      if (pid === null) {
-        spawnError = e;
-        finish();
-      }
-    });
-    const read = (s: Readable | null | undefined, name: 'stdout' | 'stderr' | 'fd3'): void => {
-      if (!s) return;
-      openStreams += 1;
-      const splitter = new LineSplitter();
-      s.on('data', (chunk: Buffer) => {
-        if (name === 'fd3') {
-          for (const line of splitter.push(chunk)) opts.onFd3Line?.(line);
-          return;
-        }
-        if (tailStreams === 'both' || name === 'stderr') tail = (tail + chunk.toString('utf8')).slice(-tailMax);
-        opts.onChunk?.(name, chunk);
-        if (opts.onLine) for (const line of splitter.push(chunk)) opts.onLine(name, line);
-      });
-      s.on('close', () => {
-        for (const line of splitter.end()) {
-          if (name === 'fd3') opts.onFd3Line?.(line);
-          else opts.onLine?.(name, line);
-        }
-        openStreams -= 1;
-        finish();
-      });
-    };
-    read(child.stdout, 'stdout');
-    read(child.stderr, 'stderr');
-    if (fd3 === 'read') read(third as Readable | null, 'fd3');
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
-      running = false;
-      for (const t of timers) clearInterval(t);
-      opts.onExit?.(code, signal);
-      // Whatever it left running (a forked worker, a daemonised helper) ends with it.
-      if (group) leftovers = endLeftovers('SIGTERM');
-      fd3Out?.destroy();
-      fd3Out = null;
-      // A descendant may hold the pipes open after the process itself ended.
-      setTimeout(() => {
-        if (openStreams > 0) {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          (third as Readable | null)?.destroy();
-          openStreams = 0;
-          finish();
-        }
-      }, 1000).unref();
-      finish();
-    });
-  });
-
-  unlisten();
-  for (const t of timers) clearTimeout(t);
-  // Nothing it started outlives it: SIGTERM went out at its exit; what is still there after a
-  // short grace is killed.
-  if (group && result.spawnError === null) {
-    const deadline = performance.now() + Math.min(grace, 1000);
-    while (stillRunning().length > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    endLeftovers('SIGKILL');
-    if (timedOut || result.signal) signalAll('SIGKILL');
+  private unlisten(): void {
+    for (const s of FORWARDED) process.removeListener(s, this.forward);
+    process.removeListener('exit', this.onParentExit);
   }
-  if (timedOut) {
-    killedFor ??= {
-      kind: 'timeout',
-      reason: `timed out after ${opts.timeoutMs} ms: sent ${grace <= 0 ? 'SIGKILL' : `SIGTERM${sentKill ? `, then SIGKILL after ${grace} ms` : ''}`}`,
-    };
-  }
-  const oomAfter = cgroupOomKills();
-  return {
-    pid,
-    code: result.code,
-    signal: result.signal,
-    killedFor,
-    spawnError: result.spawnError,
-    tail,
-    durationMs: now(),
-    leftovers,
-    cgroupOomKill: oomBefore !== null && oomAfter !== null && oomAfter > oomBefore,
-  };
 }
 
 /** What an out-of-memory death leaves in a process's output. */
@@ -363,25 +432,55 @@ export const OOM_PATTERNS: readonly RegExp[] = [
 ];
 
 /**
- * Why a process ended badly, in one sentence, or null when it exited with 0: ended on purpose
- * (the recorded reason), out of memory (its output says so, or the cgroup recorded an OOM
- * kill), killed by a signal (SIGKILL: most likely for memory), or a non-zero exit (with the
- * first error line of its output). `subject` names it: "the child", "the command".
+ * How `classifyEnd` words the end of one kind of process; which end it was is decided the same
+ * for all. A measuring child is our own program (a non-zero exit is a crash, nobody kills it by
+ * hand); a user's command may exit non-zero on purpose and be killed by its user.
  */
-export function classifyEnd(end: Pick<ProcessEnd, 'code' | 'signal' | 'killedFor' | 'tail' | 'cgroupOomKill'>, subject = 'the process'): KilledFor | null {
+export interface EndWording {
+  /** How the sentences name it: "the child", "the command". */
+  subject: string;
+  /** A non-zero exit (default `exited with code N`). */
+  exitCode?(code: number | null): string;
+  /** A SIGKILL that nobody recorded and the cgroup did not count as an OOM kill. */
+  sigkill?: string;
+  /** It could not be started (default `<subject> could not be started: <error>`). */
+  notStarted?(e: Error): string;
+}
+
+/** What `classifyEnd` reads of an end (a ProcessEnd, or an executor's account of one). */
+export interface EndFacts {
+  code: number | null;
+  signal: NodeJS.Signals | string | null;
+  killedFor: KilledFor | null;
+  tail: string;
+  cgroupOomKill?: boolean;
+  spawnError?: Error | null;
+}
+
+const SIGKILL_UNRECORDED =
+  'killed by SIGKILL, most likely for memory (the kernel OOM killer or a container memory limit; check `dmesg` or the cgroup memory events) or by hand';
+
+/**
+ * Why a process ended badly, in one sentence, or null when it exited with 0: it could not be
+ * started; it was ended on purpose (the recorded reason); out of memory (its output says so, or
+ * the cgroup recorded an OOM kill); killed by a signal (SIGKILL: most likely for memory); or a
+ * non-zero exit (with the first error line of its output).
+ */
+export function classifyEnd(end: EndFacts, wording: EndWording = { subject: 'the process' }): KilledFor | null {
+  if (end.spawnError) return { kind: 'spawn', reason: wording.notStarted?.(end.spawnError) ?? `${wording.subject} could not be started: ${end.spawnError.message}` };
   if (end.killedFor) return end.killedFor;
   const how = end.signal ? ` (${end.signal})` : end.code !== null ? ` (exit code ${end.code})` : '';
   const oom = OOM_PATTERNS.map((p) => p.exec(end.tail)?.[0]).find((m) => m !== undefined);
-  if (oom) return { kind: 'oom', reason: `out of memory: ${subject} died with "${oom}"${how}` };
+  if (oom) return { kind: 'oom', reason: `out of memory: ${wording.subject} died with "${oom}"${how}` };
   if (end.signal === 'SIGKILL') {
     return end.cgroupOomKill
       ? { kind: 'oom', reason: 'killed by the OOM killer (SIGKILL; the cgroup recorded an oom_kill)' }
-      : { kind: 'signal', reason: 'killed by SIGKILL, most likely for memory (the kernel OOM killer or a container memory limit; check `dmesg` or the cgroup memory events) or by hand' };
+      : { kind: 'signal', reason: wording.sigkill ?? SIGKILL_UNRECORDED };
   }
   if (end.signal) return { kind: 'signal', reason: `killed by ${end.signal}` };
   if (end.code !== 0) {
     const firstError = /^\w*Error[^\n]*/m.exec(end.tail)?.[0];
-    return { kind: 'exit', reason: `exited with code ${end.code}${firstError ? `: ${firstError}` : ''}` };
+    return { kind: 'exit', reason: `${wording.exitCode?.(end.code) ?? `exited with code ${end.code}`}${firstError ? `: ${firstError}` : ''}` };
   }
   return null;
 }
