@@ -160,13 +160,15 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
   }, 60_000);
 
   it('reports a built-in run Slurm kills over its --mem in the step it was in, keeping every step it finished', async () => {
-    // 2 × 66 MB datasets, eager: ~380 MB above the child's baseline for over a second, well past
-    // a 250 MB request; which step Slurm's once-a-second sample lands in varies, so the test
-    // checks the report against the local run's steps: the finished ones kept, then the one it was in.
+    // 2 × 132 MB datasets, eager: the loaded data alone (~264 MB above the child's ~160 MB baseline)
+    // is over a 250 MB request for seconds on end, so Slurm's once-a-second sample lands in it even on
+    // a busy machine (at half this size a fast run could end between two samples); which step that
+    // sample lands in varies, so the test checks the report against the local run's steps: the
+    // finished ones kept, then the one it was in.
     const path = join(dir, 'eager.yaml');
     writeFileSync(
       path,
-      `name: eager\nscale: 0.0005\ndatasets:\n  - name: tahoe\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 1 }\n  - name: sciplex\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 2 }\n${PIPELINE}strategies: [eager]\n`,
+      `name: eager\nscale: 0.001\ndatasets:\n  - name: tahoe\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 1 }\n  - name: sciplex\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 2 }\n${PIPELINE}strategies: [eager]\n`,
     );
     const local = await runCli(['run', path, '--out', join(dir, 'eager-local'), '--cache', cache, '--no-charts']);
     expect(local.code, local.err).toBe(0);
