@@ -124,13 +124,15 @@ describe('cellbudget run', () => {
   }, 60_000);
 
   it('--report-only keeps the verdicts but exits 0 for broken budgets', async () => {
-    const r = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only']);
+    // One rung (--ladder off): this is about --report-only, not the ladder, whose fit at these
+    // tiny scales is now and then not linear, which makes the verdict uncertain instead of broken.
+    const r = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--ladder', 'off']);
     expect(r.code).toBe(0);
     // The demo's reading: one verdict line per scenario, the messages on request.
     expect(r.out).toMatch(/^tiny\s+✗ peak 1 GB broken by streaming$/m);
     expect(r.out).toMatch(/1 of 1 budget checks failed \(--report-only: they do not fail this run\)/);
     expect(r.err).not.toMatch(/BUDGET_EXCEEDED/);
-    const v = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--verbose']);
+    const v = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--verbose', '--ladder', 'off']);
     expect(v.code).toBe(0);
     expect(v.err).toMatch(/BUDGET_EXCEEDED.*tiny \/ streaming: peak/);
   }, 60_000);
