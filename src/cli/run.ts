@@ -3,13 +3,13 @@ import type { RegisterCommand } from './context.js';
 import { CellbudgetError } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
 import { formatTable } from '../core/table.js';
-import { EXECUTOR_NAMES, ORDER_MODES, type ExecutorName, type OrderMode, type StrategyName } from '../core/names.js';
+import { EXECUTOR_NAMES, ORDER_MODES, type OrderMode, type StrategyName } from '../core/names.js';
 import { choiceOption, listOption, percent, positiveDuration, positiveInteger, positiveSize, repeatedOption, scale, strategiesOption, thresholds, valueOption } from './options.js';
 import { calibrationLabel, readCalibration } from './plan.js';
 import { loadScenarios } from '../harness/scenario.js';
 import { parseBudgetFlag, withBudgetFlags, type BudgetFlag } from '../harness/budgets.js';
 import { runScenarios, defaultCacheDir, plannedRuns, executorOf } from '../harness/run.js';
-import { executorSettings, loadSettings, SETTINGS_FILE } from '../harness/settings.js';
+import { executorSettings, loadSettings, SETTINGS_FILE, type ExecutorFlags } from '../harness/settings.js';
 import { slurmExecutor, slurmPreflight } from '../harness/slurm-executor.js';
 import type { Scenario } from '../harness/scenario.js';
 import { createProgress } from '../harness/progress.js';
@@ -23,7 +23,7 @@ import { NONLINEAR_RESIDUAL } from '../core/projection.js';
 import { baselineNote, peakMeaning } from '../core/methods.js';
 
 /** What commander hands the action: every value already parsed by src/cli/options.ts. */
-interface RunOpts {
+interface RunOpts extends ExecutorFlags {
   out: string;
   strategy?: StrategyName[];
   budget?: BudgetFlag[];
@@ -42,14 +42,6 @@ interface RunOpts {
   scale?: number;
   onlyDataset?: string[];
   config?: string;
-  executor?: ExecutorName;
-  workDir?: string;
-  partition?: string;
-  account?: string;
-  time?: string;
-  slurmMem?: number;
-  sbatchArg?: string[];
-  queueTimeout?: number;
   ladder?: LadderSpec;
   strict?: boolean;
   jobs?: number;
