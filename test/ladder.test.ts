@@ -89,6 +89,12 @@ describe('rungs keep the full dataset’s split shares', () => {
     expect(s.drugs).toBe(20);
     expect(s.cell_lines).toBe(2);
   });
+
+  test('a dataset with fewer split_by values than the floor keeps its own (3 drugs stay 3, its empty test split with them)', () => {
+    expect(matchingAxis(3, 10, 3, [0.5, 0.25, 0.25])).toBe(3);
+    const s = scaleSynthetic(syntheticSchema.parse({ cells: 20000, features: 4, cell_lines: 2, drugs: 3, doses: [1], seed: 1 }), 0.1, 'x', { split_by: ['drug'], ratios: [0.5, 0.25, 0.25] });
+    expect(s.drugs).toBe(3);
+  });
 });
 
 function step(label: string, peak: number, end: number, live: number): StepRecord {

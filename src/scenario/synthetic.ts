@@ -97,7 +97,9 @@ function splitShares(ratios: readonly [number, number, number], n: number): [num
 export function matchingAxis(target: number, min: number, full: number, ratios: readonly [number, number, number]): number {
   const want = splitShares(ratios, full);
   const err = (n: number): number => Math.max(...splitShares(ratios, n).map((v, i) => Math.abs(v - want[i]!)));
-  const start = Math.max(min, Math.round(target));
+  // Never more values than the full dataset has: below the floor, its own count is the match
+  // (3 drugs scaled to 10 would give the rungs a test split the full dataset does not have).
+  const start = Math.min(full, Math.max(min, Math.round(target)));
   let best = start;
   for (let n = start; n <= Math.max(start * 4, start + 40) && n <= full; n++) {
     const e = err(n);
