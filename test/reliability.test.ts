@@ -25,6 +25,8 @@ import { parsePipelineConfig } from '../src/pipeline/config.js';
 import { planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
 import { memorySource } from '../src/pipeline/source-memory.js';
+import { runStrategy } from '../src/strategies/index.js';
+import { STRATEGY_NAMES } from '../src/core/names.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {
   try {
@@ -82,6 +84,18 @@ describe("fidelity to the reference's split checks", () => {
     const a = assignSplits(planGroups(c, drugSource(3)), c.split);
     expect(a.sizes).toEqual({ train: 2, val: 1, test: 0 });
     expect(a.warnings.join(' ')).toMatch(/test split is empty/);
+  });
+
+  it('every strategy hands on that warning, once, naming the dataset whose split it is', () => {
+    const c = config({});
+    const inputs = [
+      { name: 'three', open: () => drugSource(3) },
+      { name: 'eight', open: () => drugSource(8) },
+    ];
+    for (const strategy of STRATEGY_NAMES) {
+      const r = runStrategy(strategy, inputs, c, { step: (_d, _n, fn) => fn() }, { gc: () => {} });
+      expect(r.warnings, strategy).toEqual([expect.stringMatching(/^three: With 3 unique split_by tuple\(s\) .*the test split is empty/)]);
+    }
   });
 
   it('refuses where the reference raises: a round(r·n) of 0, or forced values matching no tuple', () => {

@@ -23,6 +23,11 @@ export interface StrategyResult {
   readonly retained: Retained;
   /** Byte length of every array the kept splits reference (shared arrays counted once). */
   readonly retainedBytes: number;
+  /**
+   * What the datasets' split assignments warned about (an empty test split, as the reference
+   * makes it), each once, as `<dataset>: <text>`, in processing order.
+   */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -36,12 +41,14 @@ export function runStrategy(
   observer: StepObserver,
   options: StrategyOptions,
 ): StrategyResult {
-  if (given.length === 0) return { retained: new Map(), retainedBytes: 0 };
+  if (given.length === 0) return { retained: new Map(), retainedBytes: 0, warnings: [] };
   const primary = options.primary ?? given[0]!.name;
   const inputs = processingOrder(given, primary, options.order);
   const live = new LiveSet();
   const retained: Retained = new Map();
-  const run: RunContext = { config, observer, options, live, retained, liveBytes: () => live.bytes() };
+  // Only the strings are kept, never the assignment they came from: what is measured stays the same.
+  const warnings = new Set<string>();
+  const run: RunContext = { config, observer, options, live, retained, warnings, liveBytes: () => live.bytes() };
   switch (strategy) {
     case 'eager':
       runEager(inputs, run);
@@ -51,12 +58,12 @@ export function runStrategy(
       for (const input of inputs) runOneAtATime(input, input.name === primary || strategy === 'sequential', run);
       break;
     case 'streaming':
-      for (const input of inputs) retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live));
+      for (const input of inputs) retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live, warnings));
       break;
   }
   // Reported in the given order, whatever the processing order was.
   const ordered: Retained = new Map(given.map((g) => [g.name, must(retained.get(g.name))]));
-  return { retained: ordered, retainedBytes: live.bytes() };
+  return { retained: ordered, retainedBytes: live.bytes(), warnings: [...warnings] };
 }
 
 /** The inputs in processing order; throws USAGE when `primary` or `order` does not name the inputs. */
@@ -88,16 +95,18 @@ interface RunContext {
   readonly options: StrategyOptions;
   readonly live: LiveSet;
   readonly retained: Retained;
+  /** Split warnings as `<dataset>: <text>`; a Set, so a dataset split twice says it once. */
+  readonly warnings: Set<string>;
   readonly liveBytes: () => number;
 }
 
 /** The original flow: load everything, prepare everything, split everything, keep all splits. */
-function runEager(inputs: readonly StrategyInput[], { config, observer, options, live, retained, liveBytes }: RunContext): void {
+function runEager(inputs: readonly StrategyInput[], { config, observer, options, live, retained, warnings, liveBytes }: RunContext): void {
   const states = new Map(inputs.map((input) => [input.name, {} as DatasetState]));
   const state = (name: string): DatasetState => must(states.get(name));
   for (const input of inputs) observer.step(input.name, 'load', () => loadInto(state(input.name), input, config, live), liveBytes);
   for (const input of inputs) observer.step(input.name, 'prepare', () => prepareInto(state(input.name), input.name, config, live), liveBytes);
-  for (const input of inputs) observer.step(input.name, 'split', () => splitInto(state(input.name), input.name, config, live), liveBytes);
+  for (const input of inputs) observer.step(input.name, 'split', () => splitInto(state(input.name), input.name, config, live, warnings), liveBytes);
   // The original returns only the splits: the raw data and the grouped distributions
   // are dropped together when the function ends.
   observer.step(null, 'delete-raw', () => {
@@ -140,9 +149,11 @@ function dropRaw(state: DatasetState, name: string, live: LiveSet): void {
   live.delete(`raw:${name}`);
 }
 
-function splitInto(state: DatasetState, name: string, config: PipelineConfig, live: LiveSet): void {
+function splitInto(state: DatasetState, name: string, config: PipelineConfig, live: LiveSet, warnings: Set<string>): void {
   const g = must(state.gd);
-  state.splits = splitGrouped(g, assignSplits(g.plan, config.split));
+  const assignment = assignSplits(g.plan, config.split);
+  for (const w of assignment.warnings) warnings.add(`${name}: ${w}`);
+  state.splits = splitGrouped(g, assignment);
   for (const k of SPLITS) live.add(`split:${name}:${k}`, splitArrays(state.splits[k]));
 }
 
@@ -159,7 +170,7 @@ function keepOnlyTest(state: DatasetState, name: string, retained: Retained, liv
 }
 
 /** The original fix: one dataset at a time; secondaries keep only test when `keepAll` is false. */
-function runOneAtATime(input: StrategyInput, keepAll: boolean, { config, observer, options, live, retained, liveBytes }: RunContext): void {
+function runOneAtATime(input: StrategyInput, keepAll: boolean, { config, observer, options, live, retained, warnings, liveBytes }: RunContext): void {
   const name = input.name;
   const state: DatasetState = {};
   observer.step(name, 'load', () => loadInto(state, input, config, live), liveBytes);
@@ -168,7 +179,7 @@ function runOneAtATime(input: StrategyInput, keepAll: boolean, { config, observe
     dropRaw(state, name, live);
     options.gc();
   }, liveBytes);
-  observer.step(name, 'split', () => splitInto(state, name, config, live), liveBytes);
+  observer.step(name, 'split', () => splitInto(state, name, config, live, warnings), liveBytes);
   observer.step(name, 'delete-grouped', () => {
     dropGrouped(state, name, live);
     options.gc();

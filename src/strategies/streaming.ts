@@ -35,6 +35,8 @@ export function runStreaming(
   observer: StepObserver,
   options: StrategyOptions,
   live: LiveSet,
+  /** Receives the split assignment's warnings as `<dataset>: <text>`. */
+  warnings: Set<string>,
 ): Partial<Record<Split, DistributionSplit>> {
   const name = input.name;
   const liveBytes = (): number => live.bytes();
@@ -45,6 +47,7 @@ export function runStreaming(
     observer.step(name, 'plan', () => {
       plan = planGroups(config, source);
       assignment = assignSplits(plan, config.split);
+      for (const w of assignment.warnings) warnings.add(`${name}: ${w}`);
       live.add(`plan:${name}`, [], planBytes(plan));
     }, liveBytes);
     const keep = keptSplits(isPrimary);
