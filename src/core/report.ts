@@ -223,6 +223,12 @@ export const runRecordSchema = z.object({
   ladder: opt(ladderRecordSchema),
   /** Measured ÷ scale, for diagnosis only: it multiplies the fixed part by 1/scale. */
   naive_full_scale: opt(z.object({ peak_bytes: num, final_bytes: num })),
+  /**
+   * What the pipeline warned about that is not an error, each once, as `<dataset>: <text>`
+   * (an empty test split, as the reference makes it), gathered over the run's rungs. Absent
+   * in older reports and when there was nothing to say.
+   */
+  warnings: opt(z.array(z.string())),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
 

@@ -267,6 +267,8 @@ function mergeRuns(runs: RunRecord[]): RunRecord {
     duration_ms: med((r) => r.duration_ms),
     steps,
   };
+  const warnings = [...new Set(runs.flatMap((r) => r.warnings ?? []))];
+  if (warnings.length > 0) merged.warnings = warnings;
   if (first.leak && runs.every((r) => r.leak)) {
     merged.leak = { ...first.leak, growth_per_repetition_bytes: med((r) => r.leak?.growth_per_repetition_bytes ?? 0) };
   }

@@ -390,6 +390,9 @@ function projectRungs(first: PlannedChildRun, rungs: readonly RunRecord[]): RunR
   const main = rungs.find((r) => r.scale === first.ladder!.ownScale) ?? rungs[0]!;
   const run = withProjection(main, rungs.map((r) => rungOf(r)), first.ladder.plan.notes);
   run.budgets = run.status === 'ok' ? evaluateBudgets(run, first.budgets) : [];
+  // A rung's datasets have their own number of split_by tuples: what any rung warned about is the run's.
+  const warnings = [...new Set(rungs.flatMap((r) => r.warnings ?? []))];
+  if (warnings.length > 0) run.warnings = warnings;
   return run;
 }
 
@@ -521,6 +524,7 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
     steps,
     budgets: [],
     retained: result?.retained ?? {},
+    ...(result?.warnings && result.warnings.length > 0 ? { warnings: [...result.warnings] } : {}),
     ...(result?.leak
       ? {
           leak: {

@@ -31,7 +31,11 @@ export interface StrategyJobResult {
   retained: RetainedDigests;
   retained_bytes: number;
   leak?: LeakResult;
+  /** The split assignments' warnings, `<dataset>: <text>`, each once; absent when there were none. */
+  warnings?: string[];
 }
+
+type OnceResult = Omit<StrategyJobResult, 'leak'>;
 
 export function wasmBytes(): number {
   return wasmHeapBytes();
@@ -63,13 +67,13 @@ export async function runJob(payload: StrategyJobPayload, observer: StepRecorder
     ...(payload.window_rows !== undefined ? { windowRows: payload.window_rows } : {}),
     ...(payload.order !== undefined ? { order: payload.order } : {}),
   };
-  const once = (): { retained: RetainedDigests; retained_bytes: number } => {
+  const once = (): OnceResult => {
     const result = runStrategy(payload.strategy, inputs, payload.pipeline, observer, options);
-    return { retained: retainedDigests(result.retained), retained_bytes: result.retainedBytes };
+    return { retained: retainedDigests(result.retained), retained_bytes: result.retainedBytes, ...(result.warnings.length > 0 ? { warnings: [...result.warnings] } : {}) };
   };
   if (payload.repeat <= 1) return once();
 
-  let first: { retained: RetainedDigests; retained_bytes: number } | undefined;
+  let first: OnceResult | undefined;
   const leak = await checkLeak({
     repetitions: payload.repeat,
     limitBytes: payload.leak_limit_bytes ?? 1_000_000,
