@@ -21,6 +21,7 @@ import { formatScales, formatSpread, parseLadderFlag, projectionOf, stepProjecti
 import { slurmTime } from '../harness/slurm.js';
 import { NONLINEAR_RESIDUAL } from '../core/projection.js';
 import { baselineNote, peakMeaning } from '../core/methods.js';
+import { scenarioWarnings } from '../core/figures.js';
 
 /** What commander hands the action: every value already parsed by src/cli/options.ts. */
 interface RunOpts extends ExecutorFlags {
@@ -187,6 +188,8 @@ export const registerRun: RegisterCommand = (program, ctx) => {
       }
       const report = reports.length === 1 ? reports[0]! : medianRuns(reports);
       report.calibration = calibrationLabel(opts.calibration);
+      // What the pipeline warned about inside the children (an empty test split), once per scenario and dataset; not a failure.
+      for (const [scenario, warnings] of scenarioWarnings(report.runs)) for (const w of warnings) ctx.io.stderr.write(`cellbudget: warning: ${scenario} / ${w}\n`);
       const comparison = baseline ? compareReports(baseline, report, compare) : undefined;
       // What was measured is shown even when the report cannot be written (a disk that filled up).
       let writeError: unknown;

@@ -29,3 +29,19 @@ export function relativeError(predicted: number, measured: number): number | und
   return measured === 0 ? undefined : (predicted - measured) / Math.abs(measured);
 }
 
+
+/**
+ * The distinct warnings of each scenario's runs (`<dataset>: <text>`), in report order: a
+ * dataset's split warns alike for every strategy and rung, and is said once per scenario.
+ */
+export function scenarioWarnings(runs: readonly Pick<RunRecord, 'scenario' | 'warnings'>[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of runs) {
+    for (const w of r.warnings ?? []) {
+      const seen = out.get(r.scenario) ?? [];
+      if (!seen.includes(w)) seen.push(w);
+      out.set(r.scenario, seen);
+    }
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ import { compareReports, formatRatio, type Comparison, type CompareOptions, type
 import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { projectionBasis } from './budgets.js';
 import { formatProjected, formatSpread, projectionOf, stepProjectionOf } from './ladder.js';
-import { liveBytesKnown } from '../core/figures.js';
+import { liveBytesKnown, scenarioWarnings } from '../core/figures.js';
 
 export interface HtmlOptions {
   baseline?: Report;
@@ -132,6 +132,8 @@ export async function renderHtml(report: Report, options: HtmlOptions = {}): Pro
       : `<p class="verdict bad">✗ ${failed} of ${checks.length} budget checks failed${uncertain ? `, ${uncertain} uncertain` : ''}${died ? `; ${died} run${died > 1 ? 's' : ''} did not finish` : ''}.</p>`;
 
   const chartBlocks = specs.map((s) => `<figure class="chart"><div class="box"><canvas id="${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div></figure>`).join('\n');
+  const warningItems = [...scenarioWarnings(report.runs)].flatMap(([scenario, ws]) => ws.map((w) => `<li>${esc(`${scenario} / ${w}`)}</li>`));
+  const warnings = warningItems.length > 0 ? `<p class="note"><span class="warn">⚠ Warnings</span> (not failures):</p>\n<ul id="warnings" class="note">\n${warningItems.join('\n')}\n</ul>` : '';
   const scenarios = report.scenarios
     .map((s) => `<details><summary>${esc(s.name)} — scale ${s.scale}, ${s.n_datasets} dataset${s.n_datasets === 1 ? '' : 's'}${s.family ? `, family ${esc(s.family)}` : ''}</summary><pre>${esc(toYaml(s.definition ?? null))}</pre></details>`)
     .join('\n');
@@ -164,6 +166,7 @@ ${verdict}
 <table id="results"><thead><tr><th>scenario</th><th>strategy</th><th>status</th><th>peak</th><th>final</th><th>kept</th><th>budgets</th>${comparison ? '<th>Δ peak</th><th>Δ final</th>' : ''}<th>failures</th></tr></thead><tbody>
 ${report.runs.map((r) => runRow(r, comparison)).join('\n')}
 </tbody></table>
+${warnings}
 <h2>Charts</h2>
 <p class="note">Hover a point for its step, bytes and the heap / external / wasm breakdown. Click a legend entry to hide a series.</p>
 ${chartBlocks}

@@ -7,7 +7,7 @@ import { baselineNote, peakMeaning } from '../core/methods.js';
 import { compareReports, formatRatio, type Comparison, type CompareOptions, type MetricDelta, type Tier } from './compare.js';
 import type { BudgetResult, Interval, Report, RunRecord } from '../core/report.js';
 import { formatScales, formatSpread, projectionOf } from './ladder.js';
-import { liveBytesKnown } from '../core/figures.js';
+import { liveBytesKnown, scenarioWarnings } from '../core/figures.js';
 
 export interface MarkdownOptions {
   /** A baseline report: adds Δ columns (compared with `compareReports`). */
@@ -118,6 +118,12 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
     out.push('', '<details><summary>Failures and uncertain budgets</summary>', '');
     for (const f of failures) out.push(`- ${text(f)}`);
     out.push('', '</details>');
+  }
+  // Outside the <details>: a split with nothing in it is worth seeing even when every budget held.
+  const warnings = [...scenarioWarnings(report.runs)].flatMap(([scenario, ws]) => ws.map((w) => `${scenario} / ${w}`));
+  if (warnings.length > 0) {
+    out.push('', `⚠️ Warnings (${warnings.length}; not failures):`, '');
+    for (const w of warnings) out.push(`- ${text(w)}`);
   }
   // Where runs were measured, when not here: a reader checks the node and the memory asked for.
   const remote = report.runs.filter((r) => r.executor === 'slurm');
