@@ -16,7 +16,7 @@ import { DATASETS } from './h5ad/fixtures.js';
 import { synthesize } from '../src/h5ad/synth.js';
 import { H5adWriter } from '../src/h5ad/write.js';
 import { ingestLog, ingestReport } from '../src/harness/ingest.js';
-import { reportSchema, type Report } from '../src/core/report.js';
+import type { Report } from '../src/core/report.js';
 import { runCli as cli } from './helpers/cli.js';
 import { sampleReport } from './report-fixtures.js';
 import type { DatasetSource, ObsColumn } from '../src/core/data.js';
@@ -27,8 +27,6 @@ import { assignSplits } from '../src/pipeline/splitter.js';
 import { memorySource } from '../src/pipeline/source-memory.js';
 import { runStrategy } from '../src/strategies/index.js';
 import { STRATEGY_NAMES } from '../src/core/names.js';
-import { renderMarkdown } from '../src/harness/markdown.js';
-import { renderHtml } from '../src/harness/html.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string; key?: string | undefined } {
   try {
@@ -313,59 +311,6 @@ const deadPid = (): number => {
   const r = spawnSync('true');
   return r.pid!;
 };
-
-describe("the reference's empty test split reaches `run` users, not only `split` users", () => {
-  // Three drugs split by drug at 0.5/0.25/0.25: train 2, val 1, test 0, as the reference does it.
-  const file = (name: string, drugs: number): string => {
-    const p = join(dir, `${name}.yaml`);
-    writeFileSync(
-      p,
-      `name: ${name}
-scale: 0.1
-datasets:
-  - name: first
-    synthetic: { cells: 20000, features: 4, cell_lines: 2, drugs: ${drugs}, doses: [1.0], control_fraction: 0.1, seed: 1 }
-  - name: second
-    synthetic: { cells: 20000, features: 4, cell_lines: 2, drugs: 8, doses: [1.0], control_fraction: 0.1, seed: 2 }
-${PIPELINE.replace('ratios: [0.7, 0.15, 0.15]', 'ratios: [0.5, 0.25, 0.25]')}strategies: [selective]
-`,
-    );
-    return p;
-  };
-
-  it('warns once per scenario and dataset on stderr, keeps it in report.json and report.md, exits 0; a normal scenario says nothing', async () => {
-    const out = join(dir, 'empty-test-out');
-    const r = await cli(['run', file('empty-test', 3), file('plain', 8), '--ladder', 'off', '--out', out, '--cache', cache, '--no-charts']);
-    expect(r.code).toBe(0);
-    const warnings = r.err.split('\n').filter((l) => l.includes('warning'));
-    expect(warnings).toEqual([expect.stringMatching(/^cellbudget: warning: empty-test \/ first: With 3 unique split_by tuple\(s\) and ratios \[0\.5, 0\.25, 0\.25\], the test split is empty \(train 2, val 1, test 3 − 2 − 1 = 0\)/)]);
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
-    const byScenario = Object.fromEntries(report.runs.map((run) => [run.scenario, run]));
-    expect(byScenario['empty-test']?.status).toBe('ok');
-    expect(byScenario['empty-test']?.warnings).toEqual([warnings[0]!.replace('cellbudget: warning: empty-test / ', '')]);
-    expect(byScenario['plain']?.status).toBe('ok');
-    expect(byScenario['plain']).not.toHaveProperty('warnings');
-    const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/^- empty-test \/ first: With 3 unique split_by tuple\(s\).*the test split is empty/m);
-    expect(md).not.toMatch(/plain \/ \w+: With/);
-  }, 60_000);
-
-  it('the reports say a warning once per scenario however many strategies and rungs repeat it, and read reports without warnings', async () => {
-    const base = sampleReport();
-    const text = 'first: With 3 unique split_by tuple(s) and ratios [0.5, 0.25, 0.25], the test split is empty';
-    const scenario = base.runs[0]!.scenario;
-    const report: Report = { ...base, runs: base.runs.map((run) => (run.scenario === scenario ? { ...run, warnings: [text] } : run)) };
-    expect(report.runs.filter((run) => run.warnings).length).toBeGreaterThan(1);
-    const md = renderMarkdown(report);
-    expect(md.split('\n').filter((l) => l.includes(text))).toEqual([`- ${scenario} / ${text}`]);
-    const html = await renderHtml(report);
-    expect(html.match(/<ul id="warnings"[^]*?<\/ul>/)?.[0].match(/<li>/g)).toHaveLength(1);
-    expect(renderMarkdown(base)).not.toMatch(/Warnings/);
-    // A report written before runs carried warnings still reads; one with them keeps them.
-    expect(reportSchema.parse(JSON.parse(JSON.stringify(base))).runs.some((run) => 'warnings' in run)).toBe(false);
-    expect(reportSchema.parse(JSON.parse(JSON.stringify(report))).runs[0]?.warnings).toEqual([text]);
-  });
-});
 
 describe('2. the report location is checked before measuring, and a failed write loses nothing', () => {
   it('--out that is a file, or under a file: exit 2 OUTPUT_UNWRITABLE before any run', async () => {
