@@ -296,9 +296,14 @@ export function formatRunTable(runs: readonly RunRecord[]): string {
     ];
   });
   const methods = [...new Set(runs.map((r) => r.method))].map((m) => `${m}: peak = ${peakMeaning(m)}, ${baselineNote(m)}`);
-  const ladders = [...new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const)).entries()]
-    .filter(([, p]) => p.method !== 'measured')
-    .map(([name, p]) => `${name} ${p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`}`);
+  // Scenarios measured on the same scales share one entry (a family's members all do).
+  const byBasis = new Map<string, string[]>();
+  for (const [name, p] of new Map(runs.map((r) => [r.scenario, projectionOf(r)] as const))) {
+    if (p.method === 'measured') continue;
+    const basis = p.method === 'ladder' ? `from scales ${formatScales(p)}` : `from scale ${formatScales(p)} only (÷ scale; no ladder)`;
+    byBasis.set(basis, [...(byBasis.get(basis) ?? []), name]);
+  }
+  const ladders = [...byBasis].map(([basis, names]) => `${names.join(', ')} ${basis}`);
   const notLinear = runs.filter((r) => r.status === 'ok' && !projectionOf(r).linear && projectionOf(r).method === 'ladder').map((r) => `${r.scenario} / ${r.strategy}`);
   const projection = ladders.length
     ? `Full scale: each figure fitted as fixed + scale × proportional over its ladder (${ladders.join('; ')}), ± the interval of the fit at scale 1; "here" is the scenario's own scale. Budgets: ✓ within, ✗ over, ? uncertain (the interval straddles the limit).`
