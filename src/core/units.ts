@@ -33,6 +33,19 @@ export function parseBytes(input: string | number, key = 'size'): number {
 }
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'] as const;
+
+/** A decimal byte unit and its size in bytes. */
+export interface DecimalUnit {
+  readonly name: (typeof DECIMAL_UNITS)[number];
+  readonly factor: number;
+}
+
+/** The largest decimal unit not above `bytes` (B below 1 kB): the unit in which it reads as 1–999. */
+export function decimalUnit(bytes: number): DecimalUnit {
+  const abs = Math.abs(bytes);
+  const i = abs >= 1 && Number.isFinite(abs) ? Math.min(Math.floor(Math.log10(abs) / 3 + 1e-12), DECIMAL_UNITS.length - 1) : 0;
+  return { name: DECIMAL_UNITS[i]!, factor: 1000 ** i };
+}
 // pretty-bytes formats through Number#toLocaleString, which builds an Intl.NumberFormat on
 // every call (~35 µs): a report of 100,000 steps spent most of its time there. One cached
 // formatter with the same options gives the same text.

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import { datasetLayout, datasetStorageBytes } from './storage.js';
 import type { SuperblockInfo } from './storage.js';
 
@@ -618,7 +619,7 @@ export class H5File {
     const bytes = elements * itemBytes;
     const limit = memoryLimitBytes();
     if (!(Number.isSafeInteger(elements) && elements >= 0) || bytes > limit) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares ${elements.toLocaleString('en-US')} ${what} (${formatSize(bytes)} in memory), more than this machine's ${formatSize(limit)} of memory.`, {
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares ${elements.toLocaleString('en-US')} ${what} (${formatBytes(bytes)} in memory), more than this machine's ${formatBytes(limit)} of memory.`, {
         file: this.path,
         key: path.replace(/^\//, ''),
         value: elements,
@@ -948,14 +949,3 @@ export function memoryLimitBytes(): number {
   return totalmem();
 }
 
-function formatSize(bytes: number): string {
-  if (!Number.isFinite(bytes)) return `${bytes} bytes`;
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}

@@ -4,7 +4,7 @@
  * specs as they are, and `chartConfigFromSpec` (chart-config.ts) turns one into Chart.js
  * options for the page and for the PNGs alike.
  */
-import { formatBytes } from '../core/units.js';
+import { decimalUnit, formatBytes, type DecimalUnit } from '../core/units.js';
 import type { BudgetMetric, Report, RunRecord, ScenarioSummary } from '../core/report.js';
 import { baselineNote, methodText, peakMeaning } from '../core/methods.js';
 import { liveBytesKnown } from '../core/figures.js';
@@ -112,21 +112,11 @@ export function strategyColor(name: string): string {
   return EXTRA_COLORS[h % EXTRA_COLORS.length] ?? '#444444';
 }
 
-interface Unit { name: string; factor: number }
-const UNITS: Unit[] = [
-  { name: 'B', factor: 1 },
-  { name: 'kB', factor: 1e3 },
-  { name: 'MB', factor: 1e6 },
-  { name: 'GB', factor: 1e9 },
-  { name: 'TB', factor: 1e12 },
-  { name: 'PB', factor: 1e15 },
-];
+type Unit = DecimalUnit;
 
 /** The decimal unit in which `maxBytes` reads as 1–999. */
 export function pickUnit(maxBytes: number): Unit {
-  let best = UNITS[0] as Unit;
-  for (const u of UNITS) if (maxBytes >= u.factor) best = u;
-  return best;
+  return decimalUnit(maxBytes);
 }
 
 /** A round axis maximum at or above `v`: a multiple of a 1/2/2.5/5 × 10^k step giving ~8 ticks. */
