@@ -139,4 +139,17 @@ describe('cellbudget ingest', () => {
     expect(await main(['node', 'cellbudget', 'ingest', empty, '--budget', 'peak400GB'], d.io)).toBe(2);
     expect(d.err()).toContain('METRIC=SIZE');
   });
+
+  it('a log that is missing, a folder or not a regular file says which (exit 2, FILE_NOT_FOUND)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cb-ingest-'));
+    for (const [path, why] of [
+      [join(dir, 'nope.log'), 'does not exist'],
+      [dir, 'is a folder'],
+      ['/dev/null', 'is not a regular file'],
+    ] as const) {
+      const c = capture();
+      expect(await main(['node', 'cellbudget', 'ingest', path, '--out', join(dir, 'out')], c.io)).toBe(2);
+      expect(c.err()).toContain(`[FILE_NOT_FOUND]: Log ${path} ${why}`);
+    }
+  });
 });

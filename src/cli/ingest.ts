@@ -51,10 +51,18 @@ function table(run: IngestedRunRecord): string {
 }
 
 async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<void> {
+  let why: string | undefined;
+  let cause: unknown;
   try {
-    if (!statSync(log).isFile()) throw new Error('not a file');
+    const st = statSync(log);
+    if (st.isDirectory()) why = 'is a folder';
+    else if (!st.isFile()) why = 'is not a regular file (a device, pipe or socket: save the output to a file first)';
   } catch (e) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Log ${log} cannot be read.`, { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' }, { cause: e });
+    cause = e;
+    why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+  if (why !== undefined) {
+    throw new CellbudgetError('FILE_NOT_FOUND', `Log ${log} ${why}.`, { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' }, { cause });
   }
   const strategy = f.strategy;
   let definition: unknown;
