@@ -157,6 +157,11 @@ export type StorageLayout =
  * other files (an external file list), so `address` is not an offset in this one.
  */
 export function datasetLayout(file: string, headerAddr: number, sb: SuperblockInfo): StorageLayout | null {
+  return withReader(file, sb, (r) => layoutOf(r, headerAddr, sb));
+}
+
+/** `fn` over a Reader of `file`, which is closed afterwards; null when the file cannot be opened or `fn` throws (a layout we cannot parse). */
+function withReader<T>(file: string, sb: SuperblockInfo, fn: (r: Reader) => T | null): T | null {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -164,7 +169,7 @@ export function datasetLayout(file: string, headerAddr: number, sb: SuperblockIn
     return null;
   }
   try {
-    return layoutOf(new Reader(fd, sb), headerAddr, sb);
+    return fn(new Reader(fd, sb));
   } catch {
     return null;
   } finally {
@@ -202,23 +207,12 @@ function layoutOf(r: Reader, headerAddr: number, sb: SuperblockInfo): StorageLay
 
 /** Bytes on disk of the dataset whose object header is at `headerAddr`, or null when unknown. */
 export function datasetStorageBytes(file: string, headerAddr: number, sb: SuperblockInfo): number | null {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const r = new Reader(fd, sb);
+  return withReader(file, sb, (r) => {
     const l = layoutOf(r, headerAddr, sb);
     if (l === null) return null;
     if (l.kind === 'compact') return l.size; // stored in the header
     if (l.kind === 'contiguous') return l.address === null ? 0 : l.size; // undefined address: nothing allocated
     if (l.btreeAddress === null) return 0; // no chunk written yet
     return btreeChunkBytes(r, l.btreeAddress, l.dimensionality, sb);
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  });
 }
