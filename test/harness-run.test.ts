@@ -9,34 +9,13 @@ import { plannedRuns } from '../src/harness/run.js';
 import { loadScenarios } from '../src/harness/scenario.js';
 import type { Report } from '../src/core/report.js';
 import { runCli as cli } from './helpers/cli.js';
+import { PIPELINE, writeTwoDatasetScenario } from './helpers/scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-harness-'));
 const cache = join(dir, 'cache');
 
-const PIPELINE = `pipeline:
-  dist_flag_key: control
-  src_dist_keys: [cell_line]
-  tgt_dist_keys: [drug, dosage]
-  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
-  data_location: [obsm, X_pca]
-  split: { split_by: [drug], ratios: [0.7, 0.15, 0.15], random_state: 42 }
-`;
-
 function scenario(name: string, extra = ''): string {
-  const path = join(dir, `${name}.yaml`);
-  writeFileSync(
-    path,
-    `name: ${name}
-scale: 0.00005
-datasets:
-  - name: first
-    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 1 }
-  - name: second
-    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 2 }
-${PIPELINE}strategies: [eager, sequential, selective, streaming]
-${extra}`,
-  );
-  return path;
+  return writeTwoDatasetScenario(join(dir, `${name}.yaml`), name, { extra });
 }
 
 

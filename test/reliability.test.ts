@@ -18,6 +18,7 @@ import { H5adWriter } from '../src/h5ad/write.js';
 import { ingestLog, ingestReport } from '../src/harness/ingest.js';
 import type { Report } from '../src/core/report.js';
 import { runCli as cli } from './helpers/cli.js';
+import { PIPELINE, writeTwoDatasetScenario } from './helpers/scenarios.js';
 import { sampleReport } from './report-fixtures.js';
 import type { DatasetSource, ObsColumn } from '../src/core/data.js';
 import { isCellbudgetError } from '../src/core/errors.js';
@@ -283,29 +284,15 @@ describe('9. absurd shapes are input errors, checked against obs and against mem
 // Items that run the harness: tiny scenarios, a private cache.
 
 const cache = join(dir, 'cache');
-const PIPELINE = `pipeline:
-  dist_flag_key: control
-  src_dist_keys: [cell_line]
-  tgt_dist_keys: [drug, dosage]
-  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
-  data_location: [obsm, X_pca]
-  split: { split_by: [drug], ratios: [0.7, 0.15, 0.15], random_state: 42 }
-`;
 function scenarioFile(name: string, body: { scale?: number; extra?: string; pipeline?: string; size?: string; features?: number } = {}): string {
-  const p = join(dir, `${name}.yaml`);
-  writeFileSync(
-    p,
-    `name: ${name}
-scale: ${body.scale ?? 0.00002}
-datasets:
-  - name: first
-    synthetic: { size: ${body.size ?? '132GB'}, features: ${body.features ?? 10}, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 1 }
-  - name: second
-    synthetic: { size: ${body.size ?? '132GB'}, features: ${body.features ?? 10}, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 2 }
-${body.pipeline ?? PIPELINE}strategies: [selective]
-${body.extra ?? ''}`,
-  );
-  return p;
+  return writeTwoDatasetScenario(join(dir, `${name}.yaml`), name, {
+    scale: body.scale ?? 0.00002,
+    features: body.features ?? 10,
+    strategies: '[selective]',
+    ...(body.size !== undefined ? { size: body.size } : {}),
+    ...(body.pipeline !== undefined ? { pipeline: body.pipeline } : {}),
+    ...(body.extra !== undefined ? { extra: body.extra } : {}),
+  });
 }
 const deadPid = (): number => {
   const r = spawnSync('true');

@@ -10,6 +10,7 @@ import { reportSchema, type Report } from '../src/core/report.js';
 import { renderHtml } from '../src/harness/html.js';
 import { renderMarkdown } from '../src/harness/markdown.js';
 import { runCli as cli } from './helpers/cli.js';
+import { pipelineYaml } from './helpers/scenarios.js';
 import { sampleReport } from './report-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-run-warnings-'));
@@ -29,14 +30,7 @@ datasets:
     synthetic: { cells: 20000, features: 4, cell_lines: 2, drugs: ${drugs}, doses: [1.0], control_fraction: 0.1, seed: 1 }
   - name: second
     synthetic: { cells: 20000, features: 4, cell_lines: 2, drugs: 8, doses: [1.0], control_fraction: 0.1, seed: 2 }
-pipeline:
-  dist_flag_key: control
-  src_dist_keys: [cell_line]
-  tgt_dist_keys: [drug, dosage]
-  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
-  data_location: [obsm, X_pca]
-  split: { split_by: [drug], ratios: [0.5, 0.25, 0.25], random_state: 42 }
-strategies: [selective]
+${pipelineYaml([0.5, 0.25, 0.25])}strategies: [selective]
 `,
     );
     return p;

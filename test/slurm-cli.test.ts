@@ -13,18 +13,11 @@ import type { Report } from '../src/core/report.js';
 import { slurmMemArg, slurmTime } from '../src/harness/slurm.js';
 import { CHILD_START_BYTES, JOB_ENTRY_BYTES, jobMemoryBytes, jobScript, SLURM_DEFAULTS, type SlurmSettings } from '../src/harness/slurm-executor.js';
 import { runCli } from './helpers/cli.js';
+import { PIPELINE } from './helpers/scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-slurm-cli-'));
 const cache = join(dir, 'cache');
 
-const PIPELINE = `pipeline:
-  dist_flag_key: control
-  src_dist_keys: [cell_line]
-  tgt_dist_keys: [drug, dosage]
-  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
-  data_location: [obsm, X_pca]
-  split: { split_by: [drug], ratios: [0.7, 0.15, 0.15], random_state: 42 }
-`;
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Report, RunRecord } from '../src/core/report.js';
 import { CHILD_START_BYTES, JOB_ENTRY_BYTES } from '../src/harness/slurm-executor.js';
 import { runCli } from './helpers/cli.js';
+import { PIPELINE, writeTwoDatasetScenario } from './helpers/scenarios.js';
 import { underCi } from '../src/harness/progress.js';
 import { jobState, slurm, startCluster, stopCluster } from './helpers/slurm.js';
 
@@ -33,30 +34,8 @@ const cache = join(dir, 'cache');
 const settings = join(dir, 'cellbudget.config.yaml');
 writeFileSync(settings, 'slurm:\n  poll_interval: 1s\n');
 
-const PIPELINE = `pipeline:
-  dist_flag_key: control
-  src_dist_keys: [cell_line]
-  tgt_dist_keys: [drug, dosage]
-  rep_keys: { cell_line: cell_line_embeddings, drug: drug_embeddings }
-  data_location: [obsm, X_pca]
-  split: { split_by: [drug], ratios: [0.7, 0.15, 0.15], random_state: 42 }
-`;
-
 function builtin(name: string, strategies = '[eager, sequential, selective, streaming]'): string {
-  const path = join(dir, `${name}.yaml`);
-  writeFileSync(
-    path,
-    `name: ${name}
-scale: 0.00005
-datasets:
-  - name: first
-    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 1 }
-  - name: second
-    synthetic: { size: 132GB, features: 20, cell_lines: 50, drugs: 380, doses: [0.5, 5.0], control_fraction: 0.05, seed: 2 }
-${PIPELINE}strategies: ${strategies}
-`,
-  );
-  return path;
+  return writeTwoDatasetScenario(join(dir, `${name}.yaml`), name, { strategies });
 }
 
 /** A command scenario running test/fixtures/slurm/steps.mjs: GROW_MB held HOLD_MS in step 'grow'. */
