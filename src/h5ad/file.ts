@@ -148,6 +148,13 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
+/**
+ * Smallest dataset read straight from the file: finding its bytes (filters, object header,
+ * layout) costs more calls than one HDF5 read of a small dataset (431 embedding vectors of 64
+ * bytes: 39 ms of lookups).
+ */
+const DIRECT_MIN_BYTES = 64 * 1024;
+
 /** WebAssembly memory one read window may take. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
 
@@ -598,8 +605,14 @@ export class H5File {
 
   /** Dataset metadata (shape, type, chunks) without reading data. */
   metadata(path: string): Metadata {
-    this.requireKind(path, 'dataset');
-    const meta = this.call(path, 'reading dataset metadata', (l) => l.get_dataset_metadata(this.fid, path));
+    let meta: Metadata;
+    try {
+      meta = this.call(path, 'reading dataset metadata', (l) => l.get_dataset_metadata(this.fid, path));
+    } catch (e) {
+      // Missing, or not a dataset: say which (a lookup first would cost every read a call).
+      if (isCellbudgetError(e) && e.code === 'H5AD_INVALID') this.requireKind(path, 'dataset');
+      throw e;
+    }
     if (!meta || typeof meta.size !== 'number' || !(meta.size > 0)) {
       throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, { file: this.path, key: path, hint: 'The file is probably corrupt.' });
     }
@@ -646,13 +659,14 @@ export class H5File {
   /**
    * Where an uncompressed contiguous dataset's bytes start in the file, when they can be read
    * straight from disk: contiguous layout, allocated, in this file, no filters, little-endian
-   * numbers (as the platform's typed arrays). Otherwise null: HDF5 reads it.
+   * numbers (as the platform's typed arrays), at least DIRECT_MIN_BYTES. Otherwise null: HDF5
+   * reads it.
    */
   private directOffset(path: string, meta: Metadata): number | null {
     let hit = this.direct.get(path);
     if (hit === undefined) {
       hit = null;
-      if (meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
+      if (meta.total_size * meta.size >= DIRECT_MIN_BYTES && meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
         const addr = this.headerAddress(path);
         const layout = addr === null ? null : datasetLayout(this.abs, addr, this.superblock);
         const bytes = meta.total_size * meta.size;
@@ -944,8 +958,13 @@ function copyInto(out: NumericOut, at: number, view: NumericOut): void {
   }
 }
 
-/** The most one read may allocate: this machine's memory (a cgroup limit below it is not seen). */
+let machineMemory: number | undefined;
+
+/**
+ * The most one read may allocate: this machine's memory (a cgroup limit below it is not seen).
+ * Asked once: it does not change while the process runs, and each ask is a system call.
+ */
 export function memoryLimitBytes(): number {
-  return totalmem();
+  return (machineMemory ??= totalmem());
 }
 
