@@ -46,10 +46,25 @@ export function decimalUnit(bytes: number): DecimalUnit {
   const i = abs >= 1 && Number.isFinite(abs) ? Math.min(Math.floor(Math.log10(abs) / 3 + 1e-12), DECIMAL_UNITS.length - 1) : 0;
   return { name: DECIMAL_UNITS[i]!, factor: 1000 ** i };
 }
-// pretty-bytes formats through Number#toLocaleString, which builds an Intl.NumberFormat on
-// every call (~35 µs): a report of 100,000 steps spent most of its time there. One cached
-// formatter with the same options gives the same text.
-const FRACTION = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, roundingMode: 'trunc', useGrouping: false } as Intl.NumberFormatOptions);
+/**
+ * `n` (finite, 0 ≤ n < 10^21) with at most two decimals, cut (not rounded), without trailing
+ * zeros or grouping: what pretty-bytes writes (Intl.NumberFormat('en-US', {
+ * maximumFractionDigits: 2, roundingMode: 'trunc', useGrouping: false })), which cuts the
+ * shortest decimal that reads back as `n` (0.29 is "0.29", not 0.2899…).
+ *
+ * Written out because ICU is costly to start: the first Intl formatter of a process takes
+ * ~10 ms and ~7.5 MB (measured), a share of `split`'s start-up and peak; and pretty-bytes
+ * builds one per call (~35 µs), which a report of 100,000 steps felt. test/units.test.ts
+ * checks it against Intl and pretty-bytes.
+ */
+export function cutTwoDecimals(n: number): string {
+  const s = String(n);
+  if (s.includes('e')) return '0'; // below 1e-6: nothing in the first two decimals
+  const dot = s.indexOf('.');
+  if (dot < 0) return s;
+  const cut = s.slice(0, dot + 3);
+  return cut.endsWith('00') ? cut.slice(0, dot) : cut.endsWith('0') ? cut.slice(0, -1) : cut;
+}
 
 /** Whether a size is written with a unit ("400GB", "1 TiB"); a bare number of bytes has none. */
 export function hasUnit(input: string | number): boolean {
@@ -69,7 +84,7 @@ export function formatBytes(bytes: number, opts: { signed?: boolean } = {}): str
     n *= 1000;
     exponent -= 1;
   }
-  return `${prefix}${FRACTION.format(n)} ${DECIMAL_UNITS[exponent]!}`;
+  return `${prefix}${cutTwoDecimals(n)} ${DECIMAL_UNITS[exponent]!}`;
 }
 
 /** Parse a percentage ("10%", "0.1") into a fraction. */
