@@ -9,6 +9,9 @@ import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, FloatDtype, La
 import { flagColumn } from './config.js';
 import type { DataManagerConfig } from './config.js';
 import { keyColumn, tupleAt, tupleKeys } from './keys.js';
+import { anyCopied, copyCursors, scatterRows, wordsOf } from './scatter.js';
+export { anyCopied, copyCursors, scatterRows } from './scatter.js';
+export type { ScatterLayout } from './scatter.js';
 import type { KeyColumn } from './keys.js';
 
 /** Which distributions exist, which rows they hold, and their conditions: everything but the data. */
@@ -464,40 +467,6 @@ export function windowRows(rowBytes: number, chunkRows?: number, windowBytes = M
 }
 
 /**
- * Copy rows `start..end` of `block` (row-major, `words` 32-bit words per row) to their
- * distributions. Copies 32-bit words, not floats: bit-exact (NaN payloads included) and a
- * plain loop over one typed-array type, faster than a subarray + set() per row.
- */
-function scatterWords(
-  block: Int32Array,
-  start: number,
-  end: number,
-  words: number,
-  dest: Int32Array,
-  poolOf: Int32Array,
-  pools: readonly Int32Array[],
-  at: Float64Array,
-  pos: Int32Array | null,
-): void {
-  for (let r = start; r < end; r++) {
-    const d = dest[r]!;
-    if (d < 0) continue;
-    const out = pools[poolOf[d]!]!;
-    let o: number;
-    if (pos === null) {
-      o = at[d]!;
-      at[d] = o + words;
-    } else o = at[d]! + pos[r]! * words;
-    const b = (r - start) * words;
-    for (let k = 0; k < words; k++) out[o + k] = block[b + k]!;
-  }
-}
-
-function wordsOf(a: FloatArray): Int32Array {
-  return new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
-}
-
-/**
  * Every copied distribution's rows, in pooled buffers: distribution `d` (sources first, then
  * targets) holds `rowsOf(d)` rows of `cols` values at element `elemAt[d]` of `pools[poolOf[d]]`.
  * What `materialize` returns views of; `split --digest` hashes it without building them.
@@ -516,29 +485,40 @@ export interface DistributionCopy {
 }
 
 /**
- * Copy each distribution's rows out of the representation into its own dense array
- * (dtype preserved; CSR rows densified, as the reference does). `select` limits which
- * distributions are copied. Reads the representation once, in row order, in windows cut
- * on the reader's chunk grid.
+ * Where each row of the representation goes: what `copyDistributions` fills, laid out before
+ * any row is read. Plain data (typed arrays, shared when asked), so another thread can fill
+ * some of the pools from the same rows (`scatterRows` with `owned`).
  */
-export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
-  const c = copyDistributions(plan, rows, select, options);
-  const ns = nSrc(plan);
-  const view = (d: number): DenseMatrix => {
-    const n = c.rowsOf(d);
-    const data = options.pools ? c.pools[c.poolOf[d]!]!.subarray(c.elemAt[d]!, c.elemAt[d]! + n * c.cols) : c.pools[d]!;
-    return { format: 'dense', dtype: c.dtype, rows: n, cols: c.cols, data };
-  };
-  const srcData = Array.from({ length: ns }, (_, s) => view(s));
-  const tgtData = Array.from({ length: nTgt(plan) }, (_, t) => view(ns + t));
-  return { plan, srcData, tgtData, srcSelected: c.srcSelected, tgtSelected: c.tgtSelected };
+export interface CopyLayout extends DistributionCopy {
+  /** Per row: its distribution (sources first, then targets), or -1 when not copied. */
+  readonly dest: Int32Array;
+  /** Per row: its place in its distribution, or null when every distribution's rows are in file order. */
+  readonly pos: Int32Array | null;
+  /** First and last row copied (lastRow < 0: none). */
+  readonly firstRow: number;
+  readonly lastRow: number;
+  /** 32-bit words per row. */
+  readonly words: number;
 }
 
-/** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
-export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
+export interface CopyLayoutOptions extends Pick<MaterializeOptions, 'pools'> {
+  /** Put the pools and the row arrays in SharedArrayBuffers (for a helper thread). */
+  readonly shared?: boolean;
+}
+
+function allocShared<T extends Int32Array | Float32Array | Float64Array>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
+  return new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
+}
+
+/**
+ * Lay out the copy of `plan`'s selected distributions of rows `dtype` × `cols`: destination
+ * and place of every row, one buffer per pool (zero-filled, not yet written).
+ */
+export function layoutCopy(plan: GroupPlan, dtype: FloatDtype, cols: number, select?: MaterializeSelect, options: CopyLayoutOptions = {}): CopyLayout {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
   const nd = ns + nt;
+  const shared = options.shared === true;
   const srcSelected = new Uint8Array(ns);
   const tgtSelected = new Uint8Array(nt);
   if (select?.src) for (const s of select.src) srcSelected[s] = 1;
@@ -547,7 +527,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
   else tgtSelected.fill(1);
 
   // Per row: destination distribution (sources first, then targets), or -1.
-  const dest = new Int32Array(plan.nObs).fill(-1);
+  const dest = (shared ? allocShared(Int32Array, plan.nObs) : new Int32Array(plan.nObs)).fill(-1);
   let firstRow = plan.nObs;
   let lastRow = -1;
   // A distribution's rows are in file order (planGroups makes them so), and rows are read in
@@ -580,28 +560,13 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
   }
   let pos: Int32Array | null = null;
   if (!ascending) {
-    pos = new Int32Array(plan.nObs);
+    const p = shared ? allocShared(Int32Array, plan.nObs) : new Int32Array(plan.nObs);
     const place = (rowsArr: Int32Array, offsets: Int32Array, d: number): void => {
-      for (let k = offsets[d]!; k < offsets[d + 1]!; k++) pos![rowsArr[k]!] = k - offsets[d]!;
+      for (let k = offsets[d]!; k < offsets[d + 1]!; k++) p[rowsArr[k]!] = k - offsets[d]!;
     };
     for (let s = 0; s < ns; s++) if (srcSelected[s]) place(plan.srcRows, plan.srcOffsets, s);
     for (let t = 0; t < nt; t++) if (tgtSelected[t]) place(plan.tgtRows, plan.tgtOffsets, t);
-  }
-
-  let dtype: FloatDtype;
-  let cols: number;
-  if (isMatrix(rows)) {
-    dtype = rows.dtype;
-    cols = rows.cols;
-  } else if (rows.cols !== undefined && rows.dtype !== undefined) {
-    dtype = rows.dtype;
-    cols = rows.cols;
-  } else {
-    // The reader tells its dtype and width only by reading: read one row now.
-    const at = Math.max(firstRow, 0);
-    const probe = rows.readRows(at, Math.min(plan.nObs, at + 1));
-    dtype = probe.dtype;
-    cols = probe.cols;
+    pos = p;
   }
 
   // Buffers: one per pool; each distribution is a view at its offset in its pool.
@@ -610,7 +575,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
     const t = d - ns;
     return tgtSelected[t] ? plan.tgtOffsets[t + 1]! - plan.tgtOffsets[t]! : 0;
   };
-  const poolOf = new Int32Array(nd);
+  const poolOf = shared ? allocShared(Int32Array, nd) : new Int32Array(nd);
   let nPools: number;
   if (options.pools) {
     nPools = 0;
@@ -625,31 +590,86 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
     nPools = nd;
   }
   const poolElems = new Float64Array(nPools);
-  const elemAt = new Float64Array(nd);
+  const elemAt = shared ? allocShared(Float64Array, nd) : new Float64Array(nd);
   for (let d = 0; d < nd; d++) {
     const p = poolOf[d]!;
     elemAt[d] = poolElems[p]!;
     poolElems[p]! += sizeOf(d) * cols;
   }
-  const poolData: FloatArray[] = Array.from(poolElems, (n) => allocFloat(dtype, n));
-  const copy: DistributionCopy = { plan, dtype, cols, pools: poolData, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf };
+  const alloc = (n: number): FloatArray => (shared ? (dtype === 'float32' ? allocShared(Float32Array, n) : allocShared(Float64Array, n)) : allocFloat(dtype, n));
+  const pools: FloatArray[] = Array.from(poolElems, alloc);
+  const words = (cols * itemSize(dtype)) >> 2;
+  return { plan, dtype, cols, pools, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf, dest, pos, firstRow, lastRow, words };
+}
+
+/**
+ * Copy each distribution's rows out of the representation into its own dense array
+ * (dtype preserved; CSR rows densified, as the reference does). `select` limits which
+ * distributions are copied. Reads the representation once, in row order, in windows cut
+ * on the reader's chunk grid.
+ */
+export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
+  const c = copyDistributions(plan, rows, select, options);
+  const ns = nSrc(plan);
+  const view = (d: number): DenseMatrix => {
+    const n = c.rowsOf(d);
+    const data = options.pools ? c.pools[c.poolOf[d]!]!.subarray(c.elemAt[d]!, c.elemAt[d]! + n * c.cols) : c.pools[d]!;
+    return { format: 'dense', dtype: c.dtype, rows: n, cols: c.cols, data };
+  };
+  const srcData = Array.from({ length: ns }, (_, s) => view(s));
+  const tgtData = Array.from({ length: nTgt(plan) }, (_, t) => view(ns + t));
+  return { plan, srcData, tgtData, srcSelected: c.srcSelected, tgtSelected: c.tgtSelected };
+}
+
+/** The dtype and width of the rows `rows` gives (a reader that does not say is asked for one row). */
+export function rowShape(plan: GroupPlan, rows: RowReader | Matrix, firstRow: number): { dtype: FloatDtype; cols: number } {
+  if (isMatrix(rows)) return { dtype: rows.dtype, cols: rows.cols };
+  if (rows.cols !== undefined && rows.dtype !== undefined) return { dtype: rows.dtype, cols: rows.cols };
+  // The reader tells its dtype and width only by reading: read one row now.
+  const at = Math.max(firstRow, 0);
+  const probe = rows.readRows(at, Math.min(plan.nObs, at + 1));
+  return { dtype: probe.dtype, cols: probe.cols };
+}
+
+/** First row any selected distribution holds (where a reader is probed for its row shape). */
+function firstSelectedRow(plan: GroupPlan, select?: MaterializeSelect): number {
+  let first = plan.nObs;
+  const scan = (rowsArr: Int32Array, offsets: Int32Array, ids: readonly number[] | undefined, n: number): void => {
+    const each = (d: number): void => {
+      for (let k = offsets[d]!; k < offsets[d + 1]!; k++) if (rowsArr[k]! < first) first = rowsArr[k]!;
+    };
+    if (ids) ids.forEach(each);
+    else for (let d = 0; d < n; d++) each(d);
+  };
+  scan(plan.srcRows, plan.srcOffsets, select?.src, nSrc(plan));
+  scan(plan.tgtRows, plan.tgtOffsets, select?.tgt, nTgt(plan));
+  return first;
+}
+
+/** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
+export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
+  const known = isMatrix(rows) || (rows.cols !== undefined && rows.dtype !== undefined);
+  const { dtype, cols } = rowShape(plan, rows, known ? 0 : firstSelectedRow(plan, select));
+  const layout = layoutCopy(plan, dtype, cols, select, options.pools ? { pools: options.pools } : {});
+  const { firstRow, lastRow } = layout;
+  // What is returned holds the pools, not the per-row arrays (4 bytes per cell each).
+  const copy = copyOf(layout);
   if (lastRow < 0) return copy;
 
   const wordsPerElem = itemSize(dtype) >> 2;
-  const words = cols * wordsPerElem;
-  // Where the next row of each distribution goes, in 32-bit words of its pool.
-  const at = new Float64Array(nd);
-  for (let d = 0; d < nd; d++) at[d] = elemAt[d]! * wordsPerElem;
-  const poolWords = poolData.map(wordsOf);
+  const words = layout.words;
+  const at = copyCursors(layout);
+  const poolWords = layout.pools.map(wordsOf);
 
   if (isMatrix(rows)) {
     if (rows.format === 'dense') {
-      scatterWords(wordsOf(rows.data.subarray(firstRow * cols, (lastRow + 1) * cols)), firstRow, lastRow + 1, words, dest, poolOf, poolWords, at, pos);
+      scatterRows(layout, rows.data.subarray(firstRow * cols, (lastRow + 1) * cols), firstRow, lastRow + 1, at, null, poolWords);
     } else {
+      const { dest, poolOf, pos } = layout;
       for (let r = firstRow; r <= lastRow; r++) {
         const d = dest[r]!;
         if (d < 0) continue;
-        const out = poolData[poolOf[d]!]!;
+        const out = layout.pools[poolOf[d]!]!;
         let o: number;
         if (pos === null) {
           o = at[d]! / wordsPerElem;
@@ -663,27 +683,28 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
 
   const window = windowRows(Math.max(1, cols * itemSize(dtype)), rows.chunkRows, options.windowBytes);
   const buffer = allocFloat(dtype, Math.min(window, lastRow + 1 - firstRow) * cols);
-  const bufferWords = wordsOf(buffer);
-  const anyKept = (a: number, b: number): boolean => {
-    for (let r = a; r < b; r++) if (dest[r]! >= 0) return true;
-    return false;
-  };
   // Windows on the grid of multiples of `window` (so on chunk boundaries), clipped to the rows kept.
   for (let g = Math.floor(firstRow / window) * window; g <= lastRow; g += window) {
     const a = Math.max(g, firstRow);
     const b = Math.min(lastRow + 1, g + window);
     // A window with no kept row is never read (secondaries keep only their test cells).
-    if (!anyKept(a, b)) continue;
-    const block = rows.readRows(a, b, buffer.subarray(0, (b - a) * cols)).data;
-    let w = bufferWords;
+    if (!anyCopied(layout, a, b)) continue;
+    let block = rows.readRows(a, b, buffer.subarray(0, (b - a) * cols)).data;
     if (block.buffer !== buffer.buffer || block.byteOffset !== buffer.byteOffset) {
       // A reader that ignored `out`: take its block as is, or converted when the dtype differs.
-      if ((block instanceof Float32Array) === (dtype === 'float32')) w = wordsOf(block);
-      else buffer.set(block.subarray(0, (b - a) * cols));
+      if ((block instanceof Float32Array) !== (dtype === 'float32')) {
+        buffer.set(block.subarray(0, (b - a) * cols));
+        block = buffer;
+      }
     }
-    scatterWords(w, a, b, words, dest, poolOf, poolWords, at, pos);
+    scatterRows(layout, block, a, b, at, null, poolWords);
   }
   return copy;
+}
+
+/** The pools of a layout, without its per-row arrays. */
+export function copyOf(l: CopyLayout): DistributionCopy {
+  return { plan: l.plan, dtype: l.dtype, cols: l.cols, pools: l.pools, poolOf: l.poolOf, elemAt: l.elemAt, srcSelected: l.srcSelected, tgtSelected: l.tgtSelected, rowsOf: l.rowsOf };
 }
 
 /** Bytes of the plan's own arrays (row positions, offsets, conditions). */
