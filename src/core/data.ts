@@ -98,8 +98,23 @@ export interface DatasetSource {
   readRows(location: readonly string[], start: number, end: number, out?: FloatArray): DenseMatrix;
   /** The whole matrix in its stored format (dense, or CSR as CSR). */
   readMatrix(location: readonly string[]): Matrix;
+  /**
+   * Where the matrix's rows lie in a file when they can be read as stored, without a library
+   * in between (dense floats, uncompressed, contiguous, in the platform's byte order, the file
+   * long enough), else null. Sources that cannot tell leave it out.
+   */
+  directRegion?(location: readonly string[]): DirectRegion | null;
   /** Release file handles. Idempotent. */
   close(): void;
+}
+
+/** Rows of a dense float matrix stored as is in a file: row r is `rows × cols` values from `offset + r × cols × itemSize(dtype)`. */
+export interface DirectRegion {
+  readonly file: string;
+  readonly offset: number;
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: FloatDtype;
 }
 
 /** Allocate a typed array of a float dtype. */

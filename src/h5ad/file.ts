@@ -659,14 +659,13 @@ export class H5File {
   /**
    * Where an uncompressed contiguous dataset's bytes start in the file, when they can be read
    * straight from disk: contiguous layout, allocated, in this file, no filters, little-endian
-   * numbers (as the platform's typed arrays), at least DIRECT_MIN_BYTES. Otherwise null: HDF5
-   * reads it.
+   * numbers (as the platform's typed arrays). Otherwise null: HDF5 reads it.
    */
   private directOffset(path: string, meta: Metadata): number | null {
     let hit = this.direct.get(path);
     if (hit === undefined) {
       hit = null;
-      if (meta.total_size * meta.size >= DIRECT_MIN_BYTES && meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
+      if (meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
         const addr = this.headerAddress(path);
         const layout = addr === null ? null : datasetLayout(this.abs, addr, this.superblock);
         const bytes = meta.total_size * meta.size;
@@ -675,6 +674,21 @@ export class H5File {
       this.direct.set(path, hit);
     }
     return hit;
+  }
+
+  /**
+   * The file and offset of a dataset's bytes when they can be read straight from disk (see
+   * directOffset) and the file holds all of them; otherwise null.
+   */
+  directRegion(path: string, meta: Metadata): { file: string; offset: number } | null {
+    const offset = this.directOffset(path, meta);
+    if (offset === null) return null;
+    try {
+      if (statSync(this.abs).size < offset + meta.total_size * meta.size) return null;
+    } catch {
+      return null;
+    }
+    return { file: this.abs, offset };
   }
 
   /** Filters of a dataset. */
@@ -724,7 +738,7 @@ export class H5File {
     const Stored = storedArrayType(meta, this.path, path);
     const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
     const rowBytes = Math.max(1, rowElems * meta.size);
-    if (out instanceof Stored) {
+    if (out instanceof Stored && meta.total_size * meta.size >= DIRECT_MIN_BYTES) {
       // Uncompressed contiguous data of the same type: read the bytes from the file straight
       // into `out`, skipping HDF5, the WebAssembly heap and the copy out of it.
       const offset = this.directOffset(path, meta);

@@ -6,7 +6,7 @@
 import { CellbudgetError } from '../core/errors.js';
 import { obsRowCount } from './obs.js';
 import { allocFloat, itemSize } from '../core/data.js';
-import type { CsrMatrix, DenseMatrix, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../core/data.js';
+import type { CsrMatrix, DenseMatrix, DirectRegion, FloatArray, FloatDtype, Matrix, MatrixInfo } from '../core/data.js';
 import { describeDtype, T, WINDOW_BYTES } from './file.js';
 import type { H5File, Metadata } from './file.js';
 
@@ -290,6 +290,14 @@ export function readMatrix(f: H5File, location: readonly string[], opts: ReadOpt
   f.readRowsInto(`${l.path}/indptr`, l.indptr, 0, l.rows + 1, indptr, 0, wb);
   const m: CsrMatrix = { format: 'csr', dtype: dt, rows: l.rows, cols: l.cols, data, indices, indptr };
   return m;
+}
+
+/** Where a dense float matrix's rows lie in the file, when they can be read as stored (DatasetSource.directRegion). */
+export function directRegion(f: H5File, location: readonly string[]): DirectRegion | null {
+  const l = layout(f, location);
+  if (l.format !== 'dense' || l.meta.type !== T.FLOAT || (l.meta.size !== 4 && l.meta.size !== 8)) return null;
+  const at = f.directRegion(l.path, l.meta);
+  return at === null ? null : { file: at.file, offset: at.offset, rows: l.rows, cols: l.cols, dtype: floatDtypeFor(l.meta) };
 }
 
 /** Representations in a file: X, obsm/*, layers/* (locations as path parts). */

@@ -1,8 +1,8 @@
 /** `openH5ad`: a DatasetSource over an h5ad file, holding one h5wasm handle until close(). */
 import { CellbudgetError } from '../core/errors.js';
-import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../core/data.js';
+import type { DatasetSource, DenseMatrix, DirectRegion, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../core/data.js';
 import { H5File } from './file.js';
-import { matrixInfo, readMatrix, readRows } from './matrix.js';
+import { directRegion, matrixInfo, readMatrix, readRows } from './matrix.js';
 import { obsLayout, obsRowCount, readObsColumn, readObsIndex } from './obs.js';
 import { readEmbeddings, unsKeys } from './uns.js';
 
@@ -56,6 +56,10 @@ class H5adSource implements DatasetSource {
 
   readMatrix(location: readonly string[]): Matrix {
     return readMatrix(this.f(), location);
+  }
+
+  directRegion(location: readonly string[]): DirectRegion | null {
+    return directRegion(this.f(), location);
   }
 
   close(): void {
