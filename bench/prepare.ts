@@ -13,8 +13,9 @@
  *            produce the same manifest and the same split digests (else the comparison is void)
  *   equal    whole processes: wall time (spawn to reap) and peak RSS (ru_maxrss from wait4,
  *            the kernel high-water mark) of each program; "idle" is the same program on a
- *            2,000-cell file (runtime + modules); ratios are taken pair by pair in this run
- *   floor    reads: the seconds split --digest spends in readRows on the 1M file, and the
+ *            2,000-cell file (runtime + modules); ratios are taken pair by pair in this run;
+ *            `split --digest --threads 1` (the copy on one thread) is measured alongside
+ *   floor    reads: the seconds split --digest --threads 1 spends in readRows on the 1M file, and the
  *            whole-matrix windowed read, against h5py reading the matrix whole, contiguous
  *            and gzip-chunked (anndata's default chunks)
  *   scaling  100k / 1M / 4M cells: whole-process time and peak, net of idle, per million
@@ -202,12 +203,14 @@ function timedSource(src: DatasetSource, onRead: (seconds: number) => void): Dat
 
 interface StageRun {
   stages: Record<string, { seconds: number; peakBytes: number }>;
+  /** Seconds in the reader's readRows (0 with two threads: each reads the file itself). */
   readSeconds: number;
   idleRssBytes: number;
+  threads: 1 | 2;
 }
 
-/** One `split --digest` in this process with per-stage seconds and VmHWM (reset per stage). */
-function stagesOnce(file: string): StageRun {
+/** One `split --digest` in this process with per-stage seconds and VmHWM (reset per stage); `threads` as split's --threads. */
+function stagesOnce(file: string, threads?: 1 | 2): StageRun {
   forceGc();
   const idle = readProcStatus()?.rssBytes ?? 0;
   const stages: StageRun['stages'] = {};
@@ -220,12 +223,13 @@ function stagesOnce(file: string): StageRun {
     return r;
   };
   const src = openH5ad(file);
+  let used: 1 | 2 = 1;
   try {
-    runSplit(timedSource(src, (s) => (readSeconds += s)), CONFIG, { digest: true }, stage);
+    used = runSplit(timedSource(src, (s) => (readSeconds += s)), CONFIG, { digest: true, ...(threads ? { threads } : {}) }, stage).digests?.threads ?? 1;
   } finally {
     src.close();
   }
-  return { stages, readSeconds, idleRssBytes: idle };
+  return { stages, readSeconds, idleRssBytes: idle, threads: used };
 }
 
 /** The whole matrix read in the pipeline's windows (size, chunk alignment) into one reused buffer. */
@@ -368,6 +372,7 @@ function sectionEqual(file: BenchFile, idle: BenchFile, cfg: string, runs: numbe
   const idleRef: ProcessFigure[] = [];
   const o: ProcessFigure[] = [];
   const p: ProcessFigure[] = [];
+  const one: ProcessFigure[] = [];
   measureProcess(ours(file.path, cfg), scratch); // warm-up: page cache
   measureProcess(reference(file.path, cfg), scratch);
   for (let i = 0; i < runs; i++) {
@@ -375,6 +380,7 @@ function sectionEqual(file: BenchFile, idle: BenchFile, cfg: string, runs: numbe
     idleRef.push(measureProcess(reference(idle.path, cfg), scratch));
     o.push(measureProcess(ours(file.path, cfg), scratch));
     p.push(measureProcess(reference(file.path, cfg), scratch));
+    one.push(measureProcess(ours(file.path, cfg, ['--threads', '1']), scratch));
   }
   const t = (xs: ProcessFigure[]): number[] => xs.map((x) => x.seconds);
   const m = (xs: ProcessFigure[]): number[] => xs.map((x) => x.maxRssBytes);
@@ -389,9 +395,11 @@ function sectionEqual(file: BenchFile, idle: BenchFile, cfg: string, runs: numbe
     ['idle (2k-cell file)', `${range(t(idleOurs), sec)}, ${range(m(idleOurs), mb)}`, `${range(t(idleRef), sec)}, ${range(m(idleRef), mb)}`, '', ''],
     ['peak − idle', range(netOurs, mb), range(netRef, mb), range(pair((i) => netOurs[i]! / netRef[i]!), ratio), ''],
     ['(peak − idle) / (kept + obs)', range(netOurs.map((x) => x / base), ratio), range(netRef.map((x) => x / base), ratio), '', '≤ 1.30×'],
+    ['--threads 1: wall time', range(t(one), sec), '', range(pair((i) => one[i]!.seconds / p[i]!.seconds), ratio), ''],
+    ['--threads 1: peak RSS', range(m(one), mb), '', range(pair((i) => one[i]!.maxRssBytes / p[i]!.maxRssBytes), ratio), ''],
   ]);
   out(`  kept bytes (every distribution once) ${mb(sizes.keptBytes)}, obs columns read ${mb(sizes.obsBytes)}`);
-  out(`  per run (ours | reference): ${o.map((x, i) => `${sec(x.seconds)} ${mb(x.maxRssBytes)} | ${sec(p[i]!.seconds)} ${mb(p[i]!.maxRssBytes)}`).join(';  ')}`);
+  out(`  per run (ours | reference | ours --threads 1): ${o.map((x, i) => `${sec(x.seconds)} ${mb(x.maxRssBytes)} | ${sec(p[i]!.seconds)} ${mb(p[i]!.maxRssBytes)} | ${sec(one[i]!.seconds)} ${mb(one[i]!.maxRssBytes)}`).join(';  ')}`);
 }
 
 const H5PY_FLOOR = `
@@ -430,7 +438,7 @@ function sectionScaling(files: BenchFile[], idle: BenchFile, cfg: string, runs: 
   const idleRuns = Array.from({ length: runs }, () => measureProcess(ours(idle.path, cfg), scratch));
   const idleT = median(idleRuns.map((r) => r.seconds));
   const idleM = median(idleRuns.map((r) => r.maxRssBytes));
-  const rows: string[][] = [['cells', 'drugs', 'time', 'peak', 's / M cells', 'MB / M cells', 'plan', 'assign', 'materialize', '(reads)', 'digest']];
+  const rows: string[][] = [['cells', 'drugs', 'time', 'peak', 's / M cells', 'MB / M cells', 'plan', 'assign', 'materialize', '(reads)', 'digest', 'threads']];
   for (const f of files) {
     measureProcess(ours(f.path, cfg), scratch); // warm-up
     const whole = Array.from({ length: runs }, () => measureProcess(ours(f.path, cfg), scratch));
@@ -442,7 +450,8 @@ function sectionScaling(files: BenchFile[], idle: BenchFile, cfg: string, runs: 
       const xs = stageRuns.map((r) => r.stages[name]?.seconds ?? NaN);
       return `${(median(xs) / perM).toFixed(3)}`;
     };
-    rows.push([cellsName(f.cells), String(f.drugs), sec(t), mb(m), ((t - idleT) / perM).toFixed(2), ((m - idleM) / MB / perM).toFixed(0), st('plan'), st('assign'), st('materialize'), (median(stageRuns.map((r) => r.readSeconds)) / perM).toFixed(3), st('digest')]);
+    const reads = stageRuns.some((r) => r.threads === 2) ? 'both threads' : (median(stageRuns.map((r) => r.readSeconds)) / perM).toFixed(3);
+    rows.push([cellsName(f.cells), String(f.drugs), sec(t), mb(m), ((t - idleT) / perM).toFixed(2), ((m - idleM) / MB / perM).toFixed(0), st('plan'), st('assign'), st('materialize'), reads, st('digest'), String(stageRuns[0]?.threads ?? 1)]);
   }
   out(`  idle run (2k cells): ${sec(idleT)}, ${mb(idleM)}; stage columns are seconds per million cells`);
   table(rows);
@@ -481,11 +490,12 @@ async function main(): Promise<void> {
     if (kind === 'stages') result = stagesOnce(file!);
     else if (kind === 'floor') {
       const runs = Number(n);
-      stagesOnce(file!); // warm-up
+      // The reader's own speed: one thread, every window through readRows.
+      stagesOnce(file!, 1); // warm-up
       const read: number[] = [];
       const windowed: number[] = [];
       for (let i = 0; i < runs; i++) {
-        read.push(stagesOnce(file!).readSeconds);
+        read.push(stagesOnce(file!, 1).readSeconds);
         windowed.push(windowedReadOnce(file!));
       }
       result = { read, windowed };

@@ -24,10 +24,11 @@ describe.skipIf(missing !== null)('the benchmark\'s Python reference', () => {
   });
 
   // forced.json: the reference keeps its defect, cellbudget the intent, so their splits differ.
-  it.each(['tiny', 'by_line', 'combos', 'strings'])('copies the same bytes as split --digest on %s', async (name) => {
+  // --threads 2: the copy shared with a helper thread where the matrix is read directly (tiny, by_line, strings).
+  it.each(['tiny', 'by_line', 'combos', 'strings'].flatMap((name) => ['1', '2'].map((threads) => [name, threads] as const)))('copies the same bytes as split --digest on %s (--threads %s)', async (name, threads) => {
     const ref = spawnSync(PY, [join(REF, 'prepare_split.py'), `${GOLDEN}/${name}.h5ad`, '--config', `${GOLDEN}/${name}.json`, '--json', '--digest'], { encoding: 'utf8' });
     expect(ref.status, ref.stderr).toBe(0);
-    const ours = await runCli(['split', `${GOLDEN}/${name}.h5ad`, '--config', `${GOLDEN}/${name}.json`, '--json', '--digest']);
+    const ours = await runCli(['split', `${GOLDEN}/${name}.h5ad`, '--config', `${GOLDEN}/${name}.json`, '--json', '--digest', '--threads', threads]);
     expect(ours.code, ours.err).toBe(0);
     const a = JSON.parse(ours.out) as Record<string, unknown>;
     const b = JSON.parse(ref.stdout) as Record<string, unknown>;

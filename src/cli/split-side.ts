@@ -1,0 +1,115 @@
+/**
+ * One side of `split --digest` on two threads (split-copy.ts): fill the pools a side owns from
+ * the file, then hash its splits. What the helper thread loads: this, the scatter loop and the
+ * digest, nothing else (no config schemas, no HDF5).
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { MessagePort } from 'node:worker_threads';
+import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
+import type { DirectRegion, FloatArray, FloatDtype } from '../core/data.js';
+import type { Split } from '../core/names.js';
+import { anyCopied, copyCursors, scatterRows } from '../pipeline/scatter.js';
+import { digestPooled } from '../pipeline/digest.js';
+
+/** Bytes of one thread's read window. */
+const WINDOW_BYTES = 1024 * 1024;
+
+/** A split to hash: its targets and sources (indices into the plan). */
+export interface DigestJob {
+  readonly split: Split;
+  readonly tgt: Int32Array;
+  readonly src: Int32Array;
+}
+
+export type SplitDigest = { sha256: string; bytes: number };
+
+/** What one side (this thread or the helper) does: plain data, SharedArrayBuffers inside. */
+export interface CopySide {
+  readonly region: DirectRegion;
+  readonly dtype: FloatDtype;
+  readonly cols: number;
+  readonly words: number;
+  readonly nSrc: number;
+  readonly dest: Int32Array;
+  readonly pos: Int32Array | null;
+  readonly poolOf: Int32Array;
+  readonly elemAt: Float64Array;
+  readonly rows: Int32Array;
+  readonly pools: readonly FloatArray[];
+  readonly firstRow: number;
+  readonly lastRow: number;
+  /** owned[pool] = 1 for the pools this side fills. */
+  readonly owned: Uint8Array;
+  readonly digests: readonly DigestJob[];
+  /** [0]: this thread has filled its pools (the sources among them); [1]: the helper is done. */
+  readonly sync: Int32Array;
+  /** Whether this side must wait for [0] before hashing (the helper: its splits' sources). */
+  readonly waitForSources: boolean;
+}
+
+/** Fill this side's pools from the file. */
+export function fillSide(side: CopySide): void {
+  const rowBytes = side.cols * (side.dtype === 'float32' ? 4 : 8);
+  const windowRows = Math.max(1, Math.floor(WINDOW_BYTES / rowBytes));
+  const window = side.dtype === 'float32' ? new Float32Array(windowRows * side.cols) : new Float64Array(windowRows * side.cols);
+  const bytes = new Uint8Array(window.buffer);
+  const at = copyCursors(side);
+  const fd = openSync(side.region.file, 'r');
+  try {
+    for (let a = side.firstRow; a <= side.lastRow; a += windowRows) {
+      const b = Math.min(side.lastRow + 1, a + windowRows);
+      if (!anyCopied(side, a, b, side.owned)) continue;
+      const want = (b - a) * rowBytes;
+      let done = 0;
+      while (done < want) {
+        const n = readSync(fd, bytes, done, want - done, side.region.offset + a * rowBytes + done);
+        if (n <= 0) break;
+        done += n;
+      }
+      if (done !== want) {
+        throw new CellbudgetError('FILE_TRUNCATED', `${side.region.file} ended while rows ${a}..${b} of the representation were read: ${want - done} bytes are missing.`, {
+          file: side.region.file,
+          hint: 'The file was cut short or changed while it was read; copy it again.',
+        });
+      }
+      scatterRows(side, window, a, b, at, side.owned);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Hash this side's splits (the helper first waits for the sources this thread fills). */
+export function digestSide(side: CopySide): Record<string, SplitDigest> {
+  if (side.waitForSources) while (Atomics.load(side.sync, 0) === 0) Atomics.wait(side.sync, 0, 0, 1000);
+  const layout = { nSrc: side.nSrc, dtype: side.dtype, cols: side.cols, pools: side.pools, poolOf: side.poolOf, elemAt: side.elemAt, rowsOf: (d: number) => side.rows[d]! };
+  const out: Record<string, SplitDigest> = {};
+  for (const j of side.digests) out[j.split] = digestPooled(layout, j.tgt, j.src);
+  return out;
+}
+
+export interface HelperReply {
+  readonly digests?: Record<string, SplitDigest>;
+  readonly error?: { readonly code?: string; readonly message: string };
+}
+
+/** The helper's side of it (src/cli/split-copy-worker.ts): one side, then its reply and `done`. */
+export function serveCopyHelper(port: MessagePort, done: Int32Array, side: CopySide): void {
+  let reply: HelperReply;
+  try {
+    fillSide(side);
+    reply = { digests: digestSide(side) };
+  } catch (e) {
+    // A CellbudgetError's message already ends with its hint.
+    reply = isCellbudgetError(e) ? { error: { code: e.code, message: e.message } } : { error: { message: e instanceof Error ? e.message : String(e) } };
+  }
+  port.postMessage(reply);
+  Atomics.store(done, 1, 1);
+  Atomics.notify(done, 1);
+}
+
+/** Called by the helper once loaded (see helperStarted). */
+export function announceHelper(done: Int32Array): void {
+  Atomics.store(done, 0, 1);
+  Atomics.notify(done, 0);
+}
