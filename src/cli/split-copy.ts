@@ -2,16 +2,13 @@
  * `split --digest` on two threads: the copy and the hashing of an uncompressed contiguous
  * representation, shared with one helper thread.
  *
- * Both threads read every row window straight from the file (the kernel's page-cache copy is
- * cheap next to the scatter); each copies only the rows of the pools it owns and then hashes
- * its own splits. The helper owns the largest split's targets; this thread the sources and the
- * other splits. A split's digest also covers its sources, so the helper hashes only once this
- * thread has filled them (one shared flag). Same bytes, same digests as one thread: the rows of
- * each distribution are still copied in file order, each pool by one thread.
+ * Each thread reads half of the rows straight from the file and copies them to their places
+ * (the helper's cursors start where this thread's rows of each distribution end: `cursorsAt`).
+ * Once both halves are in, the helper hashes the largest split and this thread the others.
+ * Same bytes, same digests as one thread.
  *
- * Measured on 1M cells × 50 float32 (200 MB kept; 2 cores): the copy and the hashing took
- * 360–390 ms on one thread and 220–240 ms on two (micro-benchmark of this scheme), for a
- * helper that costs ~25 ms to start (while obs is read and planned) and ~10 MB.
+ * Measured on 1M cells × 50 float32 (200 MB kept; 2 cores): see the module's caller
+ * (src/cli/split.ts) and `npm run bench -- prepare`.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +21,7 @@ import type { DirectRegion } from '../core/data.js';
 import { SPLITS } from '../core/names.js';
 import type { Split } from '../core/names.js';
 import type { CopyLayout } from '../pipeline/grouping.js';
+import { copyCursors, cursorsAt } from '../pipeline/scatter.js';
 import { digestSide, fillSide } from './split-side.js';
 import type { CopySide, DigestJob, HelperReply, SplitDigest } from './split-side.js';
 
@@ -96,27 +94,19 @@ export interface SharedCopy {
   readonly started: number;
 }
 
-function signalFilled(sync: Int32Array): void {
-  Atomics.store(sync, 0, 1);
-  Atomics.notify(sync, 0);
-}
-
 /**
- * Start the copy of `layout` (made with `shared: true`) from `region`: hand the helper its
- * side (the pools in `helperPools`, then the digests of `helperSplits`) and fill this thread's
- * pools. Then call `digestShared`.
+ * Start the copy of `layout` (made with `shared: true`) from `region`: hand the helper the
+ * second half of the rows (and, for later, the digests of `helperSplits`) and copy the first
+ * half here. Then call `digestShared`.
  */
-export function fillShared(helper: CopyHelper, layout: CopyLayout, region: DirectRegion, jobs: readonly DigestJob[], helperPools: readonly number[], helperSplits: readonly Split[]): SharedCopy {
-  const nPools = layout.pools.length;
-  const mine = new Uint8Array(nPools).fill(1);
-  const theirs = new Uint8Array(nPools);
-  for (const p of helperPools) {
-    mine[p] = 0;
-    theirs[p] = 1;
-  }
+export function fillShared(helper: CopyHelper, layout: CopyLayout, region: DirectRegion, jobs: readonly DigestJob[], helperSplits: readonly Split[]): SharedCopy {
   const rows = new Int32Array(new SharedArrayBuffer(4 * layout.poolOf.length));
   for (let d = 0; d < rows.length; d++) rows[d] = layout.rowsOf(d);
   const sync = new Int32Array(new SharedArrayBuffer(8));
+  const from = Math.max(0, layout.firstRow);
+  const to = layout.lastRow + 1;
+  const mid = from + Math.floor((to - from) / 2);
+  const shared = (n: number): Float64Array => new Float64Array(new SharedArrayBuffer(8 * n));
   const common = {
     region,
     dtype: layout.dtype,
@@ -129,29 +119,28 @@ export function fillShared(helper: CopyHelper, layout: CopyLayout, region: Direc
     elemAt: layout.elemAt,
     rows,
     pools: layout.pools,
-    firstRow: layout.firstRow,
-    lastRow: layout.lastRow,
     sync,
   };
-  const side: CopySide = { ...common, owned: mine, digests: jobs.filter((j) => !helperSplits.includes(j.split)), waitForSources: false };
   const started = performance.now();
-  helper.worker.postMessage({ ...common, owned: theirs, digests: jobs.filter((j) => helperSplits.includes(j.split)), waitForSources: true } satisfies CopySide);
+  const theirs: CopySide = { ...common, from: mid, to, at: cursorsAt(layout, mid, copyCursors(layout, shared(layout.elemAt.length))), digests: jobs.filter((j) => helperSplits.includes(j.split)), role: 1 };
+  helper.worker.postMessage(theirs);
+  const mine: CopySide = { ...common, from, to: mid, at: copyCursors(layout), digests: jobs.filter((j) => !helperSplits.includes(j.split)), role: 0 };
   try {
-    fillSide(side);
+    fillSide(mine);
   } catch (e) {
-    // The helper waits for the sources: release it, and stop it.
-    signalFilled(sync);
+    // fillSide has told the helper (it stops waiting); stop it and report this side's error.
     stopCopyHelper(helper);
     throw e;
   }
-  signalFilled(sync);
-  return { helper, mine: side, region, started };
+  return { helper, mine, region, started };
 }
 
-/** Hash this thread's splits, wait for the helper's, and stop it. */
+/** Hash this thread's splits (once the helper's rows are in), wait for the helper's digests, and stop it. */
 export function digestShared(s: SharedCopy): Record<Split, SplitDigest> {
   const mine = digestSide(s.mine);
   const theirs = awaitHelper(s.helper, s.region, 30_000 + 20 * (performance.now() - s.started));
+  // null: the helper's fill failed, and awaitHelper has thrown its error.
+  if (mine === null) throw new Error('the split helper thread failed without saying why');
   // In split order (train, val, test), whoever hashed which: the JSON reads the same either way.
   const out = {} as Record<Split, SplitDigest>;
   for (const split of SPLITS) {

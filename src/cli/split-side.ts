@@ -1,6 +1,6 @@
 /**
- * One side of `split --digest` on two threads (split-copy.ts): fill the pools a side owns from
- * the file, then hash its splits. What the helper thread loads: this, the scatter loop and the
+ * One side of `split --digest` on two threads (split-copy.ts): copy one half of the rows from
+ * the file into the pools, then, once the other half is in too, hash this side's splits. What the helper thread loads: this, the scatter loop and the
  * digest, nothing else (no config schemas, no HDF5).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -8,7 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import type { DirectRegion, FloatArray, FloatDtype } from '../core/data.js';
 import type { Split } from '../core/names.js';
-import { anyCopied, copyCursors, scatterRows } from '../pipeline/scatter.js';
+import { anyCopied, scatterRows } from '../pipeline/scatter.js';
 import { digestPooled } from '../pipeline/digest.js';
 
 /** Bytes of one thread's read window. */
@@ -36,29 +36,42 @@ export interface CopySide {
   readonly elemAt: Float64Array;
   readonly rows: Int32Array;
   readonly pools: readonly FloatArray[];
-  readonly firstRow: number;
-  readonly lastRow: number;
-  /** owned[pool] = 1 for the pools this side fills. */
-  readonly owned: Uint8Array;
+  /** This side's rows of the representation: [from, to). */
+  readonly from: number;
+  readonly to: number;
+  /** Where this side's first row of each distribution goes (words into its pool), advanced as rows are copied. */
+  readonly at: Float64Array;
   readonly digests: readonly DigestJob[];
-  /** [0]: this thread has filled its pools (the sources among them); [1]: the helper is done. */
+  /** sync[role]: 0 while this side fills, 1 once filled, 2 when it failed; the other side's is sync[1 - role]. */
   readonly sync: Int32Array;
-  /** Whether this side must wait for [0] before hashing (the helper: its splits' sources). */
-  readonly waitForSources: boolean;
+  readonly role: 0 | 1;
 }
 
-/** Fill this side's pools from the file. */
+/** Raised by a side whose fill failed: the other side stops waiting and the failure is reported once. */
+export const FILL_FAILED = 2;
+
+/** Fill this side's rows into the pools, then say so (also when it fails). */
 export function fillSide(side: CopySide): void {
+  let state = FILL_FAILED;
+  try {
+    fillRows(side);
+    state = 1;
+  } finally {
+    Atomics.store(side.sync, side.role, state);
+    Atomics.notify(side.sync, side.role);
+  }
+}
+
+function fillRows(side: CopySide): void {
   const rowBytes = side.cols * (side.dtype === 'float32' ? 4 : 8);
   const windowRows = Math.max(1, Math.floor(WINDOW_BYTES / rowBytes));
   const window = side.dtype === 'float32' ? new Float32Array(windowRows * side.cols) : new Float64Array(windowRows * side.cols);
   const bytes = new Uint8Array(window.buffer);
-  const at = copyCursors(side);
   const fd = openSync(side.region.file, 'r');
   try {
-    for (let a = side.firstRow; a <= side.lastRow; a += windowRows) {
-      const b = Math.min(side.lastRow + 1, a + windowRows);
-      if (!anyCopied(side, a, b, side.owned)) continue;
+    for (let a = side.from; a < side.to; a += windowRows) {
+      const b = Math.min(side.to, a + windowRows);
+      if (!anyCopied(side, a, b)) continue;
       const want = (b - a) * rowBytes;
       let done = 0;
       while (done < want) {
@@ -72,16 +85,18 @@ export function fillSide(side: CopySide): void {
           hint: 'The file was cut short or changed while it was read; copy it again.',
         });
       }
-      scatterRows(side, window, a, b, at, side.owned);
+      scatterRows(side, window, a, b, side.at);
     }
   } finally {
     closeSync(fd);
   }
 }
 
-/** Hash this side's splits (the helper first waits for the sources this thread fills). */
-export function digestSide(side: CopySide): Record<string, SplitDigest> {
-  if (side.waitForSources) while (Atomics.load(side.sync, 0) === 0) Atomics.wait(side.sync, 0, 0, 1000);
+/** Hash this side's splits once the other side has filled its rows; false when the other side failed. */
+export function digestSide(side: CopySide): Record<string, SplitDigest> | null {
+  const other = 1 - side.role;
+  while (Atomics.load(side.sync, other) === 0) Atomics.wait(side.sync, other, 0, 1000);
+  if (Atomics.load(side.sync, other) === FILL_FAILED) return null;
   const layout = { nSrc: side.nSrc, dtype: side.dtype, cols: side.cols, pools: side.pools, poolOf: side.poolOf, elemAt: side.elemAt, rowsOf: (d: number) => side.rows[d]! };
   const out: Record<string, SplitDigest> = {};
   for (const j of side.digests) out[j.split] = digestPooled(layout, j.tgt, j.src);
@@ -98,7 +113,8 @@ export function serveCopyHelper(port: MessagePort, done: Int32Array, side: CopyS
   let reply: HelperReply;
   try {
     fillSide(side);
-    reply = { digests: digestSide(side) };
+    // null: this thread's fill failed; it reports its own error.
+    reply = { digests: digestSide(side) ?? {} };
   } catch (e) {
     // A CellbudgetError's message already ends with its hint.
     reply = isCellbudgetError(e) ? { error: { code: e.code, message: e.message } } : { error: { message: e instanceof Error ? e.message : String(e) } };

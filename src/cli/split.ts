@@ -91,10 +91,10 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: Split
       const r = region;
       helper = null; // from here on, the shared copy stops it
       const jobs = SPLITS.map((s) => ({ split: s, tgt: assignment.tgt[s], src: assignment.src[s] }));
-      // The helper takes the split with the most target cells (its pool, then its digest).
+      // The helper hashes the split with the most target cells; this thread the other two.
       const cells = (s: Split): number => cellsOf(plan, assignment.tgt[s], new Int32Array()).tgtCells;
       const largest = SPLITS.reduce((a, b) => (cells(b) > cells(a) ? b : a));
-      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r.dtype, r.cols, undefined, { pools, shared: true }), r, jobs, [1 + SPLITS.indexOf(largest)], [largest]));
+      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r.dtype, r.cols, undefined, { pools, shared: true }), r, jobs, [largest]));
       const digests = stage('digest', () => digestShared(shared));
       return { plan, assignment, digests: { digests, threads: 2 } };
     }

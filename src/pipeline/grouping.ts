@@ -10,7 +10,7 @@ import { flagColumn } from './config.js';
 import type { DataManagerConfig } from './config.js';
 import { keyColumn, tupleAt, tupleKeys } from './keys.js';
 import { anyCopied, copyCursors, scatterRows, wordsOf } from './scatter.js';
-export { anyCopied, copyCursors, scatterRows } from './scatter.js';
+export { anyCopied, copyCursors, cursorsAt, scatterRows } from './scatter.js';
 export type { ScatterLayout } from './scatter.js';
 import type { KeyColumn } from './keys.js';
 
@@ -486,8 +486,8 @@ export interface DistributionCopy {
 
 /**
  * Where each row of the representation goes: what `copyDistributions` fills, laid out before
- * any row is read. Plain data (typed arrays, shared when asked), so another thread can fill
- * some of the pools from the same rows (`scatterRows` with `owned`).
+ * any row is read. Plain data (typed arrays, shared when asked), so another thread can copy
+ * some of the rows (`cursorsAt` gives where its rows go).
  */
 export interface CopyLayout extends DistributionCopy {
   /** Per row: its distribution (sources first, then targets), or -1 when not copied. */
@@ -663,7 +663,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
 
   if (isMatrix(rows)) {
     if (rows.format === 'dense') {
-      scatterRows(layout, rows.data.subarray(firstRow * cols, (lastRow + 1) * cols), firstRow, lastRow + 1, at, null, poolWords);
+      scatterRows(layout, rows.data.subarray(firstRow * cols, (lastRow + 1) * cols), firstRow, lastRow + 1, at, poolWords);
     } else {
       const { dest, poolOf, pos } = layout;
       for (let r = firstRow; r <= lastRow; r++) {
@@ -697,7 +697,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
         block = buffer;
       }
     }
-    scatterRows(layout, block, a, b, at, null, poolWords);
+    scatterRows(layout, block, a, b, at, poolWords);
   }
   return copy;
 }

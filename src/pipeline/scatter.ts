@@ -21,9 +21,7 @@ export interface ScatterLayout {
 /**
  * Copy rows `start..end` of `block` (row-major, `words` 32-bit words per row) to their
  * distributions. Copies 32-bit words, not floats: bit-exact (NaN payloads included) and a
- * plain loop over one typed-array type, faster than a subarray + set() per row. With `owned`,
- * only rows whose pool is owned (owned[pool] = 1) are copied: two threads can fill disjoint
- * pools from the same rows.
+ * plain loop over one typed-array type, faster than a subarray + set() per row.
  */
 function scatterWords(
   block: Int32Array,
@@ -35,14 +33,11 @@ function scatterWords(
   pools: readonly Int32Array[],
   at: Float64Array,
   pos: Int32Array | null,
-  owned: Uint8Array | null,
 ): void {
   for (let r = start; r < end; r++) {
     const d = dest[r]!;
     if (d < 0) continue;
-    const p = poolOf[d]!;
-    if (owned !== null && owned[p] === 0) continue;
-    const out = pools[p]!;
+    const out = pools[poolOf[d]!]!;
     let o: number;
     if (pos === null) {
       o = at[d]!;
@@ -58,26 +53,38 @@ export function wordsOf(a: FloatArray): Int32Array {
 }
 
 /** Where the next row of each distribution goes, in 32-bit words of its pool: the cursors `scatterRows` advances. */
-export function copyCursors(layout: { readonly dtype: FloatDtype; readonly elemAt: Float64Array }): Float64Array {
+export function copyCursors(layout: { readonly dtype: FloatDtype; readonly elemAt: Float64Array }, into: Float64Array = new Float64Array(layout.elemAt.length)): Float64Array {
   const wordsPerElem = layout.dtype === 'float32' ? 1 : 2;
-  return Float64Array.from(layout.elemAt, (e) => e * wordsPerElem);
+  for (let d = 0; d < into.length; d++) into[d] = layout.elemAt[d]! * wordsPerElem;
+  return into;
 }
 
 /**
- * Copy rows [a, b) of the representation, held in `block` (row-major, layout.dtype), to their
- * distributions; `at` from `copyCursors`, advanced. With `owned`, only the pools it marks.
- * Rows must come in file order (windows in increasing order) unless the layout has `pos`.
+ * Copy rows [a, b) of the representation, held in `block` (row-major, the layout's dtype), to
+ * their distributions; `at` (from `copyCursors`, or `cursorsAt`) is advanced. Rows must come in
+ * file order (windows in increasing order) unless the layout has `pos`.
  */
-export function scatterRows(layout: ScatterLayout, block: FloatArray, a: number, b: number, at: Float64Array, owned: Uint8Array | null = null, poolWords: readonly Int32Array[] = layout.pools.map(wordsOf)): void {
-  scatterWords(wordsOf(block), a, b, layout.words, layout.dest, layout.poolOf, poolWords, at, layout.pos, owned);
+export function scatterRows(layout: ScatterLayout, block: FloatArray, a: number, b: number, at: Float64Array, poolWords: readonly Int32Array[] = layout.pools.map(wordsOf)): void {
+  scatterWords(wordsOf(block), a, b, layout.words, layout.dest, layout.poolOf, poolWords, at, layout.pos);
 }
 
-/** Whether any row in [a, b) is copied (optionally: into an owned pool). */
-export function anyCopied(layout: Pick<ScatterLayout, 'dest' | 'poolOf'>, a: number, b: number, owned: Uint8Array | null = null): boolean {
-  for (let r = a; r < b; r++) {
-    const d = layout.dest[r]!;
-    if (d >= 0 && (owned === null || owned[layout.poolOf[d]!] === 1)) return true;
-  }
+/** Whether any row in [a, b) is copied. */
+export function anyCopied(layout: Pick<ScatterLayout, 'dest'>, a: number, b: number): boolean {
+  for (let r = a; r < b; r++) if (layout.dest[r]! >= 0) return true;
   return false;
 }
 
+/**
+ * The cursors of a copy that starts at row `from`: each distribution's place after its rows
+ * before `from` (`copyCursors` advanced over them without copying). Lets two threads copy the
+ * two halves of the rows at once.
+ */
+export function cursorsAt(layout: Pick<ScatterLayout, 'dest' | 'words' | 'pos'> & { readonly dtype: FloatDtype; readonly elemAt: Float64Array }, from: number, into: Float64Array = copyCursors(layout)): Float64Array {
+  // With `pos`, every row knows its own place: the cursors stay at each distribution's start.
+  if (layout.pos !== null) return into;
+  for (let r = 0; r < from; r++) {
+    const d = layout.dest[r]!;
+    if (d >= 0) into[d]! += layout.words;
+  }
+  return into;
+}
