@@ -61,6 +61,14 @@ set -e
 [ "$code" = 0 ] || { cat "$work/run.out" >&2; fail "cellbudget run golden exited $code"; }
 [ -s "$proj/report/report.json" ] || fail "cellbudget run golden wrote no report.json"
 
+# split --digest on two threads from the installed package (its helper thread's module is
+# found beside the CLI's), with the digests one thread gives.
+fx="$proj/node_modules/cellbudget/fixtures/datasets"
+one="$(npx --no-install cellbudget split "$fx/tiny.h5ad" --config "$fx/tiny.config.json" --digest --threads 1 | grep sha256)" || fail "split --digest --threads 1 failed"
+two="$(npx --no-install cellbudget split "$fx/tiny.h5ad" --config "$fx/tiny.config.json" --digest --threads 2)" || fail "split --digest --threads 2 failed"
+grep -q "on two threads" <<<"$two" || fail "split --digest --threads 2 did not use two threads: $two"
+[ "$one" = "$(grep sha256 <<<"$two")" ] || fail "split --digest gave other digests on two threads"
+
 mkdir -p test
 cat > test/memory.test.ts <<'TS'
 import { test } from 'vitest';
