@@ -48,6 +48,8 @@ node --input-type=module -e '
   if (typeof harness.runScenarios !== "function" || typeof harness.renderHtml !== "function") throw new Error("cellbudget/harness does not export runScenarios and renderHtml");
   // HDF5 loads on first use: a shipped file opens once h5Ready() resolved.
   await h.h5Ready();
+  // The binary the build extracted from h5wasm ships in the package and is what loads.
+  if (h.h5wasmBinary() !== "extracted") throw new Error(`h5wasm loaded its ${h.h5wasmBinary()} binary, not the one the package ships`);
   const src = h.openH5ad(new URL("./node_modules/cellbudget/fixtures/datasets/tiny.h5ad", `file://${process.cwd()}/`).pathname);
   if (!(src.nObs > 0)) throw new Error("cellbudget/h5ad read no cells from a shipped fixture");
   src.close();

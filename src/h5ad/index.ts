@@ -1,6 +1,6 @@
 // The h5ad reader and writer (`cellbudget/h5ad`): HDF5's WebAssembly module loads on the
 // first `await h5Ready()` (the writer's, on the first `synthesize`), not on import.
-export { H5File, withH5, validateHdf5File, wasmHeapBytes, reserveWasmHeap, WINDOW_BYTES, h5Ready, h5Loaded } from './file.js';
+export { H5File, withH5, validateHdf5File, wasmHeapBytes, reserveWasmHeap, WINDOW_BYTES, h5Ready, h5Loaded, h5wasmBinary } from './file.js';
 export { openH5ad, withH5ad } from './source.js';
 export { matrixInfo, readRows, readMatrix, listMatrixLocations, locationName } from './matrix.js';
 export type { ReadOptions } from './matrix.js';
