@@ -1,6 +1,7 @@
-// The build writes h5wasm's WebAssembly binary beside the reader (scripts/extract-h5wasm.mjs)
-// so that it need not be decoded from h5wasm's JavaScript at every start. It must be exactly the
-// binary h5wasm itself decodes, and the reader must use it.
+// The build writes h5wasm's WebAssembly binary beside the reader, with h5wasm's JavaScript
+// minus its embedded copy (scripts/extract-h5wasm.mjs), so that neither the 4.2 MB JavaScript
+// nor its string is read and decoded at every start. The binary must be exactly the one h5wasm
+// itself decodes, the JavaScript h5wasm's but for that string, and the reader must use them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +33,18 @@ describe("h5wasm's binary, extracted at build time", () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(meta.sha256);
+  });
+
+  it("ships with h5wasm's JavaScript minus only the embedded copy, and h5wasm's notice", () => {
+    const dir = (createRequire(join(root, 'package.json')).resolve.paths('h5wasm') ?? []).map((d) => join(d, 'h5wasm')).find((d) => existsSync(join(d, 'package.json')))!;
+    const original = readFileSync(join(dir, 'dist', 'node', 'hdf5_util.js'), 'utf8');
+    const glue = readFileSync(join(built, 'hdf5_util.js'), 'utf8');
+    const head = 'function findWasmBinary(){return binaryDecode(';
+    const at = original.indexOf(head) + head.length;
+    expect(glue.slice(0, at)).toBe(original.slice(0, at));
+    expect(glue.slice(at, at + 3)).toBe("'')");
+    expect(glue.slice(at + 2)).toBe(original.slice(original.indexOf("')}", at) + 1));
+    expect(readFileSync(join(built, 'h5wasm.LICENSE.txt'), 'utf8')).toBe(readFileSync(join(dir, 'LICENSE.txt'), 'utf8'));
   });
 
   it('is what the reader loads', async () => {
