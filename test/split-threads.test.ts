@@ -75,6 +75,27 @@ describe('split --digest on two threads', () => {
     expect(isCellbudgetError(error) && error.code).toBe('FILE_TRUNCATED');
   });
 
+  it('gives up on a helper thread that died, with an error instead of a hang', async () => {
+    const config = configOf('tiny');
+    const file = join(DATASETS, 'tiny.h5ad');
+    const helper = startCopyHelper()!;
+    await helper.worker.terminate(); // dies before its half of the rows
+    const error = withH5ad(file, (src) => {
+      const region = src.directRegion!(config.data_location)!;
+      const plan = planGroups(config, src);
+      const a = assignSplits(plan, config.split);
+      const pools = { src: new Int32Array(plan.srcOffsets.length - 1), tgt: Int32Array.from(a.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(a.tupleSplit[ti]!)) };
+      const layout = layoutCopy(plan, region.dtype, region.cols, undefined, { pools, shared: true });
+      try {
+        digestShared(fillShared(helper, layout, region, SPLITS.map((s) => ({ split: s, tgt: a.tgt[s], src: a.src[s] })), ['train']), 300);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    });
+    expect((error as Error | null)?.message).toMatch(/did not finish its rows within/);
+  });
+
   it('refuses a file cut inside the representation before copying anything', () => {
     const config = configOf('tiny');
     const cut = join(tmp, 'tiny-cut.h5ad');

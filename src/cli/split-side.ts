@@ -92,10 +92,15 @@ function fillRows(side: CopySide): void {
   }
 }
 
-/** Hash this side's splits once the other side has filled its rows; false when the other side failed. */
-export function digestSide(side: CopySide): Record<string, SplitDigest> | null {
+/** Hash this side's splits once the other side has filled its rows; null when the other side failed (it reports why). */
+export function digestSide(side: CopySide, patienceMs = Infinity): Record<string, SplitDigest> | null {
   const other = 1 - side.role;
-  while (Atomics.load(side.sync, other) === 0) Atomics.wait(side.sync, other, 0, 1000);
+  const deadline = Date.now() + patienceMs;
+  while (Atomics.load(side.sync, other) === 0) {
+    // A thread that died cannot say so: give up on it after far longer than its share takes.
+    if (Date.now() > deadline) throw new Error(`the other thread of split --digest did not finish its rows within ${Math.round(patienceMs / 1000)} s`);
+    Atomics.wait(side.sync, other, 0, 1000);
+  }
   if (Atomics.load(side.sync, other) === FILL_FAILED) return null;
   const layout = { nSrc: side.nSrc, dtype: side.dtype, cols: side.cols, pools: side.pools, poolOf: side.poolOf, elemAt: side.elemAt, rowsOf: (d: number) => side.rows[d]! };
   const out: Record<string, SplitDigest> = {};
