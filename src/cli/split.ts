@@ -166,6 +166,9 @@ export const registerSplit: RegisterCommand = (program, ctx) => {
       withH5ad(file, (src) => {
         const { plan, assignment: a, digests: d } = runSplit(src, config, { digest: opts.digest === true, ...(opts.threads ? { threads: opts.threads === '1' ? 1 : 2 } : {}) });
         for (const w of a.warnings) ctx.io.stderr.write(`cellbudget: warning: ${w}\n`);
+        if (opts.threads === '2' && d?.threads === 1) {
+          ctx.io.stderr.write(`cellbudget: note: ${config.data_location.join('/')} in ${file} was copied on one thread: two threads need a matrix they can read straight from the file (uncompressed, contiguous, float) and a helper thread that starts; the digests are the same.\n`);
+        }
         if (opts.json) {
           const manifest = buildManifest(plan, a, { rows: opts.rows === true });
           ctx.io.stdout.write(JSON.stringify(d ? { ...manifest, digests: d.digests } : manifest) + '\n');
