@@ -8,9 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { h5Ready } from '../src/h5ad/file.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
+import type { PipelineConfig } from '../src/pipeline/config.js';
+import type { DatasetSource } from '../src/core/data.js';
 import { layoutCopy, planGroups } from '../src/pipeline/grouping.js';
 import { assignSplits } from '../src/pipeline/splitter.js';
-import { runSplit } from '../src/cli/split.js';
+import { runSplit, splitDigestJobs, splitPools } from '../src/cli/split.js';
 import { digestShared, fillShared, startCopyHelper, stopCopyHelper } from '../src/cli/split-copy.js';
 import { SPLITS } from '../src/core/names.js';
 import { isCellbudgetError } from '../src/core/errors.js';
@@ -23,6 +25,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'cellbudget-threads-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const configOf = (name: string) => parsePipelineConfig(JSON.parse(readFileSync(join(DATASETS, `${name}.config.json`), 'utf8')) as unknown);
+
+/** What runSplit hands the two threads, for a file read directly: its region, the shared layout, the digest jobs. */
+function sharedCopyOf(src: DatasetSource, config: PipelineConfig) {
+  const region = src.directRegion!(config.data_location)!;
+  const plan = planGroups(config, src);
+  const a = assignSplits(plan, config.split);
+  const layout = layoutCopy(plan, region, undefined, { pools: splitPools(plan, a), shared: true });
+  return { region, layout, jobs: splitDigestJobs(a) };
+}
 
 describe('split --digest on two threads', () => {
   // tiny and strings hold float32, by_line float64, all contiguous; combos and forced are gzip-chunked.
@@ -52,11 +63,7 @@ describe('split --digest on two threads', () => {
     const config = configOf('tiny');
     const file = join(DATASETS, 'tiny.h5ad');
     const error = withH5ad(file, (src) => {
-      const region = src.directRegion!(config.data_location)!;
-      const plan = planGroups(config, src);
-      const a = assignSplits(plan, config.split);
-      const pools = { src: new Int32Array(plan.srcOffsets.length - 1), tgt: Int32Array.from(a.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(a.tupleSplit[ti]!)) };
-      const layout = layoutCopy(plan, region.dtype, region.cols, undefined, { pools, shared: true });
+      const { region, layout, jobs } = sharedCopyOf(src, config);
       const helper = startCopyHelper();
       expect(helper).not.toBeNull();
       // As if the file had been cut after the matrix's first rows.
@@ -64,7 +71,7 @@ describe('split --digest on two threads', () => {
       copyFileSync(file, cut.file);
       truncateSync(cut.file, region.offset + keptRows * region.cols * 4);
       try {
-        digestShared(fillShared(helper!, layout, cut, SPLITS.map((s) => ({ split: s, tgt: a.tgt[s], src: a.src[s] })), ['train']));
+        digestShared(fillShared(helper!, layout, cut, jobs, ['train']));
         return null;
       } catch (e) {
         return e;
@@ -81,13 +88,9 @@ describe('split --digest on two threads', () => {
     const helper = startCopyHelper()!;
     await helper.worker.terminate(); // dies before its half of the rows
     const error = withH5ad(file, (src) => {
-      const region = src.directRegion!(config.data_location)!;
-      const plan = planGroups(config, src);
-      const a = assignSplits(plan, config.split);
-      const pools = { src: new Int32Array(plan.srcOffsets.length - 1), tgt: Int32Array.from(a.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(a.tupleSplit[ti]!)) };
-      const layout = layoutCopy(plan, region.dtype, region.cols, undefined, { pools, shared: true });
+      const { region, layout, jobs } = sharedCopyOf(src, config);
       try {
-        digestShared(fillShared(helper, layout, region, SPLITS.map((s) => ({ split: s, tgt: a.tgt[s], src: a.src[s] })), ['train']), 300);
+        digestShared(fillShared(helper, layout, region, jobs, ['train']), 300);
         return null;
       } catch (e) {
         return e;

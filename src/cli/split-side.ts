@@ -6,6 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
+import { itemSize } from '../core/data.js';
 import type { DirectRegion, FloatArray, FloatDtype } from '../core/data.js';
 import type { Split } from '../core/names.js';
 import { anyCopied, scatterRows } from '../pipeline/scatter.js';
@@ -63,7 +64,7 @@ export function fillSide(side: CopySide): void {
 }
 
 function fillRows(side: CopySide): void {
-  const rowBytes = side.cols * (side.dtype === 'float32' ? 4 : 8);
+  const rowBytes = side.cols * itemSize(side.dtype);
   const windowRows = Math.max(1, Math.floor(WINDOW_BYTES / rowBytes));
   const window = side.dtype === 'float32' ? new Float32Array(windowRows * side.cols) : new Float64Array(windowRows * side.cols);
   const bytes = new Uint8Array(window.buffer);

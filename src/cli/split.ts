@@ -19,6 +19,7 @@ import { formatTable } from '../core/table.js';
 import type { RegisterCommand } from './context.js';
 import { choiceOption } from './options.js';
 import { digestShared, fillShared, helperStarted, HELPER_MIN_BYTES, startCopyHelper, stopCopyHelper } from './split-copy.js';
+import type { DigestJob } from './split-copy.js';
 
 /** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */
 export function readPipelineConfig(path: string): PipelineConfig {
@@ -41,6 +42,20 @@ export interface SplitResult {
   readonly plan: GroupPlan;
   readonly assignment: SplitAssignment;
   readonly digests: SplitDigests | null;
+}
+
+/**
+ * The pools `split --digest` copies into: one buffer for the sources and one per split's
+ * targets. Nothing here is dropped, and a few large buffers cost less to allocate and fill than
+ * ~10^5 small ones.
+ */
+export function splitPools(plan: GroupPlan, a: SplitAssignment): { src: Int32Array; tgt: Int32Array } {
+  return { src: new Int32Array(nSrc(plan)), tgt: Int32Array.from(a.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(a.tupleSplit[ti]!)) };
+}
+
+/** The three splits to hash: each one's targets and sources. */
+export function splitDigestJobs(a: SplitAssignment): DigestJob[] {
+  return SPLITS.map((s) => ({ split: s, tgt: a.tgt[s], src: a.src[s] }));
 }
 
 /** How `runSplit` works: `threads` 1 or 2 forces the copy onto one thread or two; default: two when it pays. */
@@ -72,15 +87,10 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: Split
     const plan = stage('plan', () => planGroups(config, src));
     const assignment = stage('assign', () => assignSplits(plan, config.split));
     if (!opts.digest) return { plan, assignment, digests: null };
-    // One buffer for the sources and one per split's targets: nothing here is dropped, and a
-    // few large buffers cost less to allocate and fill than ~10^5 small ones.
-    const pools = {
-      src: new Int32Array(nSrc(plan)),
-      tgt: Int32Array.from(assignment.tupleOfTgt, (ti) => 1 + SPLITS.indexOf(assignment.tupleSplit[ti]!)),
-    };
+    const pools = splitPools(plan, assignment);
     // Planning's transients (obs columns, keys; ~12 MB and more at 1M cells) would otherwise
     // be collected at V8's leisure, often after the copy is allocated: one full collection
-    // now lowers the copy's peak (1M cells, 6 runs: median VmHWM 370 -> 363 MB) at ~5 ms.
+    // now lowers the copy's peak (1M cells, 6 runs: median VmHWM 370 -> 363 MB) at ~12 ms.
     try {
       forceGc(1);
     } catch {
@@ -90,11 +100,11 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: Split
       const h = helper;
       const r = region;
       helper = null; // from here on, the shared copy stops it
-      const jobs = SPLITS.map((s) => ({ split: s, tgt: assignment.tgt[s], src: assignment.src[s] }));
+      const jobs = splitDigestJobs(assignment);
       // The helper hashes the split with the most target cells; this thread the other two.
       const cells = (s: Split): number => cellsOf(plan, assignment.tgt[s], new Int32Array()).tgtCells;
       const largest = SPLITS.reduce((a, b) => (cells(b) > cells(a) ? b : a));
-      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r.dtype, r.cols, undefined, { pools, shared: true }), r, jobs, [largest]));
+      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r, undefined, { pools, shared: true }), r, jobs, [largest]));
       const digests = stage('digest', () => digestShared(shared));
       return { plan, assignment, digests: { digests, threads: 2 } };
     }

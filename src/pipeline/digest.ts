@@ -4,6 +4,7 @@
  * and the scatter loop.
  */
 import { createHash } from 'node:crypto';
+import { itemSize } from '../core/data.js';
 import type { FloatArray, FloatDtype } from '../core/data.js';
 
 /** The canonical SHA-256 of a split, fed distribution by distribution (see splitDigest). */
@@ -60,7 +61,7 @@ export interface PooledLayout {
 /** `splitDigest` and `splitBytes` of the split holding targets `tgt` and sources `src`, from pooled distributions. */
 export function digestPooled(c: PooledLayout, tgt: Int32Array, src: Int32Array): { sha256: string; bytes: number } {
   const h = new SplitHasher(tgt, src);
-  const item = c.dtype === 'float32' ? 4 : 8;
+  const item = itemSize(c.dtype);
   let bytes = tgt.byteLength + src.byteLength;
   const add = (d: number): void => {
     const rows = c.rowsOf(d);

@@ -510,11 +510,18 @@ function allocShared<T extends Int32Array | Float32Array | Float64Array>(Ctor: {
   return new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
 }
 
+/** The dtype and width of a representation's rows. */
+export interface RowShape {
+  readonly dtype: FloatDtype;
+  readonly cols: number;
+}
+
 /**
- * Lay out the copy of `plan`'s selected distributions of rows `dtype` × `cols`: destination
- * and place of every row, one buffer per pool (zero-filled, not yet written).
+ * Lay out the copy of `plan`'s selected distributions of rows of `shape`: destination and place
+ * of every row, one buffer per pool (zero-filled, not yet written). `shape` may be asked for once
+ * the first copied row is known (a reader that tells its shape only by reading one).
  */
-export function layoutCopy(plan: GroupPlan, dtype: FloatDtype, cols: number, select?: MaterializeSelect, options: CopyLayoutOptions = {}): CopyLayout {
+export function layoutCopy(plan: GroupPlan, shape: RowShape | ((firstRow: number) => RowShape), select?: MaterializeSelect, options: CopyLayoutOptions = {}): CopyLayout {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
   const nd = ns + nt;
@@ -569,6 +576,7 @@ export function layoutCopy(plan: GroupPlan, dtype: FloatDtype, cols: number, sel
     pos = p;
   }
 
+  const { dtype, cols } = typeof shape === 'function' ? shape(firstRow) : shape;
   // Buffers: one per pool; each distribution is a view at its offset in its pool.
   const sizeOf = (d: number): number => {
     if (d < ns) return srcSelected[d] ? plan.srcOffsets[d + 1]! - plan.srcOffsets[d]! : 0;
@@ -621,8 +629,8 @@ export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: 
   return { plan, srcData, tgtData, srcSelected: c.srcSelected, tgtSelected: c.tgtSelected };
 }
 
-/** The dtype and width of the rows `rows` gives (a reader that does not say is asked for one row). */
-export function rowShape(plan: GroupPlan, rows: RowReader | Matrix, firstRow: number): { dtype: FloatDtype; cols: number } {
+/** The shape of the rows `rows` gives; a reader that does not say is asked for the row at `firstRow`. */
+function rowShape(plan: GroupPlan, rows: RowReader | Matrix, firstRow: number): RowShape {
   if (isMatrix(rows)) return { dtype: rows.dtype, cols: rows.cols };
   if (rows.cols !== undefined && rows.dtype !== undefined) return { dtype: rows.dtype, cols: rows.cols };
   // The reader tells its dtype and width only by reading: read one row now.
@@ -631,27 +639,10 @@ export function rowShape(plan: GroupPlan, rows: RowReader | Matrix, firstRow: nu
   return { dtype: probe.dtype, cols: probe.cols };
 }
 
-/** First row any selected distribution holds (where a reader is probed for its row shape). */
-function firstSelectedRow(plan: GroupPlan, select?: MaterializeSelect): number {
-  let first = plan.nObs;
-  const scan = (rowsArr: Int32Array, offsets: Int32Array, ids: readonly number[] | undefined, n: number): void => {
-    const each = (d: number): void => {
-      for (let k = offsets[d]!; k < offsets[d + 1]!; k++) if (rowsArr[k]! < first) first = rowsArr[k]!;
-    };
-    if (ids) ids.forEach(each);
-    else for (let d = 0; d < n; d++) each(d);
-  };
-  scan(plan.srcRows, plan.srcOffsets, select?.src, nSrc(plan));
-  scan(plan.tgtRows, plan.tgtOffsets, select?.tgt, nTgt(plan));
-  return first;
-}
-
 /** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
 export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
-  const known = isMatrix(rows) || (rows.cols !== undefined && rows.dtype !== undefined);
-  const { dtype, cols } = rowShape(plan, rows, known ? 0 : firstSelectedRow(plan, select));
-  const layout = layoutCopy(plan, dtype, cols, select, options.pools ? { pools: options.pools } : {});
-  const { firstRow, lastRow } = layout;
+  const layout = layoutCopy(plan, (first) => rowShape(plan, rows, first), select, options.pools ? { pools: options.pools } : {});
+  const { dtype, cols, firstRow, lastRow } = layout;
   // What is returned holds the pools, not the per-row arrays (4 bytes per cell each).
   const copy = copyOf(layout);
   if (lastRow < 0) return copy;

@@ -1,8 +1,10 @@
 /**
  * The inner loop of copying distributions out of a representation: rows of a read window to
- * their places in pooled buffers. Its own module, importing nothing, so that the helper thread
- * of `split --digest` (src/cli/split-side.ts) loads only this and the digest.
+ * their places in pooled buffers. Its own module, importing only core/data (which imports
+ * nothing), so that the helper thread of `split --digest` (src/cli/split-side.ts) loads little
+ * more than this and the digest.
  */
+import { itemSize } from '../core/data.js';
 import type { FloatArray, FloatDtype } from '../core/data.js';
 
 /** Where rows go (grouping.ts `layoutCopy` makes it): plain typed arrays, shareable with a thread. */
@@ -54,7 +56,7 @@ export function wordsOf(a: FloatArray): Int32Array {
 
 /** Where the next row of each distribution goes, in 32-bit words of its pool: the cursors `scatterRows` advances. */
 export function copyCursors(layout: { readonly dtype: FloatDtype; readonly elemAt: Float64Array }, into: Float64Array = new Float64Array(layout.elemAt.length)): Float64Array {
-  const wordsPerElem = layout.dtype === 'float32' ? 1 : 2;
+  const wordsPerElem = itemSize(layout.dtype) >> 2;
   for (let d = 0; d < into.length; d++) into[d] = layout.elemAt[d]! * wordsPerElem;
   return into;
 }
