@@ -12,8 +12,8 @@ import type { Filter, Metadata, Module as H5ModuleValue } from 'h5wasm/node';
 import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import type { ErrorCode } from '../core/errors.js';
 import { formatBytes } from '../core/units.js';
-import { datasetLayout, datasetStorageBytes } from './storage.js';
-import type { SuperblockInfo } from './storage.js';
+import { datasetLayout, datasetStorageBytes, groupVectors } from './storage.js';
+import type { StoredVector, SuperblockInfo } from './storage.js';
 
 export type { Metadata };
 type H5Module = typeof H5ModuleValue;
@@ -719,6 +719,18 @@ export class H5File {
     let addr = 0;
     for (let i = this.superblock.offsetSize - 1; i >= 0; i--) addr = addr * 256 + (ref[i] ?? 0);
     return addr;
+  }
+
+  /**
+   * The members of group `path` that are float vectors stored as is (1-D, little-endian IEEE
+   * float32/float64, contiguous, unfiltered), read straight from the file by name; other
+   * members map to null. Null when the group's format is not one we parse (see groupVectors):
+   * then HDF5 reads every member.
+   */
+  storedVectors(path: string): Map<string, StoredVector | null> | null {
+    if (!LITTLE_ENDIAN) return null;
+    const addr = this.headerAddress(path);
+    return addr === null ? null : groupVectors(this.abs, addr, this.superblock);
   }
 
   /** Bytes a dataset takes on disk (its chunks or contiguous block), or null when unknown. */

@@ -16,18 +16,46 @@ export interface SuperblockInfo {
 
 const MAX_NODES = 1_000_000;
 
+// Reads go through 64 KiB pages: the headers, B-tree nodes and small datasets of one group
+// lie close together, so a few page reads serve hundreds of small ones.
+const PAGE_BYTES = 1 << 16;
+const MAX_PAGES = 256;
+
 class Reader {
   private nodes = 0;
+  private readonly pages = new Map<number, Buffer>();
   constructor(
     private readonly fd: number,
     private readonly sb: SuperblockInfo,
   ) {}
 
+  /** `n` bytes at file address `addr` (relative to the base), or null when the file does not hold them all. Read-only: it may be a view of a cached page. */
   bytes(addr: number, n: number): Buffer | null {
     if (!Number.isSafeInteger(addr) || addr < 0 || n <= 0 || n > 1 << 24) return null;
+    const at = this.sb.base + addr;
+    if (!Number.isSafeInteger(at + n)) return null;
+    const first = Math.floor(at / PAGE_BYTES);
+    const last = Math.floor((at + n - 1) / PAGE_BYTES);
+    if (first === last) {
+      const page = this.page(first);
+      const from = at - first * PAGE_BYTES;
+      return page !== null && from + n <= page.length ? page.subarray(from, from + n) : null;
+    }
     const b = Buffer.alloc(n);
-    const got = readSync(this.fd, b, 0, n, this.sb.base + addr);
+    const got = readSync(this.fd, b, 0, n, at);
     return got === n ? b : null;
+  }
+
+  private page(index: number): Buffer | null {
+    let p = this.pages.get(index);
+    if (p === undefined) {
+      if (this.pages.size >= MAX_PAGES) this.pages.clear();
+      const b = Buffer.alloc(PAGE_BYTES);
+      const got = readSync(this.fd, b, 0, PAGE_BYTES, index * PAGE_BYTES);
+      p = b.subarray(0, got);
+      this.pages.set(index, p);
+    }
+    return p.length > 0 ? p : null;
   }
 
   uint(b: Buffer, at: number, size: number): number | null {
@@ -44,6 +72,8 @@ class Reader {
 
 interface Message {
   readonly type: number;
+  /** Bit 1: the message is shared (stored elsewhere; `data` only points at it). */
+  readonly flags: number;
   readonly data: Buffer;
 }
 
@@ -86,16 +116,17 @@ function headerMessages(r: Reader, addr: number, sb: SuperblockInfo): Message[] 
     while (at < end) {
       let type: number | null;
       let size: number | null;
+      let mflags: number;
       if (blk.v2) {
         if (at + 4 > end) break;
         type = buf[at] ?? null;
         size = r.uint(buf, at + 1, 2);
-        const mflags = buf[at + 3] ?? 0;
+        mflags = buf[at + 3] ?? 0;
         at += 4 + (flags & 0x04 ? 2 : 0);
-        void mflags;
       } else {
         type = r.uint(buf, at, 2);
         size = r.uint(buf, at + 2, 2);
+        mflags = buf[at + 4] ?? 0;
         at += 8;
       }
       if (type === null || size === null || at + size > buf.length) return null;
@@ -107,7 +138,7 @@ function headerMessages(r: Reader, addr: number, sb: SuperblockInfo): Message[] 
         if (caddr === null || clen === null) return null;
         blocks.push({ addr: caddr, len: clen, v2, chk: v2 });
       } else {
-        out.push({ type, data });
+        out.push({ type, flags: mflags, data });
       }
     }
   }
@@ -215,4 +246,158 @@ export function datasetStorageBytes(file: string, headerAddr: number, sb: Superb
     if (l.btreeAddress === null) return 0; // no chunk written yet
     return btreeChunkBytes(r, l.btreeAddress, l.dimensionality, sb);
   });
+}
+
+/** A float vector as stored in the file: read straight from its bytes, as HDF5 would read it. */
+export type StoredVector = Float32Array | Float64Array;
+
+/**
+ * The children of the group whose object header is at `groupAddr`, when it is an old-style
+ * group (a symbol table: what h5py and anndata write by default): name -> its values when it
+ * is a float vector stored as is (see vectorAt), else null (soft links, other datatypes,
+ * filters, ...: HDF5 reads those). Null when the group is in another format or does not
+ * parse. One open of the file, a few page reads: for `uns` embedding dictionaries, where
+ * reading hundreds of tiny datasets through HDF5 costs ~0.1-0.2 ms each.
+ */
+export function groupVectors(file: string, groupAddr: number, sb: SuperblockInfo): Map<string, StoredVector | null> | null {
+  return withReader(file, sb, (r) => {
+    const entries = symbolTableEntries(r, groupAddr, sb);
+    if (entries === null) return null;
+    const out = new Map<string, StoredVector | null>();
+    for (const [name, addr] of entries) out.set(name, addr === null ? null : vectorAt(r, addr, sb));
+    return out;
+  });
+}
+
+/** Name -> object header address (null: a soft link) of every entry of a symbol-table group. */
+function symbolTableEntries(r: Reader, groupAddr: number, sb: SuperblockInfo): Map<string, number | null> | null {
+  const stab = only(headerMessages(r, groupAddr, sb), 0x11);
+  if (stab === null) return null;
+  const O = sb.offsetSize;
+  const L = sb.lengthSize;
+  const btree = r.uint(stab, 0, O);
+  const heap = r.uint(stab, O, O);
+  if (btree === null || heap === null) return null;
+  // The local heap holds the names, NUL-terminated.
+  const h = r.bytes(heap, 8 + 2 * L + O);
+  if (!h || h.toString('latin1', 0, 4) !== 'HEAP' || h[4] !== 0) return null;
+  const heapSize = r.uint(h, 8, L);
+  const heapData = r.uint(h, 8 + 2 * L, O);
+  if (heapSize === null || heapData === null) return null;
+  const names = r.bytes(heapData, heapSize);
+  if (!names) return null;
+  const out = new Map<string, number | null>();
+  return groupNode(r, btree, names, out, sb, 0) ? out : null;
+}
+
+/** A version-1 B-tree node of a group (type 0): its symbol-table nodes, in order. */
+function groupNode(r: Reader, addr: number, names: Buffer, out: Map<string, number | null>, sb: SuperblockInfo, depth: number): boolean {
+  if (depth > 64 || !r.tick()) return false;
+  const O = sb.offsetSize;
+  const L = sb.lengthSize;
+  const head = r.bytes(addr, 8 + 2 * O);
+  if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== 0) return false;
+  const level = head[5] ?? 0;
+  const entries = r.uint(head, 6, 2);
+  if (entries === null) return false;
+  // Keys (heap offsets, L bytes) and children (O bytes) alternate, with one key more.
+  const body = r.bytes(addr + 8 + 2 * O, entries * (L + O) + L);
+  if (!body) return false;
+  for (let i = 0; i < entries; i++) {
+    const child = r.uint(body, i * (L + O) + L, O);
+    if (child === null) return false;
+    if (!(level > 0 ? groupNode(r, child, names, out, sb, depth + 1) : symbolNode(r, child, names, out, sb))) return false;
+  }
+  return true;
+}
+
+/** A symbol-table node ("SNOD"): its entries' names and object header addresses. */
+function symbolNode(r: Reader, addr: number, names: Buffer, out: Map<string, number | null>, sb: SuperblockInfo): boolean {
+  if (!r.tick()) return false;
+  const O = sb.offsetSize;
+  const head = r.bytes(addr, 8);
+  if (!head || head.toString('latin1', 0, 4) !== 'SNOD' || head[4] !== 1) return false;
+  const n = r.uint(head, 6, 2);
+  if (n === null) return false;
+  if (n === 0) return true;
+  const size = 2 * O + 24; // name offset, header address, cache type, reserved, scratch pad
+  const body = r.bytes(addr + 8, n * size);
+  if (!body) return false;
+  for (let i = 0; i < n; i++) {
+    const at = i * size;
+    const nameAt = r.uint(body, at, O);
+    const header = r.uint(body, at + O, O); // null: the undefined address (a soft link has none)
+    const cache = r.uint(body, at + 2 * O, 4);
+    if (nameAt === null || cache === null || nameAt >= names.length) return false;
+    const end = names.indexOf(0, nameAt);
+    if (end < 0) return false;
+    out.set(names.toString('utf8', nameAt, end), cache === 2 ? null : header);
+  }
+  return true;
+}
+
+/** The data of the one unshared message of `type`, or null (none, several, shared, or no header). */
+function only(msgs: readonly Message[] | null, type: number): Buffer | null {
+  if (msgs === null) return null;
+  let found: Message | null = null;
+  for (const m of msgs) {
+    if (m.type !== type) continue;
+    if (found !== null) return null;
+    found = m;
+  }
+  return found !== null && !(found.flags & 0x02) ? found.data : null;
+}
+
+/**
+ * The values of the dataset whose header is at `addr` when it is a 1-D vector of
+ * little-endian IEEE float32 or float64, contiguous, allocated and unfiltered in this file;
+ * else null.
+ */
+function vectorAt(r: Reader, addr: number, sb: SuperblockInfo): StoredVector | null {
+  const msgs = headerMessages(r, addr, sb);
+  if (msgs === null || msgs.some((m) => m.type === 0x07 || m.type === 0x0b)) return null; // external files, filters
+  const space = only(msgs, 0x01);
+  const type = only(msgs, 0x03);
+  const layout = only(msgs, 0x08);
+  if (space === null || type === null || layout === null) return null;
+  const n = vectorLength(r, space, sb);
+  const item = ieeeFloatSize(r, type);
+  if (n === null || n === 0 || item === null) return null;
+  if ((layout[0] !== 3 && layout[0] !== 4) || layout[1] !== 1) return null; // contiguous
+  const address = r.uint(layout, 2, sb.offsetSize);
+  const size = r.uint(layout, 2 + sb.offsetSize, sb.lengthSize);
+  const bytes = n * item;
+  if (address === null || size === null || size < bytes) return null;
+  const raw = r.bytes(address, bytes);
+  if (!raw) return null;
+  const out = item === 4 ? new Float32Array(n) : new Float64Array(n);
+  new Uint8Array(out.buffer).set(raw);
+  return out;
+}
+
+/** Elements of a rank-1 simple dataspace, or null. */
+function vectorLength(r: Reader, space: Buffer, sb: SuperblockInfo): number | null {
+  const version = space[0];
+  const rank = space[1];
+  if (rank !== 1) return null;
+  if (version === 1) return r.uint(space, 8, sb.lengthSize);
+  if (version === 2 && space[3] === 1) return r.uint(space, 4, sb.lengthSize);
+  return null;
+}
+
+/** 4 or 8 when the datatype is a little-endian IEEE 754 float32 or float64, else null. */
+function ieeeFloatSize(r: Reader, t: Buffer): 4 | 8 | null {
+  if (t.length < 20 || (t[0]! & 0x0f) !== 1) return null; // class 1: floating point
+  const bits = t[1]!;
+  // Little-endian (bits 0 and 6 clear), no padding bits, implied leading mantissa bit.
+  if ((bits & 0x4f) !== 0 || ((bits >> 4) & 0x03) !== 2) return null;
+  const size = r.uint(t, 4, 4);
+  const sign = t[2];
+  const offset = r.uint(t, 8, 2);
+  const precision = r.uint(t, 10, 2);
+  const [expLoc, expSize, mantLoc, mantSize] = [t[12], t[13], t[14], t[15]];
+  const bias = r.uint(t, 16, 4);
+  if (size === 4 && sign === 31 && offset === 0 && precision === 32 && expLoc === 23 && expSize === 8 && mantLoc === 0 && mantSize === 23 && bias === 127) return 4;
+  if (size === 8 && sign === 63 && offset === 0 && precision === 64 && expLoc === 52 && expSize === 11 && mantLoc === 0 && mantSize === 52 && bias === 1023) return 8;
+  return null;
 }
