@@ -21,6 +21,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     });
   // The named subcommand alone when there is one (help, errors and suggestions need them all).
   const named = commands.find((c) => c.name === argv[2]);
+  // Not for help: it would wait for a library it never uses.
+  if (named?.prefetch && !argv.some((a) => a === '--help' || a === '-h')) named.prefetch().catch(() => {});
   for (const register of await Promise.all((named ? [named] : commands).map((c) => c.load()))) register(program, ctx);
   for (const sub of program.commands) {
     sub.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
