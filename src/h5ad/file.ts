@@ -220,9 +220,10 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
 
 /**
- * Smallest dataset read straight from the file: finding its bytes (filters, object header,
- * layout) costs more calls than one HDF5 read of a small dataset (431 embedding vectors of 64
- * bytes: 39 ms of lookups).
+ * Smallest dataset read straight from the file one by one: finding its bytes (filters, object
+ * header, layout) costs more calls than one HDF5 read of a small dataset (431 embedding vectors
+ * of 64 bytes: 39 ms of lookups). Embedding dictionaries are read whole instead: see
+ * storedVectors.
  */
 const DIRECT_MIN_BYTES = 64 * 1024;
 
