@@ -21,8 +21,12 @@ export interface GroupPlan {
   readonly tgtKeys: readonly string[];
   /** Per source index: its src-key label tuple. */
   readonly srcLabels: readonly (readonly Label[])[];
-  /** Per target index: src-key labels, then tgt-key labels. */
+  /** Per target index: src-key labels, then tgt-key labels (made on first use from keyLabels and tgtCodes). */
   readonly tgtLabels: readonly (readonly Label[])[];
+  /** Per key (src keys, then tgt keys): its labels in sort order. */
+  readonly keyLabels: readonly (readonly Label[])[];
+  /** Per target and key, row-major: the index of the target's label in keyLabels (target t, key j at t × keys + j). */
+  readonly tgtCodes: Int32Array;
   /** Row positions of the control cells of each source, in file order; source s is srcRows[srcOffsets[s] .. srcOffsets[s+1]). */
   readonly srcRows: Int32Array;
   readonly srcOffsets: Int32Array;
@@ -291,13 +295,16 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     else srcToTgt.push([s, [t]]);
   }
 
-  const conditions = buildConditions(config, source, allCols, tgtRep);
+  const tgtCodes = targetCodes(allCols, tgtRep);
+  const keyLabels = allCols.map((c) => c.labels);
+  const conditions = buildConditions(config, source, allCols, tgtCodes);
   const plan = {
     nObs: n,
     srcKeys: [...config.src_dist_keys],
     tgtKeys: [...config.tgt_dist_keys],
     srcLabels: srcRep.map((r) => tupleAt(srcCols, r)),
-    tgtLabels: tgtRep.map((r) => tupleAt(allCols, r)),
+    keyLabels,
+    tgtCodes,
     srcRows,
     srcOffsets,
     tgtRows,
@@ -309,7 +316,27 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   };
   // The getter is made outside this function: a closure made here would share this scope's
   // context, and keep the source (a loaded dataset) and every obs column alive with the plan.
-  return Object.defineProperty(plan, 'conditions', lazyValue(conditions)) as typeof plan & { readonly conditions: Record<string, Float64Array>[] };
+  // ~10^5 small arrays that only a manifest reads: made when first asked for.
+  Object.defineProperty(plan, 'tgtLabels', lazyValue(labelTuples(keyLabels, tgtCodes)));
+  return Object.defineProperty(plan, 'conditions', lazyValue(conditions)) as typeof plan & { readonly conditions: Record<string, Float64Array>[]; readonly tgtLabels: Label[][] };
+}
+
+/** Per target and key: the target's code (row-major), from its representative row. */
+function targetCodes(cols: readonly KeyColumn[], tgtRep: readonly number[]): Int32Array {
+  const k = cols.length;
+  const nt = tgtRep.length;
+  const codes = new Int32Array(nt * k);
+  for (let j = 0; j < k; j++) {
+    const cc = cols[j]!.codes;
+    for (let t = 0; t < nt; t++) codes[t * k + j] = cc[tgtRep[t]!]!;
+  }
+  return codes;
+}
+
+/** The label tuples of the targets, made from codes alone (outside planGroups' scope: see conditionRecords). */
+function labelTuples(keyLabels: readonly (readonly Label[])[], codes: Int32Array): () => Label[][] {
+  const k = keyLabels.length;
+  return () => Array.from({ length: k === 0 ? 0 : codes.length / k }, (_, t) => keyLabels.map((labels, j) => labels[codes[t * k + j]!]!));
 }
 
 /** A getter that makes its value on first use, then holds only the value. */
@@ -346,7 +373,7 @@ function checkRepresentation(config: DataManagerConfig, source: DatasetSource): 
   }
 }
 
-function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], tgtRep: readonly number[]): () => Record<string, Float64Array>[] {
+function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], codes: Int32Array): () => Record<string, Float64Array>[] {
   const unsKeys = source.unsKeys();
   const embeddings = new Map<string, Embeddings>();
   for (const c of cols) {
@@ -408,11 +435,11 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
   // Every vector now (a missing embedding is an error of planGroups); the per-target records,
   // ~10^5 small objects that a digest never reads, only when first asked for.
   const k = cols.length;
-  const codes = new Int32Array(tgtRep.length * k);
-  tgtRep.forEach((r, t) => {
-    for (let j = 0; j < k; j++) vector(j, (codes[t * k + j] = cols[j]!.codes[r]!));
-  });
-  return conditionRecords(cache, codes, cols.map((c) => c.name), tgtRep.length);
+  const nt = k === 0 ? 0 : codes.length / k;
+  for (let t = 0; t < nt; t++) {
+    for (let j = 0; j < k; j++) vector(j, codes[t * k + j]!);
+  }
+  return conditionRecords(cache, codes, cols.map((c) => c.name), nt);
 }
 
 /**

@@ -117,40 +117,38 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const holdoutCols = split.holdout_combinations
     ? cols.map((j, i) => [i, keys[j]!] as const).filter(([, k]) => plan.controlValue[k] !== undefined)
     : [];
-  // Each split_by label gets a small id per column (a Map tells 1 from '1', as pandas does);
-  // a target's tuple is known by its labels' ids, packed into one number when they fit.
-  const labelIds = cols.map(() => new Map<Label, number>());
-  const packed = Math.pow(nt + 1, cols.length) <= Number.MAX_SAFE_INTEGER;
+  // A target's tuple is known by its split_by codes (one code per label of a key: the plan's
+  // keyLabels), packed into one mixed-radix number when the combinations fit; whether a tuple
+  // is forced depends on its labels only, so it is decided once, when the tuple first appears.
+  const k = plan.keyLabels.length;
+  const cards = cols.map((j) => Math.max(1, plan.keyLabels[j]!.length));
+  const space = cards.reduce((a, c) => a * c, 1);
+  const table = space <= 1 << 22 ? new Int32Array(space).fill(-1) : null;
+  const packed = space <= Number.MAX_SAFE_INTEGER;
   const index = new Map<number | string, number>();
-  const lis: number[] = new Array<number>(cols.length);
+  const codes = plan.tgtCodes;
+  const tupleCodes: number[] = new Array<number>(cols.length);
   for (let t = 0; t < nt; t++) {
-    const labels = plan.tgtLabels[t]!;
-    let id = 0;
+    let key = 0;
     for (let c = 0; c < cols.length; c++) {
-      const ids = labelIds[c]!;
-      const l = labels[cols[c]!]!;
-      let li = ids.get(l);
-      if (li === undefined) {
-        li = ids.size;
-        ids.set(l, li);
-      }
-      lis[c] = li;
-      id = id * (nt + 1) + li; // never more distinct labels than targets
+      const code = codes[t * k + cols[c]!]!;
+      tupleCodes[c] = code;
+      key = key * cards[c]! + code;
     }
-    const key = packed ? id : lis.join(',');
-    let ti = index.get(key);
-    if (ti === undefined) {
+    const id = table !== null || packed ? key : tupleCodes.join(',');
+    let ti = table !== null ? table[key]! : (index.get(id) ?? -1);
+    if (ti < 0) {
       ti = tuples.length;
-      index.set(key, ti);
-      tuples.push(cols.map((j) => labels[j]!));
-      forced.push(0);
+      if (table !== null) table[key] = ti;
+      else index.set(id, ti);
+      const tuple = cols.map((j, c) => plan.keyLabels[j]![tupleCodes[c]!]!);
+      tuples.push(tuple);
+      // Forced when it carries a forced value (force keys are split_by keys), or, with
+      // holdout_combinations, when it contains a control value.
+      const labelOf = (j: number): Label => plan.keyLabels[j]![codes[t * k + j]!]!;
+      forced.push(forceEntries.some(([j, v]) => matchesForced(labelOf(j), v)) || holdoutCols.some(([i, key]) => sameLabel(tuple[i]!, plan.controlValue[key]!)) ? 1 : 0);
     }
     tupleOfTgt[t] = ti;
-    const tuple = tuples[ti]!;
-    // A tuple is forced when it carries a forced value (force keys are split_by keys), or,
-    // with holdout_combinations, when it contains a control value.
-    if (forceEntries.some(([j, v]) => matchesForced(labels[j]!, v))) forced[ti] = 1;
-    if (holdoutCols.some(([i, k]) => sameLabel(tuple[i]!, plan.controlValue[k]!))) forced[ti] = 1;
   }
 
   const n = tuples.length;
