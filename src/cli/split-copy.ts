@@ -121,6 +121,7 @@ export function fillShared(helper: CopyHelper, layout: CopyLayout, region: Direc
     elemAt: layout.elemAt,
     rows,
     pools: layout.pools,
+    oneBuffer: layout.oneBuffer,
     sync,
   };
   const started = performance.now();

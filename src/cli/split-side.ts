@@ -37,6 +37,8 @@ export interface CopySide {
   readonly elemAt: Float64Array;
   readonly rows: Int32Array;
   readonly pools: readonly FloatArray[];
+  /** Every pool a view of one buffer, cursors in its words (ScatterLayout). */
+  readonly oneBuffer: boolean;
   /** This side's rows of the representation: [from, to). */
   readonly from: number;
   readonly to: number;

@@ -104,7 +104,7 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: Split
       // The helper hashes the split with the most target cells; this thread the other two.
       const cells = (s: Split): number => cellsOf(plan, assignment.tgt[s], new Int32Array()).tgtCells;
       const largest = SPLITS.reduce((a, b) => (cells(b) > cells(a) ? b : a));
-      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r, undefined, { pools, shared: true }), r, jobs, [largest]));
+      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r, undefined, { pools, shared: true, oneBuffer: true }), r, jobs, [largest]));
       const digests = stage('digest', () => digestShared(shared));
       return { plan, assignment, digests: { digests, threads: 2 } };
     }

@@ -526,11 +526,15 @@ export interface CopyLayout extends DistributionCopy {
   readonly lastRow: number;
   /** 32-bit words per row. */
   readonly words: number;
+  /** Every pool is a view of one buffer, cursors in its words (ScatterLayout). */
+  readonly oneBuffer: boolean;
 }
 
 export interface CopyLayoutOptions extends Pick<MaterializeOptions, 'pools'> {
   /** Put the pools and the row arrays in SharedArrayBuffers (for a helper thread). */
   readonly shared?: boolean;
+  /** With `shared`: every pool a view of one SharedArrayBuffer (see ScatterLayout's oneBuffer); they are then freed together. */
+  readonly oneBuffer?: boolean;
 }
 
 function allocShared<T extends Int32Array | Float32Array | Float64Array>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
@@ -631,10 +635,21 @@ export function layoutCopy(plan: GroupPlan, shape: RowShape | ((firstRow: number
     elemAt[d] = poolElems[p]!;
     poolElems[p]! += sizeOf(d) * cols;
   }
-  const alloc = (n: number): FloatArray => (shared ? (dtype === 'float32' ? allocShared(Float32Array, n) : allocShared(Float64Array, n)) : allocFloat(dtype, n));
+  const oneBuffer = shared && options.oneBuffer === true;
+  const item = itemSize(dtype);
+  const whole = oneBuffer ? new SharedArrayBuffer(poolElems.reduce((a, n) => a + n, 0) * item) : null;
+  let wholeAt = 0;
+  const alloc = (n: number): FloatArray => {
+    if (whole !== null) {
+      const view = dtype === 'float32' ? new Float32Array(whole, wholeAt, n) : new Float64Array(whole, wholeAt, n);
+      wholeAt += n * item;
+      return view;
+    }
+    return shared ? (dtype === 'float32' ? allocShared(Float32Array, n) : allocShared(Float64Array, n)) : allocFloat(dtype, n);
+  };
   const pools: FloatArray[] = Array.from(poolElems, alloc);
-  const words = (cols * itemSize(dtype)) >> 2;
-  return { plan, dtype, cols, pools, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf, dest, pos, firstRow, lastRow, words };
+  const words = (cols * item) >> 2;
+  return { plan, dtype, cols, pools, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf, dest, pos, firstRow, lastRow, words, oneBuffer };
 }
 
 /**
