@@ -158,6 +158,29 @@ describe('data errors', () => {
     });
     expect(a.sizes.val + a.sizes.test).toBeGreaterThan(0);
   });
+  it('split_by keys with more label combinations than a lookup table holds split the same', () => {
+    // 1,100 categories per key (1.21M combinations): tuples are numbered through a Map, not a
+    // table; unused categories appended change no code, so the assignment must not change.
+    const wide = (c: ObsColumn): ObsColumn =>
+      c.kind === 'categorical' ? { ...c, categories: [...c.categories, ...Array.from({ length: 1100 - c.categories.length }, (_, i) => `unused${i}`)] } : c;
+    const config = { split_by: ['line', 'drug'], ratios: [0.5, 0.25, 0.25] as [number, number, number], random_state: 3, holdout_combinations: false, force_training_values: { drug: 'd1' } };
+    // Six targets, four (line, drug) tuples: two doses share each of two tuples.
+    const cols = (): ObsColumn[] => [
+      cat('line', [0, 0, 1, 1, 0, 1, 0, 1], ['a', 'b']),
+      cat('drug', [0, 1, 0, 2, 2, 1, 1, 2], ['ctl', 'd1', 'd2']),
+      num('dose', [0, 1, 0, 5, 5, 1, 5, 1]),
+      bool('control', [1, 0, 1, 0, 0, 0, 0, 0]),
+    ];
+    const narrow = assignSplits(planGroups(dm(), source(cols(), uns)), config);
+    const broad = assignSplits(planGroups(dm(), source(cols().map(wide), uns)), config);
+    expect(broad.tuples).toEqual(narrow.tuples);
+    expect(Array.from(broad.tupleOfTgt)).toEqual(Array.from(narrow.tupleOfTgt));
+    expect(broad.tupleSplit).toEqual(narrow.tupleSplit);
+    expect(Array.from(broad.forced)).toEqual(Array.from(narrow.forced));
+    expect(narrow.tuples).toEqual([['a', 'd1'], ['a', 'd2'], ['b', 'd1'], ['b', 'd2']]);
+    expect(Array.from(narrow.tupleOfTgt)).toEqual([0, 0, 1, 2, 3, 3]);
+    expect(Array.from(narrow.forced)).toEqual([1, 0, 1, 0]);
+  });
 });
 
 

@@ -123,7 +123,8 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const k = plan.keyLabels.length;
   const cards = cols.map((j) => Math.max(1, plan.keyLabels[j]!.length));
   const space = cards.reduce((a, c) => a * c, 1);
-  const table = space <= 1 << 22 ? new Int32Array(space).fill(-1) : null;
+  // A table indexed by the packed codes when it is small (at most 4 MB), else a Map.
+  const table = space <= 1 << 20 ? new Int32Array(space).fill(-1) : null;
   const packed = space <= Number.MAX_SAFE_INTEGER;
   const index = new Map<number | string, number>();
   const codes = plan.tgtCodes;
@@ -146,7 +147,7 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
       // Forced when it carries a forced value (force keys are split_by keys), or, with
       // holdout_combinations, when it contains a control value.
       const labelOf = (j: number): Label => plan.keyLabels[j]![codes[t * k + j]!]!;
-      forced.push(forceEntries.some(([j, v]) => matchesForced(labelOf(j), v)) || holdoutCols.some(([i, key]) => sameLabel(tuple[i]!, plan.controlValue[key]!)) ? 1 : 0);
+      forced.push(forceEntries.some(([j, v]) => matchesForced(labelOf(j), v)) || holdoutCols.some(([i, name]) => sameLabel(tuple[i]!, plan.controlValue[name]!)) ? 1 : 0);
     }
     tupleOfTgt[t] = ti;
   }
