@@ -145,29 +145,44 @@ function headerMessages(r: Reader, addr: number, sb: SuperblockInfo): Message[] 
   return out;
 }
 
-/** Sum of chunk sizes under a version-1 B-tree (raw data chunks) node. */
-function btreeChunkBytes(r: Reader, addr: number, dims: number, sb: SuperblockInfo, depth = 0): number | null {
-  if (depth > 64 || !r.tick()) return null;
+/**
+ * A version-1 B-tree node ("TREE") of `type` (0: a group's, 1: raw data chunks') whose keys
+ * take `keySize` bytes: its level, its body (keys and children alternate, with one key more:
+ * entry i's key at i × (keySize + offset size)) and its children's addresses; null when it
+ * does not parse.
+ */
+function btreeNode(r: Reader, addr: number, type: number, keySize: number, sb: SuperblockInfo): { level: number; body: Buffer; children: number[] } | null {
   const O = sb.offsetSize;
   const head = r.bytes(addr, 8 + 2 * O);
-  if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== 1) return null;
+  if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== type) return null;
   const level = head[5] ?? 0;
   const entries = r.uint(head, 6, 2);
   if (entries === null) return null;
-  const keySize = 8 + 8 * dims;
   const body = r.bytes(addr + 8 + 2 * O, entries * (keySize + O) + keySize);
   if (!body) return null;
-  let total = 0;
+  const children: number[] = [];
   for (let i = 0; i < entries; i++) {
-    const keyAt = i * (keySize + O);
-    const child = r.uint(body, keyAt + keySize, O);
+    const child = r.uint(body, i * (keySize + O) + keySize, O);
     if (child === null) return null;
-    if (level === 0) {
-      const size = r.uint(body, keyAt, 4);
+    children.push(child);
+  }
+  return { level, body, children };
+}
+
+/** Sum of chunk sizes under a version-1 B-tree (raw data chunks) node. */
+function btreeChunkBytes(r: Reader, addr: number, dims: number, sb: SuperblockInfo, depth = 0): number | null {
+  if (depth > 64 || !r.tick()) return null;
+  const keySize = 8 + 8 * dims;
+  const node = btreeNode(r, addr, 1, keySize, sb);
+  if (node === null) return null;
+  let total = 0;
+  for (let i = 0; i < node.children.length; i++) {
+    if (node.level === 0) {
+      const size = r.uint(node.body, i * (keySize + sb.offsetSize), 4);
       if (size === null) return null;
       total += size;
     } else {
-      const sub = btreeChunkBytes(r, child, dims, sb, depth + 1);
+      const sub = btreeChunkBytes(r, node.children[i]!, dims, sb, depth + 1);
       if (sub === null) return null;
       total += sub;
     }
@@ -293,20 +308,11 @@ function symbolTableEntries(r: Reader, groupAddr: number, sb: SuperblockInfo): M
 /** A version-1 B-tree node of a group (type 0): its symbol-table nodes, in order. */
 function groupNode(r: Reader, addr: number, names: Buffer, out: Map<string, number | null>, sb: SuperblockInfo, depth: number): boolean {
   if (depth > 64 || !r.tick()) return false;
-  const O = sb.offsetSize;
-  const L = sb.lengthSize;
-  const head = r.bytes(addr, 8 + 2 * O);
-  if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== 0) return false;
-  const level = head[5] ?? 0;
-  const entries = r.uint(head, 6, 2);
-  if (entries === null) return false;
-  // Keys (heap offsets, L bytes) and children (O bytes) alternate, with one key more.
-  const body = r.bytes(addr + 8 + 2 * O, entries * (L + O) + L);
-  if (!body) return false;
-  for (let i = 0; i < entries; i++) {
-    const child = r.uint(body, i * (L + O) + L, O);
-    if (child === null) return false;
-    if (!(level > 0 ? groupNode(r, child, names, out, sb, depth + 1) : symbolNode(r, child, names, out, sb))) return false;
+  // A group's keys are offsets into its local heap (length-size bytes).
+  const node = btreeNode(r, addr, 0, sb.lengthSize, sb);
+  if (node === null) return false;
+  for (const child of node.children) {
+    if (!(node.level > 0 ? groupNode(r, child, names, out, sb, depth + 1) : symbolNode(r, child, names, out, sb))) return false;
   }
   return true;
 }
