@@ -155,3 +155,31 @@ export const datasetArb: fc.Arbitrary<Dataset> = obsTableArb.chain((table) => co
 export function rowTuple(t: ObsTable, keys: readonly KeySpec[], row: number): Label[] {
   return keys.map((k) => k.values[t.cells[k.name]![row]!]!);
 }
+
+/** A corruption of a file's bytes at a relative position `at` in [0, 1): flip bits, overwrite, or cut the file there. */
+export type Corruption =
+  | { readonly op: 'flip'; readonly at: number; readonly len: number; readonly bit: number }
+  | { readonly op: 'overwrite'; readonly at: number; readonly bytes: Uint8Array }
+  | { readonly op: 'truncate'; readonly at: number };
+
+/** Corruptions at positions `position` draws; `truncate` too unless told not to. */
+export function corruptionArb(position: fc.Arbitrary<number>, o: { maxFlip: number; maxOverwrite: number; truncate: boolean }): fc.Arbitrary<Corruption> {
+  const kinds: fc.Arbitrary<Corruption>[] = [
+    fc.record({ op: fc.constant('flip' as const), at: position, len: fc.integer({ min: 1, max: o.maxFlip }), bit: fc.integer({ min: 0, max: 7 }) }),
+    fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: o.maxOverwrite }) }),
+  ];
+  if (o.truncate) kinds.push(fc.record({ op: fc.constant('truncate' as const), at: position }));
+  return fc.oneof(...kinds);
+}
+
+/** `bytes` with `ops` applied in order (a copy; the original is left as is). */
+export function applyCorruptions(bytes: Uint8Array, ops: readonly Corruption[]): Buffer {
+  let b = Buffer.from(bytes);
+  for (const o of ops) {
+    const pos = Math.floor(o.at * b.length);
+    if (o.op === 'flip') for (let i = pos; i < Math.min(b.length, pos + o.len); i++) b[i] = b[i]! ^ (1 << o.bit);
+    else if (o.op === 'overwrite') b.set(o.bytes.subarray(0, b.length - pos), pos);
+    else b = b.subarray(0, pos);
+  }
+  return b;
+}

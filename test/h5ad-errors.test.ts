@@ -9,6 +9,7 @@ import { inspectH5ad } from '../src/h5ad/inspect.js';
 import { openH5ad, withH5ad } from '../src/h5ad/source.js';
 import { synthesize } from '../src/h5ad/synth.js';
 import { H5adWriter } from '../src/h5ad/write.js';
+import { applyCorruptions, corruptionArb } from './arbitraries.js';
 import { DATASETS, fixtureDir } from './h5ad/fixtures.js';
 
 // HDF5 (WebAssembly) loads on first use, not on import.
@@ -106,24 +107,14 @@ describe('fuzz: corrupted anndata files', () => {
   const originals = ['tiny', 'combos'].map((n) => ({ name: n, bytes: readFileSync(`${DATASETS}/${n}.h5ad`) }));
   // Unbiased positions: fast-check favours small numbers, which would nearly always hit the signature.
   const position = fc.noBias(fc.integer({ min: 0, max: 999_999 })).map((n) => n / 1_000_000);
-  const corruption = fc.oneof(
-    fc.record({ op: fc.constant('flip' as const), at: position, len: fc.integer({ min: 1, max: 64 }), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 256 }) }),
-    fc.record({ op: fc.constant('truncate' as const), at: position }),
-  );
+  const corruption = corruptionArb(position, { maxFlip: 64, maxOverwrite: 256, truncate: true });
   let run = 0;
 
   it('open + read obs + read matrix always succeeds or throws a coded CellbudgetError', async () => {
     const outcomes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...originals), fc.array(corruption, { minLength: 1, maxLength: 3 }), async (orig, ops) => {
-        let b = Buffer.from(orig.bytes);
-        for (const o of ops) {
-          const pos = Math.floor(o.at * b.length);
-          if (o.op === 'flip') for (let i = pos; i < Math.min(b.length, pos + o.len); i++) b[i] = b[i]! ^ (1 << o.bit);
-          else if (o.op === 'overwrite') b.set(o.bytes.subarray(0, b.length - pos), pos);
-          else b = b.subarray(0, pos);
-        }
+        const b = applyCorruptions(orig.bytes, ops);
         // A fresh path each run: HDF5 recognises an already-open file by device and inode.
         const p = join(dir, `fuzz-${run++}.h5ad`);
         copyFileSync(`${DATASETS}/${orig.name}.h5ad`, p);

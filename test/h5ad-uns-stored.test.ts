@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCellbudgetError } from '../src/core/errors.js';
 import { h5Ready, H5File } from '../src/h5ad/file.js';
 import { readEmbeddings } from '../src/h5ad/uns.js';
+import { applyCorruptions, corruptionArb } from './arbitraries.js';
 import { DATASETS, PY, pythonMissing } from './h5ad/fixtures.js';
 
 await h5Ready();
@@ -133,10 +134,7 @@ describe('fuzz: corrupted uns', () => {
     }
   })();
   const position = fc.noBias(fc.integer({ min: 0, max: 999_999 })).map((n) => 0.6 + (0.4 * n) / 1_000_000);
-  const corruption = fc.oneof(
-    fc.record({ op: fc.constant('flip' as const), at: position, len: fc.integer({ min: 1, max: 16 }), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
-  );
+  const corruption = corruptionArb(position, { maxFlip: 16, maxOverwrite: 64, truncate: false });
   let run = 0;
 
   it('each vector read from the file equals HDF5\'s read of it, or the read ends in a coded error', async () => {
@@ -144,12 +142,7 @@ describe('fuzz: corrupted uns', () => {
     const outcomes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(fc.array(corruption, { minLength: 1, maxLength: 3 }), async (ops) => {
-        const b = Buffer.from(bytes);
-        for (const o of ops) {
-          const pos = Math.floor(o.at * b.length);
-          if (o.op === 'flip') for (let i = pos; i < Math.min(b.length, pos + o.len); i++) b[i] = b[i]! ^ (1 << o.bit);
-          else b.set(o.bytes.subarray(0, b.length - pos), pos);
-        }
+        const b = applyCorruptions(bytes, ops);
         const p = join(dir, `uns-fuzz-${run++}.h5ad`);
         writeFileSync(p, b);
         let outcome = 'ok';
