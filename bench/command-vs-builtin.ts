@@ -14,10 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { synthesize, synthOptionsOf } from '../src/h5ad/synth.js';
 import { parseStrategyName } from '../src/core/names.js';
 import { formatBytes } from '../src/core/units.js';
-import { runCommandScenario } from '../src/harness/command.js';
+import { runCommandScenario } from '../harness/command/command.js';
 import { scaleSynthetic } from '../src/scenario/synthetic.js';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
-import { runChild } from '../src/harness/spawn.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
+import { runChild } from '../harness/process/spawn.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scenarioArg = process.argv[2] ?? 'original-fix';
@@ -44,7 +44,7 @@ for (const d of scenario.datasets) {
 const pipeline = scenario.pipeline;
 
 const builtin = await runChild({
-  job: { module: join(here, '..', 'src', 'harness', 'jobs', 'strategy.js'), payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 } },
+  job: { module: join(here, '..', 'harness', 'process', 'jobs', 'strategy.js'), payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 } },
   env: scenario.env,
 });
 const jobFile = join(cache, `${scenario.name}-${strategy}.job.json`);

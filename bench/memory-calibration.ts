@@ -7,12 +7,12 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AllocateStep } from '../src/harness/jobs/allocate.js';
-import { runChild } from '../src/harness/spawn.js';
+import type { AllocateStep } from '../harness/process/jobs/allocate.js';
+import { runChild } from '../harness/process/spawn.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const MB = 1e6;
-const JOB = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'harness', 'jobs', 'allocate.js');
+const JOB = join(dirname(fileURLToPath(import.meta.url)), '..', 'harness', 'process', 'jobs', 'allocate.js');
 const MMAP_ENV = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '0' };
 const fmt = (b: number): string => (b / MB).toFixed(2).padStart(8);
 

@@ -16,10 +16,10 @@ import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes } from '../src/core/units.js';
 import { formatTable } from '../src/core/table.js';
-import { formatScales, formatSpread, ladderScalesText } from '../src/harness/ladder.js';
-import { medianRuns } from '../src/harness/compare.js';
-import { packageRoot, runScenarios } from '../src/harness/run.js';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { formatScales, formatSpread, ladderScalesText } from '../harness/report/projection.js';
+import { medianRuns } from '../harness/report/compare.js';
+import { packageRoot, runScenarios } from '../harness/run/run.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
 import type { Report, RunRecord } from '../src/core/report.js';
 
 const LADDER_RUNS = Math.max(1, Number(process.env['PROJECTION_RUNS'] ?? 3) || 3);

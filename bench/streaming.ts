@@ -10,8 +10,8 @@
  */
 import { formatBytes } from '../src/core/units.js';
 import { formatTable } from '../src/core/table.js';
-import { defaultCacheDir, runScenarios } from '../src/harness/run.js';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { defaultCacheDir, runScenarios } from '../harness/run/run.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
 import type { RunRecord } from '../src/core/report.js';
 import type { StrategyName } from '../src/core/names.js';
 

@@ -15,7 +15,7 @@ tarball="$work/$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 [ -f "$tarball" ] || fail "npm pack wrote no tarball"
 listing="$(tar -tzf "$tarball")"
 for want in package/bin/cellbudget.js package/dist/cli/main.js package/dist/src/cli/main.js package/dist/src/index.js package/dist/src/index.d.ts \
-            package/dist/src/vitest/index.js package/dist/src/harness/jobs/strategy.js package/scenarios/default.yaml \
+            package/dist/src/vitest/index.js package/dist/harness/process/jobs/strategy.js package/scenarios/default.yaml \
             package/fixtures/datasets/tiny.h5ad; do
   grep -qx "$want" <<<"$listing" || fail "the tarball lacks $want"
 done

@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { createContext, runInContext } from 'node:vm';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { chartConfigFromSpec, chartConfigScript } from '../src/harness/chart-config.js';
-import { reportChartSpecs, timelineSpec, type ChartSpec, type LinesSpec } from '../src/harness/chart-spec.js';
-import { renderHtml } from '../src/harness/html.js';
+import { chartConfigFromSpec, chartConfigScript } from '../harness/report/chart-config.js';
+import { reportChartSpecs, timelineSpec, type ChartSpec, type LinesSpec } from '../harness/report/chart-spec.js';
+import { renderHtml } from '../harness/report/html.js';
 import { MAIN, sampleReport } from './report-fixtures.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -183,7 +183,7 @@ describe('the chart configuration shipped in report.html', () => {
 
   // The CLI ships tsc's output, not the test runner's transform of the source.
   it('is as self-contained as built into dist/', async () => {
-    const built = resolve(import.meta.dirname, '../dist/src/harness/chart-config.js');
+    const built = resolve(import.meta.dirname, '../dist/harness/report/chart-config.js');
     if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm test does it) first`);
     const script = ((await import(pathToFileURL(built).href)) as { chartConfigScript(): string }).chartConfigScript();
     checkShipped(script);

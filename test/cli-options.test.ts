@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../src/cli/commands.js';
 import type { CliContext } from '../src/cli/context.js';
-import { withBudgetFlags } from '../src/harness/budgets.js';
+import { withBudgetFlags } from '../harness/report/budgets.js';
 import { capture, runCli } from './helpers/cli.js';
 
 /** The arguments and options `cellbudget NAME ...argv` hands its action. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ingestLog, ingestReport } from '../src/harness/ingest.js';
+import { ingestLog, ingestReport } from '../harness/command/ingest.js';
 import type { Report } from '../src/core/report.js';
 import { capture } from './helpers/cli.js';
 

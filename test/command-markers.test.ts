@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyLabel, LineSplitter, parseMarker } from '../src/harness/markers.js';
+import { classifyLabel, parseMarker } from '../harness/command/markers.js';
+import { LineSplitter } from '../harness/process/lines.js';
 
 describe('parseMarker', () => {
   it('reads the original script\'s [MEMORY] lines, with or without a log prefix', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runCommandScenario, type CommandStepRecord } from '../src/harness/command.js';
+import { runCommandScenario, type CommandStepRecord } from '../harness/command/command.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const PY = '/usr/bin/python3';

@@ -1,8 +1,8 @@
 // The step tracking of command scenarios, on its own: readings of a process tree and marker
 // lines in, steps out. No process is started; the readings are what /proc would have said.
 import { describe, expect, it } from 'vitest';
-import { chooseBaseline, CommandStepTracker, netOfBaseline, type BaselineCandidate, type CommandStepRecord, type TreeReading } from '../src/harness/command-steps.js';
-import { parseMarker, type Marker } from '../src/harness/markers.js';
+import { chooseBaseline, CommandStepTracker, netOfBaseline, type BaselineCandidate, type CommandStepRecord, type TreeReading } from '../harness/command/steps.js';
+import { parseMarker, type Marker } from '../harness/command/markers.js';
 
 const ROOT = 100;
 const MB = 1e6;

@@ -4,13 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { evaluateBudgets } from '../src/harness/budgets.js';
-import { mmapFloorBytes, parseLadderFlag, planLadder, projectionOf, withProjection } from '../src/harness/ladder.js';
+import { evaluateBudgets } from '../harness/report/budgets.js';
+import { mmapFloorBytes, parseLadderFlag, planLadder } from '../harness/run/ladder.js';
+import { projectionOf, withProjection } from '../harness/report/projection.js';
 import type { RunRecord, RungRecord, StepRecord } from '../src/core/report.js';
-import { MEASUREMENT_ENV } from '../src/harness/run.js';
+import { MEASUREMENT_ENV } from '../harness/run/run.js';
 import { matchingAxis, scaleSynthetic } from '../src/scenario/synthetic.js';
 import { syntheticSchema } from '../src/scenario/model.js';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
 import { isCellbudgetError } from '../src/core/errors.js';
 
 const GB = 1e9;

@@ -33,15 +33,16 @@ function tree(files: Record<string, string>): string {
 
 describe('layers', () => {
   test('the source tree has no upward import and no cycle', () => {
-    const r = cruise(repo, 'src', 'bench', 'test');
+    const r = cruise(repo, 'src', 'harness', 'bench', 'test');
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/no dependency violations found/);
   });
 
   test('an upward import, a cycle, h5wasm outside src/h5ad and fs in a pure layer are each refused', () => {
     const root = tree({
-      'src/core/low.ts': "import { high } from '../harness/high.js';\nexport const low = high;\n",
-      'src/harness/high.ts': 'export const high = 1;\n',
+      'src/core/low.ts': "import { high } from '../../harness/run/high.js';\nexport const low = high;\n",
+      'harness/run/high.ts': 'export const high = 1;\n',
+      'harness/report/text.ts': "import { high } from '../run/high.js';\nexport const text = high;\n",
       'src/strategies/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
       'src/strategies/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
       'src/pipeline/io.ts': "import { readFileSync } from 'node:fs';\nexport const io = readFileSync;\n",
@@ -49,9 +50,10 @@ describe('layers', () => {
       'node_modules/h5wasm/package.json': JSON.stringify({ name: 'h5wasm', exports: { './node': './node.js' } }),
       'node_modules/h5wasm/node.js': 'export {};\n',
     });
-    const r = cruise(root, 'src');
+    const r = cruise(root, 'src', 'harness');
     expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/no-upward-from-core: src\/core\/low\.ts → src\/harness\/high\.ts/);
+    expect(r.out).toMatch(/no-upward-from-core: src\/core\/low\.ts → harness\/run\/high\.ts/);
+    expect(r.out).toMatch(/no-upward-from-harness-report: harness\/report\/text\.ts → harness\/run\/high\.ts/);
     expect(r.out).toMatch(/no-circular: src\/strategies\/a\.ts → /);
     expect(r.out).toMatch(/pure-layers-do-no-io: src\/pipeline\/io\.ts → (node:)?fs/);
     expect(r.out).toMatch(/h5wasm-only-in-h5ad: src\/memory\/wasm\.ts → node_modules\/h5wasm/);

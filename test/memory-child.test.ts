@@ -3,12 +3,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AllocatePayload, AllocateStep } from '../src/harness/jobs/allocate.js';
-import { defaultChildEntry, measuredRunFields, runChild, type RunChildOptions } from '../src/harness/spawn.js';
+import type { AllocatePayload, AllocateStep } from '../harness/process/jobs/allocate.js';
+import { defaultChildEntry, measuredRunFields, runChild, type RunChildOptions } from '../harness/process/spawn.js';
 import { kernelHwmAvailable } from '../src/memory/proc.js';
 
 const MB = 1e6;
-const JOB = resolve('dist/src/harness/jobs/allocate.js');
+const JOB = resolve('dist/harness/process/jobs/allocate.js');
 // A fixed mmap threshold makes glibc hand every freed buffer back to the OS, so a step's
 // peak depends on that step alone; without it, memory freed by one step may stay resident
 // and be reused by the next (allocator retention, DESIGN §4) — true, but not what this tests.
@@ -22,7 +22,7 @@ function run(steps: AllocateStep[], extra: Partial<RunChildOptions> & { method?:
 
 beforeAll(() => {
   if (!existsSync(JOB) || !existsSync(defaultChildEntry())) {
-    throw new Error('dist/src/harness is missing: run `npx tsc -p tsconfig.build.json` (npm test does it) before these tests');
+    throw new Error('dist/harness is missing: run `npx tsc -p tsconfig.build.json` (npm test does it) before these tests');
   }
 });
 

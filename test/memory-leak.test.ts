@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LeakPayload } from '../src/harness/jobs/leak.js';
-import { runChild } from '../src/harness/spawn.js';
+import type { LeakPayload } from '../harness/process/jobs/leak.js';
+import { runChild } from '../harness/process/spawn.js';
 import type { LeakResult } from '../src/memory/leak.js';
 
-const JOB = resolve('dist/src/harness/jobs/leak.js');
+const JOB = resolve('dist/harness/process/jobs/leak.js');
 
 function run(leak: boolean) {
-  if (!existsSync(JOB)) throw new Error('dist/src/harness/jobs/leak.js is missing: run `npx tsc -p tsconfig.build.json` first');
+  if (!existsSync(JOB)) throw new Error('dist/harness/process/jobs/leak.js is missing: run `npx tsc -p tsconfig.build.json` first');
   const payload: LeakPayload = { repetitions: 4, limit_bytes: 100 * 1024, rows: 20_000, leak };
   return runChild<LeakResult>({ job: { module: JOB, payload }, timeoutMs: 60_000 });
 }

@@ -15,7 +15,7 @@ import {
   strategyColor,
   timelineSpec,
   type LinesSpec,
-} from '../src/harness/charts.js';
+} from '../harness/report/charts.js';
 import type { Report } from '../src/core/report.js';
 import { MAIN, sampleReport } from './report-fixtures.js';
 

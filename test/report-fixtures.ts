@@ -3,8 +3,8 @@
  * (shared/DESIGN.md §1) at full scale; they test rendering, not measurement.
  */
 import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../src/core/report.js';
-import { withProjection } from '../src/harness/ladder.js';
-import { evaluateBudgets } from '../src/harness/budgets.js';
+import { withProjection } from '../harness/report/projection.js';
+import { evaluateBudgets } from '../harness/report/budgets.js';
 
 const GB = 1e9;
 /** What each rung holds that does not grow with the data (the fixtures' runs are exactly affine). */

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHtml } from '../src/harness/html.js';
-import { reportChartSpecs } from '../src/harness/charts.js';
+import { renderHtml } from '../harness/report/html.js';
+import { reportChartSpecs } from '../harness/report/charts.js';
 import { sampleReport, scaleRun, MAIN } from './report-fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { METHOD_TEXT, baselineNote, methodText } from '../src/core/methods.js';
 import { measureMethodSchema, type MeasureMethod, type Report } from '../src/core/report.js';
 import { formatRunTable } from '../src/cli/run.js';
-import { reportChartSpecs } from '../src/harness/chart-spec.js';
-import { renderHtml } from '../src/harness/html.js';
-import { renderMarkdown } from '../src/harness/markdown.js';
+import { reportChartSpecs } from '../harness/report/chart-spec.js';
+import { renderHtml } from '../harness/report/html.js';
+import { renderMarkdown } from '../harness/report/markdown.js';
 import { describeMeasurement, type MemoryMeasurement } from '../src/vitest/index.js';
 import { sampleReport } from './report-fixtures.js';
 

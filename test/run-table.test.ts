@@ -2,7 +2,7 @@
 // per set of scales, so a family's members (same ladder) share one entry.
 import { describe, expect, it } from 'vitest';
 import { formatRunTable } from '../src/cli/run.js';
-import { projectionOf } from '../src/harness/ladder.js';
+import { projectionOf } from '../harness/report/projection.js';
 import { sampleReport } from './report-fixtures.js';
 
 describe('run table footer', () => {

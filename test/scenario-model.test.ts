@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { SYNTH_DEFAULTS } from '../src/h5ad/synth.js';
-import { loadScenarios } from '../src/harness/scenario.js';
+import { loadScenarios } from '../harness/run/scenarios.js';
 import { expandedScenario, scenarioModel, type BuiltinScenario } from '../src/scenario/model.js';
 import { SYNTHETIC_DEFAULTS } from '../src/scenario/synthetic.js';
 import { datasetsFromScenario } from '../src/simulator/inputs.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { builtinScenarios } from '../src/cli/plan.js';
-import { fileFacts } from '../src/harness/facts.js';
+import { fileFacts } from '../harness/run/facts.js';
 import { SPLITS } from '../src/core/names.js';
 import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 

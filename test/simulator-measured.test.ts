@@ -97,8 +97,8 @@ describe('the model against measured runs', () => {
   // zero, so no relative bound is meaningful there; the bound below says the prediction is off
   // by no more than such runtime costs.
   test('golden files (out of sample, runtime-dominated): peaks and finals within 25 MB', async () => {
-    const { fileFacts } = await import('../src/harness/facts.js');
-    const { loadScenarios } = await import('../src/harness/scenario.js');
+    const { fileFacts } = await import('../harness/run/facts.js');
+    const { loadScenarios } = await import('../harness/run/scenarios.js');
     const [s] = loadScenarios('golden');
     if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
     // The anndata-written files committed in fixtures/datasets (test/h5ad/fixtures.ts): in every

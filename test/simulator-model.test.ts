@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
 import { datasetsFromScenario, datasetFromSpec } from '../src/simulator/inputs.js';
 import { syntheticDataset, type DatasetModel } from '../src/simulator/model.js';
 import { simulate } from '../src/simulator/simulate.js';

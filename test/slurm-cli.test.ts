@@ -7,11 +7,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BuiltinRunSpec, CommandRunSpec } from '../src/harness/executor.js';
-import { childFromRecords, commandFromRecords, RecordReader, RECORDS_FILE, RecordWriter, type JobRecord } from '../src/harness/job-records.js';
+import type { BuiltinRunSpec, CommandRunSpec } from '../harness/run/executor.js';
+import { childFromRecords, commandFromRecords, RecordReader, RECORDS_FILE, RecordWriter, type JobRecord } from '../harness/slurm/records.js';
 import type { Report } from '../src/core/report.js';
-import { slurmMemArg, slurmTime } from '../src/harness/slurm.js';
-import { CHILD_START_BYTES, JOB_ENTRY_BYTES, jobMemoryBytes, jobScript, SLURM_DEFAULTS, type SlurmSettings } from '../src/harness/slurm-executor.js';
+import { slurmMemArg, slurmTime } from '../harness/slurm/slurm.js';
+import { CHILD_START_BYTES, JOB_ENTRY_BYTES, jobMemoryBytes, jobScript, SLURM_DEFAULTS, type SlurmSettings } from '../harness/slurm/executor.js';
 import { runCli } from './helpers/cli.js';
 import { PIPELINE } from './helpers/scenarios.js';
 
@@ -128,7 +128,7 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
     expect(lines).toContain('#SBATCH --account=lab');
     expect(lines).toContain('#SBATCH --time=0-04:00:00');
     expect(lines.indexOf('module load nodejs/20')).toBeLessThan(lines.findIndex((l) => l.startsWith('exec ')));
-    expect(lines.find((l) => l.startsWith('exec '))).toMatch(/^exec '\/opt\/node\/bin\/node' '.*slurm-job\.js' '\/shared\/run'$/);
+    expect(lines.find((l) => l.startsWith('exec '))).toMatch(/^exec '\/opt\/node\/bin\/node' '.*\/harness\/slurm\/job\.js' '\/shared\/run'$/);
   });
 
   it.each([

@@ -11,10 +11,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Report, RunRecord } from '../src/core/report.js';
-import { CHILD_START_BYTES, JOB_ENTRY_BYTES } from '../src/harness/slurm-executor.js';
+import { CHILD_START_BYTES, JOB_ENTRY_BYTES } from '../harness/slurm/executor.js';
 import { runCli } from './helpers/cli.js';
 import { PIPELINE, writeTwoDatasetScenario } from './helpers/scenarios.js';
-import { underCi } from '../src/harness/progress.js';
+import { underCi } from '../harness/run/progress.js';
 import { jobState, slurm, startCluster, stopCluster } from './helpers/slurm.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));

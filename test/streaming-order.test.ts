@@ -3,7 +3,7 @@
  * train/val/test wherever it is processed; `auto` picks the planner's lowest-peak order.
  */
 import { describe, expect, it } from 'vitest';
-import { loadScenarios, type BuiltinScenario } from '../src/harness/scenario.js';
+import { loadScenarios, type BuiltinScenario } from '../harness/run/scenarios.js';
 import { datasetsFromScenario } from '../src/simulator/inputs.js';
 import { bestOrder } from '../src/simulator/planner.js';
 import { chooseOrder } from '../src/simulator/order.js';

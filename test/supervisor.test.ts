@@ -7,11 +7,11 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { descendantPids, processStartTime } from '../src/memory/proc.js';
-import { classifyEnd, supervise, type EndFacts, type SuperviseOptions } from '../src/harness/supervisor.js';
+import { classifyEnd, supervise, type EndFacts, type SuperviseOptions } from '../harness/process/supervisor.js';
 
 const linux = process.platform === 'linux' && existsSync('/proc/self/stat');
 const NODE = process.execPath;
-const BUILT = resolve('dist/src/harness/supervisor.js');
+const BUILT = resolve('dist/harness/process/supervisor.js');
 const alive = (pid: number): boolean => processStartTime(pid) !== null;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -125,7 +125,7 @@ describe.runIf(linux)('supervise: a process group leaves nothing behind', () => 
   });
 
   it('SIGTERM sent to the harness reaches the whole group, and the harness then ends by it', async () => {
-    if (!existsSync(BUILT)) throw new Error('dist/src/harness/supervisor.js is missing: run `npm run build` (npm test does it) before these tests');
+    if (!existsSync(BUILT)) throw new Error('dist/harness/process/supervisor.js is missing: run `npm run build` (npm test does it) before these tests');
     const dir = mkdtempSync(join(tmpdir(), 'cb-supervisor-'));
     const mark = join(dir, 'got-term');
     // The command: a shell that records SIGTERM, and a grandchild in its group.

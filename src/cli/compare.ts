@@ -1,5 +1,5 @@
 import type { RegisterCommand } from './context.js';
-import { compareReports, DEFAULT_COMPARE, formatComparison, loadReport } from '../harness/compare.js';
+import { compareReports, DEFAULT_COMPARE, formatComparison, loadReport } from '../../harness/report/compare.js';
 import { parseSize, percent, thresholds, valueOption } from './options.js';
 
 /**

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isCellbudgetError } from '../core/errors.js';
 import { commands } from './commands.js';
 import type { CliContext, CliIo } from './context.js';
-import { VERSION } from '../harness/version.js';
+import { VERSION } from '../../harness/report/version.js';
 
 /**
  * Run the CLI and return the exit code: 0 all good, 1 a budget or check failed,

@@ -7,20 +7,20 @@ import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../harness/charts.js';
+import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../../harness/report/charts.js';
 import type { Report, RunRecord } from '../core/report.js';
-import type { BuiltinScenario } from '../harness/scenario.js';
+import type { BuiltinScenario } from '../../harness/run/scenarios.js';
 import { formatBytes } from '../core/units.js';
 import { formatTable } from '../core/table.js';
 import { isStrategyName, type StrategyName } from '../core/names.js';
 import type { Calibration } from '../simulator/calibration.js';
 import { measuredRealData, predictRun, scenarioOfRun } from '../simulator/predict.js';
 import { simulate, type SimResult } from '../simulator/simulate.js';
-import { loadReport } from '../harness/compare.js';
+import { loadReport } from '../../harness/report/compare.js';
 import type { CliContext, RegisterCommand } from './context.js';
 import { strategiesOption } from './options.js';
 import { builtinScenarios, calibrationLabel, fullScaleDatasets, isDocumented, readCalibration } from './plan.js';
-import { fileFacts } from '../harness/facts.js';
+import { fileFacts } from '../../harness/run/facts.js';
 
 interface SimulateOptions {
   json?: boolean;

@@ -5,7 +5,7 @@ import { SYNTH_DEFAULTS, synthesize } from '../h5ad/synth.js';
 import type { SynthFormat, SynthLocation, SynthOptions, SynthProgress } from '../h5ad/synth.js';
 import type { FloatDtype } from '../core/data.js';
 import { choiceOption, listOption, number, valueOption } from './options.js';
-import { progressWanted } from '../harness/progress.js';
+import { progressWanted } from '../../harness/run/progress.js';
 
 /** What commander hands the action: numbers parsed by src/cli/options.ts, the rest checked by resolveSynthSpec. */
 interface SynthFlags {

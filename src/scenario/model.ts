@@ -3,7 +3,7 @@
  * (built-in, command, suite), the pipeline section being the pipeline's own schema
  * (src/pipeline/config.ts) and a dataset's `synthetic:` the one synthetic spec
  * (./synthetic.ts); the `model:` section the simulator reads; families expanded to N datasets.
- * The loader (src/harness/scenario.ts) reads the YAML, names the file and line of a problem
+ * The loader (harness/run/scenarios.ts) reads the YAML, names the file and line of a problem
  * and resolves paths; the harness, the simulator and the reports use these types. Pure.
  */
 import { z } from 'zod';
@@ -139,7 +139,7 @@ export const commandScenarioSchema = z
     timeout: size.optional(),
     scale: z.number().gt(0).max(1).default(1),
     budgets: budgetsSchema,
-    /** Where the command's baseline comes from (see src/harness/command.ts); default auto. */
+    /** Where the command's baseline comes from (see harness/command/command.ts); default auto. */
     baseline: z.enum(['auto', 'first-marker', 'start', 'zero']).default('auto'),
     /** Where it runs: here (`local`) or as a Slurm job (`slurm`); `--executor` overrides it. */
     executor: executor.optional(),
@@ -181,7 +181,7 @@ export interface BuiltinScenario {
   nodeMemoryBytes?: number;
   /** Processing order mode (absent: as listed). */
   order?: OrderMode;
-  /** Scale ladder (absent: src/harness/ladder.ts DEFAULT_LADDER). */
+  /** Scale ladder (absent: harness/run/ladder.ts DEFAULT_LADDER). */
   ladder?: 'off' | number | number[];
   /** For an expanded family: its name and this member's N. */
   family?: { name: string; n: number };

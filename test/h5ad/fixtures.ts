@@ -6,7 +6,7 @@ import { describe, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { underCi } from '../../src/harness/progress.js';
+import { underCi } from '../../harness/run/progress.js';
 
 export const PY = process.env['CELLBUDGET_PYTHON'] ?? '/usr/bin/python3';
 
