@@ -31,10 +31,16 @@ const LAYERS = [
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `no-upward-from-${name}`,
-  comment: `${name} is below ${LAYERS.slice(i + 1).map(([n]) => n).join(', ')}: it may not import them (move what it needs down, or the caller up).`,
+  comment: `${name} is below ${LAYERS.slice(i + 1)
+    .map(([n]) => n)
+    .join(', ')}: it may not import them (move what it needs down, or the caller up).`,
   severity: 'error',
   from: { path },
-  to: { path: LAYERS.slice(i + 1).map(([, p]) => p).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, p]) => p)
+      .join('|'),
+  },
 }));
 
 module.exports = {
@@ -58,7 +64,10 @@ module.exports = {
       name: 'pure-layers-do-no-io',
       comment: 'The core, the pipeline, the scenario model, the strategies and the simulator are pure: the caller reads and writes.',
       severity: 'error',
-      from: { path: '^(src/(core|pipeline|scenario|strategies|simulator)|harness/report)/', pathNot: '^harness/report/(write-report|chart-png|html|version)\\.ts$' },
+      from: {
+        path: '^(src/(core|pipeline|scenario|strategies|simulator)|harness/report)/',
+        pathNot: '^harness/report/(write-report|chart-png|html|version)\\.ts$',
+      },
       to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|child_process|worker_threads|net|http|https|os|readline)$' },
     },
     {

@@ -44,7 +44,10 @@ for (const d of scenario.datasets) {
 const pipeline = scenario.pipeline;
 
 const builtin = await runChild({
-  job: { module: join(here, '..', 'harness', 'process', 'jobs', 'strategy.js'), payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 } },
+  job: {
+    module: join(here, '..', 'harness', 'process', 'jobs', 'strategy.js'),
+    payload: { scenario: scenario.name, strategy, datasets, pipeline, repeat: 1 },
+  },
   env: scenario.env,
 });
 const jobFile = join(cache, `${scenario.name}-${strategy}.job.json`);
@@ -57,9 +60,15 @@ const command = await runCommandScenario({
 });
 
 const full = (b: number): string => formatBytes(b / scenario.scale);
-process.stdout.write(`${scenario.name} × ${strategy} at scale ${scenario.scale}: built-in ${builtin.status} (${builtin.method}), command ${command.status} (${command.method})\n`);
-process.stdout.write(`baseline: built-in ${formatBytes(builtin.baseline?.rss_bytes ?? 0)} (idle child after GC), command ${formatBytes(command.baseline_bytes)} (${command.command.baseline_source})\n\n`);
-process.stdout.write('| step | built-in peak | command peak | built-in end | command end | peak, full scale (built-in / command) |\n|---|---:|---:|---:|---:|---:|\n');
+process.stdout.write(
+  `${scenario.name} × ${strategy} at scale ${scenario.scale}: built-in ${builtin.status} (${builtin.method}), command ${command.status} (${command.method})\n`,
+);
+process.stdout.write(
+  `baseline: built-in ${formatBytes(builtin.baseline?.rss_bytes ?? 0)} (idle child after GC), command ${formatBytes(command.baseline_bytes)} (${command.command.baseline_source})\n\n`,
+);
+process.stdout.write(
+  '| step | built-in peak | command peak | built-in end | command end | peak, full scale (built-in / command) |\n|---|---:|---:|---:|---:|---:|\n',
+);
 const cmdSteps = command.steps.filter((s) => s.label !== 'startup' && s.closed_by === 'marker');
 builtin.steps.forEach((b, i) => {
   const c = cmdSteps[i];
@@ -67,4 +76,6 @@ builtin.steps.forEach((b, i) => {
     `| ${b.label} | ${formatBytes(b.peak_bytes)} | ${c ? formatBytes(c.peak_bytes) : '—'} | ${formatBytes(b.end_bytes)} | ${c ? formatBytes(c.end_bytes) : '—'} | ${full(b.peak_bytes)} / ${c ? full(c.peak_bytes) : '—'} |\n`,
   );
 });
-process.stdout.write(`| **run** | ${formatBytes(builtin.peak_bytes)} | ${formatBytes(command.peak_bytes)} | ${formatBytes(builtin.final_bytes)} | ${formatBytes(command.final_bytes)} | ${full(builtin.peak_bytes)} / ${full(command.peak_bytes)} |\n`);
+process.stdout.write(
+  `| **run** | ${formatBytes(builtin.peak_bytes)} | ${formatBytes(command.peak_bytes)} | ${formatBytes(builtin.final_bytes)} | ${formatBytes(command.final_bytes)} | ${full(builtin.peak_bytes)} / ${full(command.peak_bytes)} |\n`,
+);

@@ -14,12 +14,28 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'read', file: 'read.js', about: 'h5ad read throughput (cold/warm) and peak RSS vs matrix size' },
   { name: 'synth', file: 'synth-write.js', about: 'synthetic h5ad write throughput and peak RSS' },
   { name: 'pipeline', file: 'pipeline.js', about: 'read / plan / group / split throughput and per-stage peak RSS, 100k–4M cells' },
-  { name: 'prepare', file: 'prepare.js', about: 'split --digest vs the Python reference on equal work; read floor vs h5py; 100k/1M/4M scaling; harness overhead' },
+  {
+    name: 'prepare',
+    file: 'prepare.js',
+    about: 'split --digest vs the Python reference on equal work; read floor vs h5py; 100k/1M/4M scaling; harness overhead',
+  },
   { name: 'streaming', file: 'streaming.js', about: 'streaming vs selective: peak, final and time' },
-  { name: 'memory', file: 'memory-calibration.js', about: 'measured step peaks vs known allocations (both methods); allocator retention by array size' },
+  {
+    name: 'memory',
+    file: 'memory-calibration.js',
+    about: 'measured step peaks vs known allocations (both methods); allocator retention by array size',
+  },
   { name: 'command', file: 'command-vs-builtin.js', about: 'a scenario run as the built-in strategy and as a command, side by side' },
-  { name: 'ingest', file: 'ingest.js', about: '`cellbudget ingest` of 10k / 100k / 200k [MEMORY] markers: wall time and µs per marker (linear)' },
-  { name: 'projection', file: 'projection.js', about: 'full-scale projection from ladders (top rungs 1/16, 1/32, 1/64) vs a real scale-1 run of two 2 GB datasets' },
+  {
+    name: 'ingest',
+    file: 'ingest.js',
+    about: '`cellbudget ingest` of 10k / 100k / 200k [MEMORY] markers: wall time and µs per marker (linear)',
+  },
+  {
+    name: 'projection',
+    file: 'projection.js',
+    about: 'full-scale projection from ladders (top rungs 1/16, 1/32, 1/64) vs a real scale-1 run of two 2 GB datasets',
+  },
 ];
 
 // `npm run bench -- prepare read --runs 3`: names first, then options, which go to each benchmark.

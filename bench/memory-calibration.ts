@@ -39,7 +39,9 @@ async function calibration(): Promise<void> {
 }
 
 async function retention(): Promise<void> {
-  process.stdout.write('\nallocator retention: 200 MB in arrays of the given size, all dropped + forced GC; RSS (MB, net) at the end of the next, empty step\n');
+  process.stdout.write(
+    '\nallocator retention: 200 MB in arrays of the given size, all dropped + forced GC; RSS (MB, net) at the end of the next, empty step\n',
+  );
   process.stdout.write(`${'array size'.padEnd(12)} ${'default malloc'.padStart(16)} ${'mmap 64 KiB'.padStart(16)}\n`);
   for (const chunk of [3400, 66_000, 660_000]) {
     const cells: string[] = [];

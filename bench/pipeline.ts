@@ -80,7 +80,10 @@ function stage<T>(name: string, figures: StageFigure[], fn: () => T): T {
 }
 
 /** Run the stages on one file in this process; returns the figures as JSON-able data. */
-export function measureFile(path: string, mode: 'full' | 'windowed' = 'full'): { cells: number; matrixBytes: number; baselineRssBytes: number | null; figures: StageFigure[] } {
+export function measureFile(
+  path: string,
+  mode: 'full' | 'windowed' = 'full',
+): { cells: number; matrixBytes: number; baselineRssBytes: number | null; figures: StageFigure[] } {
   const config = SYNTH_PIPELINE_CONFIG;
   (globalThis as { gc?: () => void }).gc?.();
   const baseline = readProcStatus()?.rssBytes ?? null;
@@ -88,7 +91,9 @@ export function measureFile(path: string, mode: 'full' | 'windowed' = 'full'): {
   return withH5ad(path, (src) => {
     const info = src.matrixInfo(config.data_location);
     if (mode === 'windowed') {
-      stage('windowed', figures, () => materialize(planGroups(config, src), { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) }));
+      stage('windowed', figures, () =>
+        materialize(planGroups(config, src), { readRows: (s, e, out) => src.readRows(config.data_location, s, e, out) }),
+      );
       return { cells: src.nObs, matrixBytes: info.memoryBytes, baselineRssBytes: baseline, figures };
     }
     const matrix = stage('read', figures, () => src.readMatrix(config.data_location));
@@ -109,14 +114,18 @@ export async function runPipelineBench(opts: { sizes?: readonly number[]; cacheD
   const sizes = opts.sizes ?? [100_000, 1_000_000, 4_000_000];
   const cacheDir = resolve(opts.cacheDir ?? '.cache/bench');
   const self = fileURLToPath(import.meta.url);
-  process.stdout.write(`pipeline benchmark: ${sizes.join(', ')} cells x ${FEATURES} float32 (peak RSS = VmHWM per stage, includes the process baseline)\n`);
+  process.stdout.write(
+    `pipeline benchmark: ${sizes.join(', ')} cells x ${FEATURES} float32 (peak RSS = VmHWM per stage, includes the process baseline)\n`,
+  );
   for (const cells of sizes) {
     const path = await benchFile(cacheDir, cells);
     const runs: ReturnType<typeof measureFile>[] = [];
     for (const mode of ['full', 'windowed']) {
       const child = spawnSync(process.execPath, ['--expose-gc', self, '--child', path, mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
       if (child.status !== 0) {
-        process.stdout.write(`  ${cells} cells (${mode}): child failed (${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+        process.stdout.write(
+          `  ${cells} cells (${mode}): child failed (${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}\n`,
+        );
         continue;
       }
       runs.push(JSON.parse(child.stdout.trim().split('\n').pop()!) as ReturnType<typeof measureFile>);
@@ -124,7 +133,9 @@ export async function runPipelineBench(opts: { sizes?: readonly number[]; cacheD
     const r = runs[0];
     if (!r) continue;
     for (const extra of runs.slice(1)) r.figures.push(...extra.figures);
-    process.stdout.write(`\n${r.cells} cells, matrix ${formatBytes(r.matrixBytes)}, baseline RSS ${r.baselineRssBytes === null ? '?' : formatBytes(r.baselineRssBytes)}\n`);
+    process.stdout.write(
+      `\n${r.cells} cells, matrix ${formatBytes(r.matrixBytes)}, baseline RSS ${r.baselineRssBytes === null ? '?' : formatBytes(r.baselineRssBytes)}\n`,
+    );
     const rows = r.figures.map((f) => [
       f.stage,
       f.seconds.toFixed(3),
@@ -134,7 +145,9 @@ export async function runPipelineBench(opts: { sizes?: readonly number[]; cacheD
       f.rssAfterBytes === null ? '?' : formatBytes(f.rssAfterBytes),
     ]);
     const head = ['stage', 'seconds', 'cells/s', 'MB/s', 'peak RSS', 'RSS after'];
-    process.stdout.write(`${formatTable(rows, { head, indent: '  ', gap: ' ', align: head.map((_, i) => (i === 0 ? 'left' : 'right')) })}\n`);
+    process.stdout.write(
+      `${formatTable(rows, { head, indent: '  ', gap: ' ', align: head.map((_, i) => (i === 0 ? 'left' : 'right')) })}\n`,
+    );
   }
 }
 

@@ -121,14 +121,21 @@ function drugsFor(cells: number): number {
   return Math.max(5, Math.round((380 * cells) / 1e6));
 }
 
-async function ensureFile(cache: string, cells: number, compression: 'none' | 'gzip', cellLines = 50, drugs = drugsFor(cells)): Promise<BenchFile> {
+async function ensureFile(
+  cache: string,
+  cells: number,
+  compression: 'none' | 'gzip',
+  cellLines = 50,
+  drugs = drugsFor(cells),
+): Promise<BenchFile> {
   const path = join(cache, `prep-${cellsName(cells)}-${cellLines}l-${drugs}d-${compression === 'gzip' ? 'gzip' : 'contiguous'}.h5ad`);
   if (!existsSync(path)) {
     const t0 = performance.now();
     const tmp = `${path}.synth.h5ad`;
     await synthesize({ cells, features: 50, cellLines, drugs, doses: [0.05, 0.5, 5], controlFraction: 0.05, seed: 1 }, tmp);
     // Written again by anndata itself: the layout, dtypes and chunking a user's file has.
-    const script = 'import sys, anndata\na = anndata.read_h5ad(sys.argv[1])\na.write_h5ad(sys.argv[2], **({"compression": "gzip"} if sys.argv[3] == "gzip" else {}))\n';
+    const script =
+      'import sys, anndata\na = anndata.read_h5ad(sys.argv[1])\na.write_h5ad(sys.argv[2], **({"compression": "gzip"} if sys.argv[3] == "gzip" else {}))\n';
     const r = spawnSync(PY, ['-c', script, tmp, `${path}.part`, compression], { encoding: 'utf8' });
     rmSync(tmp, { force: true });
     if (r.status !== 0) throw new Error(`anndata could not rewrite ${tmp}: ${r.stderr}`);
@@ -153,8 +160,24 @@ function measureProcess(cmd: readonly string[], stdoutFile: string): ProcessFigu
   return { seconds: j.seconds, maxRssBytes: j.max_rss_bytes };
 }
 
-const ours = (file: string, cfg: string, extra: string[] = []): string[] => [process.execPath, BIN, 'split', file, '--config', cfg, '--digest', ...extra];
-const reference = (file: string, cfg: string, extra: string[] = []): string[] => [PY, join(REF, 'prepare_split.py'), file, '--config', cfg, ...extra];
+const ours = (file: string, cfg: string, extra: string[] = []): string[] => [
+  process.execPath,
+  BIN,
+  'split',
+  file,
+  '--config',
+  cfg,
+  '--digest',
+  ...extra,
+];
+const reference = (file: string, cfg: string, extra: string[] = []): string[] => [
+  PY,
+  join(REF, 'prepare_split.py'),
+  file,
+  '--config',
+  cfg,
+  ...extra,
+];
 
 /** Bytes every split together keeps (each distribution once) and the obs columns the pipeline reads, as stored. */
 function keptAndObsBytes(file: string): { keptBytes: number; obsBytes: number } {
@@ -175,7 +198,8 @@ function keptAndObsBytes(file: string): { keptBytes: number; obsBytes: number } 
     let obsBytes = 0;
     for (const name of [CONFIG.dist_flag_key as string, ...CONFIG.src_dist_keys, ...CONFIG.tgt_dist_keys]) {
       const col = src.readObsColumn(name);
-      obsBytes += col.kind === 'categorical' ? col.codes.byteLength : 'values' in col && ArrayBuffer.isView(col.values) ? col.values.byteLength : 0;
+      obsBytes +=
+        col.kind === 'categorical' ? col.codes.byteLength : 'values' in col && ArrayBuffer.isView(col.values) ? col.values.byteLength : 0;
     }
     return { keptBytes: rows * rowBytes, obsBytes };
   });
@@ -225,7 +249,13 @@ function stagesOnce(file: string, threads?: 1 | 2): StageRun {
   const src = openH5ad(file);
   let used: 1 | 2 = 1;
   try {
-    used = runSplit(timedSource(src, (s) => (readSeconds += s)), CONFIG, { digest: true, ...(threads ? { threads } : {}) }, stage).digests?.threads ?? 1;
+    used =
+      runSplit(
+        timedSource(src, (s) => (readSeconds += s)),
+        CONFIG,
+        { digest: true, ...(threads ? { threads } : {}) },
+        stage,
+      ).digests?.threads ?? 1;
   } finally {
     src.close();
   }
@@ -274,14 +304,19 @@ async function harnessChild(file: string, reps: number, strategies: readonly Str
       ? {
           step: (d, n, fn, live) => {
             const a = performance.now();
-            const r = rec.step(d ?? '', n, () => {
-              const b = performance.now();
-              try {
-                return fn();
-              } finally {
-                inside += performance.now() - b;
-              }
-            }, live);
+            const r = rec.step(
+              d ?? '',
+              n,
+              () => {
+                const b = performance.now();
+                try {
+                  return fn();
+                } finally {
+                  inside += performance.now() - b;
+                }
+              },
+              live,
+            );
             outside += performance.now() - a;
             return r;
           },
@@ -311,7 +346,10 @@ async function harnessChild(file: string, reps: number, strategies: readonly Str
 }
 
 function runChild(args: string[]): unknown {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -335,10 +373,12 @@ function sameManifest(a: Manifest, b: Manifest): string[] {
     if (k === 'conditions') {
       const ca = a.conditions;
       const cb = b.conditions;
-      const bad = Object.keys(cb).some((t) => Object.entries(cb[t]!).some(([col, v]) => {
-        const g = ca[t]?.[col];
-        return !g || g.length !== v.length || v.some((x, i) => Math.abs(g[i]! - x) > 1e-9);
-      }));
+      const bad = Object.keys(cb).some((t) =>
+        Object.entries(cb[t]!).some(([col, v]) => {
+          const g = ca[t]?.[col];
+          return !g || g.length !== v.length || v.some((x, i) => Math.abs(g[i]! - x) > 1e-9);
+        }),
+      );
       if (bad || Object.keys(ca).length !== Object.keys(cb).length) diffs.push('conditions');
     } else if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) diffs.push(k);
   }
@@ -361,7 +401,9 @@ function sectionCheck(cache: string, file: BenchFile, cfg: string): boolean {
   measureProcess(ours(file.path, cfg, ['--json']), a);
   measureProcess(reference(file.path, cfg, ['--json', '--digest']), b);
   const diffs = sameManifest(JSON.parse(readFileSync(a, 'utf8')) as Manifest, JSON.parse(readFileSync(b, 'utf8')) as Manifest);
-  out(`  ${file.path}: split --digest --json vs reference --json --digest: ${diffs.length === 0 ? 'same manifest, same digests (identical bytes in every split)' : `DIFFERENT: ${diffs.join(', ')}`}`);
+  out(
+    `  ${file.path}: split --digest --json vs reference --json --digest: ${diffs.length === 0 ? 'same manifest, same digests (identical bytes in every split)' : `DIFFERENT: ${diffs.join(', ')}`}`,
+  );
   return diffs.length === 0;
 }
 
@@ -390,16 +432,81 @@ function sectionEqual(file: BenchFile, idle: BenchFile, cfg: string, runs: numbe
   const base = sizes.keptBytes + sizes.obsBytes;
   table([
     ['', 'cellbudget split --digest', 'Python reference', 'ratio (pairwise)', 'goal'],
-    ['wall time', range(t(o), sec), range(t(p), sec), range(pair((i) => o[i]!.seconds / p[i]!.seconds), ratio), '≤ 0.35×'],
-    ['peak RSS', range(m(o), mb), range(m(p), mb), range(pair((i) => o[i]!.maxRssBytes / p[i]!.maxRssBytes), ratio), '≤ 0.50×'],
-    ['idle (2k-cell file)', `${range(t(idleOurs), sec)}, ${range(m(idleOurs), mb)}`, `${range(t(idleRef), sec)}, ${range(m(idleRef), mb)}`, '', ''],
-    ['peak − idle', range(netOurs, mb), range(netRef, mb), range(pair((i) => netOurs[i]! / netRef[i]!), ratio), ''],
-    ['(peak − idle) / (kept + obs)', range(netOurs.map((x) => x / base), ratio), range(netRef.map((x) => x / base), ratio), '', '≤ 1.30×'],
-    ['--threads 1: wall time', range(t(one), sec), '', range(pair((i) => one[i]!.seconds / p[i]!.seconds), ratio), ''],
-    ['--threads 1: peak RSS', range(m(one), mb), '', range(pair((i) => one[i]!.maxRssBytes / p[i]!.maxRssBytes), ratio), ''],
+    [
+      'wall time',
+      range(t(o), sec),
+      range(t(p), sec),
+      range(
+        pair((i) => o[i]!.seconds / p[i]!.seconds),
+        ratio,
+      ),
+      '≤ 0.35×',
+    ],
+    [
+      'peak RSS',
+      range(m(o), mb),
+      range(m(p), mb),
+      range(
+        pair((i) => o[i]!.maxRssBytes / p[i]!.maxRssBytes),
+        ratio,
+      ),
+      '≤ 0.50×',
+    ],
+    [
+      'idle (2k-cell file)',
+      `${range(t(idleOurs), sec)}, ${range(m(idleOurs), mb)}`,
+      `${range(t(idleRef), sec)}, ${range(m(idleRef), mb)}`,
+      '',
+      '',
+    ],
+    [
+      'peak − idle',
+      range(netOurs, mb),
+      range(netRef, mb),
+      range(
+        pair((i) => netOurs[i]! / netRef[i]!),
+        ratio,
+      ),
+      '',
+    ],
+    [
+      '(peak − idle) / (kept + obs)',
+      range(
+        netOurs.map((x) => x / base),
+        ratio,
+      ),
+      range(
+        netRef.map((x) => x / base),
+        ratio,
+      ),
+      '',
+      '≤ 1.30×',
+    ],
+    [
+      '--threads 1: wall time',
+      range(t(one), sec),
+      '',
+      range(
+        pair((i) => one[i]!.seconds / p[i]!.seconds),
+        ratio,
+      ),
+      '',
+    ],
+    [
+      '--threads 1: peak RSS',
+      range(m(one), mb),
+      '',
+      range(
+        pair((i) => one[i]!.maxRssBytes / p[i]!.maxRssBytes),
+        ratio,
+      ),
+      '',
+    ],
   ]);
   out(`  kept bytes (every distribution once) ${mb(sizes.keptBytes)}, obs columns read ${mb(sizes.obsBytes)}`);
-  out(`  per run (ours | reference | ours --threads 1): ${o.map((x, i) => `${sec(x.seconds)} ${mb(x.maxRssBytes)} | ${sec(p[i]!.seconds)} ${mb(p[i]!.maxRssBytes)} | ${sec(one[i]!.seconds)} ${mb(one[i]!.maxRssBytes)}`).join(';  ')}`);
+  out(
+    `  per run (ours | reference | ours --threads 1): ${o.map((x, i) => `${sec(x.seconds)} ${mb(x.maxRssBytes)} | ${sec(p[i]!.seconds)} ${mb(p[i]!.maxRssBytes)} | ${sec(one[i]!.seconds)} ${mb(one[i]!.maxRssBytes)}`).join(';  ')}`,
+  );
 }
 
 const H5PY_FLOOR = `
@@ -428,7 +535,15 @@ function sectionFloor(files: BenchFile[], runs: number): void {
     const child = runChild(['floor', f.path, String(runs)]) as { read: number[]; windowed: number[] };
     const read = median(child.read);
     const windowed = median(child.windowed);
-    rows.push([`${cellsName(f.cells)} ${f.compression === 'gzip' ? 'gzip-chunked' : 'contiguous'}`, sec(floor), sec(read), ratio(floor / read), sec(windowed), ratio(floor / windowed), '≥ 0.50×']);
+    rows.push([
+      `${cellsName(f.cells)} ${f.compression === 'gzip' ? 'gzip-chunked' : 'contiguous'}`,
+      sec(floor),
+      sec(read),
+      ratio(floor / read),
+      sec(windowed),
+      ratio(floor / windowed),
+      '≥ 0.50×',
+    ]);
   }
   table(rows);
 }
@@ -438,7 +553,9 @@ function sectionScaling(files: BenchFile[], idle: BenchFile, cfg: string, runs: 
   const idleRuns = Array.from({ length: runs }, () => measureProcess(ours(idle.path, cfg), scratch));
   const idleT = median(idleRuns.map((r) => r.seconds));
   const idleM = median(idleRuns.map((r) => r.maxRssBytes));
-  const rows: string[][] = [['cells', 'drugs', 'time', 'peak', 's / M cells', 'MB / M cells', 'plan', 'assign', 'materialize', '(reads)', 'digest', 'threads']];
+  const rows: string[][] = [
+    ['cells', 'drugs', 'time', 'peak', 's / M cells', 'MB / M cells', 'plan', 'assign', 'materialize', '(reads)', 'digest', 'threads'],
+  ];
   for (const f of files) {
     measureProcess(ours(f.path, cfg), scratch); // warm-up
     const whole = Array.from({ length: runs }, () => measureProcess(ours(f.path, cfg), scratch));
@@ -451,7 +568,20 @@ function sectionScaling(files: BenchFile[], idle: BenchFile, cfg: string, runs: 
       return `${(median(xs) / perM).toFixed(3)}`;
     };
     const reads = stageRuns.some((r) => r.threads === 2) ? 'both threads' : (median(stageRuns.map((r) => r.readSeconds)) / perM).toFixed(3);
-    rows.push([cellsName(f.cells), String(f.drugs), sec(t), mb(m), ((t - idleT) / perM).toFixed(2), ((m - idleM) / MB / perM).toFixed(0), st('plan'), st('assign'), st('materialize'), reads, st('digest'), String(stageRuns[0]?.threads ?? 1)]);
+    rows.push([
+      cellsName(f.cells),
+      String(f.drugs),
+      sec(t),
+      mb(m),
+      ((t - idleT) / perM).toFixed(2),
+      ((m - idleM) / MB / perM).toFixed(0),
+      st('plan'),
+      st('assign'),
+      st('materialize'),
+      reads,
+      st('digest'),
+      String(stageRuns[0]?.threads ?? 1),
+    ]);
   }
   out(`  idle run (2k cells): ${sec(idleT)}, ${mb(idleM)}; stage columns are seconds per million cells`);
   table(rows);
@@ -460,12 +590,30 @@ function sectionScaling(files: BenchFile[], idle: BenchFile, cfg: string, runs: 
 function sectionHarness(file: BenchFile, runs: number): void {
   const strategies: StrategyName[] = ['selective', 'streaming'];
   const reps = Math.max(5, runs);
-  out(`\n## harness: measuring overhead on a run's wall time (${cellsName(file.cells)} cells, one process, ${reps} rotations of the three modes)`);
-  out('  per step = seconds inside the recorder around the steps (clear_refs + VmHWM or sampler reads, snapshots, GC meter, live bytes) / wall time;');
+  out(
+    `\n## harness: measuring overhead on a run's wall time (${cellsName(file.cells)} cells, one process, ${reps} rotations of the three modes)`,
+  );
+  out(
+    '  per step = seconds inside the recorder around the steps (clear_refs + VmHWM or sampler reads, snapshots, GC meter, live bytes) / wall time;',
+  );
   out('  + setup = also creating it (idle baseline after forced GCs, the sampler thread) and closing it, once per child;');
   out('  wall Δ = median wall time against the no-observer runs (noisy on a shared machine: GC and scheduling luck too)');
   const t = runChild(['harness', file.path, String(reps), strategies.join(',')]) as HarnessTimes;
-  const rows: string[][] = [['strategy', 'no observer', 'kernel-hwm: wall', 'per step', '+ setup', 'wall Δ', 'sampled-rss: wall', 'per step', '+ setup', 'wall Δ', 'goal']];
+  const rows: string[][] = [
+    [
+      'strategy',
+      'no observer',
+      'kernel-hwm: wall',
+      'per step',
+      '+ setup',
+      'wall Δ',
+      'sampled-rss: wall',
+      'per step',
+      '+ setup',
+      'wall Δ',
+      'goal',
+    ],
+  ];
   for (const s of strategies) {
     const none = t.wall[`${s}:none`]!;
     const cell = (mode: string): string[] => {
@@ -499,7 +647,12 @@ async function main(): Promise<void> {
         windowed.push(windowedReadOnce(file!));
       }
       result = { read, windowed };
-    } else if (kind === 'harness') result = await harnessChild(file!, Number(n), (extra ?? 'selective').split(',').map((name) => parseStrategyName(name, 'strategy')));
+    } else if (kind === 'harness')
+      result = await harnessChild(
+        file!,
+        Number(n),
+        (extra ?? 'selective').split(',').map((name) => parseStrategyName(name, 'strategy')),
+      );
     else throw new Error(`unknown child ${kind}`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
@@ -517,7 +670,9 @@ async function main(): Promise<void> {
   const cfg = join(cache, 'prepare-config.json');
   writeFileSync(cfg, JSON.stringify(CONFIG));
   const scratch = join(cache, 'prepare-stdout.txt');
-  out(`prepare benchmark (issue #15): node ${process.version}, ${runs} runs; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (shared machine: compare ratios taken within this run)`);
+  out(
+    `prepare benchmark (issue #15): node ${process.version}, ${runs} runs; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (shared machine: compare ratios taken within this run)`,
+  );
   const main1M = await ensureFile(cache, 1_000_000, 'none');
   const gzip1M = await ensureFile(cache, 1_000_000, 'gzip');
   const idle = await ensureFile(cache, 2000, 'none', 2, 5);

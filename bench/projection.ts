@@ -39,7 +39,9 @@ const pct = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).t
 
 const free = freemem();
 if (free < 11e9) {
-  process.stdout.write(`Only ${formatBytes(free)} of memory is free; the scale-1 run needs about 9 GB (eager) with margin. Try again when the machine is quieter.\n`);
+  process.stdout.write(
+    `Only ${formatBytes(free)} of memory is free; the scale-1 run needs about 9 GB (eager) with margin. Try again when the machine is quieter.\n`,
+  );
   process.exit(0);
 }
 
@@ -82,12 +84,24 @@ for (const { top, label, ladder } of LADDERS) {
     `\nTop rung ${label}: ladder ${first?.ladder ? ladderScalesText(first.ladder.scales) : '?'} (${LADDER_RUNS} run${LADDER_RUNS > 1 ? 's' : ''} each, ${((performance.now() - t) / 1000).toFixed(0)} s)\n`,
   );
   for (const n of first?.ladder?.notes ?? []) process.stdout.write(`  note: ${n}\n`);
-  const head = ['strategy', 'peak: real', 'projected', 'error', 'in', 'final: real', 'projected', 'error', 'in', 'naive ÷ scale', 'residual'];
+  const head = [
+    'strategy',
+    'peak: real',
+    'projected',
+    'error',
+    'in',
+    'final: real',
+    'projected',
+    'error',
+    'in',
+    'naive ÷ scale',
+    'residual',
+  ];
   const table: string[][] = [];
   for (const r of report.runs as RunRecord[]) {
     const m = real.get(r.strategy);
     const p = r.projected;
-    if (!m || m.status !== 'ok' || r.status !== 'ok' || !p) {
+    if (m?.status !== 'ok' || r.status !== 'ok' || !p) {
       table.push([r.strategy, m?.status ?? '–', r.status, '', '', '', '', '', '', '', '']);
       continue;
     }
@@ -128,7 +142,9 @@ for (const { top, label } of LADDERS) {
   const at = rows.filter((r) => r.label === label);
   if (at.length === 0) continue;
   const worst = Math.max(...at.flatMap((r) => [Math.abs(r.error.peak), Math.abs(r.error.final)]));
-  const covered = at.filter((r) => r.measured.peak >= r.projected.peak_interval[0] && r.measured.peak <= r.projected.peak_interval[1]).length + at.filter((r) => r.measured.final >= r.projected.final_interval[0] && r.measured.final <= r.projected.final_interval[1]).length;
+  const covered =
+    at.filter((r) => r.measured.peak >= r.projected.peak_interval[0] && r.measured.peak <= r.projected.peak_interval[1]).length +
+    at.filter((r) => r.measured.final >= r.projected.final_interval[0] && r.measured.final <= r.projected.final_interval[1]).length;
   process.stdout.write(
     `\n${label} (scales ${formatScales(at[0]!)}): largest error ${(worst * 100).toFixed(1)}%${top === 1 / 32 ? ` — goal ±${GOAL * 100}%: ${worst <= GOAL ? 'met' : 'NOT met'}` : ''}; intervals hold the real figure ${covered} of ${at.length * 2} times`,
   );
@@ -136,5 +152,8 @@ for (const { top, label } of LADDERS) {
 process.stdout.write('\n');
 const out = join(packageRoot(), 'reports');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'projection-validation.json'), `${JSON.stringify({ created: new Date().toISOString(), ladder_runs: LADDER_RUNS, truth_runs: TRUTH_RUNS, rows }, null, 1)}\n`);
+writeFileSync(
+  join(out, 'projection-validation.json'),
+  `${JSON.stringify({ created: new Date().toISOString(), ladder_runs: LADDER_RUNS, truth_runs: TRUTH_RUNS, rows }, null, 1)}\n`,
+);
 process.stdout.write(`Figures written to reports/projection-validation.json\n`);

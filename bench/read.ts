@@ -94,7 +94,9 @@ const idle = readProcStatus()?.rssBytes ?? 0;
 // what a read adds above idle + matrix is then the reader's own cost.
 const out = new Float32Array(rows * cols);
 out.fill(1);
-process.stdout.write(`idle RSS (runtime + modules): ${fmt(idle)}; with the output array resident: ${fmt(readProcStatus()?.rssBytes ?? 0)}\n`);
+process.stdout.write(
+  `idle RSS (runtime + modules): ${fmt(idle)}; with the output array resident: ${fmt(readProcStatus()?.rssBytes ?? 0)}\n`,
+);
 for (const mode of ['contiguous', 'gzip'] as const) {
   const path = paths[mode];
   const heapBefore = wasmHeapBytes();

@@ -45,6 +45,12 @@ const observer: StepObserver = {
   },
 };
 gc();
-const result = runStrategy(job.strategy, job.datasets.map((d) => ({ name: d.name, open: () => openH5ad(d.file) })), job.pipeline, observer, { gc });
+const result = runStrategy(
+  job.strategy,
+  job.datasets.map((d) => ({ name: d.name, open: () => openH5ad(d.file) })),
+  job.pipeline,
+  observer,
+  { gc },
+);
 marker('::step');
 writeSync(2, `retained ${result.retainedBytes} bytes\n`);

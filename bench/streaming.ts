@@ -72,5 +72,7 @@ for (const v of variants) {
 }
 
 const header = ['variant', 'order', 'peak', 'final', 'kept (live)', 'peak/final', 'peak − kept', 'time (median)'];
-process.stdout.write(`${base.name} at scale ${base.scale}, median of ${runs} run(s) per variant; figures net of each child's idle baseline\n`);
+process.stdout.write(
+  `${base.name} at scale ${base.scale}, median of ${runs} run(s) per variant; figures net of each child's idle baseline\n`,
+);
 process.stdout.write(`${formatTable(rows, { head: header, rule: true })}\n`);

@@ -82,7 +82,10 @@ export function runSynthWriteBench(opts: { size?: string; cases?: readonly strin
       // Two children: one for the whole-write peak, one with the reset at the matrix phase.
       const runs: WriteFigures[] = [];
       for (const mode of ['whole', 'matrix']) {
-        const child = spawnSync(process.execPath, ['--expose-gc', self, '--child', name, size, dir, mode], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const child = spawnSync(process.execPath, ['--expose-gc', self, '--child', name, size, dir, mode], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 24,
+        });
         if (child.status !== 0) {
           process.stdout.write(`  ${name}: child failed (${child.status}): ${child.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
           continue;

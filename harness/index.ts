@@ -25,7 +25,18 @@ export type { Marker, MemoryMarker, StepMarker } from './command/markers.js';
 export { runChild, defaultChildEntry, measuredRunFields } from './process/spawn.js';
 export type { RunChildOptions, ChildRunResult, ChildFailure, FailureKind, MemoryCap } from './process/spawn.js';
 export type { ChildJob, JobContext, JobFunction, ChildMessage, BaselineRecord } from './process/protocol.js';
-export { renderCharts, renderChartPng, reportChartSpecs, timelineSpec, timelineSeriesFromRun, scenarioTimelineSpec, peakFinalSpec, familySpecs, chartConfigFromSpec, strategyColor } from './report/charts.js';
+export {
+  renderCharts,
+  renderChartPng,
+  reportChartSpecs,
+  timelineSpec,
+  timelineSeriesFromRun,
+  scenarioTimelineSpec,
+  peakFinalSpec,
+  familySpecs,
+  chartConfigFromSpec,
+  strategyColor,
+} from './report/charts.js';
 export type { ChartSpec, LinesSpec, BarsSpec, TimelineInput, TimelineSeries, TimelinePoint } from './report/charts.js';
 export { renderHtml } from './report/html.js';
 export { renderMarkdown } from './report/markdown.js';

@@ -37,7 +37,7 @@ if (dir === null) skip('h5wasm is not installed');
 const source = join(dir, 'dist', 'node', 'hdf5_util.js');
 const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
 const text = readFileSync(source, 'utf8');
-const head = "function findWasmBinary(){return binaryDecode(";
+const head = 'function findWasmBinary(){return binaryDecode(';
 const at = text.indexOf(head);
 const end = at < 0 ? -1 : text.indexOf("')}", at);
 if (at < 0 || end < 0) skip(`h5wasm ${version} does not embed its binary the way this script knows`);
@@ -46,7 +46,7 @@ const literal = new Function(`return ${text.slice(at + head.length, end + 1)}`)(
 const bytes = new Uint8Array(literal.length);
 for (let i = 0; i < literal.length; i++) {
   const c = literal.charCodeAt(i);
-  bytes[i] = ~c >> 8 & c;
+  bytes[i] = (~c >> 8) & c;
 }
 if (!WebAssembly.validate(bytes)) skip(`the binary found in h5wasm ${version} is not valid WebAssembly`);
 // The same JavaScript without the embedded copy (an empty string in its place): 0.6 MB instead
@@ -62,8 +62,15 @@ const meta = {
 };
 // h5wasm's licence asks that copies keep its notice intact.
 const notice = readFileSync(join(dir, 'LICENSE.txt'));
-for (const [name, data] of [['h5wasm.wasm', bytes], ['hdf5_util.js', glue], ['h5wasm.LICENSE.txt', notice], ['h5wasm.json', `${JSON.stringify(meta, null, 1)}\n`]]) {
+for (const [name, data] of [
+  ['h5wasm.wasm', bytes],
+  ['hdf5_util.js', glue],
+  ['h5wasm.LICENSE.txt', notice],
+  ['h5wasm.json', `${JSON.stringify(meta, null, 1)}\n`],
+]) {
   writeFileSync(join(out, `${name}.tmp`), data);
   renameSync(join(out, `${name}.tmp`), join(out, name));
 }
-process.stdout.write(`extract-h5wasm: h5wasm ${version}: ${bytes.length} bytes of WebAssembly -> dist/src/h5ad/h5wasm.wasm, its JavaScript without them (${glue.length} bytes) -> dist/src/h5ad/hdf5_util.js\n`);
+process.stdout.write(
+  `extract-h5wasm: h5wasm ${version}: ${bytes.length} bytes of WebAssembly -> dist/src/h5ad/h5wasm.wasm, its JavaScript without them (${glue.length} bytes) -> dist/src/h5ad/hdf5_util.js\n`,
+);

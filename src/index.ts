@@ -17,31 +17,193 @@ export type {
 } from './core/data.js';
 export { VERSION } from '../harness/report/version.js';
 export { reportSchema, calibrationReportSchema, calibrationView } from './core/report.js';
-export type { Report, RunRecord, StepRecord, BudgetResult, Projection, ScenarioSummary, CalibrationReport, MeasureMethod } from './core/report.js';
+export type {
+  Report,
+  RunRecord,
+  StepRecord,
+  BudgetResult,
+  Projection,
+  ScenarioSummary,
+  CalibrationReport,
+  MeasureMethod,
+} from './core/report.js';
 export { scenarioModel, expandedScenario, builtinScenarioSchema, datasetSchema, syntheticSchema } from './scenario/model.js';
 export type { ScenarioModel, BuiltinScenario, CommandScenario, Scenario, DatasetDef, Budgets } from './scenario/model.js';
 export { scaleSynthetic, SYNTHETIC_DEFAULTS } from './scenario/synthetic.js';
 export type { SyntheticSpec, ScaledSynthetic } from './scenario/synthetic.js';
 export { openH5ad, withH5ad, withH5, H5File, wasmHeapBytes, inspectH5ad, h5Ready, h5Loaded } from './h5ad/index.js';
-export { parsePipelineConfig, parseDataManagerConfig, RandomState, pyRound, planGroups, materialize, prepareData, groupedBytes, planBytes, assignSplits, splitGrouped, splitDigest, splitBytes, splitSizes, buildManifest, loadDataset, memorySource } from './pipeline/index.js';
-export type { DataManagerConfig, SplitConfig, PipelineConfig, DerivedFlag, GroupPlan, GroupedDistribution, RowReader, MaterializeSelect, SplitAssignment, DistributionSplit, SplitManifest, LoadedDataset, MemorySourceSpec } from './pipeline/index.js';
-export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthSpecKey, synthOptionsOf, SynthGenerator, SYNTH_DEFAULTS, SYNTH_FORMAT_VERSION } from './h5ad/synth.js';
+export {
+  parsePipelineConfig,
+  parseDataManagerConfig,
+  RandomState,
+  pyRound,
+  planGroups,
+  materialize,
+  prepareData,
+  groupedBytes,
+  planBytes,
+  assignSplits,
+  splitGrouped,
+  splitDigest,
+  splitBytes,
+  splitSizes,
+  buildManifest,
+  loadDataset,
+  memorySource,
+} from './pipeline/index.js';
+export type {
+  DataManagerConfig,
+  SplitConfig,
+  PipelineConfig,
+  DerivedFlag,
+  GroupPlan,
+  GroupedDistribution,
+  RowReader,
+  MaterializeSelect,
+  SplitAssignment,
+  DistributionSplit,
+  SplitManifest,
+  LoadedDataset,
+  MemorySourceSpec,
+} from './pipeline/index.js';
+export {
+  synthesize,
+  resolveSynthSpec,
+  cellsForSize,
+  representationBytes,
+  synthSpecKey,
+  synthOptionsOf,
+  SynthGenerator,
+  SYNTH_DEFAULTS,
+  SYNTH_FORMAT_VERSION,
+} from './h5ad/synth.js';
 export { nnzPerRow } from './scenario/synthetic.js';
-export type { SynthSpec, SynthOptions, SynthProgress, SynthResult, SynthLocation, SynthFormat, SynthObs, SynthPhase } from './h5ad/synth.js';
-export { simulate, strategySteps, keepSet, evaluate, DEFAULT_CONSTANTS, CONSTANT_NAMES, syntheticDataset, syntheticStructure, documentedStructure, validateDataset, rowBytes, modelGroupedBytes, modelKeptBytes, datasetsFromScenario, datasetFromSpec, structureFromCounts, structureFromPlan, ratioStructure, fromFacts, splitSpecOf, modelSectionSchema, predictRun, simulateForRun, observationsFromReport, scenarioOfRun, measuredRealData, fitConstants, parseCalibration, defaultCalibration, MEASURED_CALIBRATION, DOCUMENTED_CALIBRATION, planNodes, bestOrder, sbatchMem, requiredWithHeadroom, assertSomethingFits } from './simulator/index.js';
-export type { RuntimeConstants, Features, SimStep, SimResult, SimOptions, DatasetModel, SplitStructure, SplitSpec, SyntheticShape, FileFacts, ScenarioLike, ModelSection, DatasetsOptions, PredictedStep, PredictInput, PredictOptions, ReportObservations, Calibration, Observation, Plan, PlanOptions, StrategyPlan, NodeFit } from './simulator/index.js';
+export type {
+  SynthSpec,
+  SynthOptions,
+  SynthProgress,
+  SynthResult,
+  SynthLocation,
+  SynthFormat,
+  SynthObs,
+  SynthPhase,
+} from './h5ad/synth.js';
+export {
+  simulate,
+  strategySteps,
+  keepSet,
+  evaluate,
+  DEFAULT_CONSTANTS,
+  CONSTANT_NAMES,
+  syntheticDataset,
+  syntheticStructure,
+  documentedStructure,
+  validateDataset,
+  rowBytes,
+  modelGroupedBytes,
+  modelKeptBytes,
+  datasetsFromScenario,
+  datasetFromSpec,
+  structureFromCounts,
+  structureFromPlan,
+  ratioStructure,
+  fromFacts,
+  splitSpecOf,
+  modelSectionSchema,
+  predictRun,
+  simulateForRun,
+  observationsFromReport,
+  scenarioOfRun,
+  measuredRealData,
+  fitConstants,
+  parseCalibration,
+  defaultCalibration,
+  MEASURED_CALIBRATION,
+  DOCUMENTED_CALIBRATION,
+  planNodes,
+  bestOrder,
+  sbatchMem,
+  requiredWithHeadroom,
+  assertSomethingFits,
+} from './simulator/index.js';
+export type {
+  RuntimeConstants,
+  Features,
+  SimStep,
+  SimResult,
+  SimOptions,
+  DatasetModel,
+  SplitStructure,
+  SplitSpec,
+  SyntheticShape,
+  FileFacts,
+  ScenarioLike,
+  ModelSection,
+  DatasetsOptions,
+  PredictedStep,
+  PredictInput,
+  PredictOptions,
+  ReportObservations,
+  Calibration,
+  Observation,
+  Plan,
+  PlanOptions,
+  StrategyPlan,
+  NodeFit,
+} from './simulator/index.js';
 export { runCommandScenario } from '../harness/command/command.js';
 export type { CommandSpec, CommandRunOptions, CommandRunRecord, CommandStepRecord, CommandBaseline } from '../harness/command/command.js';
 export { ingestLog, ingestReport } from '../harness/command/ingest.js';
 export type { IngestOptions, IngestedRunRecord, IngestedStepRecord } from '../harness/command/ingest.js';
 export { parseMarker } from '../harness/command/markers.js';
 export type { Marker, MemoryMarker, StepMarker } from '../harness/command/markers.js';
-export { StepRecorder, stepLabel, memoryLine, createPeakProbe, RssSampler, GcMeter, forceGc, gcExposed, takeSnapshot, measureBaseline, checkLeak, growthPerRepetition, retainedBytes, topGrowingTypes, kernelHwmAvailable } from './memory/index.js';
-export type { StepRecorderOptions, CreateStepRecorderOptions, StepStart, PeakProbe, PeakReading, MethodChoice, MemorySnapshot, Baseline, WasmBytesFn, GcSummary, CheckLeakOptions, LeakResult, GrowingType } from './memory/index.js';
+export {
+  StepRecorder,
+  stepLabel,
+  memoryLine,
+  createPeakProbe,
+  RssSampler,
+  GcMeter,
+  forceGc,
+  gcExposed,
+  takeSnapshot,
+  measureBaseline,
+  checkLeak,
+  growthPerRepetition,
+  retainedBytes,
+  topGrowingTypes,
+  kernelHwmAvailable,
+} from './memory/index.js';
+export type {
+  StepRecorderOptions,
+  CreateStepRecorderOptions,
+  StepStart,
+  PeakProbe,
+  PeakReading,
+  MethodChoice,
+  MemorySnapshot,
+  Baseline,
+  WasmBytesFn,
+  GcSummary,
+  CheckLeakOptions,
+  LeakResult,
+  GrowingType,
+} from './memory/index.js';
 export { runChild, defaultChildEntry, measuredRunFields } from '../harness/process/spawn.js';
 export type { RunChildOptions, ChildRunResult, ChildFailure, FailureKind, MemoryCap } from '../harness/process/spawn.js';
 export type { ChildJob, JobContext, JobFunction, ChildMessage, BaselineRecord } from '../harness/process/protocol.js';
-export { renderCharts, renderChartPng, reportChartSpecs, timelineSpec, timelineSeriesFromRun, scenarioTimelineSpec, peakFinalSpec, familySpecs, chartConfigFromSpec, strategyColor } from '../harness/report/charts.js';
+export {
+  renderCharts,
+  renderChartPng,
+  reportChartSpecs,
+  timelineSpec,
+  timelineSeriesFromRun,
+  scenarioTimelineSpec,
+  peakFinalSpec,
+  familySpecs,
+  chartConfigFromSpec,
+  strategyColor,
+} from '../harness/report/charts.js';
 export type { ChartSpec, LinesSpec, BarsSpec, TimelineInput, TimelineSeries, TimelinePoint } from '../harness/report/charts.js';
 export { renderHtml } from '../harness/report/html.js';
 export { renderMarkdown } from '../harness/report/markdown.js';

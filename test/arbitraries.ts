@@ -49,7 +49,9 @@ const keySpec = (name: string, isTgt: boolean): fc.Arbitrary<KeySpec> =>
           : Array.from({ length: k + (isTgt ? 1 : 0) }, (_, i) => (i === 0 && isTgt ? 'ctl' : `${name}_v${i}`));
       const uniq = [...new Set(values)];
       // Category order deliberately not alphabetical.
-      return fc.shuffledSubarray(uniq, { minLength: uniq.length, maxLength: uniq.length }).map((order) => ({ name, kind, values: kind === 'categorical' ? order : uniq }));
+      return fc
+        .shuffledSubarray(uniq, { minLength: uniq.length, maxLength: uniq.length })
+        .map((order) => ({ name, kind, values: kind === 'categorical' ? order : uniq }));
     }),
   );
 
@@ -79,7 +81,9 @@ export const obsTableArb: fc.Arbitrary<ObsTable> = fc
         for (const spec of [...src, ...tgt]) {
           const isTgt = tgt.includes(spec);
           const ctlIdx = isTgt ? spec.values.indexOf(spec.kind === 'numeric' ? 0 : 'ctl') : -1;
-          cells[spec.name] = Int32Array.from({ length: nObs }, (_, r) => (isTgt && control[r] ? ctlIdx : seeds[k++ % seeds.length]! % spec.values.length));
+          cells[spec.name] = Int32Array.from({ length: nObs }, (_, r) =>
+            isTgt && control[r] ? ctlIdx : seeds[k++ % seeds.length]! % spec.values.length,
+          );
         }
         return { nObs, src, tgt, cells, control, cols };
       }),
@@ -107,7 +111,12 @@ export function tableSource(t: ObsTable): DatasetSource {
     if (s.kind === 'numeric') continue;
     uns[`${s.name}_emb`] = new Map(s.values.map((v, i) => [String(v), Float64Array.of(i, i * 0.5)]));
   }
-  return memorySource({ name: 'arb', obs, matrices: { 'obsm/X_pca': { format: 'dense', dtype: 'float32', rows: t.nObs, cols: t.cols, data } }, uns });
+  return memorySource({
+    name: 'arb',
+    obs,
+    matrices: { 'obsm/X_pca': { format: 'dense', dtype: 'float32', rows: t.nObs, cols: t.cols, data } },
+    uns,
+  });
 }
 
 const RATIOS: ReadonlyArray<[number, number, number]> = [
@@ -123,7 +132,10 @@ export function configArb(t: ObsTable): fc.Arbitrary<PipelineConfig> {
   const keys = [...t.src, ...t.tgt];
   return fc
     .record({
-      splitBy: fc.shuffledSubarray(keys.map((k) => k.name), { minLength: 1 }),
+      splitBy: fc.shuffledSubarray(
+        keys.map((k) => k.name),
+        { minLength: 1 },
+      ),
       ratios: fc.constantFrom(...RATIOS),
       seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
       force: fc.option(fc.record({ key: fc.nat(), pick: fc.nat() }), { nil: undefined }),
@@ -132,24 +144,26 @@ export function configArb(t: ObsTable): fc.Arbitrary<PipelineConfig> {
       // The reference accepts force keys only from split_by.
       const force = f ? { key: keys.find((k) => k.name === splitBy[f.key % splitBy.length])!, pick: f.pick } : undefined;
       return {
-      dist_flag_key: 'control',
-      src_dist_keys: t.src.map((s) => s.name),
-      tgt_dist_keys: t.tgt.map((s) => s.name),
-      rep_keys: Object.fromEntries(keys.filter((k) => k.kind !== 'numeric').map((k) => [k.name, `${k.name}_emb`])),
-      data_location: ['obsm', 'X_pca'],
-      split: {
-        split_by: splitBy,
-        ratios,
-        random_state: seed,
-        holdout_combinations: false,
-        force_training_values: force ? { [force.key.name]: force.key.values[force.pick % force.key.values.length]! } : {},
-      },
-    };
+        dist_flag_key: 'control',
+        src_dist_keys: t.src.map((s) => s.name),
+        tgt_dist_keys: t.tgt.map((s) => s.name),
+        rep_keys: Object.fromEntries(keys.filter((k) => k.kind !== 'numeric').map((k) => [k.name, `${k.name}_emb`])),
+        data_location: ['obsm', 'X_pca'],
+        split: {
+          split_by: splitBy,
+          ratios,
+          random_state: seed,
+          holdout_combinations: false,
+          force_training_values: force ? { [force.key.name]: force.key.values[force.pick % force.key.values.length]! } : {},
+        },
+      };
     });
 }
 
 /** A table, its source and a config. */
-export const datasetArb: fc.Arbitrary<Dataset> = obsTableArb.chain((table) => configArb(table).map((config) => ({ table, source: tableSource(table), config })));
+export const datasetArb: fc.Arbitrary<Dataset> = obsTableArb.chain((table) =>
+  configArb(table).map((config) => ({ table, source: tableSource(table), config })),
+);
 
 /** The label tuple of a row over the given keys. */
 export function rowTuple(t: ObsTable, keys: readonly KeySpec[], row: number): Label[] {
@@ -163,9 +177,17 @@ export type Corruption =
   | { readonly op: 'truncate'; readonly at: number };
 
 /** Corruptions at positions `position` draws; `truncate` too unless told not to. */
-export function corruptionArb(position: fc.Arbitrary<number>, o: { maxFlip: number; maxOverwrite: number; truncate: boolean }): fc.Arbitrary<Corruption> {
+export function corruptionArb(
+  position: fc.Arbitrary<number>,
+  o: { maxFlip: number; maxOverwrite: number; truncate: boolean },
+): fc.Arbitrary<Corruption> {
   const kinds: fc.Arbitrary<Corruption>[] = [
-    fc.record({ op: fc.constant('flip' as const), at: position, len: fc.integer({ min: 1, max: o.maxFlip }), bit: fc.integer({ min: 0, max: 7 }) }),
+    fc.record({
+      op: fc.constant('flip' as const),
+      at: position,
+      len: fc.integer({ min: 1, max: o.maxFlip }),
+      bit: fc.integer({ min: 0, max: 7 }),
+    }),
     fc.record({ op: fc.constant('overwrite' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: o.maxOverwrite }) }),
   ];
   if (o.truncate) kinds.push(fc.record({ op: fc.constant('truncate' as const), at: position }));

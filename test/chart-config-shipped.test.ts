@@ -35,7 +35,17 @@ function everySpec(): ChartSpec[] {
     title: 'predicted',
     scale: 1,
     budgets: [{ metric: 'peak', limit_bytes: 300 * GB }],
-    series: [{ label: 'sequential (predicted)', strategy: 'sequential', predicted: true, points: [{ t_ms: 0, bytes: 0, kind: 'step' }, { t_ms: 1000, bytes: 200 * GB, kind: 'peak', step: 'load d1' }] }],
+    series: [
+      {
+        label: 'sequential (predicted)',
+        strategy: 'sequential',
+        predicted: true,
+        points: [
+          { t_ms: 0, bytes: 0, kind: 'step' },
+          { t_ms: 1000, bytes: 200 * GB, kind: 'peak', step: 'load d1' },
+        ],
+      },
+    ],
   });
   specs.push(predicted, { ...predicted, id: 'y2', y2: { label: 'measured (MB)', factor: 1000 } });
   return specs;
@@ -45,7 +55,12 @@ function everySpec(): ChartSpec[] {
 function standInChart(spec: ChartSpec, drawn: Map<string, number>, hook: string) {
   const state: Record<string | symbol, unknown> = {};
   const ctx = new Proxy(state, {
-    get: (t, k) => (k === 'measureText' ? (s: string) => ({ width: String(s).length * 7 }) : k in t ? t[k] : () => drawn.set(hook, (drawn.get(hook) ?? 0) + 1)),
+    get: (t, k) =>
+      k === 'measureText'
+        ? (s: string) => ({ width: String(s).length * 7 })
+        : k in t
+          ? t[k]
+          : () => drawn.set(hook, (drawn.get(hook) ?? 0) + 1),
     set: (t, k, v) => ((t[k] = v), true),
   });
   const scale = { getPixelForValue: (v: number) => 500 - v, left: 80, right: 1180, top: 60, bottom: 500 };
@@ -56,7 +71,11 @@ function standInChart(spec: ChartSpec, drawn: Map<string, number>, hook: string)
     height: 600,
     chartArea: { left: 80, right: 1180, top: 60, bottom: 500 },
     scales: { x: { ...scale, getPixelForValue: (v: number) => 80 + v * 10 }, y: scale },
-    getDatasetMeta: (i: number) => ({ hidden: false, data: spec.kind === 'bars' ? (spec.groups[i]?.values ?? []).map((_, ci) => ({ x: 150 + ci * 300, y: 200, width: 60, base: 500 })) : [] }),
+    getDatasetMeta: (i: number) => ({
+      hidden: false,
+      data:
+        spec.kind === 'bars' ? (spec.groups[i]?.values ?? []).map((_, ci) => ({ x: 150 + ci * 300, y: 200, width: 60, base: 500 })) : [],
+    }),
     isDatasetVisible: (i: number) => !hidden.has(i),
     setDatasetVisibility: (i: number, v: boolean) => (v ? hidden.delete(i) : hidden.add(i)),
     update: () => undefined,
@@ -68,7 +87,9 @@ function standInChart(spec: ChartSpec, drawn: Map<string, number>, hook: string)
 function functionsIn(v: unknown, path = 'config', seen = new Set<unknown>()): Array<{ path: string; key: string; fn: Fn }> {
   if (v === null || typeof v !== 'object' || seen.has(v)) return [];
   seen.add(v);
-  return Object.entries(v).flatMap(([k, x]) => (typeof x === 'function' ? [{ path: `${path}.${k}`, key: k, fn: x as Fn }] : functionsIn(x, `${path}.${k}`, seen)));
+  return Object.entries(v).flatMap(([k, x]) =>
+    typeof x === 'function' ? [{ path: `${path}.${k}`, key: k, fn: x as Fn }] : functionsIn(x, `${path}.${k}`, seen),
+  );
 }
 
 const PLUGIN_HOOKS = new Set(['beforeDraw', 'beforeDatasetsDraw', 'afterDatasetsDraw', 'afterDraw']);
@@ -81,11 +102,16 @@ function call(spec: ChartSpec, key: string, fn: Fn, drawn: Map<string, number>, 
   } else if (key === 'title') {
     expect(fn([{ dataset: { label: 'eager' } }])).toBe('eager');
   } else if (key === 'label') {
-    if (spec.kind === 'bars') expect(json(fn({ raw: spec.groups[0]?.values[0], dataIndex: 0, datasetIndex: 0 }))).toEqual(spec.groups[0]?.tips[0] ?? '');
-    else expect(json(fn({ raw: spec.datasets[0]?.points[0] ?? null, dataIndex: 0, datasetIndex: 0 }))).toEqual(spec.datasets[0]?.points[0]?.tip ?? '');
+    if (spec.kind === 'bars')
+      expect(json(fn({ raw: spec.groups[0]?.values[0], dataIndex: 0, datasetIndex: 0 }))).toEqual(spec.groups[0]?.tips[0] ?? '');
+    else
+      expect(json(fn({ raw: spec.datasets[0]?.points[0] ?? null, dataIndex: 0, datasetIndex: 0 }))).toEqual(
+        spec.datasets[0]?.points[0]?.tip ?? '',
+      );
   } else if (key === 'generateLabels') {
     const labels = json(fn(chart)) as Array<{ text: string }>;
-    const expected = spec.kind === 'bars' ? [...spec.groups, ...spec.categoryBudgets].map((g) => g.label) : spec.datasets.map((d) => d.label);
+    const expected =
+      spec.kind === 'bars' ? [...spec.groups, ...spec.categoryBudgets].map((g) => g.label) : spec.datasets.map((d) => d.label);
     expect(labels.map((l) => l.text)).toEqual(expected);
   } else if (key === 'onClick') {
     fn(null, { datasetIndex: 0 }, { chart });
@@ -136,17 +162,41 @@ function checkShipped(script: string): void {
     }
   }
   // Not vacuous: the specs reached every callback Chart.js would call, and every plugin hook drew.
-  expect([...keys].sort()).toEqual(['afterBuildTicks', 'afterDatasetsDraw', 'afterDraw', 'beforeDatasetsDraw', 'beforeDraw', 'generateLabels', 'label', 'onClick', 'title']);
-  expect([...drawn.keys()].sort()).toEqual(['cbBackground.beforeDraw', 'cbBarMarks.afterDatasetsDraw', 'cbBudgets.afterDatasetsDraw', 'cbLanes.afterDraw', 'cbLanes.beforeDatasetsDraw']);
+  expect([...keys].sort()).toEqual([
+    'afterBuildTicks',
+    'afterDatasetsDraw',
+    'afterDraw',
+    'beforeDatasetsDraw',
+    'beforeDraw',
+    'generateLabels',
+    'label',
+    'onClick',
+    'title',
+  ]);
+  expect([...drawn.keys()].sort()).toEqual([
+    'cbBackground.beforeDraw',
+    'cbBarMarks.afterDatasetsDraw',
+    'cbBudgets.afterDatasetsDraw',
+    'cbLanes.afterDraw',
+    'cbLanes.beforeDatasetsDraw',
+  ]);
 }
 
 /** Names the script uses but never declares, by TypeScript's checker with nothing but the ES library (no DOM, no Node). */
 function undeclaredNames(script: string): string[] {
   const file = '/shipped/chart-config.js';
-  const options: ts.CompilerOptions = { allowJs: true, checkJs: true, noEmit: true, lib: ['lib.es2023.d.ts'], types: [], target: ts.ScriptTarget.ES2022 };
+  const options: ts.CompilerOptions = {
+    allowJs: true,
+    checkJs: true,
+    noEmit: true,
+    lib: ['lib.es2023.d.ts'],
+    types: [],
+    target: ts.ScriptTarget.ES2022,
+  };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, script, language) : read(name, language, ...rest));
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, script, language) : read(name, language, ...rest);
   const program = ts.createProgram([file], options, host);
   return program
     .getSemanticDiagnostics(program.getSourceFile(file))
@@ -191,11 +241,17 @@ describe('the chart configuration shipped in report.html', () => {
   });
 
   it('fails on a reference to something outside the shipped text, even one only a callback makes', () => {
-    const leaky = chartConfigScript().replace('g.fillRect(0, 0, chart.width, chart.height);', 'g.fillRect(0, 0, chart.width, outsideName);');
+    const leaky = chartConfigScript().replace(
+      'g.fillRect(0, 0, chart.width, chart.height);',
+      'g.fillRect(0, 0, chart.width, outsideName);',
+    );
     expect(leaky).not.toBe(chartConfigScript());
     expect(() => checkShipped(leaky)).toThrow(/outsideName is not defined/);
     // A branch no spec takes is beyond the run; not beyond the checker.
-    const untaken = chartConfigScript().replace('return `${weight} ${size}px ${FONT}`;', 'return size > 999 ? outsideName : `${weight} ${size}px ${FONT}`;');
+    const untaken = chartConfigScript().replace(
+      'return `${weight} ${size}px ${FONT}`;',
+      'return size > 999 ? outsideName : `${weight} ${size}px ${FONT}`;',
+    );
     expect(untaken).not.toBe(chartConfigScript());
     expect(() => checkShipped(untaken)).not.toThrow();
     expect(undeclaredNames(untaken)).toEqual(["Cannot find name 'outsideName'."]);

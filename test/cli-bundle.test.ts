@@ -22,16 +22,19 @@ describe('the bundled CLI', () => {
     expect(existsSync(join(root, 'dist', 'cli', 'main.js'))).toBe(true);
   });
 
-  it.each(['tiny', 'combos', 'strings'])('split --digest --json on %s: the same manifest and digests as the modules, on one thread and two', async (name) => {
-    const args = ['split', join(DATASETS, `${name}.h5ad`), '--config', join(DATASETS, `${name}.config.json`), '--digest', '--json'];
-    const modules = await runCli(args);
-    expect(modules.code).toBe(0);
-    for (const threads of ['1', '2']) {
-      const bundled = bin([...args, '--threads', threads]);
-      expect(bundled.code, bundled.err).toBe(0);
-      expect(JSON.parse(bundled.out)).toEqual(JSON.parse(modules.out));
-    }
-  });
+  it.each(['tiny', 'combos', 'strings'])(
+    'split --digest --json on %s: the same manifest and digests as the modules, on one thread and two',
+    async (name) => {
+      const args = ['split', join(DATASETS, `${name}.h5ad`), '--config', join(DATASETS, `${name}.config.json`), '--digest', '--json'];
+      const modules = await runCli(args);
+      expect(modules.code).toBe(0);
+      for (const threads of ['1', '2']) {
+        const bundled = bin([...args, '--threads', threads]);
+        expect(bundled.code, bundled.err).toBe(0);
+        expect(JSON.parse(bundled.out)).toEqual(JSON.parse(modules.out));
+      }
+    },
+  );
 
   it('inspect and --help print what the modules print', async () => {
     for (const args of [['inspect', join(DATASETS, 'tiny.h5ad')], ['--help'], ['split', '--help']]) {

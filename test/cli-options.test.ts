@@ -35,14 +35,17 @@ describe('list options: repeatable and comma-separated alike', () => {
     expect(withBudgetFlags(commas.opts['budget'] as never)).toEqual({ peakBytes: 400e9, finalBytes: 140e9 });
   });
 
-  it.each(['plan', 'simulate'])('%s --strategy NAME SCENARIO: the strategy takes one value, the scenario stays an argument', async (name) => {
-    const one = await parsed(name, ['--strategy', 'eager', 'original-fix']);
-    expect(one.args[0]).toBe('original-fix');
-    expect(one.opts['strategy']).toEqual(['eager']);
-    const many = await parsed(name, ['-s', 'eager,selective', '--strategy', 'streaming', 'original-fix']);
-    expect(many.args[0]).toBe('original-fix');
-    expect(many.opts['strategy']).toEqual(['eager', 'selective', 'streaming']);
-  });
+  it.each(['plan', 'simulate'])(
+    '%s --strategy NAME SCENARIO: the strategy takes one value, the scenario stays an argument',
+    async (name) => {
+      const one = await parsed(name, ['--strategy', 'eager', 'original-fix']);
+      expect(one.args[0]).toBe('original-fix');
+      expect(one.opts['strategy']).toEqual(['eager']);
+      const many = await parsed(name, ['-s', 'eager,selective', '--strategy', 'streaming', 'original-fix']);
+      expect(many.args[0]).toBe('original-fix');
+      expect(many.opts['strategy']).toEqual(['eager', 'selective', 'streaming']);
+    },
+  );
 
   it('run --strategy NAME SCENARIO… keeps every scenario', async () => {
     const r = await parsed('run', ['--strategy', 'eager', 'quick', 'golden']);
@@ -52,7 +55,9 @@ describe('list options: repeatable and comma-separated alike', () => {
 
   it('a list given replaces its default instead of adding to it', async () => {
     expect((await parsed('plan', ['original-fix'])).opts['nodeMemory']).toEqual([400e9, 512e9, 1e12]);
-    expect((await parsed('plan', ['original-fix', '--node-memory', '1TB', '--node-memory', '2TB'])).opts['nodeMemory']).toEqual([1e12, 2e12]);
+    expect((await parsed('plan', ['original-fix', '--node-memory', '1TB', '--node-memory', '2TB'])).opts['nodeMemory']).toEqual([
+      1e12, 2e12,
+    ]);
   });
 
   it('values that hold commas are one value each (--dataset specs)', async () => {
@@ -61,14 +66,42 @@ describe('list options: repeatable and comma-separated alike', () => {
   });
 
   it('sizes, durations, percentages, scales and counts arrive parsed', async () => {
-    const r = await parsed('run', ['quick', '--warn', '7%', '--timeout', '10m', '--scale', '0.5', '--runs', '3', '--slurm-mem', '2GB', '--order', 'auto', '--executor', 'local']);
-    expect(r.opts).toMatchObject({ warn: 0.07, fail: 0.1, timeout: 600_000, scale: 0.5, runs: 3, slurmMem: 2e9, order: 'auto', executor: 'local' });
+    const r = await parsed('run', [
+      'quick',
+      '--warn',
+      '7%',
+      '--timeout',
+      '10m',
+      '--scale',
+      '0.5',
+      '--runs',
+      '3',
+      '--slurm-mem',
+      '2GB',
+      '--order',
+      'auto',
+      '--executor',
+      'local',
+    ]);
+    expect(r.opts).toMatchObject({
+      warn: 0.07,
+      fail: 0.1,
+      timeout: 600_000,
+      scale: 0.5,
+      runs: 3,
+      slurmMem: 2e9,
+      order: 'auto',
+      executor: 'local',
+    });
   });
 });
 
 describe('bad values: exit 2 with a stable code before anything runs', () => {
   it.each([
-    [['plan', '-s', 'lazy', 'original-fix'], /\[USAGE\]: --strategy 'lazy' is not a strategy\. Use one of: eager, sequential, selective, streaming/],
+    [
+      ['plan', '-s', 'lazy', 'original-fix'],
+      /\[USAGE\]: --strategy 'lazy' is not a strategy\. Use one of: eager, sequential, selective, streaming/,
+    ],
     [['simulate', 'original-fix', '--strategy', 'eager,lazy'], /\[USAGE\]: --strategy 'lazy' is not a strategy/],
     [['ingest', 'train.log', '--strategy', 'fast'], /\[USAGE\]: --strategy 'fast' is not a strategy/],
     [['run', 'quick', '--order', 'best'], /\[USAGE\]: --order 'best' is not an order mode\. Use one of: given, auto\./],
@@ -83,7 +116,10 @@ describe('bad values: exit 2 with a stable code before anything runs', () => {
     [['ingest', 'train.log', '--budget', 'peak=1GB,size=2GB'], /\[USAGE\]: --budget 'size=2GB' is not METRIC=SIZE/],
     [['plan', 'original-fix', '--node-memory', '400GB,0GB'], /\[USAGE\]: --node-memory '0GB' is not a positive size/],
     [['compare', 'a.json', 'b.json', '--min-delta', 'lots'], /\[USAGE\]: --min-delta 'lots' is not a size/],
-    [['synth', '--out', 'x.h5ad', '--cells', '10', '--dtype', 'int8'], /\[USAGE\]: --dtype 'int8' is not a dtype\. Use one of: float32, float64\./],
+    [
+      ['synth', '--out', 'x.h5ad', '--cells', '10', '--dtype', 'int8'],
+      /\[USAGE\]: --dtype 'int8' is not a dtype\. Use one of: float32, float64\./,
+    ],
   ])('%j', async (argv, message) => {
     const r = await runCli(argv);
     expect(r.code).toBe(2);

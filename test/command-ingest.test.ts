@@ -10,7 +10,6 @@ import { capture } from './helpers/cli.js';
 const LOG = fileURLToPath(new URL('./fixtures/command/original-fix.log', import.meta.url));
 const GB = 1e9;
 
-
 describe('ingest of the original fix memory log', () => {
   const text = readFileSync(LOG, 'utf8');
 
@@ -65,7 +64,9 @@ describe('ingest of the original fix memory log', () => {
   });
 
   it('a log that ends in an OOM kill is a died run with its last step', () => {
-    const cut = text.split('\n').slice(0, 12).join('\n') + '\nslurmstepd: error: Detected 1 oom_kill event in StepId=123.batch. Some of your processes may have been killed by the cgroup out-of-memory handler.\n';
+    const cut =
+      text.split('\n').slice(0, 12).join('\n') +
+      '\nslurmstepd: error: Detected 1 oom_kill event in StepId=123.batch. Some of your processes may have been killed by the cgroup out-of-memory handler.\n';
     const run = ingestLog(cut);
     expect(run.status).toBe('died');
     expect(run.failure?.step).toBe('Step 6: Load dataset_2');
@@ -87,8 +88,14 @@ describe('ingest of the original fix memory log', () => {
     const definition = {
       name: 'original-fix',
       datasets: [
-        { name: 'dataset_1', synthetic: { size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], control_fraction: 0.05, seed: 1 } },
-        { name: 'dataset_2', synthetic: { size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], control_fraction: 0.05, seed: 2 } },
+        {
+          name: 'dataset_1',
+          synthetic: { size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], control_fraction: 0.05, seed: 1 },
+        },
+        {
+          name: 'dataset_2',
+          synthetic: { size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], control_fraction: 0.05, seed: 2 },
+        },
       ],
     };
     const report = ingestReport(text, { name: 'original-fix', strategy: 'selective', definition });
@@ -99,7 +106,8 @@ describe('ingest of the original fix memory log', () => {
 });
 
 // The CLI pulls in every subcommand; imported lazily so the library tests above stand alone.
-const main = async (...args: Parameters<typeof import('../src/cli/main.js').main>): Promise<number> => (await import('../src/cli/main.js')).main(...args);
+const main = async (...args: Parameters<typeof import('../src/cli/main.js').main>): Promise<number> =>
+  (await import('../src/cli/main.js')).main(...args);
 
 describe('cellbudget ingest', () => {
   it('writes report.json, prints the table, exits 1 when a budget breaks', async () => {
@@ -121,7 +129,10 @@ describe('cellbudget ingest', () => {
   it('--json prints the report; exit 0 within budget', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cb-ingest-'));
     const c = capture();
-    const code = await main(['node', 'cellbudget', 'ingest', LOG, '--budget', 'peak=400GB', '--budget', 'final=140GB', '--out', out, '--json', '--no-charts'], c.io);
+    const code = await main(
+      ['node', 'cellbudget', 'ingest', LOG, '--budget', 'peak=400GB', '--budget', 'final=140GB', '--out', out, '--json', '--no-charts'],
+      c.io,
+    );
     expect(code).toBe(0);
     const report = JSON.parse(c.out()) as Report;
     expect(report.runs[0]?.peak_bytes).toBe(332e9);

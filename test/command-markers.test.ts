@@ -4,7 +4,7 @@ import { classifyLabel, parseMarker } from '../harness/command/markers.js';
 import { LineSplitter } from '../harness/process/lines.js';
 
 describe('parseMarker', () => {
-  it('reads the original script\'s [MEMORY] lines, with or without a log prefix', () => {
+  it("reads the original script's [MEMORY] lines, with or without a log prefix", () => {
     expect(parseMarker('[MEMORY After loading dataset_1] Used: 132.00 GB | Available: 268.00 GB | Total: 400.00 GB')).toEqual({
       kind: 'memory',
       label: 'After loading dataset_1',
@@ -12,13 +12,23 @@ describe('parseMarker', () => {
       availableBytes: 268e9,
       totalBytes: 400e9,
     });
-    const m = parseMarker('[2025-06-02 10:13:02,440][__main__][INFO] - [MEMORY Step 2] Used: 262.5 GB | Available: 137.5 GB | Total: 400.0 GB\r');
+    const m = parseMarker(
+      '[2025-06-02 10:13:02,440][__main__][INFO] - [MEMORY Step 2] Used: 262.5 GB | Available: 137.5 GB | Total: 400.0 GB\r',
+    );
     expect(m).toMatchObject({ kind: 'memory', label: 'Step 2', usedBytes: 262.5e9 });
-    expect(parseMarker('[MEMORY] Used: 1.5 GB')).toEqual({ kind: 'memory', label: '', usedBytes: 1.5e9, availableBytes: null, totalBytes: null });
+    expect(parseMarker('[MEMORY] Used: 1.5 GB')).toEqual({
+      kind: 'memory',
+      label: '',
+      usedBytes: 1.5e9,
+      availableBytes: null,
+      totalBytes: null,
+    });
   });
 
   it("reads cellbudget's own verbose lines, with their peak", () => {
-    const m = parseMarker('[MEMORY prepare dataset_2] Used: 0.481 GB | Peak: 0.484 GB | Heap: 5 MB | External: 1 MB | ArrayBuffers: 1 MB | Wasm: 0 B | Live: 390 MB | GC: 3 (1.2 ms)');
+    const m = parseMarker(
+      '[MEMORY prepare dataset_2] Used: 0.481 GB | Peak: 0.484 GB | Heap: 5 MB | External: 1 MB | ArrayBuffers: 1 MB | Wasm: 0 B | Live: 390 MB | GC: 3 (1.2 ms)',
+    );
     expect(m).toMatchObject({ kind: 'memory', label: 'prepare dataset_2', usedBytes: 0.481e9, peakBytes: 0.484e9 });
   });
 

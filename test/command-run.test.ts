@@ -24,13 +24,25 @@ const within = (actual: number, expected: number, tol = 0.05): void => {
 
 describe.runIf(linux)('runCommandScenario on a real Python program', () => {
   it('measures each ::step with its own kernel peak, within 5% of what the step allocated', async () => {
-    const rec = await runCommandScenario({ name: 'alloc', command: [PY, PROG, 'step', '50', '150', '80', '60k', '30'], timeout_ms: 30_000 });
+    const rec = await runCommandScenario({
+      name: 'alloc',
+      command: [PY, PROG, 'step', '50', '150', '80', '60k', '30'],
+      timeout_ms: 30_000,
+    });
     expect(rec.status).toBe('ok');
     expect(rec.strategy).toBe('command');
     expect(rec.method).toBe(kernelHwmAvailable() ? 'kernel-hwm-command' : 'sampled-rss');
     expect(rec.command.baseline_source).toBe('first-step-marker');
     expect(rec.env['PYTHONUNBUFFERED']).toBe('1');
-    expect(rec.steps.map((s) => s.label)).toEqual(['startup', 'alloc 50 MB', 'alloc 150 MB', 'alloc 80 MB', 'alloc 60 MB keep', 'alloc 30 MB', 'after the last marker, until exit']);
+    expect(rec.steps.map((s) => s.label)).toEqual([
+      'startup',
+      'alloc 50 MB',
+      'alloc 150 MB',
+      'alloc 80 MB',
+      'alloc 60 MB keep',
+      'alloc 30 MB',
+      'after the last marker, until exit',
+    ]);
     within(step(rec.steps, 'alloc 30 MB').end_bytes, 60 * MB);
     within(step(rec.steps, 'alloc 50 MB').peak_bytes, 50 * MB);
     within(step(rec.steps, 'alloc 150 MB').peak_bytes, 150 * MB);
@@ -112,7 +124,10 @@ describe.runIf(linux)('runCommandScenario on a real Python program', () => {
 
   it('a command that hangs past its timeout is stopped and reported', async () => {
     const t = Date.now();
-    const rec = await runCommandScenario({ name: 'hang', command: [PY, PROG, 'step', '30', 'sleep30'], timeout_ms: 2500 }, { killGraceMs: 500 });
+    const rec = await runCommandScenario(
+      { name: 'hang', command: [PY, PROG, 'step', '30', 'sleep30'], timeout_ms: 2500 },
+      { killGraceMs: 500 },
+    );
     expect(Date.now() - t).toBeLessThan(8000);
     expect(rec.status).toBe('died');
     expect(rec.command.timed_out).toBe(true);
@@ -122,7 +137,10 @@ describe.runIf(linux)('runCommandScenario on a real Python program', () => {
   });
 
   it('a command that ignores SIGTERM is killed after the grace period', async () => {
-    const rec = await runCommandScenario({ name: 'stubborn', command: [PY, PROG, 'step', 'noterm', 'sleep30'], timeout_ms: 2000 }, { killGraceMs: 300 });
+    const rec = await runCommandScenario(
+      { name: 'stubborn', command: [PY, PROG, 'step', 'noterm', 'sleep30'], timeout_ms: 2000 },
+      { killGraceMs: 300 },
+    );
     expect(rec.status).toBe('died');
     expect(rec.failure?.reason).toMatch(/SIGTERM, then SIGKILL after 300 ms/);
     expect(rec.failure?.signal).toBe('SIGKILL');
@@ -139,7 +157,12 @@ describe.runIf(linux)('runCommandScenario on a real Python program', () => {
   });
 
   it('checks full-scale budgets: measured / scale', async () => {
-    const rec = await runCommandScenario({ name: 'budget', command: [PY, PROG, 'step', '40'], scale: 0.5, budgets: { peakBytes: 60 * MB, finalBytes: 500 * MB } });
+    const rec = await runCommandScenario({
+      name: 'budget',
+      command: [PY, PROG, 'step', '40'],
+      scale: 0.5,
+      budgets: { peakBytes: 60 * MB, finalBytes: 500 * MB },
+    });
     const peak = rec.budgets.find((b) => b.metric === 'peak');
     expect(peak?.ok).toBe(false);
     within(peak?.actual_bytes ?? 0, 80 * MB);

@@ -1,7 +1,14 @@
 // The step tracking of command scenarios, on its own: readings of a process tree and marker
 // lines in, steps out. No process is started; the readings are what /proc would have said.
 import { describe, expect, it } from 'vitest';
-import { chooseBaseline, CommandStepTracker, netOfBaseline, type BaselineCandidate, type CommandStepRecord, type TreeReading } from '../harness/command/steps.js';
+import {
+  chooseBaseline,
+  CommandStepTracker,
+  netOfBaseline,
+  type BaselineCandidate,
+  type CommandStepRecord,
+  type TreeReading,
+} from '../harness/command/steps.js';
 import { parseMarker, type Marker } from '../harness/command/markers.js';
 
 const ROOT = 100;
@@ -35,7 +42,10 @@ function tracker(opts: { hwmResets?: boolean; datasets?: string[] } = {}) {
   return { t, closed, candidates };
 }
 
-const mb = (steps: readonly CommandStepRecord[], field: 'peak_bytes' | 'end_bytes' | 'self_peak_bytes' | 'descendants_peak_bytes'): number[] => steps.map((s) => s[field] / MB);
+const mb = (
+  steps: readonly CommandStepRecord[],
+  field: 'peak_bytes' | 'end_bytes' | 'self_peak_bytes' | 'descendants_peak_bytes',
+): number[] => steps.map((s) => s[field] / MB);
 
 describe('CommandStepTracker: markers close and open steps', () => {
   it('a ::step closes the open step with the highest VmHWM seen in it and opens the one it names', () => {
@@ -69,10 +79,24 @@ describe('CommandStepTracker: markers close and open steps', () => {
     const { t } = tracker();
     t.started(reading(0, { [ROOT]: [40, 40] }));
     t.sample(reading(5, { [ROOT]: [300, 320] }));
-    expect(t.marker(marker('[MEMORY After loading dataset_2] Used: 132.00 GB | Available: 268.00 GB | Total: 400.00 GB'), reading(10, { [ROOT]: [300, 320] }), 10)).toBeNull();
+    expect(
+      t.marker(
+        marker('[MEMORY After loading dataset_2] Used: 132.00 GB | Available: 268.00 GB | Total: 400.00 GB'),
+        reading(10, { [ROOT]: [300, 320] }),
+        10,
+      ),
+    ).toBeNull();
     t.exited(30);
     const [first, last] = t.finish('zero').steps;
-    expect(first).toMatchObject({ label: 'After loading dataset_2', name: 'load', dataset: 'dataset_2', closed_by: 'marker', reported_used_bytes: 132e9, reported_available_bytes: 268e9, reported_total_bytes: 400e9 });
+    expect(first).toMatchObject({
+      label: 'After loading dataset_2',
+      name: 'load',
+      dataset: 'dataset_2',
+      closed_by: 'marker',
+      reported_used_bytes: 132e9,
+      reported_available_bytes: 268e9,
+      reported_total_bytes: 400e9,
+    });
     expect(first!.peak_bytes).toBe(320 * MB);
     expect(last).toMatchObject({ label: 'after the last marker, until exit', closed_by: 'exit' });
     expect(last!.reported_used_bytes).toBeUndefined();
@@ -131,13 +155,26 @@ describe('CommandStepTracker: the exit closes the last step', () => {
     t.exited(23);
     const r = t.finish('auto');
     expect(r.last_label).toBe('prepare');
-    expect(r.steps.at(-1)).toMatchObject({ label: 'prepare', closed_by: 'exit', end_ms: 23, end_bytes: (200 - 12) * MB, peak_bytes: (210 - 12) * MB });
+    expect(r.steps.at(-1)).toMatchObject({
+      label: 'prepare',
+      closed_by: 'exit',
+      end_ms: 23,
+      end_bytes: (200 - 12) * MB,
+      peak_bytes: (210 - 12) * MB,
+    });
     expect(r.steps.map((s) => s.label)).toEqual(['startup', 'load', 'prepare']);
   });
 
   it('a command that never started has no steps and a zero baseline', () => {
     const r = tracker().t.finish('auto');
-    expect(r).toMatchObject({ steps: [], baseline: { bytes: 0, source: 'zero' }, peak_bytes: 0, final_bytes: 0, markers: 0, max_processes: 0 });
+    expect(r).toMatchObject({
+      steps: [],
+      baseline: { bytes: 0, source: 'zero' },
+      peak_bytes: 0,
+      final_bytes: 0,
+      markers: 0,
+      max_processes: 0,
+    });
     expect(r.last_label).toBeUndefined();
   });
 });

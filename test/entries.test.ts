@@ -11,12 +11,17 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '..');
-const pkg = (await import(pathToFileURL(join(repo, 'package.json')).href, { with: { type: 'json' } })).default as { exports: Record<string, string | { import: string }> };
+const pkg = (await import(pathToFileURL(join(repo, 'package.json')).href, { with: { type: 'json' } })).default as {
+  exports: Record<string, string | { import: string }>;
+};
 
 /** Every subpath the package exports, with the built file it points at. */
 const ENTRIES = Object.entries(pkg.exports)
   .filter(([name]) => name !== './package.json')
-  .map(([name, target]) => ({ name: name === '.' ? 'cellbudget' : `cellbudget/${name.slice(2)}`, file: join(repo, typeof target === 'string' ? target : target.import) }));
+  .map(([name, target]) => ({
+    name: name === '.' ? 'cellbudget' : `cellbudget/${name.slice(2)}`,
+    file: join(repo, typeof target === 'string' ? target : target.import),
+  }));
 
 // Runs in the fresh node: counts WebAssembly compilations and instantiations, open file
 // descriptors, child processes and the process's RSS around the import.
@@ -74,7 +79,11 @@ describe('importing a package entry does no work', () => {
       const src = openH5ad(process.argv[2]);
       process.stdout.write(JSON.stringify({ message, loadedBefore, loadedAfter: h5Loaded(), nObs: src.nObs }));
       src.close();`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, join(repo, 'dist/src/index.js'), join(repo, 'fixtures/datasets/tiny.h5ad')], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', script, join(repo, 'dist/src/index.js'), join(repo, 'fixtures/datasets/tiny.h5ad')],
+      { encoding: 'utf8' },
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { message: string; loadedBefore: boolean; loadedAfter: boolean; nObs: number };
     expect(out.message).toMatch(/^USAGE: .*not loaded yet.*await h5Ready\(\)/);

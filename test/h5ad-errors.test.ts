@@ -58,7 +58,10 @@ describe('bad input ends in a coded CellbudgetError', () => {
     for (const keep of [9, 100, 2048, bytes.length / 2, bytes.length - 1]) {
       const p = join(dir, `cut-${keep}.h5ad`);
       writeFileSync(p, bytes.subarray(0, Math.floor(keep)));
-      expect(codeOf(() => openH5ad(p)), `cut at ${keep}`).toBe('FILE_TRUNCATED');
+      expect(
+        codeOf(() => openH5ad(p)),
+        `cut at ${keep}`,
+      ).toBe('FILE_TRUNCATED');
     }
   });
 
@@ -184,7 +187,8 @@ describe('fuzz: shape attributes', () => {
     const w = H5adWriter.append(p);
     try {
       if (m.op === 'obs-column') w.declaredArray('/obs/extra', new Int8Array(Math.min(m.rows, 8)), [m.rows]);
-      else if (m.op === 'obsm') w.declaredArray('/obsm/X_bad', new Float32Array(Math.min(m.rows, 8) * Math.min(m.cols ?? 1, 4)), [m.rows, m.cols ?? 1]);
+      else if (m.op === 'obsm')
+        w.declaredArray('/obsm/X_bad', new Float32Array(Math.min(m.rows, 8) * Math.min(m.cols ?? 1, 4)), [m.rows, m.cols ?? 1]);
       else w.replaceInt64ListAttr('/X', 'shape', [m.rows, m.cols ?? 0]);
     } finally {
       w.close();
@@ -237,9 +241,13 @@ describe('after a WebAssembly abort', () => {
     const { guard, h5lib } = await import('../src/h5ad/file.js');
     const lib = h5lib();
     const abort = Object.assign(new Error('Aborted(native code called abort())'), { name: 'RuntimeError' });
-    expect(codeOf(() => guard(lib, 'x.h5ad', 'obs', 'testing', () => {
-      throw abort;
-    }))).toBe('FILE_UNREADABLE');
+    expect(
+      codeOf(() =>
+        guard(lib, 'x.h5ad', 'obs', 'testing', () => {
+          throw abort;
+        }),
+      ),
+    ).toBe('FILE_UNREADABLE');
     expect(codeOf(() => guard(lib, 'x.h5ad', 'obs', 'testing', () => 1))).toBe('FILE_UNREADABLE');
     await h5Ready();
     expect(h5lib()).not.toBe(lib);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { labelAt } from '../src/core/data.js';
 import type { Label } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
@@ -12,7 +12,13 @@ await h5Ready();
 const CASES = ['tiny', 'by_line', 'combos', 'strings', 'forced'] as const;
 
 interface Golden {
-  config: { dist_flag_key: string; src_dist_keys: string[]; tgt_dist_keys: string[]; rep_keys: Record<string, string>; data_location: string[] };
+  config: {
+    dist_flag_key: string;
+    src_dist_keys: string[];
+    tgt_dist_keys: string[];
+    rep_keys: Record<string, string>;
+    data_location: string[];
+  };
   expected: {
     n_obs: number;
     src_rows: Record<string, number[]>;
@@ -34,12 +40,16 @@ describeGolden.each(CASES)('reading golden file %s.h5ad', (name) => {
       expect(flag.kind).toBe('boolean');
       const srcCols = c.src_dist_keys.map((k) => src.readObsColumn(k));
       const tgtCols = [...c.src_dist_keys, ...c.tgt_dist_keys].map((k) => src.readObsColumn(k));
-      for (const col of [flag, ...srcCols, ...tgtCols]) expect(col.kind === 'categorical' ? col.codes.length : col.values.length).toBe(e.n_obs);
+      for (const col of [flag, ...srcCols, ...tgtCols])
+        expect(col.kind === 'categorical' ? col.codes.length : col.values.length).toBe(e.n_obs);
       for (const [s, rows] of Object.entries(e.src_rows)) {
         const want = e.src_labels[s]!;
         for (const r of rows) {
           expect(labelAt(flag, r), `src ${s} row ${r} is control`).toBe(true);
-          expect(srcCols.map((col) => labelAt(col, r)), `src ${s} row ${r}`).toEqual(want);
+          expect(
+            srcCols.map((col) => labelAt(col, r)),
+            `src ${s} row ${r}`,
+          ).toEqual(want);
         }
       }
       let covered = 0;
@@ -48,7 +58,10 @@ describeGolden.each(CASES)('reading golden file %s.h5ad', (name) => {
         covered += rows.length;
         for (const r of rows) {
           expect(labelAt(flag, r), `tgt ${t} row ${r} is perturbed`).toBe(false);
-          expect(tgtCols.map((col) => labelAt(col, r)), `tgt ${t} row ${r}`).toEqual(want);
+          expect(
+            tgtCols.map((col) => labelAt(col, r)),
+            `tgt ${t} row ${r}`,
+          ).toEqual(want);
         }
       }
       const controls = Object.values(e.src_rows).reduce((a, r) => a + r.length, 0);

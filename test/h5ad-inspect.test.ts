@@ -34,7 +34,16 @@ describe('cellbudget inspect', () => {
       ['control', 'boolean'],
     ]);
     expect(r.obs.columns[1]!.nCategories).toBe(13);
-    expect(r.matrices).toEqual([expect.objectContaining({ location: 'obsm/X_pca', shape: [1000, 8], dtype: 'float32', bytes: 1000 * 8 * 4, compression: ['gzip'], chunks: [256, 4] })]);
+    expect(r.matrices).toEqual([
+      expect.objectContaining({
+        location: 'obsm/X_pca',
+        shape: [1000, 8],
+        dtype: 'float32',
+        bytes: 1000 * 8 * 4,
+        compression: ['gzip'],
+        chunks: [256, 4],
+      }),
+    ]);
     expect(r.uns).toEqual(['cell_line_embeddings', 'drug_embeddings']);
   });
 
@@ -56,7 +65,7 @@ describe('cellbudget inspect', () => {
     expect(d.err()).not.toMatch(/at .*\.js:\d+/);
   });
 
-  it('bytes on disk equal HDF5\'s own storage size (h5py get_storage_size), compressed or not', () => {
+  it("bytes on disk equal HDF5's own storage size (h5py get_storage_size), compressed or not", () => {
     const dir = fixtureDir();
     const want = JSON.parse(readFileSync(`${dir}/storage.json`, 'utf8')) as Record<string, number>;
     const got = Object.fromEntries(inspectH5ad(`${dir}/windows.h5ad`).matrices.map((m) => [m.location, m.diskBytes]));

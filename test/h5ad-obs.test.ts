@@ -10,7 +10,6 @@ import { h5Ready } from '../src/h5ad/file.js';
 // HDF5 (WebAssembly) loads on first use, not on import.
 await h5Ready();
 
-
 interface Expected {
   index: string[];
   columns: Record<string, { codes?: number[]; categories?: Label[]; ordered?: boolean; values?: (Label | null)[]; mask?: boolean[] }>;
@@ -32,7 +31,15 @@ describe('obs columns', () => {
         if (e.ordered !== undefined && col.kind === 'categorical') expect(col.ordered, name).toBe(e.ordered);
       }
       const kinds = Object.fromEntries(src.obsColumnNames().map((n) => [n, src.readObsColumn(n).kind]));
-      expect(kinds).toMatchObject({ cat: 'categorical', flag: 'boolean', i64: 'numeric', f32: 'numeric', nint: 'nullable-integer', nbool: 'nullable-boolean', nstr: 'nullable-string' });
+      expect(kinds).toMatchObject({
+        cat: 'categorical',
+        flag: 'boolean',
+        i64: 'numeric',
+        f32: 'numeric',
+        nint: 'nullable-integer',
+        nbool: 'nullable-boolean',
+        nstr: 'nullable-string',
+      });
       const nstr = src.readObsColumn('nstr');
       expect(labelAt(nstr, 0)).toBeNull();
       expect(labelAt(nstr, 1)).toBe('v1');
@@ -63,10 +70,14 @@ describe('obs columns', () => {
   it('names the columns that exist, and refuses unknown encodings and dtypes with codes', () => {
     const dir = fixtureDir();
     withH5ad(`${dir}/kinds.h5ad`, (src) => {
-      expect(() => src.readObsColumn('drug')).toThrow(expect.objectContaining({ code: 'OBS_MISSING_COLUMN', message: expect.stringContaining('cat, ordcat') }));
+      expect(() => src.readObsColumn('drug')).toThrow(
+        expect.objectContaining({ code: 'OBS_MISSING_COLUMN', message: expect.stringContaining('cat, ordcat') }),
+      );
       expect(() => src.readObsColumn('weird')).toThrow(expect.objectContaining({ code: 'H5AD_UNSUPPORTED_ENCODING' }));
       expect(() => src.readObsColumn('cplx')).toThrow(expect.objectContaining({ code: 'H5AD_UNSUPPORTED_DTYPE' }));
-      expect(() => src.readEmbeddings('nope')).toThrow(expect.objectContaining({ code: 'UNS_MISSING_KEY', message: expect.stringContaining('emb') }));
+      expect(() => src.readEmbeddings('nope')).toThrow(
+        expect.objectContaining({ code: 'UNS_MISSING_KEY', message: expect.stringContaining('emb') }),
+      );
       const emb = src.readEmbeddings('emb');
       expect(Array.from(emb.get('a')!)).toEqual([0, 1, 2]);
       expect(emb.get('b')).toBeInstanceOf(Float32Array);

@@ -91,7 +91,7 @@ describe.skipIf(missing !== null)('uns embeddings against h5py', () => {
     }
   });
 
-  it('an old-style group (anndata\'s) has its plain float vectors read from the file, the rest left to HDF5', () => {
+  it("an old-style group (anndata's) has its plain float vectors read from the file, the rest left to HDF5", () => {
     const f = H5File.open(files.old);
     try {
       const stored = f.storedVectors('/uns/old');
@@ -137,7 +137,7 @@ describe('fuzz: corrupted uns', () => {
   const corruption = corruptionArb(position, { maxFlip: 16, maxOverwrite: 64, truncate: false });
   let run = 0;
 
-  it('each vector read from the file equals HDF5\'s read of it, or the read ends in a coded error', async () => {
+  it("each vector read from the file equals HDF5's read of it, or the read ends in a coded error", async () => {
     expect(uns.length).toBeGreaterThan(0);
     const outcomes = new Map<string, number>();
     await fc.assert(

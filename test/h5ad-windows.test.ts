@@ -8,7 +8,6 @@ import { fixtureDir } from './h5ad/fixtures.js';
 // HDF5 (WebAssembly) loads on first use, not on import.
 await h5Ready();
 
-
 const DENSE = ['contig', 'c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'i16', 'vec', 'contig_be', 'contig64'].map((k) => ['obsm', k]);
 const SPARSE = [['X'], ['layers', 'csr_gz'], ['layers', 'csr_i64']];
 const LOCATIONS = [...DENSE, ...SPARSE];
@@ -31,7 +30,8 @@ describe('row windows equal the slice of a full read', () => {
 
   it('full reads agree across chunkings and compressions (same values written)', () => {
     const ref = full.get('obsm/contig')!;
-    for (const k of ['c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'contig_be', 'contig64']) expect(Array.from(full.get(`obsm/${k}`)!.data)).toEqual(Array.from(ref.data));
+    for (const k of ['c1', 'c13gz', 'c64sh', 'c50fl', 'f64gz', 'contig_be', 'contig64'])
+      expect(Array.from(full.get(`obsm/${k}`)!.data)).toEqual(Array.from(ref.data));
     expect(full.get('obsm/contig64')!.dtype).toBe('float64');
     expect(full.get('X')!.data.some((v) => v !== 0)).toBe(true);
     expect(Array.from(full.get('layers/csr_i64')!.data)).toEqual(Array.from(full.get('X')!.data));
@@ -58,7 +58,11 @@ describe('row windows equal the slice of a full read', () => {
     fc.assert(
       fc.property(arb, ({ loc, a, b, windowBytes, intoOut }) => {
         const ref = full.get(loc.join('/'))!;
-        const out = intoOut ? (ref.dtype === 'float32' ? new Float32Array((b - a) * ref.cols + 3).fill(7) : new Float64Array((b - a) * ref.cols + 3).fill(7)) : undefined;
+        const out = intoOut
+          ? ref.dtype === 'float32'
+            ? new Float32Array((b - a) * ref.cols + 3).fill(7)
+            : new Float64Array((b - a) * ref.cols + 3).fill(7)
+          : undefined;
         const got = readRows(f, loc, a, b, out, { windowBytes });
         expect(got.rows).toBe(b - a);
         expect(got.cols).toBe(ref.cols);

@@ -21,7 +21,9 @@ describe("h5wasm's binary, extracted at build time", () => {
     expect(wasm.length).toBe(meta.wasm_bytes);
     expect(createHash('sha256').update(wasm).digest('hex')).toBe(meta.sha256);
     // h5wasm's own decoding, caught where it hands the bytes to WebAssembly.
-    const dir = (createRequire(join(root, 'package.json')).resolve.paths('h5wasm') ?? []).map((d) => join(d, 'h5wasm')).find((d) => existsSync(join(d, 'package.json')))!;
+    const dir = (createRequire(join(root, 'package.json')).resolve.paths('h5wasm') ?? [])
+      .map((d) => join(d, 'h5wasm'))
+      .find((d) => existsSync(join(d, 'package.json')))!;
     const factory = join(dir, 'dist', 'node', 'hdf5_util.js');
     const probe = `
       const { createHash } = await import('node:crypto');
@@ -36,7 +38,9 @@ describe("h5wasm's binary, extracted at build time", () => {
   });
 
   it("ships with h5wasm's JavaScript minus only the embedded copy, and h5wasm's notice", () => {
-    const dir = (createRequire(join(root, 'package.json')).resolve.paths('h5wasm') ?? []).map((d) => join(d, 'h5wasm')).find((d) => existsSync(join(d, 'package.json')))!;
+    const dir = (createRequire(join(root, 'package.json')).resolve.paths('h5wasm') ?? [])
+      .map((d) => join(d, 'h5wasm'))
+      .find((d) => existsSync(join(d, 'package.json')))!;
     const original = readFileSync(join(dir, 'dist', 'node', 'hdf5_util.js'), 'utf8');
     const glue = readFileSync(join(built, 'hdf5_util.js'), 'utf8');
     const head = 'function findWasmBinary(){return binaryDecode(';

@@ -18,7 +18,6 @@ function scenario(name: string, extra = ''): string {
   return writeTwoDatasetScenario(join(dir, `${name}.yaml`), name, { extra });
 }
 
-
 function readReport(out: string): Report {
   return JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
 }
@@ -30,7 +29,11 @@ describe('cellbudget run', () => {
   beforeAll(async () => {
     const r = await cli(['run', scenario('tiny', 'budgets: { peak: 100TB, final: 100TB }\n'), '--out', out, '--cache', cache]);
     // Off a terminal, one plain line per finished run (what a CI log shows), nothing else.
-    expect(r.err.trimEnd().split('\n')).toEqual(['eager', 'sequential', 'selective', 'streaming'].map((s, i) => expect.stringMatching(new RegExp(`^\\[${i + 1}/4\\] tiny / ${s}: peak .+ — ✓ budgets met$`))));
+    expect(r.err.trimEnd().split('\n')).toEqual(
+      ['eager', 'sequential', 'selective', 'streaming'].map((s, i) =>
+        expect.stringMatching(new RegExp(`^\\[${i + 1}/4\\] tiny / ${s}: peak .+ — ✓ budgets met$`)),
+      ),
+    );
     expect(r.out).toMatch(/^Verdicts \(full scale\):\ntiny\s+✓ every budget held \(4 runs\)$/m);
     expect(r.code).toBe(0);
     report = readReport(out);
@@ -95,9 +98,23 @@ describe('cellbudget run', () => {
   });
 
   it('exits 1 when a budget is below the measured peak, naming scenario, strategy and step', async () => {
-    const r = await cli(['run', scenario('tiny'), '--strategy', 'selective', '--budget', 'peak=1GB', '--out', join(dir, 'broken'), '--cache', cache, '--no-charts']);
+    const r = await cli([
+      'run',
+      scenario('tiny'),
+      '--strategy',
+      'selective',
+      '--budget',
+      'peak=1GB',
+      '--out',
+      join(dir, 'broken'),
+      '--cache',
+      cache,
+      '--no-charts',
+    ]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/BUDGET_EXCEEDED.*tiny \/ selective: peak .* exceeds the budget of 1 GB by .* at step '(load|prepare|delete-raw|split|delete-grouped|retain) (first|second)'/);
+    expect(r.err).toMatch(
+      /BUDGET_EXCEEDED.*tiny \/ selective: peak .* exceeds the budget of 1 GB by .* at step '(load|prepare|delete-raw|split|delete-grouped|retain) (first|second)'/,
+    );
     const broken = readReport(join(dir, 'broken'));
     expect(broken.runs[0]!.budgets[0]!.ok).toBe(false);
   }, 60_000);
@@ -105,19 +122,60 @@ describe('cellbudget run', () => {
   it('--report-only keeps the verdicts but exits 0 for broken budgets', async () => {
     // One rung (--ladder off): this is about --report-only, not the ladder, whose fit at these
     // tiny scales is now and then not linear, which makes the verdict uncertain instead of broken.
-    const r = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--ladder', 'off']);
+    const r = await cli([
+      'run',
+      scenario('tiny'),
+      '--strategy',
+      'streaming',
+      '--budget',
+      'peak=1GB',
+      '--out',
+      join(dir, 'ro'),
+      '--cache',
+      cache,
+      '--no-charts',
+      '--report-only',
+      '--ladder',
+      'off',
+    ]);
     expect(r.code).toBe(0);
     // The demo's reading: one verdict line per scenario, the messages on request.
     expect(r.out).toMatch(/^tiny\s+✗ peak 1 GB broken by streaming$/m);
     expect(r.out).toMatch(/1 of 1 budget checks failed \(--report-only: they do not fail this run\)/);
     expect(r.err).not.toMatch(/BUDGET_EXCEEDED/);
-    const v = await cli(['run', scenario('tiny'), '--strategy', 'streaming', '--budget', 'peak=1GB', '--out', join(dir, 'ro'), '--cache', cache, '--no-charts', '--report-only', '--verbose', '--ladder', 'off']);
+    const v = await cli([
+      'run',
+      scenario('tiny'),
+      '--strategy',
+      'streaming',
+      '--budget',
+      'peak=1GB',
+      '--out',
+      join(dir, 'ro'),
+      '--cache',
+      cache,
+      '--no-charts',
+      '--report-only',
+      '--verbose',
+      '--ladder',
+      'off',
+    ]);
     expect(v.code).toBe(0);
     expect(v.err).toMatch(/BUDGET_EXCEEDED.*tiny \/ streaming: peak/);
   }, 60_000);
 
   it('judges leaks over K repetitions in one process', async () => {
-    const r = await cli(['run', scenario('rep', 'repeat: 3\nbudgets: { leak: 1PB }\n'), '--strategy', 'selective', '--out', join(dir, 'rep'), '--cache', cache, '--no-charts']);
+    const r = await cli([
+      'run',
+      scenario('rep', 'repeat: 3\nbudgets: { leak: 1PB }\n'),
+      '--strategy',
+      'selective',
+      '--out',
+      join(dir, 'rep'),
+      '--cache',
+      cache,
+      '--no-charts',
+    ]);
     expect(r.code).toBe(0);
     const run = readReport(join(dir, 'rep')).runs[0]!;
     expect(run.leak?.repetitions).toBe(3);
@@ -131,7 +189,19 @@ describe('runs that die or fail', () => {
   it('reports a run killed at the node memory with the step it died in, and goes on with the next strategy', async () => {
     // 2 GB at full scale × 0.00005 = 100 kB: the first load passes it.
     const out = join(dir, 'died');
-    const r = await cli(['run', scenario('tiny', 'node_memory: 2GB\n'), '--strategy', 'eager', '--strategy', 'streaming', '--out', out, '--cache', cache, '--no-charts']);
+    const r = await cli([
+      'run',
+      scenario('tiny', 'node_memory: 2GB\n'),
+      '--strategy',
+      'eager',
+      '--strategy',
+      'streaming',
+      '--out',
+      out,
+      '--cache',
+      cache,
+      '--no-charts',
+    ]);
     expect(r.code).toBe(1);
     const runs = readReport(out).runs;
     expect(runs.map((x) => [x.strategy, x.status])).toEqual([
@@ -156,9 +226,12 @@ describe('runs that die or fail', () => {
 });
 
 describe('--strategy and what a run measures', () => {
-  it('--strategy replaces the scenario\'s list: a strategy it does not list still runs', async () => {
+  it("--strategy replaces the scenario's list: a strategy it does not list still runs", async () => {
     const path = join(dir, 'only-eager.yaml');
-    writeFileSync(path, readFileSync(scenario('only-eager'), 'utf8').replace('strategies: [eager, sequential, selective, streaming]', 'strategies: [eager]'));
+    writeFileSync(
+      path,
+      readFileSync(scenario('only-eager'), 'utf8').replace('strategies: [eager, sequential, selective, streaming]', 'strategies: [eager]'),
+    );
     const out = join(dir, 'replaced');
     const r = await cli(['run', path, '--strategy', 'streaming', '--out', out, '--cache', cache, '--no-charts']);
     expect(r.code).toBe(0);
@@ -192,15 +265,21 @@ describe('scenario kinds', () => {
   it('keys of two kinds are named as the contradiction they are', () => {
     const path = join(dir, 'both.yaml');
     writeFileSync(path, `name: both\ncommand: [python3, train.py]\ndatasets:\n  - name: a\n    synthetic: { size: 1GB }\n${PIPELINE}`);
-    expect(() => loadScenarios(path)).toThrow(/mixes two kinds: `command:` \(a command scenario\) and `datasets:`, `pipeline:` \(a built-in scenario\)/);
+    expect(() => loadScenarios(path)).toThrow(
+      /mixes two kinds: `command:` \(a command scenario\) and `datasets:`, `pipeline:` \(a built-in scenario\)/,
+    );
   });
 
   it('a missing key is named as missing, a mistyped one with the key it meant', () => {
     const path = join(dir, 'typos.yaml');
     writeFileSync(path, `name: typos\ndatasets:\n  - name: a\n    synthetic: { size: 1GB, featurs: 3 }\n`);
-    expect(() => loadScenarios(path)).toThrow(/datasets\[0\]\.synthetic\.featurs \(line 4\): unknown key — did you mean `features`\?; pipeline \(line 1\): missing \(expected object\)/);
+    expect(() => loadScenarios(path)).toThrow(
+      /datasets\[0\]\.synthetic\.featurs \(line 4\): unknown key — did you mean `features`\?; pipeline \(line 1\): missing \(expected object\)/,
+    );
     writeFileSync(path, 'name: typos\ndatsets: []\npipline: {}\n');
-    expect(() => loadScenarios(path)).toThrow(/unknown keys `datsets` \(did you mean `datasets`\?\), `pipline` \(did you mean `pipeline`\?\)/);
+    expect(() => loadScenarios(path)).toThrow(
+      /unknown keys `datsets` \(did you mean `datasets`\?\), `pipline` \(did you mean `pipeline`\?\)/,
+    );
   });
 });
 
@@ -237,7 +316,10 @@ describe('scenario errors', () => {
 
   it('expands a family into one scenario per N with shifted seeds', () => {
     const path = join(dir, 'fam.yaml');
-    writeFileSync(path, `name: fam\nscale: 0.001\nfamily: { n: [1, 3] }\ndatasets:\n  - name: p\n    synthetic: { size: 1GB, seed: 1 }\n  - name: s\n    synthetic: { size: 1GB, seed: 5 }\n${PIPELINE}`);
+    writeFileSync(
+      path,
+      `name: fam\nscale: 0.001\nfamily: { n: [1, 3] }\ndatasets:\n  - name: p\n    synthetic: { size: 1GB, seed: 1 }\n  - name: s\n    synthetic: { size: 1GB, seed: 5 }\n${PIPELINE}`,
+    );
     const [one, three] = loadScenarios(path);
     expect(one!.name).toBe('fam-N1');
     expect(one!.kind === 'builtin' && one!.datasets.map((d) => d.name)).toEqual(['p']);

@@ -86,21 +86,52 @@ describe('parseLadderFlag', () => {
 describe('rungs keep the full dataset’s split shares', () => {
   test('a floored rung takes 20 drugs (14/3/3) rather than 10 (7/2/1), as 380 drugs split 266/57/57', () => {
     expect(matchingAxis(10, 10, 380, [0.7, 0.15, 0.15])).toBe(20);
-    const s = scaleSynthetic(syntheticSchema.parse({ size: '130GB', features: 342, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5], control_fraction: 0.05, seed: 1 }), 0.001, 'x', { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] });
+    const s = scaleSynthetic(
+      syntheticSchema.parse({
+        size: '130GB',
+        features: 342,
+        cell_lines: 50,
+        drugs: 380,
+        doses: [0.05, 0.5, 5],
+        control_fraction: 0.05,
+        seed: 1,
+      }),
+      0.001,
+      'x',
+      { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] },
+    );
     expect(s.drugs).toBe(20);
     expect(s.cell_lines).toBe(2);
   });
 
   test('a dataset with fewer split_by values than the floor keeps its own (3 drugs stay 3, its empty test split with them)', () => {
     expect(matchingAxis(3, 10, 3, [0.5, 0.25, 0.25])).toBe(3);
-    const s = scaleSynthetic(syntheticSchema.parse({ cells: 20000, features: 4, cell_lines: 2, drugs: 3, doses: [1], seed: 1 }), 0.1, 'x', { split_by: ['drug'], ratios: [0.5, 0.25, 0.25] });
+    const s = scaleSynthetic(syntheticSchema.parse({ cells: 20000, features: 4, cell_lines: 2, drugs: 3, doses: [1], seed: 1 }), 0.1, 'x', {
+      split_by: ['drug'],
+      ratios: [0.5, 0.25, 0.25],
+    });
     expect(s.drugs).toBe(3);
   });
 });
 
 function step(label: string, peak: number, end: number, live: number): StepRecord {
   const [name, dataset] = label.split(' ');
-  return { dataset: dataset ?? null, name: name ?? label, label, start_ms: 0, end_ms: 1, peak_bytes: peak, end_bytes: end, heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0, live_bytes: live, gc_count: 0, gc_pause_ms: 0 };
+  return {
+    dataset: dataset ?? null,
+    name: name ?? label,
+    label,
+    start_ms: 0,
+    end_ms: 1,
+    peak_bytes: peak,
+    end_bytes: end,
+    heap_used_bytes: 0,
+    external_bytes: 0,
+    array_buffers_bytes: 0,
+    wasm_bytes: 0,
+    live_bytes: live,
+    gc_count: 0,
+    gc_pause_ms: 0,
+  };
 }
 
 /** A run whose every figure is fixed + scale × full, at `scale`, and its rungs at the given scales. */
@@ -116,12 +147,34 @@ function affineRun(scales: number[], fixed = 3 * MB): { run: RunRecord; rungs: R
   };
   const main = at(scales[0]!);
   const run: RunRecord = {
-    scenario: 's', strategy: 'sequential', scale: scales[0]!, method: 'kernel-hwm', status: 'ok', baseline_bytes: 150 * MB,
-    peak_bytes: main.peak, final_bytes: main.final, final_live_bytes: main.live, duration_ms: 1, steps: main.steps, budgets: [], retained: {}, samples: [], env: {},
+    scenario: 's',
+    strategy: 'sequential',
+    scale: scales[0]!,
+    method: 'kernel-hwm',
+    status: 'ok',
+    baseline_bytes: 150 * MB,
+    peak_bytes: main.peak,
+    final_bytes: main.final,
+    final_live_bytes: main.live,
+    duration_ms: 1,
+    steps: main.steps,
+    budgets: [],
+    retained: {},
+    samples: [],
+    env: {},
   };
   const rungs = scales.map((s): RungRecord => {
     const x = at(s);
-    return { scale: s, status: 'ok', peak_bytes: x.peak, final_bytes: x.final, final_live_bytes: x.live, baseline_bytes: 150 * MB, duration_ms: 1, steps: x.steps.map((st) => ({ peak_bytes: st.peak_bytes, end_bytes: st.end_bytes, live_bytes: st.live_bytes })) };
+    return {
+      scale: s,
+      status: 'ok',
+      peak_bytes: x.peak,
+      final_bytes: x.final,
+      final_live_bytes: x.live,
+      baseline_bytes: 150 * MB,
+      duration_ms: 1,
+      steps: x.steps.map((st) => ({ peak_bytes: st.peak_bytes, end_bytes: st.end_bytes, live_bytes: st.live_bytes })),
+    };
   });
   return { run, rungs };
 }
@@ -157,7 +210,11 @@ describe('withProjection', () => {
 
   test('a run at scale 1 is its own projection; a run without rungs is measured ÷ scale, said so', () => {
     const { run } = affineRun([1]);
-    expect(projectionOf(run)).toMatchObject({ method: 'measured', peak_bytes: run.peak_bytes, interval: { peak: [run.peak_bytes, run.peak_bytes] } });
+    expect(projectionOf(run)).toMatchObject({
+      method: 'measured',
+      peak_bytes: run.peak_bytes,
+      interval: { peak: [run.peak_bytes, run.peak_bytes] },
+    });
     const { run: scaled } = affineRun([0.01]);
     expect(projectionOf(scaled)).toMatchObject({ method: 'single-rung', peak_bytes: scaled.peak_bytes / 0.01 });
   });

@@ -86,13 +86,21 @@ describe('a child that dies', () => {
     const record = measuredRunFields(r);
     expect(record.status).toBe('died');
     expect(record.failure).toMatchObject({ step: 'prepare a', signal: 'SIGKILL', exit_code: null });
-    expect(record.failure!.reason).toMatch(/SIGKILL.*in step 'prepare a'.*RSS reached \d+(\.\d+)? MB above baseline in that step.*last finished step 'load a' ended at 2\d(\.\d+)? MB/);
+    expect(record.failure!.reason).toMatch(
+      /SIGKILL.*in step 'prepare a'.*RSS reached \d+(\.\d+)? MB above baseline in that step.*last finished step 'load a' ended at 2\d(\.\d+)? MB/,
+    );
   });
 
   it('is reported as out of memory when its V8 heap cap is reached', async () => {
-    const r = await run([{ name: 'load', dataset: 'a', bytes: 10 * MB }, { name: 'prepare', dataset: 'b', bytes: 0, die: 'heap-oom' }], {
-      memoryCap: { maxOldSpaceMb: 48 },
-    });
+    const r = await run(
+      [
+        { name: 'load', dataset: 'a', bytes: 10 * MB },
+        { name: 'prepare', dataset: 'b', bytes: 0, die: 'heap-oom' },
+      ],
+      {
+        memoryCap: { maxOldSpaceMb: 48 },
+      },
+    );
     expect(r.status).toBe('died');
     expect(r.failure).toMatchObject({ kind: 'oom', step: 'prepare b' });
     expect(r.failure!.reason).toMatch(/out of memory/);

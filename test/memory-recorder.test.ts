@@ -36,7 +36,12 @@ describe.each([
       );
       expect(out).toBe(60 * MB);
       forceGc();
-      rec.step('tahoe', 'split', () => hold(30), () => 0);
+      rec.step(
+        'tahoe',
+        'split',
+        () => hold(30),
+        () => 0,
+      );
       const [load, split] = rec.records;
       expect(load).toMatchObject({ dataset: 'tahoe', name: 'load', label: 'load tahoe', live_bytes: 123 });
       expect(load!.peak_bytes).toBeGreaterThan(57 * MB);
@@ -45,7 +50,9 @@ describe.each([
       expect(load!.end_ms).toBeGreaterThanOrEqual(load!.start_ms + 40);
       // The next step does not inherit the 60 MB peak.
       expect(split!.peak_bytes).toBeLessThan(10 * MB);
-      expect(lines[0]).toMatch(/^\[MEMORY load tahoe\] Used: -?\d+\.\d{3} GB \| Peak: 0\.0[56]\d GB \| Heap: .* \| External: .* \| ArrayBuffers: .* \| Wasm: 0 B \| Live: 123 B \| GC: \d+ \(/);
+      expect(lines[0]).toMatch(
+        /^\[MEMORY load tahoe\] Used: -?\d+\.\d{3} GB \| Peak: 0\.0[56]\d GB \| Heap: .* \| External: .* \| ArrayBuffers: .* \| Wasm: 0 B \| Live: 123 B \| GC: \d+ \(/,
+      );
       expect(lines).toHaveLength(2);
     } finally {
       await rec.close();
@@ -58,9 +65,14 @@ describe('StepRecorder', () => {
     const rec = await StepRecorder.create({ method: 'sampled-rss' });
     try {
       expect(() =>
-        rec.step('a', 'prepare', () => {
-          throw new Error('boom');
-        }, () => 0),
+        rec.step(
+          'a',
+          'prepare',
+          () => {
+            throw new Error('boom');
+          },
+          () => 0,
+        ),
       ).toThrow('boom');
       expect(rec.currentStep?.label).toBe('prepare a');
       expect(rec.records).toHaveLength(0);
@@ -72,8 +84,20 @@ describe('StepRecorder', () => {
   it('refuses a promise from a synchronous step and measures async steps with stepAsync', async () => {
     const rec = await StepRecorder.create({ method: 'sampled-rss', wasmBytes: () => 4096 });
     try {
-      expect(() => rec.step('a', 'load', () => Promise.resolve(1), () => 0)).toThrow(/stepAsync/);
-      const v = await rec.stepAsync(null, 'retain', async () => 7, () => 0);
+      expect(() =>
+        rec.step(
+          'a',
+          'load',
+          () => Promise.resolve(1),
+          () => 0,
+        ),
+      ).toThrow(/stepAsync/);
+      const v = await rec.stepAsync(
+        null,
+        'retain',
+        async () => 7,
+        () => 0,
+      );
       expect(v).toBe(7);
       expect(rec.records.at(-1)).toMatchObject({ label: 'retain', dataset: null, wasm_bytes: 4096 });
     } finally {
@@ -85,7 +109,12 @@ describe('StepRecorder', () => {
     const rec = await StepRecorder.create({ method: 'sampled-rss' });
     try {
       rec.repetition = 2;
-      rec.step('a', 'load', () => 0, () => 0);
+      rec.step(
+        'a',
+        'load',
+        () => 0,
+        () => 0,
+      );
       expect(rec.records[0]!.repetition).toBe(2);
     } finally {
       await rec.close();
@@ -94,9 +123,20 @@ describe('StepRecorder', () => {
 
   it('formats the print_memory_usage line', () => {
     const line = memoryLine({
-      dataset: 'sciplex', name: 'prepare', label: 'prepare sciplex', start_ms: 0, end_ms: 1,
-      peak_bytes: 262e6, end_bytes: 132e6, heap_used_bytes: 12e6, external_bytes: 120e6,
-      array_buffers_bytes: 119e6, wasm_bytes: 16e6, live_bytes: 130e6, gc_count: 3, gc_pause_ms: 4.12,
+      dataset: 'sciplex',
+      name: 'prepare',
+      label: 'prepare sciplex',
+      start_ms: 0,
+      end_ms: 1,
+      peak_bytes: 262e6,
+      end_bytes: 132e6,
+      heap_used_bytes: 12e6,
+      external_bytes: 120e6,
+      array_buffers_bytes: 119e6,
+      wasm_bytes: 16e6,
+      live_bytes: 130e6,
+      gc_count: 3,
+      gc_pause_ms: 4.12,
     });
     expect(line).toBe(
       '[MEMORY prepare sciplex] Used: 0.132 GB | Peak: 0.262 GB | Heap: 12 MB | External: 120 MB | ArrayBuffers: 119 MB | Wasm: 16 MB | Live: 130 MB | GC: 3 (4.1 ms)',

@@ -88,7 +88,9 @@ describe('expectMemory', () => {
 describe('memoryMatchers (expect.extend)', () => {
   it('passes and fails like expectMemory', async () => {
     await expect(() => filled(MB).length).toPeakBelow('24 MB');
-    await expect(expect(() => filled(60 * MB).length).toPeakBelow('24 MB')).rejects.toThrow(/peak below 24 MB .* it reached \d+(\.\d+)? MB[\s\S]*arrayBuffers/);
+    await expect(expect(() => filled(60 * MB).length).toPeakBelow('24 MB')).rejects.toThrow(
+      /peak below 24 MB .* it reached \d+(\.\d+)? MB[\s\S]*arrayBuffers/,
+    );
     await expect(() => filled(60 * MB).length).not.toPeakBelow('24 MB');
     await expect(() => filled(30 * MB)).not.toEndBelow('10 MB');
   });

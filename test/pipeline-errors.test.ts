@@ -31,7 +31,7 @@ const withConfig = (patch: Record<string, unknown>, split?: Record<string, unkno
 });
 
 describe('config validation', () => {
-  it('accepts the shipped datasets\' configs', () => {
+  it("accepts the shipped datasets' configs", () => {
     for (const n of ['tiny', 'by_line', 'combos', 'strings', 'forced']) {
       expect(() => parsePipelineConfig(JSON.parse(readFileSync(`${DATASETS}/${n}.config.json`, 'utf8')) as unknown)).not.toThrow();
     }
@@ -63,14 +63,32 @@ describe('config validation', () => {
 
 function source(cols: ObsColumn[], uns: Record<string, Map<string, Float64Array>> = {}): DatasetSource {
   const n = cols[0] ? ('codes' in cols[0] ? cols[0].codes.length : cols[0].values.length) : 0;
-  return memorySource({ name: 'mem', obs: cols, uns, matrices: { X: { format: 'dense', dtype: 'float64', rows: n, cols: 1, data: Float64Array.from({ length: n }, (_, i) => i) } } });
+  return memorySource({
+    name: 'mem',
+    obs: cols,
+    uns,
+    matrices: { X: { format: 'dense', dtype: 'float64', rows: n, cols: 1, data: Float64Array.from({ length: n }, (_, i) => i) } },
+  });
 }
-const cat = (name: string, codes: number[], categories: string[]): ObsColumn => ({ kind: 'categorical', name, codes: Int8Array.from(codes), categories, ordered: false });
+const cat = (name: string, codes: number[], categories: string[]): ObsColumn => ({
+  kind: 'categorical',
+  name,
+  codes: Int8Array.from(codes),
+  categories,
+  ordered: false,
+});
 const bool = (name: string, v: number[]): ObsColumn => ({ kind: 'boolean', name, values: Uint8Array.from(v) });
 const num = (name: string, v: number[]): ObsColumn => ({ kind: 'numeric', name, dtype: 'float64', values: Float64Array.from(v) });
 const emb = (labels: string[]): Map<string, Float64Array> => new Map(labels.map((l, i) => [l, Float64Array.of(i)]));
 const dm = (over: Record<string, unknown> = {}): Parameters<typeof planGroups>[0] =>
-  ({ dist_flag_key: 'control', src_dist_keys: ['line'], tgt_dist_keys: ['drug', 'dose'], rep_keys: { drug: 'drug_emb', line: 'line_emb' }, data_location: ['X'], ...over }) as Parameters<typeof planGroups>[0];
+  ({
+    dist_flag_key: 'control',
+    src_dist_keys: ['line'],
+    tgt_dist_keys: ['drug', 'dose'],
+    rep_keys: { drug: 'drug_emb', line: 'line_emb' },
+    data_location: ['X'],
+    ...over,
+  }) as Parameters<typeof planGroups>[0];
 
 const base = (): ObsColumn[] => [
   cat('line', [0, 0, 1, 1, 0, 1], ['a', 'b']),
@@ -84,7 +102,12 @@ describe('data errors', () => {
   it('groups a valid in-memory table', () => {
     const gd = prepareData(dm(), source(base(), uns));
     expect(gd.plan.srcLabels).toEqual([['a'], ['b']]);
-    expect(gd.plan.tgtLabels).toEqual([['a', 'd1', 1], ['a', 'd2', 5], ['b', 'd1', 1], ['b', 'd2', 5]]);
+    expect(gd.plan.tgtLabels).toEqual([
+      ['a', 'd1', 1],
+      ['a', 'd2', 5],
+      ['b', 'd1', 1],
+      ['b', 'd2', 5],
+    ]);
     expect(gd.plan.controlValue).toEqual({ drug: 'ctl', dose: 0 });
     expect(Array.from(gd.tgtData[1]!.data)).toEqual([4]);
   });
@@ -124,7 +147,9 @@ describe('data errors', () => {
     expect(codeOf(() => planGroups(dm(), source(cols, uns))).code).toBe('NO_CONTROL_CELLS');
   });
   it('NO_CONTROL_CELLS names the derived rule when no cell matches it', () => {
-    const e = codeOf(() => planGroups(dm({ dist_flag_key: { column: 'drug', equals: 'DMSO_TF' }, tgt_dist_keys: ['dose'] }), source(base(), uns)));
+    const e = codeOf(() =>
+      planGroups(dm({ dist_flag_key: { column: 'drug', equals: 'DMSO_TF' }, tgt_dist_keys: ['dose'] }), source(base(), uns)),
+    );
     expect(e.code).toBe('NO_CONTROL_CELLS');
     expect(e.message).toContain("drug == 'DMSO_TF'");
   });
@@ -133,7 +158,15 @@ describe('data errors', () => {
   });
   it('SPLIT_TOO_SMALL with advice', () => {
     const plan = planGroups(dm(), source(base(), uns));
-    const e = codeOf(() => assignSplits(plan, { split_by: ['drug'], ratios: [0.6, 0.2, 0.2], random_state: 0, holdout_combinations: false, force_training_values: {} }));
+    const e = codeOf(() =>
+      assignSplits(plan, {
+        split_by: ['drug'],
+        ratios: [0.6, 0.2, 0.2],
+        random_state: 0,
+        holdout_combinations: false,
+        force_training_values: {},
+      }),
+    );
     expect(e.code).toBe('SPLIT_TOO_SMALL');
     expect(e.message).toMatch(/split_by/);
   });
@@ -146,13 +179,25 @@ describe('data errors', () => {
     expect(Array.from(a.srcRows)).toEqual(Array.from(b.srcRows));
   });
   it('holdout_combinations keeps tuples with a control value in train', () => {
-    const plan = planGroups(dm({ tgt_dist_keys: ['drug', 'drug2'], rep_keys: { drug: 'drug_emb', drug2: 'drug_emb', line: 'line_emb' } }), source([
-      cat('line', Array(12).fill(0), ['a']),
-      cat('drug', [0, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1], ['ctl', 'd1', 'd2']),
-      cat('drug2', [0, 0, 0, 1, 1, 2, 2, 1, 2, 0, 1, 2], ['ctl', 'd1', 'd2']),
-      bool('control', [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
-    ], uns));
-    const a = assignSplits(plan, { split_by: ['drug', 'drug2'], ratios: [0.5, 0.25, 0.25], random_state: 1, holdout_combinations: true, force_training_values: {} });
+    const plan = planGroups(
+      dm({ tgt_dist_keys: ['drug', 'drug2'], rep_keys: { drug: 'drug_emb', drug2: 'drug_emb', line: 'line_emb' } }),
+      source(
+        [
+          cat('line', Array(12).fill(0), ['a']),
+          cat('drug', [0, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1], ['ctl', 'd1', 'd2']),
+          cat('drug2', [0, 0, 0, 1, 1, 2, 2, 1, 2, 0, 1, 2], ['ctl', 'd1', 'd2']),
+          bool('control', [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        ],
+        uns,
+      ),
+    );
+    const a = assignSplits(plan, {
+      split_by: ['drug', 'drug2'],
+      ratios: [0.5, 0.25, 0.25],
+      random_state: 1,
+      holdout_combinations: true,
+      force_training_values: {},
+    });
     a.tuples.forEach((t, i) => {
       if (t.includes('ctl')) expect(a.tupleSplit[i]).toBe('train');
     });
@@ -162,8 +207,16 @@ describe('data errors', () => {
     // 1,100 categories per key (1.21M combinations): tuples are numbered through a Map, not a
     // table; unused categories appended change no code, so the assignment must not change.
     const wide = (c: ObsColumn): ObsColumn =>
-      c.kind === 'categorical' ? { ...c, categories: [...c.categories, ...Array.from({ length: 1100 - c.categories.length }, (_, i) => `unused${i}`)] } : c;
-    const config = { split_by: ['line', 'drug'], ratios: [0.5, 0.25, 0.25] as [number, number, number], random_state: 3, holdout_combinations: false, force_training_values: { drug: 'd1' } };
+      c.kind === 'categorical'
+        ? { ...c, categories: [...c.categories, ...Array.from({ length: 1100 - c.categories.length }, (_, i) => `unused${i}`)] }
+        : c;
+    const config = {
+      split_by: ['line', 'drug'],
+      ratios: [0.5, 0.25, 0.25] as [number, number, number],
+      random_state: 3,
+      holdout_combinations: false,
+      force_training_values: { drug: 'd1' },
+    };
     // Six targets, four (line, drug) tuples: two doses share each of two tuples.
     const cols = (): ObsColumn[] => [
       cat('line', [0, 0, 1, 1, 0, 1, 0, 1], ['a', 'b']),
@@ -177,21 +230,33 @@ describe('data errors', () => {
     expect(Array.from(broad.tupleOfTgt)).toEqual(Array.from(narrow.tupleOfTgt));
     expect(broad.tupleSplit).toEqual(narrow.tupleSplit);
     expect(Array.from(broad.forced)).toEqual(Array.from(narrow.forced));
-    expect(narrow.tuples).toEqual([['a', 'd1'], ['a', 'd2'], ['b', 'd1'], ['b', 'd2']]);
+    expect(narrow.tuples).toEqual([
+      ['a', 'd1'],
+      ['a', 'd2'],
+      ['b', 'd1'],
+      ['b', 'd2'],
+    ]);
     expect(Array.from(narrow.tupleOfTgt)).toEqual([0, 0, 1, 2, 3, 3]);
     expect(Array.from(narrow.forced)).toEqual([1, 0, 1, 0]);
   });
 });
 
-
 describeGolden('cellbudget split on the reference files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cb-split-'));
   it('prints the golden manifest as JSON', async () => {
     const c = capture();
-    const code = await main(['node', 'cellbudget', 'split', `${GOLDEN}/by_line.h5ad`, '--config', `${GOLDEN}/by_line.json`, '--json'], c.io);
+    const code = await main(
+      ['node', 'cellbudget', 'split', `${GOLDEN}/by_line.h5ad`, '--config', `${GOLDEN}/by_line.json`, '--json'],
+      c.io,
+    );
     expect(code).toBe(0);
     const got = JSON.parse(c.out()) as Record<string, unknown>;
-    const { src_rows: _a, tgt_rows: _b, conditions: _c, ...expected } = (JSON.parse(readFileSync(`${GOLDEN}/by_line.json`, 'utf8')) as { expected: Record<string, unknown> }).expected;
+    const {
+      src_rows: _a,
+      tgt_rows: _b,
+      conditions: _c,
+      ...expected
+    } = (JSON.parse(readFileSync(`${GOLDEN}/by_line.json`, 'utf8')) as { expected: Record<string, unknown> }).expected;
     expect(Object.keys(got)).toEqual(['n_obs', 'src_to_tgt', 'src_labels', 'tgt_labels', 'conditions', 'splits']);
     for (const [k, v] of Object.entries(expected)) expect(got[k]).toEqual(v);
   });
@@ -210,7 +275,12 @@ describe('cellbudget split', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cb-split-'));
   it.each([
     ['a bad config', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, src_dist_keys: [] }, 'CONFIG_INVALID'],
-    ['bad ratios', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, split: { ...(tinyConfig['split'] as object), ratios: [0.9, 0.2, 0.1] } }, 'RATIOS_INVALID'],
+    [
+      'bad ratios',
+      `${DATASETS}/tiny.h5ad`,
+      { ...tinyConfig, split: { ...(tinyConfig['split'] as object), ratios: [0.9, 0.2, 0.1] } },
+      'RATIOS_INVALID',
+    ],
     ['a missing column', `${DATASETS}/tiny.h5ad`, { ...tinyConfig, tgt_dist_keys: ['drug', 'dose'] }, 'OBS_MISSING_COLUMN'],
     ['a missing file', join(dir, 'nope.h5ad'), tinyConfig, 'FILE_NOT_FOUND'],
     ['a file that is not HDF5', `${DATASETS}/tiny.config.json`, tinyConfig, 'FILE_NOT_HDF5'],

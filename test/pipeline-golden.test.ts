@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { DatasetSource } from '../src/core/data.js';
 import { withH5ad } from '../src/h5ad/source.js';
 import { parsePipelineConfig } from '../src/pipeline/config.js';
@@ -59,7 +59,7 @@ describeGolden.each(CASES)('golden case %s', (name) => {
     expectConditionsClose(manifest.conditions, e.conditions);
   });
 
-  it('copies each distribution\'s rows out of the representation', () => {
+  it("copies each distribution's rows out of the representation", () => {
     withH5ad(`${GOLDEN}/${name}.h5ad`, (src) => {
       const loc = config.data_location;
       const m = src.readRows(loc, 0, src.nObs);
@@ -67,11 +67,19 @@ describeGolden.each(CASES)('golden case %s', (name) => {
         const got = gd.tgtData[Number(d)]!;
         expect(got.dtype).toBe(m.dtype);
         expect(got.rows).toBe(rows.length);
-        rows.forEach((r, i) => expect(Array.from(got.data.subarray(i * m.cols, (i + 1) * m.cols))).toEqual(Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols))));
+        rows.forEach((r, i) =>
+          expect(Array.from(got.data.subarray(i * m.cols, (i + 1) * m.cols))).toEqual(
+            Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols)),
+          ),
+        );
       }
       for (const [d, rows] of Object.entries(e.src_rows ?? {})) {
         const got = gd.srcData[Number(d)]!;
-        rows.forEach((r, i) => expect(Array.from(got.data.subarray(i * m.cols, (i + 1) * m.cols))).toEqual(Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols))));
+        rows.forEach((r, i) =>
+          expect(Array.from(got.data.subarray(i * m.cols, (i + 1) * m.cols))).toEqual(
+            Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols)),
+          ),
+        );
       }
     });
   });
@@ -114,7 +122,10 @@ describeGolden.each(CASES)('golden case %s', (name) => {
     withH5ad(`${GOLDEN}/${name}.h5ad`, (src) => {
       const spy: DatasetSource = new Proxy(src, {
         get(target, prop, receiver) {
-          if (prop === 'readMatrix' || prop === 'readRows') return () => { throw new Error('planGroups read the matrix'); };
+          if (prop === 'readMatrix' || prop === 'readRows')
+            return () => {
+              throw new Error('planGroups read the matrix');
+            };
           const v = Reflect.get(target, prop, receiver) as unknown;
           return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
         },

@@ -27,27 +27,41 @@ describe('numeric sort keys', () => {
 describe('tuple keys', () => {
   it('order rows like their tuples and exclude rows with a missing value or a negative state', () => {
     const col = (name: string, card: number) =>
-      fc.array(fc.integer({ min: -1, max: card - 1 }), { minLength: 40, maxLength: 40 }).map((codes) => ({ name, codes: Int32Array.from(codes), labels: Array.from({ length: card }, (_, i) => `${name}${i}`) }));
+      fc
+        .array(fc.integer({ min: -1, max: card - 1 }), { minLength: 40, maxLength: 40 })
+        .map((codes) => ({ name, codes: Int32Array.from(codes), labels: Array.from({ length: card }, (_, i) => `${name}${i}`) }));
     fc.assert(
-      fc.property(col('a', 3), col('b', 300), col('c', 400), fc.array(fc.constantFrom(-1, 0, 1), { minLength: 40, maxLength: 40 }), (a, b, c, st) => {
-        // 3 x 300 x 400 combinations: more than plain mixed-radix keys may span, so dense codes.
-        for (const cols of [[a, b], [a, b, c]]) {
-          const state = Int8Array.from(st);
-          const k = tupleKeys(cols, 40, state);
-          for (let i = 0; i < 40; i++) {
-            const missing = state[i]! < 0 || cols.some((x) => x.codes[i]! < 0);
-            expect(k.codes[i]! < 0).toBe(missing);
-            if (missing) continue;
-            expect(k.codes[i]).toBeLessThan(k.range);
-            for (let j = 0; j < 40; j++) {
-              if (k.codes[j]! < 0) continue;
-              const tuple = (r: number) => cols.map((x) => x.codes[r]!);
-              const cmp = tuple(i).map((v, m) => v - tuple(j)[m]!).find((d) => d !== 0) ?? 0;
-              expect(Math.sign(k.codes[i]! - k.codes[j]!)).toBe(Math.sign(cmp));
+      fc.property(
+        col('a', 3),
+        col('b', 300),
+        col('c', 400),
+        fc.array(fc.constantFrom(-1, 0, 1), { minLength: 40, maxLength: 40 }),
+        (a, b, c, st) => {
+          // 3 x 300 x 400 combinations: more than plain mixed-radix keys may span, so dense codes.
+          for (const cols of [
+            [a, b],
+            [a, b, c],
+          ]) {
+            const state = Int8Array.from(st);
+            const k = tupleKeys(cols, 40, state);
+            for (let i = 0; i < 40; i++) {
+              const missing = state[i]! < 0 || cols.some((x) => x.codes[i]! < 0);
+              expect(k.codes[i]! < 0).toBe(missing);
+              if (missing) continue;
+              expect(k.codes[i]).toBeLessThan(k.range);
+              for (let j = 0; j < 40; j++) {
+                if (k.codes[j]! < 0) continue;
+                const tuple = (r: number) => cols.map((x) => x.codes[r]!);
+                const cmp =
+                  tuple(i)
+                    .map((v, m) => v - tuple(j)[m]!)
+                    .find((d) => d !== 0) ?? 0;
+                expect(Math.sign(k.codes[i]! - k.codes[j]!)).toBe(Math.sign(cmp));
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       { seed: 6, numRuns: 100 },
     );
   });

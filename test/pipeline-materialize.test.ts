@@ -30,7 +30,15 @@ function toCsr(m: DenseMatrix): CsrMatrix {
     }
     indptr.push(data.length);
   }
-  return { format: 'csr', dtype: m.dtype, rows: m.rows, cols: m.cols, data: Float32Array.from(data), indices: Int32Array.from(indices), indptr: Float64Array.from(indptr) };
+  return {
+    format: 'csr',
+    dtype: m.dtype,
+    rows: m.rows,
+    cols: m.cols,
+    data: Float32Array.from(data),
+    indices: Int32Array.from(indices),
+    indptr: Float64Array.from(indptr),
+  };
 }
 
 describe('materialize', () => {
@@ -89,11 +97,17 @@ describe('materialize: pools, chunk-aligned windows, rows out of order', () => {
             src: Array.from(plan.srcLabels, (_, s) => poolIds[s % 64]!),
             tgt: Array.from(plan.tgtLabels, (_, t) => poolIds[(t + 17) % 64]!),
           };
-          const reader = { readRows: (s: number, e: number, out?: Float32Array | Float64Array) => d.source.readRows(d.config.data_location, s, e, out), chunkRows };
+          const reader = {
+            readRows: (s: number, e: number, out?: Float32Array | Float64Array) => d.source.readRows(d.config.data_location, s, e, out),
+            chunkRows,
+          };
           for (const g of [
             materialize(plan, d.source.readMatrix(d.config.data_location), undefined, { pools }),
             materialize(plan, reader, undefined, { pools, windowBytes }),
-            materialize(plan, { ...reader, cols: d.table.cols, dtype: 'float32' as const }, undefined, { pools, windowBytes: windowBytes * 3 }),
+            materialize(plan, { ...reader, cols: d.table.cols, dtype: 'float32' as const }, undefined, {
+              pools,
+              windowBytes: windowBytes * 3,
+            }),
           ]) {
             expect(arrays(g)).toEqual(arrays(plain));
             const all = [...g.srcData.map((m, s) => [pools.src[s]!, m] as const), ...g.tgtData.map((m, t) => [pools.tgt[t]!, m] as const)];
@@ -111,25 +125,34 @@ describe('materialize: pools, chunk-aligned windows, rows out of order', () => {
 
   it('hashes a pooled copy exactly like the splits of the materialized distributions', () => {
     fc.assert(
-      fc.property(datasetArb, fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 32, maxLength: 32 }), fc.boolean(), (d, poolIds, pooled) => {
-        const plan = planGroups(d.config, d.source);
-        let a: ReturnType<typeof assignSplits>;
-        try {
-          a = assignSplits(plan, d.config.split);
-        } catch {
-          return; // too few tuples for these ratios: nothing to hash
-        }
-        const options = pooled ? { pools: { src: plan.srcLabels.map((_, s) => poolIds[s % 32]!), tgt: plan.tgtLabels.map((_, t) => poolIds[(t + 5) % 32]!) } } : {};
-        const reader = { readRows: (s: number, e: number, out?: Float32Array | Float64Array) => d.source.readRows(d.config.data_location, s, e, out) };
-        const splits = splitGrouped(materialize(plan, reader), a);
-        const copy = copyDistributions(plan, reader, undefined, options);
-        for (const s of SPLITS) expect(copyDigest(copy, a, s)).toEqual({ sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) });
-      }),
+      fc.property(
+        datasetArb,
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 32, maxLength: 32 }),
+        fc.boolean(),
+        (d, poolIds, pooled) => {
+          const plan = planGroups(d.config, d.source);
+          let a: ReturnType<typeof assignSplits>;
+          try {
+            a = assignSplits(plan, d.config.split);
+          } catch {
+            return; // too few tuples for these ratios: nothing to hash
+          }
+          const options = pooled
+            ? { pools: { src: plan.srcLabels.map((_, s) => poolIds[s % 32]!), tgt: plan.tgtLabels.map((_, t) => poolIds[(t + 5) % 32]!) } }
+            : {};
+          const reader = {
+            readRows: (s: number, e: number, out?: Float32Array | Float64Array) => d.source.readRows(d.config.data_location, s, e, out),
+          };
+          const splits = splitGrouped(materialize(plan, reader), a);
+          const copy = copyDistributions(plan, reader, undefined, options);
+          for (const s of SPLITS) expect(copyDigest(copy, a, s)).toEqual({ sha256: splitDigest(splits[s]), bytes: splitBytes(splits[s]) });
+        },
+      ),
       { seed: 15, numRuns: 60 },
     );
   });
 
-  it('keeps a plan\'s row order even when it is not file order', () => {
+  it("keeps a plan's row order even when it is not file order", () => {
     fc.assert(
       fc.property(datasetArb, fc.boolean(), (d, windowed) => {
         const p = planGroups(d.config, d.source);
@@ -140,8 +163,14 @@ describe('materialize: pools, chunk-aligned windows, rows out of order', () => {
         };
         const plan = { ...p, srcRows: reverse(p.srcRows, p.srcOffsets), tgtRows: reverse(p.tgtRows, p.tgtOffsets) };
         const m = d.source.readMatrix(d.config.data_location);
-        const g = materialize(plan, windowed ? { readRows: (s, e, out) => d.source.readRows(d.config.data_location, s, e, out) } : m, undefined, { windowBytes: 8 });
-        const check = (data: Float32Array | Float64Array, rows: Int32Array): void => rows.forEach((r, i) => expect(data[i * d.table.cols]).toBe(cellValue(r, 0)));
+        const g = materialize(
+          plan,
+          windowed ? { readRows: (s, e, out) => d.source.readRows(d.config.data_location, s, e, out) } : m,
+          undefined,
+          { windowBytes: 8 },
+        );
+        const check = (data: Float32Array | Float64Array, rows: Int32Array): void =>
+          rows.forEach((r, i) => expect(data[i * d.table.cols]).toBe(cellValue(r, 0)));
         g.tgtData.forEach((t, i) => check(t.data, plan.tgtRows.subarray(plan.tgtOffsets[i]!, plan.tgtOffsets[i + 1]!)));
         g.srcData.forEach((t, i) => check(t.data, plan.srcRows.subarray(plan.srcOffsets[i]!, plan.srcOffsets[i + 1]!)));
       }),
@@ -161,14 +190,40 @@ describe('materialize: pools, chunk-aligned windows, rows out of order', () => {
         { kind: 'categorical', name: 'drug', codes: Int8Array.of(0, 1, 2, 0, 1, 2), categories: ['ctl', 'x', 'y'], ordered: false },
       ],
       matrices: { X: { format: 'dense', dtype: 'float32', rows, cols, data } },
-      uns: { emb: new Map([['a', Float64Array.of(1)], ['ctl', Float64Array.of(0)], ['x', Float64Array.of(2)], ['y', Float64Array.of(3)]]) },
+      uns: {
+        emb: new Map([
+          ['a', Float64Array.of(1)],
+          ['ctl', Float64Array.of(0)],
+          ['x', Float64Array.of(2)],
+          ['y', Float64Array.of(3)],
+        ]),
+      },
     });
-    const config = parsePipelineConfig({ dist_flag_key: 'control', src_dist_keys: ['line'], tgt_dist_keys: ['drug'], rep_keys: { line: 'emb', drug: 'emb' }, data_location: ['X'], split: { split_by: ['drug'], ratios: [0.4, 0.3, 0.3], random_state: 0 } });
+    const config = parsePipelineConfig({
+      dist_flag_key: 'control',
+      src_dist_keys: ['line'],
+      tgt_dist_keys: ['drug'],
+      rep_keys: { line: 'emb', drug: 'emb' },
+      data_location: ['X'],
+      split: { split_by: ['drug'], ratios: [0.4, 0.3, 0.3], random_state: 0 },
+    });
     const plan = planGroups(config, src);
-    const bits = (g: ReturnType<typeof materialize>): number[][] => [...g.srcData, ...g.tgtData].map((m) => Array.from(new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length)));
-    const want = [[0, 3], [1, 4], [2, 5]].map((rs) => rs.flatMap((r) => Array.from(words.subarray(r * cols, (r + 1) * cols))));
+    const bits = (g: ReturnType<typeof materialize>): number[][] =>
+      [...g.srcData, ...g.tgtData].map((m) => Array.from(new Uint32Array(m.data.buffer, m.data.byteOffset, m.data.length)));
+    const want = [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ].map((rs) => rs.flatMap((r) => Array.from(words.subarray(r * cols, (r + 1) * cols))));
     expect(bits(materialize(plan, src.readMatrix(['X'])))).toEqual(want);
-    expect(bits(materialize(plan, { readRows: (s, e, out) => src.readRows(['X'], s, e, out) }, undefined, { windowBytes: 12, pools: { src: [0], tgt: [1, 1] } }))).toEqual(want);
+    expect(
+      bits(
+        materialize(plan, { readRows: (s, e, out) => src.readRows(['X'], s, e, out) }, undefined, {
+          windowBytes: 12,
+          pools: { src: [0], tgt: [1, 1] },
+        }),
+      ),
+    ).toEqual(want);
   });
 });
 

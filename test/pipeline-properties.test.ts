@@ -32,7 +32,13 @@ function trySplit(d: Dataset): { a: SplitAssignment; gd: ReturnType<typeof prepa
   const force = Object.entries(d.config.split.force_training_values);
   const tuples = new Map(gd.plan.tgtLabels.map((l) => [key(cols.map((c) => l[c]!)), l] as const));
   const nForced = [...tuples.values()].filter((l) => force.some(([k, v]) => l[keys.findIndex((s) => s.name === k)] === v)).length;
-  const expected = tooSmall ? 'SPLIT_TOO_SMALL' : force.length > 0 && nForced === 0 ? 'CONFIG_INVALID' : force.length > 0 && n - nForced < (testSize > 0 ? 2 : 1) ? 'SPLIT_TOO_SMALL' : null;
+  const expected = tooSmall
+    ? 'SPLIT_TOO_SMALL'
+    : force.length > 0 && nForced === 0
+      ? 'CONFIG_INVALID'
+      : force.length > 0 && n - nForced < (testSize > 0 ? 2 : 1)
+        ? 'SPLIT_TOO_SMALL'
+        : null;
   if (expected) {
     let code: string | undefined;
     try {
@@ -49,7 +55,7 @@ function trySplit(d: Dataset): { a: SplitAssignment; gd: ReturnType<typeof prepa
 }
 
 describe('grouping properties', () => {
-  it('a distribution\'s rows are exactly the cells with its labels, in file order; indices follow the sort order', () => {
+  it("a distribution's rows are exactly the cells with its labels, in file order; indices follow the sort order", () => {
     fc.assert(
       fc.property(datasetArb, (d) => {
         const t = d.table;
@@ -87,27 +93,30 @@ describe('grouping properties', () => {
 describe('grouping over wide key ranges', () => {
   it('categoricals padded with ~70,000 unused categories (too many combinations for plain mixed-radix keys) group exactly alike', () => {
     fc.assert(
-      fc.property(datasetArb.filter((d) => [...d.table.src, ...d.table.tgt].some((k) => k.kind === 'categorical')), (d) => {
-        const padded: DatasetSource = {
-          ...d.source,
-          readObsColumn: (name: string) => {
-            const c = d.source.readObsColumn(name);
-            if (c.kind !== 'categorical') return c;
-            // Codes unchanged: the extra categories are never observed.
-            const extra = Array.from({ length: 70_000 }, (_, i) => `${name}_unused_${i}`);
-            return { ...c, categories: [...c.categories, ...extra] };
-          },
-        };
-        const a = planGroups(d.config, d.source);
-        const b = planGroups(d.config, padded);
-        expect(b.srcLabels).toEqual(a.srcLabels);
-        expect(b.tgtLabels).toEqual(a.tgtLabels);
-        expect(Array.from(b.srcRows)).toEqual(Array.from(a.srcRows));
-        expect(Array.from(b.srcOffsets)).toEqual(Array.from(a.srcOffsets));
-        expect(Array.from(b.tgtRows)).toEqual(Array.from(a.tgtRows));
-        expect(Array.from(b.tgtOffsets)).toEqual(Array.from(a.tgtOffsets));
-        expect(b.srcToTgt).toEqual(a.srcToTgt);
-      }),
+      fc.property(
+        datasetArb.filter((d) => [...d.table.src, ...d.table.tgt].some((k) => k.kind === 'categorical')),
+        (d) => {
+          const padded: DatasetSource = {
+            ...d.source,
+            readObsColumn: (name: string) => {
+              const c = d.source.readObsColumn(name);
+              if (c.kind !== 'categorical') return c;
+              // Codes unchanged: the extra categories are never observed.
+              const extra = Array.from({ length: 70_000 }, (_, i) => `${name}_unused_${i}`);
+              return { ...c, categories: [...c.categories, ...extra] };
+            },
+          };
+          const a = planGroups(d.config, d.source);
+          const b = planGroups(d.config, padded);
+          expect(b.srcLabels).toEqual(a.srcLabels);
+          expect(b.tgtLabels).toEqual(a.tgtLabels);
+          expect(Array.from(b.srcRows)).toEqual(Array.from(a.srcRows));
+          expect(Array.from(b.srcOffsets)).toEqual(Array.from(a.srcOffsets));
+          expect(Array.from(b.tgtRows)).toEqual(Array.from(a.tgtRows));
+          expect(Array.from(b.tgtOffsets)).toEqual(Array.from(a.tgtOffsets));
+          expect(b.srcToTgt).toEqual(a.srcToTgt);
+        },
+      ),
       { seed: 21, numRuns: 25 },
     );
   });
@@ -123,11 +132,12 @@ describe('split properties', () => {
         const p = gd.plan;
         // Each tuple in exactly one split, each target in the split of its tuple.
         const seen = new Map<number, string>();
-        for (const s of SPLITS) for (const t of a.tgt[s]) {
-          expect(seen.has(t)).toBe(false);
-          seen.set(t, s);
-          expect(a.tupleSplit[a.tupleOfTgt[t]!]).toBe(s);
-        }
+        for (const s of SPLITS)
+          for (const t of a.tgt[s]) {
+            expect(seen.has(t)).toBe(false);
+            seen.set(t, s);
+            expect(a.tupleSplit[a.tupleOfTgt[t]!]).toBe(s);
+          }
         expect(seen.size).toBe(nTgt(p));
         const tupleSplits = new Map<string, Set<string>>();
         for (const [t, s] of seen) {
@@ -184,9 +194,15 @@ describe('split properties', () => {
 
   it('different seeds give different splits in general', () => {
     // A table with many split_by tuples: 40 seeds must not all agree.
-    const [table] = fc.sample(obsTableArb.filter((t) => t.tgt.length === 2 && t.nObs > 100), { seed: 3, numRuns: 1 });
+    const [table] = fc.sample(
+      obsTableArb.filter((t) => t.tgt.length === 2 && t.nObs > 100),
+      { seed: 3, numRuns: 1 },
+    );
     const [config] = fc.sample(configArb(table!), { seed: 3, numRuns: 1 });
-    const cfg = { ...config!, split: { ...config!.split, split_by: [...config!.src_dist_keys, ...config!.tgt_dist_keys], force_training_values: {} } };
+    const cfg = {
+      ...config!,
+      split: { ...config!.split, split_by: [...config!.src_dist_keys, ...config!.tgt_dist_keys], force_training_values: {} },
+    };
     const plan = prepareData(cfg, tableSource(table!)).plan;
     const outcomes = new Set<string>();
     for (let seed = 0; seed < 40; seed++) outcomes.add(JSON.stringify(assignSplits(plan, { ...cfg.split, random_state: seed }).tupleSplit));

@@ -7,7 +7,8 @@ import { byScale, fitAffine, judge, lowerMedian, NOISE_FLOOR_BYTES, type Reading
 
 const MB = 1e6;
 const GB = 1e9;
-const line = (fixed: number, proportional: number, scales: readonly number[]): Reading[] => scales.map((scale) => ({ scale, bytes: fixed + proportional * scale }));
+const line = (fixed: number, proportional: number, scales: readonly number[]): Reading[] =>
+  scales.map((scale) => ({ scale, bytes: fixed + proportional * scale }));
 
 /** A small deterministic generator (mulberry32): noise that is the same on every run. */
 function rng(seed: number): () => number {
@@ -40,7 +41,11 @@ describe('fitAffine', () => {
       fc.property(
         fc.double({ min: 0, max: 100 * MB, noNaN: true }),
         fc.double({ min: 1 * GB, max: 1000 * GB, noNaN: true }),
-        fc.uniqueArray(fc.double({ min: 1e-5, max: 1, noNaN: true }), { minLength: 2, maxLength: 6, comparator: (a, b) => Math.abs(a - b) < 1e-6 }),
+        fc.uniqueArray(fc.double({ min: 1e-5, max: 1, noNaN: true }), {
+          minLength: 2,
+          maxLength: 6,
+          comparator: (a, b) => Math.abs(a - b) < 1e-6,
+        }),
         (fixed, proportional, scales) => {
           const f = fitAffine(line(fixed, proportional, scales));
           expect(Math.abs(f.projected_bytes - (fixed + proportional)) / (fixed + proportional)).toBeLessThan(1e-6);
@@ -109,9 +114,9 @@ describe('fitAffine', () => {
   test('a slope below that of the live bytes the figure holds is raised to it', () => {
     // Noise that tilts the line below the live bytes' slope (4 GB per unit of scale).
     const readings = [
-      { scale: 1 / 32, bytes: 4 * GB / 32 - 2 * MB },
-      { scale: 1 / 64, bytes: 4 * GB / 64 },
-      { scale: 1 / 128, bytes: 4 * GB / 128 + 2 * MB },
+      { scale: 1 / 32, bytes: (4 * GB) / 32 - 2 * MB },
+      { scale: 1 / 64, bytes: (4 * GB) / 64 },
+      { scale: 1 / 128, bytes: (4 * GB) / 128 + 2 * MB },
     ];
     const live = line(0, 4 * GB, [1 / 32, 1 / 64, 1 / 128]);
     const free = fitAffine(readings);
@@ -129,7 +134,13 @@ describe('fitAffine', () => {
     const withExcursion = [...clean, ...clean, { scale: 1 / 128, bytes: clean[2]!.bytes + 14 * MB }];
     expect(fitAffine(withExcursion).projected_bytes).toBeCloseTo(fitAffine(clean).projected_bytes, -3);
     expect(lowerMedian([3, 1, 2, 10])).toBe(2);
-    expect(byScale([{ scale: 0.5, bytes: 1 }, { scale: 1, bytes: 2 }, { scale: 0.5, bytes: 3 }])).toEqual([
+    expect(
+      byScale([
+        { scale: 0.5, bytes: 1 },
+        { scale: 1, bytes: 2 },
+        { scale: 0.5, bytes: 3 },
+      ]),
+    ).toEqual([
       { scale: 1, values: [2] },
       { scale: 0.5, values: [1, 3] },
     ]);

@@ -1,7 +1,21 @@
 // Issue 16: a green run can be trusted. One block per numbered reproduction of the issue
 // (each failed before its fix), plus the reference's own split checks.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -39,7 +53,13 @@ function codeOf(fn: () => unknown): { code: string; message: string; key?: strin
   throw new Error('expected an error');
 }
 
-const cat = (name: string, codes: number[], categories: string[]): ObsColumn => ({ kind: 'categorical', name, codes: Int8Array.from(codes), categories, ordered: false });
+const cat = (name: string, codes: number[], categories: string[]): ObsColumn => ({
+  kind: 'categorical',
+  name,
+  codes: Int8Array.from(codes),
+  categories,
+  ordered: false,
+});
 const bool = (name: string, v: number[]): ObsColumn => ({ kind: 'boolean', name, values: Uint8Array.from(v) });
 
 /** One cell line, a control and `drugs` perturbations with two doses each. */
@@ -47,13 +67,25 @@ function drugSource(drugs: number, opts: { rows?: number; embeddingLength?: (d: 
   const names = ['ctl', ...Array.from({ length: drugs }, (_, i) => `d${i}`)];
   const drug: number[] = [0];
   const dose: number[] = [0];
-  for (let d = 1; d <= drugs; d++) for (const x of [0, 1]) (drug.push(d), dose.push(x));
+  for (let d = 1; d <= drugs; d++) for (const x of [0, 1]) drug.push(d), dose.push(x);
   const n = drug.length;
   const emb = new Map(names.map((nm, i) => [nm, new Float64Array(opts.embeddingLength?.(i) ?? 2).fill(i)] as const));
   return memorySource({
     name: 'mem',
-    obs: [cat('line', Array(n).fill(0), ['a']), cat('drug', drug, names), cat('dose', dose, ['lo', 'hi']), bool('control', [1, ...Array(n - 1).fill(0)])],
-    uns: { drug_emb: emb, line_emb: new Map([['a', Float64Array.of(1, 2)]]), dose_emb: new Map([['lo', Float64Array.of(0)], ['hi', Float64Array.of(1)]]) },
+    obs: [
+      cat('line', Array(n).fill(0), ['a']),
+      cat('drug', drug, names),
+      cat('dose', dose, ['lo', 'hi']),
+      bool('control', [1, ...Array(n - 1).fill(0)]),
+    ],
+    uns: {
+      drug_emb: emb,
+      line_emb: new Map([['a', Float64Array.of(1, 2)]]),
+      dose_emb: new Map([
+        ['lo', Float64Array.of(0)],
+        ['hi', Float64Array.of(1)],
+      ]),
+    },
     matrices: { X: { format: 'dense', dtype: 'float64', rows: opts.rows ?? n, cols: 1, data: new Float64Array(opts.rows ?? n) } },
   });
 }
@@ -172,7 +204,14 @@ describe('7. ingest reads every marker line or says which it could not, in linea
 
   it('refuses a log with an unreadable [MEMORY] line (exit 2, naming the line), or lists it with --lenient', async () => {
     const log = join(dir, 'garbage.log');
-    writeFileSync(log, [line('After loading dataset_1', '100.00 GB'), '[MEMORY After preparing dataset_1] Used: lots', line('After deleting raw dataset_1', '50.00 GB')].join('\n'));
+    writeFileSync(
+      log,
+      [
+        line('After loading dataset_1', '100.00 GB'),
+        '[MEMORY After preparing dataset_1] Used: lots',
+        line('After deleting raw dataset_1', '50.00 GB'),
+      ].join('\n'),
+    );
     let r = await cli(['ingest', log, '--out', join(dir, 'ing-strict'), '--budget', 'peak=120GB', '--no-charts']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/LOG_INVALID.*1 \[MEMORY\] line\(s\) that cannot be read: line 2: 'lots' is not a finite number/);
@@ -201,14 +240,17 @@ describe('9. absurd shapes are input errors, checked against obs and against mem
   const csr = join(dir, 'shapes-csr.h5ad');
   const cfg = (location: string[]): string => {
     const p = join(dir, `cfg-${location.join('-')}.json`);
-    writeFileSync(p, JSON.stringify({
-      dist_flag_key: 'control',
-      src_dist_keys: ['cell_line'],
-      tgt_dist_keys: ['drug', 'dosage'],
-      rep_keys: { cell_line: 'cell_line_embeddings', drug: 'drug_embeddings' },
-      data_location: location,
-      split: { split_by: ['drug'], ratios: [0.6, 0.2, 0.2], random_state: 0 },
-    }));
+    writeFileSync(
+      p,
+      JSON.stringify({
+        dist_flag_key: 'control',
+        src_dist_keys: ['cell_line'],
+        tgt_dist_keys: ['drug', 'dosage'],
+        rep_keys: { cell_line: 'cell_line_embeddings', drug: 'drug_embeddings' },
+        data_location: location,
+        split: { split_by: ['drug'], ratios: [0.6, 0.2, 0.2], random_state: 0 },
+      }),
+    );
     return p;
   };
   const variant = (from: string, name: string, edit: (w: H5adWriter) => void): string => {
@@ -272,7 +314,14 @@ describe('9. absurd shapes are input errors, checked against obs and against mem
   it('a YAML alias bomb is SCENARIO_INVALID (exit 2), not an internal error', async () => {
     const p = join(dir, 'bomb.yaml');
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (const [x, y] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) lines.push(`${x}: &${x} [${Array(9).fill(`*${y}`).join(',')}]`);
+    for (const [x, y] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ] as const)
+      lines.push(`${x}: &${x} [${Array(9).fill(`*${y}`).join(',')}]`);
     writeFileSync(p, `${lines.join('\n')}\nname: bomb\n`);
     const r = await cli(['run', p, '--out', join(dir, 'bomb-out')]);
     expect(r.code).toBe(2);
@@ -284,7 +333,10 @@ describe('9. absurd shapes are input errors, checked against obs and against mem
 // Items that run the harness: tiny scenarios, a private cache.
 
 const cache = join(dir, 'cache');
-function scenarioFile(name: string, body: { scale?: number; extra?: string; pipeline?: string; size?: string; features?: number } = {}): string {
+function scenarioFile(
+  name: string,
+  body: { scale?: number; extra?: string; pipeline?: string; size?: string; features?: number } = {},
+): string {
   return writeTwoDatasetScenario(join(dir, `${name}.yaml`), name, {
     scale: body.scale ?? 0.00002,
     features: body.features ?? 10,
@@ -381,7 +433,8 @@ await writeReportDir({ ...second, created: '2027-01-01T00:00:02.000Z' }, process
     // The charts belong to the same report: re-rendered from report.json they are byte-identical.
     const again = join(dir, 'sigterm-again');
     await writeReportDir(report, again, { charts: true });
-    for (const png of readdirSync(out).filter((n) => n.endsWith('.png'))) expect(readFileSync(join(out, png)).equals(readFileSync(join(again, png))), png).toBe(true);
+    for (const png of readdirSync(out).filter((n) => n.endsWith('.png')))
+      expect(readFileSync(join(out, png)).equals(readFileSync(join(again, png))), png).toBe(true);
     // The next writer removes what a killed one left half-written.
     writeFileSync(join(out, `report.html.${deadPid()}.abc123.tmp`), 'stale');
     writeFileSync(join(out, `.junit.xml.cellbudget-${deadPid()}-abc123.tmp`), 'stale');
@@ -417,7 +470,16 @@ describe('4. a damaged cache entry is regenerated, not an error forever', () => 
     writeSync(fd, Buffer.from([whole[whole.length - 10]! ^ 0xff]), 0, 1, whole.length - 10);
     closeSync(fd);
     utimesSync(first!.file, new Date(), new Date(Date.now() + 5000));
-    const r = await cli(['run', scenarioFile('cache-truncate'), '--out', join(dir, 'cache-out'), '--cache', cache, '--report-only', '--no-charts']);
+    const r = await cli([
+      'run',
+      scenarioFile('cache-truncate'),
+      '--out',
+      join(dir, 'cache-out'),
+      '--cache',
+      cache,
+      '--report-only',
+      '--no-charts',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(readFileSync(first!.file).equals(whole)).toBe(true);
   }, 60_000);
@@ -426,12 +488,24 @@ describe('4. a damaged cache entry is regenerated, not an error forever', () => 
 describe('5. resources are checked before anything is generated', () => {
   it('2 × 132 GB at scale 1 on this machine: refused with the numbers and a scale that fits', async () => {
     const s = loadScenarios(scenarioFile('too-big', { scale: 1, features: 50 }));
-    const err = await preflight(s, { outDir: join(dir, 'pf-out'), cacheDir: join(dir, 'pf-cache'), totalMemoryBytes: 24e9, freeBytes: () => 1e15 }).catch((e: unknown) => e);
+    const err = await preflight(s, {
+      outDir: join(dir, 'pf-out'),
+      cacheDir: join(dir, 'pf-cache'),
+      totalMemoryBytes: 24e9,
+      freeBytes: () => 1e15,
+    }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'RESOURCES_INSUFFICIENT', key: 'scale' });
     expect((err as Error).message).toMatch(/predicted to peak at [\d.]+ GB .* this machine has 24 GB of memory/);
     expect((err as Error).message).toMatch(/Set scale: 0\.\d+/);
     const fit = Number(/Set scale: ([\d.]+)/.exec((err as Error).message)![1]);
-    await expect(preflight(loadScenarios(scenarioFile('fits', { scale: fit, features: 50 })), { outDir: join(dir, 'pf-out'), cacheDir: join(dir, 'pf-cache'), totalMemoryBytes: 24e9, freeBytes: () => 1e15 })).resolves.toBeTruthy();
+    await expect(
+      preflight(loadScenarios(scenarioFile('fits', { scale: fit, features: 50 })), {
+        outDir: join(dir, 'pf-out'),
+        cacheDir: join(dir, 'pf-cache'),
+        totalMemoryBytes: 24e9,
+        freeBytes: () => 1e15,
+      }),
+    ).resolves.toBeTruthy();
   });
 
   it('a family of 100,000 datasets: refused for disk before one file is written', async () => {
@@ -482,7 +556,14 @@ describe('8. every scenario and option is judged before the first run', () => {
 
 describe('10. smaller ones', () => {
   it('a budget without a unit is refused (it meant bytes)', async () => {
-    let r = await cli(['run', scenarioFile('unitless', { extra: 'budgets: { peak: 400 }\n' }), '--out', join(dir, 'u-out'), '--cache', cache]);
+    let r = await cli([
+      'run',
+      scenarioFile('unitless', { extra: 'budgets: { peak: 400 }\n' }),
+      '--out',
+      join(dir, 'u-out'),
+      '--cache',
+      cache,
+    ]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/SCENARIO_INVALID.*budgets\.peak 400 has no unit.*peak: 400GB/);
     r = await cli(['run', scenarioFile('unitless-flag'), '--budget', 'peak=400', '--out', join(dir, 'u-out'), '--cache', cache]);
@@ -554,7 +635,10 @@ describe('10. smaller ones', () => {
     const p = join(dir, 'bad-utf8.h5ad');
     writeFileSync(p, b);
     const leaked: string[] = [];
-    const spies = [vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void leaked.push(a.join(' '))), vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void leaked.push(a.join(' ')))];
+    const spies = [
+      vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void leaked.push(a.join(' '))),
+      vi.spyOn(console, 'warn').mockImplementation((...a: unknown[]) => void leaked.push(a.join(' '))),
+    ];
     const write = process.stderr.write.bind(process.stderr);
     const capture = (s: string | Uint8Array): boolean => {
       leaked.push(String(s));

@@ -83,7 +83,9 @@ describe('PNG charts', () => {
     const main = report.scenarios.find((s) => s.name === MAIN);
     if (!main) throw new Error('fixture lacks the main scenario');
     const spec = scenarioTimelineSpec(report, main);
-    expect(spec.title).toBe('tahoe-sciplex-2x132GB — memory over time (measured at a ladder of scales up to 0.001, projected to full scale)');
+    expect(spec.title).toBe(
+      'tahoe-sciplex-2x132GB — memory over time (measured at a ladder of scales up to 0.001, projected to full scale)',
+    );
     expect(spec.yLabel).toMatch(/full scale \(GB\)/);
     // A projection is not one scale factor, so there is no secondary measured axis.
     expect(spec.y2).toBeUndefined();
@@ -130,7 +132,8 @@ describe('PNG charts', () => {
 
   it('adds a dashed predicted series when steps carry predicted_* figures', () => {
     const r = sampleReport();
-    for (const run of r.runs) for (const s of run.steps) Object.assign(s, { predicted_peak_bytes: s.peak_bytes * 1.05, predicted_end_bytes: s.end_bytes });
+    for (const run of r.runs)
+      for (const s of run.steps) Object.assign(s, { predicted_peak_bytes: s.peak_bytes * 1.05, predicted_end_bytes: s.end_bytes });
     const main = r.scenarios.find((s) => s.name === MAIN);
     if (!main) throw new Error('fixture lacks the main scenario');
     const spec = scenarioTimelineSpec(r, main);

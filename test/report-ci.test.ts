@@ -16,7 +16,6 @@ import { capture } from './helpers/cli.js';
 
 const PY = '/usr/bin/python3';
 
-
 describe('report.md', () => {
   it('has one row per scenario × strategy with projected and measured figures and ✅/❌ budgets', () => {
     const r = sampleReport();
@@ -103,7 +102,11 @@ describe('junit.xml', () => {
     expect(xml.match(/<testcase /g)).toHaveLength(expectedTests);
     expect(xml.match(/<failure /g)).toHaveLength(expectedFailures);
     expect(xml.match(/<error /g)).toHaveLength(expectedErrors);
-    expect(xml).toMatch(new RegExp(`<testsuites name="cellbudget" tests="${expectedTests}" failures="${expectedFailures}" errors="${expectedErrors}" time="[0-9.]+">`));
+    expect(xml).toMatch(
+      new RegExp(
+        `<testsuites name="cellbudget" tests="${expectedTests}" failures="${expectedFailures}" errors="${expectedErrors}" time="[0-9.]+">`,
+      ),
+    );
     expect(xml.match(/<testsuite /g)).toHaveLength(r.scenarios.length);
     expect(xml).toContain('name="eager: peak ≤ 400 GB" classname="cellbudget.tahoe-sciplex-2x132GB"');
     expect(xml).toContain('exceeds the budget of 150 GB &amp; &lt;more&gt;.');
@@ -135,7 +138,8 @@ print('valid' if schema.validate(doc) else 'invalid: ' + str(schema.error_log))
     expect(res.stdout).toMatch(/^parsed 12 3 1$/m);
     // CI installs python3-lxml: there the schema check must run, not skip.
     if (underCi()) expect(res.stdout, 'CI needs python3-lxml for the schema check').not.toContain('no-lxml');
-    if (res.stdout.includes('no-lxml')) console.warn('report-ci: python3-lxml absent; schema validation skipped (well-formedness checked).');
+    if (res.stdout.includes('no-lxml'))
+      console.warn('report-ci: python3-lxml absent; schema validation skipped (well-formedness checked).');
     else expect(res.stdout).toMatch(/^valid$/m);
   });
 });
@@ -179,14 +183,21 @@ describe('compare and median', () => {
     for (const g of t.ladder?.rungs ?? []) g.final_bytes += 500_000 * (g.scale / t.scale);
     tiny.runs = tiny.runs.map((r) => (r === t ? reproject(r) : r));
     expect(compareReports(base, tiny).rows.find((r) => r.scenario === MAIN && r.strategy === 'streaming')?.final?.tier).toBe('ok');
-    expect(compareReports(base, tiny, { warn: 0.001, fail: 0.002, min_delta_bytes: 0 }).rows.find((r) => r.scenario === MAIN && r.strategy === 'streaming')?.final?.tier).toBe('fail');
+    expect(
+      compareReports(base, tiny, { warn: 0.001, fail: 0.002, min_delta_bytes: 0 }).rows.find(
+        (r) => r.scenario === MAIN && r.strategy === 'streaming',
+      )?.final?.tier,
+    ).toBe('fail');
 
     const died = structuredClone(base);
     const d = died.runs.find((r) => r.scenario === MAIN && r.strategy === 'eager');
     if (!d) throw new Error('fixture');
     d.status = 'died';
     const c = compareReports(base, died);
-    expect(c.rows.find((r) => r.scenario === MAIN && r.strategy === 'eager')).toMatchObject({ tier: 'fail', note: expect.stringContaining('died') });
+    expect(c.rows.find((r) => r.scenario === MAIN && r.strategy === 'eager')).toMatchObject({
+      tier: 'fail',
+      note: expect.stringContaining('died'),
+    });
 
     const fewer = structuredClone(base);
     fewer.runs = fewer.runs.filter((r) => r.strategy !== 'streaming');
@@ -206,8 +217,14 @@ describe('compare and median', () => {
     expect(seq?.budgets.find((x) => x.metric === 'peak')).toMatchObject({ ok: true, message: expect.stringContaining('median of 3 runs') });
     // Three runs over budget and close together: exceeded. Two of three over, one far below: the
     // median is over budget, but the runs' spread is noise the interval carries, so it is uncertain.
-    const over = medianRuns([scaleRun(a, MAIN, 'sequential', 1.3), scaleRun(a, MAIN, 'sequential', 1.28), scaleRun(a, MAIN, 'sequential', 1.29)]);
-    expect(over.runs.find((r) => r.scenario === MAIN && r.strategy === 'sequential')?.budgets.find((x) => x.metric === 'peak')).toMatchObject({ ok: false, verdict: 'exceeded' });
+    const over = medianRuns([
+      scaleRun(a, MAIN, 'sequential', 1.3),
+      scaleRun(a, MAIN, 'sequential', 1.28),
+      scaleRun(a, MAIN, 'sequential', 1.29),
+    ]);
+    expect(
+      over.runs.find((r) => r.scenario === MAIN && r.strategy === 'sequential')?.budgets.find((x) => x.metric === 'peak'),
+    ).toMatchObject({ ok: false, verdict: 'exceeded' });
     const spread = medianRuns([scaleRun(a, MAIN, 'sequential', 1.3), scaleRun(a, MAIN, 'sequential', 1.25), a]);
     const sp = spread.runs.find((r) => r.scenario === MAIN && r.strategy === 'sequential');
     expect(sp?.projected?.peak_bytes).toBeCloseTo(1.25 * 332e9, -6);
@@ -268,7 +285,10 @@ describe('cellbudget compare', () => {
     const cases: Array<[string[], RegExp]> = [
       [['node', 'cellbudget', 'compare', basePath, join(dir, 'nope.json')], /FILE_NOT_FOUND/],
       [['node', 'cellbudget', 'compare', basePath, await write('garbage.json', '{ not json')], /REPORT_INVALID.*not JSON/],
-      [['node', 'cellbudget', 'compare', basePath, await write('other.json', JSON.stringify({ version: 2, runs: [] }))], /REPORT_INVALID.*version/],
+      [
+        ['node', 'cellbudget', 'compare', basePath, await write('other.json', JSON.stringify({ version: 2, runs: [] }))],
+        /REPORT_INVALID.*version/,
+      ],
       [['node', 'cellbudget', 'compare', basePath, basePath, '--warn', '20%', '--fail', '10%'], /USAGE/],
       [['node', 'cellbudget', 'compare', basePath, basePath, '--warn', 'lots'], /USAGE/],
     ];
@@ -294,7 +314,16 @@ describe('report directory', () => {
     const r = sampleReport();
     const out = await writeReportDir(r, dir, { baseline: scaleRun(r, MAIN, 'eager', 0.5) });
     const names = (await readdir(dir)).sort();
-    for (const f of ['report.json', 'report.md', 'junit.xml', 'report.html', 'timeline-tahoe-sciplex-2x132gb.png', 'peaks-tahoe-sciplex-2x132gb.png', 'family-n-datasets.png']) expect(names).toContain(f);
+    for (const f of [
+      'report.json',
+      'report.md',
+      'junit.xml',
+      'report.html',
+      'timeline-tahoe-sciplex-2x132gb.png',
+      'peaks-tahoe-sciplex-2x132gb.png',
+      'family-n-datasets.png',
+    ])
+      expect(names).toContain(f);
     expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(names).not.toContain('timeline-gone.png');
     expect(out.files[out.files.length - 1]).toBe(join(dir, 'report.json'));
@@ -325,7 +354,12 @@ describe('progress line', () => {
   it('rewrites one line with scenario, strategy, step and elapsed time, and clears it at the end', () => {
     let written = '';
     let t = 1000;
-    const p = createProgress({ stream: { write: (s: string) => (written += s), isTTY: true, columns: 120 }, env: {}, now: () => t, intervalMs: 0 });
+    const p = createProgress({
+      stream: { write: (s: string) => (written += s), isTTY: true, columns: 120 },
+      env: {},
+      now: () => t,
+      intervalMs: 0,
+    });
     p.startRun({ scenario: MAIN, strategy: 'sequential', run: 2, runs: 4 });
     t += 2500;
     p.step('prepare sciplex');

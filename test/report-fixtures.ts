@@ -41,7 +41,14 @@ export const PLANS: Record<string, StepPlan[]> = {
   ],
 };
 
-function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: number, budgets: { peak?: number; final?: number }, opts: { died?: number } = {}): RunRecord {
+function runFrom(
+  scenario: string,
+  strategy: string,
+  plan: StepPlan[],
+  scale: number,
+  budgets: { peak?: number; final?: number },
+  opts: { died?: number } = {},
+): RunRecord {
   const steps: StepRecord[] = [];
   const samples: Array<[number, number]> = [];
   let t = 0;
@@ -110,7 +117,15 @@ function runFrom(scenario: string, strategy: string, plan: StepPlan[], scale: nu
     method: 'kernel-hwm',
     status: died ? 'died' : 'ok',
     ...(died
-      ? { failure: { reason: 'child killed by SIGKILL (out of memory?)', step: plan[stop]?.[0] ?? '?', signal: 'SIGKILL', exit_code: null, stderr_tail: 'FATAL ERROR: \u001b[31mheap <limit>\u001b[0m & "oom"' } }
+      ? {
+          failure: {
+            reason: 'child killed by SIGKILL (out of memory?)',
+            step: plan[stop]?.[0] ?? '?',
+            signal: 'SIGKILL',
+            exit_code: null,
+            stderr_tail: 'FATAL ERROR: \u001b[31mheap <limit>\u001b[0m & "oom"',
+          },
+        }
       : {}),
     baseline_bytes: 48e6,
     peak_bytes: peakBytes,
@@ -142,7 +157,10 @@ function project(run: RunRecord, budgets: { peak?: number; final?: number }): Ru
     };
   });
   const projected = withProjection(run, rungs);
-  const judged = evaluateBudgets(projected, { ...(budgets.peak !== undefined ? { peakBytes: budgets.peak } : {}), ...(budgets.final !== undefined ? { finalBytes: budgets.final } : {}) });
+  const judged = evaluateBudgets(projected, {
+    ...(budgets.peak !== undefined ? { peakBytes: budgets.peak } : {}),
+    ...(budgets.final !== undefined ? { finalBytes: budgets.final } : {}),
+  });
   // Keep the fixtures' own messages (they carry text the renderers must escape).
   projected.budgets = judged.map((b) => ({ ...b, message: run.budgets.find((x) => x.metric === b.metric)?.message ?? b.message ?? '' }));
   return projected;
@@ -171,7 +189,18 @@ export function sampleReport(): Report {
     runFrom(MAIN, 'streaming', PLANS['streaming'] ?? [], SCALE, budgets),
   ];
   const scenarios: ScenarioSummary[] = [
-    { name: MAIN, scale: SCALE, definition: { datasets: [{ name: 'tahoe', size: '132GB' }, { name: 'sciplex', size: '132GB' }], budgets: { peak: '400GB', final: '150GB' } }, n_datasets: 2 },
+    {
+      name: MAIN,
+      scale: SCALE,
+      definition: {
+        datasets: [
+          { name: 'tahoe', size: '132GB' },
+          { name: 'sciplex', size: '132GB' },
+        ],
+        budgets: { peak: '400GB', final: '150GB' },
+      },
+      n_datasets: 2,
+    },
   ];
   for (const n of [2, 3, 4]) {
     const name = `n-datasets-N${n}`;
@@ -189,7 +218,16 @@ export function sampleReport(): Report {
   return {
     version: 1,
     created: '2026-11-28T13:00:00.000Z',
-    environment: { node: 'v20.20.2', platform: 'linux', kernel: '6.1.0-test', arch: 'x64', cpus: 2, total_memory_bytes: 24 * 2 ** 30, method: 'kernel-hwm', cellbudget: '0.1.0' },
+    environment: {
+      node: 'v20.20.2',
+      platform: 'linux',
+      kernel: '6.1.0-test',
+      arch: 'x64',
+      cpus: 2,
+      total_memory_bytes: 24 * 2 ** 30,
+      method: 'kernel-hwm',
+      cellbudget: '0.1.0',
+    },
     scenarios,
     runs,
   };

@@ -42,7 +42,14 @@ describe('report.html', () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
@@ -59,14 +66,20 @@ describe('report.html', () => {
       await page.waitForFunction(() => Array.isArray((globalThis as unknown as { cellbudgetCharts?: unknown[] }).cellbudgetCharts));
 
       const charts = await page.evaluate(() => {
-        type Canvas = { id: string; width: number; height: number; getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+        type Canvas = {
+          id: string;
+          width: number;
+          height: number;
+          getContext(t: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+        };
         const list = (globalThis as unknown as { cellbudgetCharts: Array<{ canvas: Canvas; config: { type: string } }> }).cellbudgetCharts;
         return list.map((c) => {
           const g = c.canvas.getContext('2d');
           const { width, height } = c.canvas;
           const data = g.getImageData(0, 0, width, height).data;
           let ink = 0;
-          for (let i = 0; i < data.length; i += 4 * 7) if ((data[i] ?? 255) < 200 || (data[i + 1] ?? 255) < 200 || (data[i + 2] ?? 255) < 200) ink++;
+          for (let i = 0; i < data.length; i += 4 * 7)
+            if ((data[i] ?? 255) < 200 || (data[i + 1] ?? 255) < 200 || (data[i + 2] ?? 255) < 200) ink++;
           return { id: c.canvas.id, type: c.config.type, width, height, ink };
         });
       });
@@ -79,7 +92,16 @@ describe('report.html', () => {
 
       // Hovering a step-end point shows its step and the heap/external/wasm breakdown.
       const tip = await page.evaluate(() => {
-        const chart = (globalThis as unknown as { cellbudgetCharts: Array<{ data: { datasets: Array<{ data: Array<{ tip?: string[] }> }> }; getDatasetMeta(i: number): { data: Array<{ x: number; y: number }> }; tooltip: { setActiveElements(a: unknown[], p: unknown): void; body?: Array<{ lines: string[] }> }; update(): void }> }).cellbudgetCharts[0];
+        const chart = (
+          globalThis as unknown as {
+            cellbudgetCharts: Array<{
+              data: { datasets: Array<{ data: Array<{ tip?: string[] }> }> };
+              getDatasetMeta(i: number): { data: Array<{ x: number; y: number }> };
+              tooltip: { setActiveElements(a: unknown[], p: unknown): void; body?: Array<{ lines: string[] }> };
+              update(): void;
+            }>;
+          }
+        ).cellbudgetCharts[0];
         if (!chart) return [];
         const ds = chart.data.datasets[0];
         const idx = ds ? ds.data.findIndex((p) => (p.tip ?? []).some((l) => l.includes('V8 heap'))) : -1;

@@ -10,7 +10,9 @@ describe('run table footer', () => {
     const runs = sampleReport().runs.filter((r) => projectionOf(r).method === 'ladder');
     expect(runs.length).toBeGreaterThan(0);
     const family = ['fam-N1', 'fam-N2', 'fam-N3'].flatMap((scenario) => runs.map((r) => ({ ...r, scenario })));
-    const footer = formatRunTable(family).split('\n').find((l) => l.startsWith('Full scale:'))!;
+    const footer = formatRunTable(family)
+      .split('\n')
+      .find((l) => l.startsWith('Full scale:'))!;
     expect(footer).toContain(`(fam-N1, fam-N2, fam-N3 from scales `);
     expect(footer.split('from scales').length - 1).toBe(new Set(runs.map((r) => projectionOf(r).scales.join(','))).size);
   });

@@ -66,7 +66,9 @@ describe('the report carries the scenario as its runs saw it', () => {
   test('the simulator reads `expanded` (a run of one dataset, as --only-dataset makes) rather than the definition', () => {
     const s = originalFix();
     const one: BuiltinScenario = { ...s, name: `${s.name}@dataset_2`, datasets: s.datasets.filter((d) => d.name === 'dataset_2') };
-    const report = { scenarios: [{ name: one.name, scale: one.scale, definition: s.definition, expanded: expandedScenario(one), n_datasets: 1 }] };
+    const report = {
+      scenarios: [{ name: one.name, scale: one.scale, definition: s.definition, expanded: expandedScenario(one), n_datasets: 1 }],
+    };
     expect(scenarioOfRun(report, { scenario: one.name })!.datasets.map((d) => d.name)).toEqual(['dataset_2']);
   });
 

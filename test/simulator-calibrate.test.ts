@@ -32,7 +32,13 @@ const definition = (name: string, features: number, size: string, drugs: number)
     { name: 'a', synthetic: { size, features, cell_lines: 4, drugs, doses: [1, 10], control_fraction: 0.08, seed: 1 } },
     { name: 'b', synthetic: { size, features, cell_lines: 4, drugs, doses: [1, 10], control_fraction: 0.08, seed: 2 } },
   ],
-  pipeline: { dist_flag_key: 'control', src_dist_keys: ['cell_line'], tgt_dist_keys: ['drug', 'dosage'], data_location: ['obsm', 'X_pca'], split: { split_by: ['drug'], ratios: [0.7, 0.15, 0.15], random_state: 0 } },
+  pipeline: {
+    dist_flag_key: 'control',
+    src_dist_keys: ['cell_line'],
+    tgt_dist_keys: ['drug', 'dosage'],
+    data_location: ['obsm', 'X_pca'],
+    split: { split_by: ['drug'], ratios: [0.7, 0.15, 0.15], random_state: 0 },
+  },
 });
 
 function syntheticReport(): Report {
@@ -42,15 +48,39 @@ function syntheticReport(): Report {
     for (const strategy of STRATEGY_NAMES) {
       const pred = predictRun({ scenario: scenarioModel(def)!, scale: def.scale }, strategy, { version: 1, constants: TRUTH });
       const steps = pred.map((p, i) => ({
-        dataset: p.dataset, name: p.name, label: p.label, start_ms: i * 10, end_ms: i * 10 + 10,
-        peak_bytes: p.predicted_peak_bytes, end_bytes: p.predicted_end_bytes,
-        heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0, live_bytes: 0, gc_count: 0, gc_pause_ms: 0,
+        dataset: p.dataset,
+        name: p.name,
+        label: p.label,
+        start_ms: i * 10,
+        end_ms: i * 10 + 10,
+        peak_bytes: p.predicted_peak_bytes,
+        end_bytes: p.predicted_end_bytes,
+        heap_used_bytes: 0,
+        external_bytes: 0,
+        array_buffers_bytes: 0,
+        wasm_bytes: 0,
+        live_bytes: 0,
+        gc_count: 0,
+        gc_pause_ms: 0,
       })) as StepRecord[];
       const peak = Math.max(...steps.map((st) => st.peak_bytes));
-      runs.push({ scenario: def.name, strategy, scale: def.scale, method: 'kernel-hwm', status: 'ok', peak_bytes: peak, final_bytes: steps.at(-1)!.end_bytes, steps } as unknown as RunRecord);
+      runs.push({
+        scenario: def.name,
+        strategy,
+        scale: def.scale,
+        method: 'kernel-hwm',
+        status: 'ok',
+        peak_bytes: peak,
+        final_bytes: steps.at(-1)!.end_bytes,
+        steps,
+      } as unknown as RunRecord);
     }
   }
-  return { version: 1, scenarios: scenarios.map((d) => ({ name: d.name, scale: d.scale, definition: d, n_datasets: 2 })), runs } as unknown as Report;
+  return {
+    version: 1,
+    scenarios: scenarios.map((d) => ({ name: d.name, scale: d.scale, definition: d, n_datasets: 2 })),
+    runs,
+  } as unknown as Report;
 }
 
 describe('calibrate', () => {
@@ -98,10 +128,17 @@ describe('calibrate', () => {
       expect(await main(['node', 'cellbudget', ...args], io), args.join(' ')).toBe(2);
       return out.join('');
     };
-    for (const argv of [['calibrate', garbage, '--out', join(dir, 'c.json')], ['compare', garbage, garbage], ['simulate', 'original-fix', '--report', garbage]]) {
+    for (const argv of [
+      ['calibrate', garbage, '--out', join(dir, 'c.json')],
+      ['compare', garbage, garbage],
+      ['simulate', 'original-fix', '--report', garbage],
+    ]) {
       expect(await run(...argv)).toMatch(/\[REPORT_INVALID\].*not JSON/);
     }
-    for (const argv of [['calibrate', join(dir, 'nope.json'), '--out', join(dir, 'c.json')], ['compare', join(dir, 'nope.json'), good]]) {
+    for (const argv of [
+      ['calibrate', join(dir, 'nope.json'), '--out', join(dir, 'c.json')],
+      ['compare', join(dir, 'nope.json'), good],
+    ]) {
       expect(await run(...argv)).toMatch(/\[FILE_NOT_FOUND\]/);
     }
   });

@@ -13,7 +13,11 @@ describe('cellbudget plan', () => {
   test('--json gives every strategy at full scale and the recommended order', async () => {
     const r = await cli('plan', 'scenarios/original-fix.yaml', '--node-memory', '400GB,512GB,1TB', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { strategies: Array<{ name: string; peak_bytes: number; final_bytes: number; peak_step: string; best_order: string[] }>; recommended_order: string[]; recommended: { sbatch: string } };
+    const j = JSON.parse(r.stdout) as {
+      strategies: Array<{ name: string; peak_bytes: number; final_bytes: number; peak_step: string; best_order: string[] }>;
+      recommended_order: string[];
+      recommended: { sbatch: string };
+    };
     expect(j.strategies.map((s) => s.name)).toEqual(['eager', 'sequential', 'selective', 'streaming']);
     const selective = j.strategies.find((s) => s.name === 'selective')!;
     expect(selective.peak_step).toBe('prepare dataset_2');
@@ -23,7 +27,17 @@ describe('cellbudget plan', () => {
   });
 
   test('--dataset form prints a table with the node columns', async () => {
-    const r = await cli('plan', '--dataset', 'tahoe=132GB,features=50', '--dataset', 'sciplex=20GB', '--primary', 'sciplex', '--node-memory', '400GB,1TB');
+    const r = await cli(
+      'plan',
+      '--dataset',
+      'tahoe=132GB,features=50',
+      '--dataset',
+      'sciplex=20GB',
+      '--primary',
+      'sciplex',
+      '--node-memory',
+      '400GB,1TB',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/primary sciplex/);
     expect(r.stdout).toMatch(/#SBATCH --mem=\d+G/);

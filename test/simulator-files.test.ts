@@ -10,7 +10,12 @@ import { describeGolden, GOLDEN } from './h5ad/fixtures.js';
 
 interface Golden {
   config: Record<string, unknown>;
-  expected: { n_obs: number; src_rows: Record<string, number[]>; tgt_rows: Record<string, number[]>; splits: Record<'train' | 'val' | 'test', { tgt: number[]; src: number[] }> };
+  expected: {
+    n_obs: number;
+    src_rows: Record<string, number[]>;
+    tgt_rows: Record<string, number[]>;
+    splits: Record<'train' | 'val' | 'test', { tgt: number[]; src: number[] }>;
+  };
 }
 
 describeGolden('a real file: exact structure from obs alone', () => {
@@ -18,7 +23,10 @@ describeGolden('a real file: exact structure from obs alone', () => {
     const g = JSON.parse(readFileSync(join(GOLDEN, `${name}.json`), 'utf8')) as Golden;
     const dir = mkdtempSync(join(tmpdir(), 'cb-files-'));
     const path = join(dir, 's.yaml');
-    writeFileSync(path, stringify({ name: `golden-${name}`, scale: 1, datasets: [{ name, file: join(GOLDEN, `${name}.h5ad`) }], pipeline: g.config }));
+    writeFileSync(
+      path,
+      stringify({ name: `golden-${name}`, scale: 1, datasets: [{ name, file: join(GOLDEN, `${name}.h5ad`) }], pipeline: g.config }),
+    );
     const [scenario] = builtinScenarios(path);
     const facts = (await fileFacts(scenario!))[name]!;
     const e = g.expected;

@@ -16,14 +16,27 @@ const report: CalibrationReport = calibrationView(JSON.parse(readFileSync(FIXTUR
 
 const GOLDEN = 'golden-files';
 
-function errors(cal: Calibration, keep: (scenario: string) => boolean, facts?: Record<string, FileFacts>): Array<{ run: string; peak: number; final: number }> {
+function errors(
+  cal: Calibration,
+  keep: (scenario: string) => boolean,
+  facts?: Record<string, FileFacts>,
+): Array<{ run: string; peak: number; final: number }> {
   return report.runs
     .filter((r) => keep(r.scenario))
     .map((run) => {
-      const pred = predictRun({ scenario: scenarioOfRun(report, run)!, scale: run.scale, ...(facts ? { facts } : {}) }, run.strategy as StrategyName, cal, { steps: run.steps });
+      const pred = predictRun(
+        { scenario: scenarioOfRun(report, run)!, scale: run.scale, ...(facts ? { facts } : {}) },
+        run.strategy as StrategyName,
+        cal,
+        { steps: run.steps },
+      );
       const peak = Math.max(...pred.map((p) => p.predicted_peak_bytes));
       const final = pred[pred.length - 1]!.predicted_end_bytes;
-      return { run: `${run.scenario}/${run.strategy}`, peak: (peak - run.peak_bytes) / run.peak_bytes, final: (final - run.final_bytes) / run.final_bytes };
+      return {
+        run: `${run.scenario}/${run.strategy}`,
+        peak: (peak - run.peak_bytes) / run.peak_bytes,
+        final: (final - run.final_bytes) / run.final_bytes,
+      };
     });
 }
 
@@ -41,7 +54,17 @@ describe('the model against measured runs', () => {
 
   test('the fixture has every shipped scaled scenario and strategy', () => {
     const names = new Set(report.runs.map((r) => r.scenario));
-    for (const n of ['original-fix', 'n-datasets-N1', 'n-datasets-N2', 'n-datasets-N3', 'n-datasets-N4', 'n-datasets-N5', 'n-datasets-N6', GOLDEN]) expect(names, n).toContain(n);
+    for (const n of [
+      'original-fix',
+      'n-datasets-N1',
+      'n-datasets-N2',
+      'n-datasets-N3',
+      'n-datasets-N4',
+      'n-datasets-N5',
+      'n-datasets-N6',
+      GOLDEN,
+    ])
+      expect(names, n).toContain(n);
     expect(report.runs.every((r) => r.status === 'ok')).toBe(true);
   });
 
@@ -100,10 +123,12 @@ describe('the model against measured runs', () => {
     const { fileFacts } = await import('../harness/run/facts.js');
     const { loadScenarios } = await import('../harness/run/scenarios.js');
     const [s] = loadScenarios('golden');
-    if (!s || s.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
+    if (s?.kind !== 'builtin') throw new Error('golden is not a built-in scenario');
     // The anndata-written files committed in fixtures/datasets (test/h5ad/fixtures.ts): in every
     // checkout, so this runs everywhere rather than skipping where ../shared is absent.
-    expect(s.datasets.map((d) => d.file)).toEqual(['combos', 'by_line', 'forced', 'strings', 'tiny'].map((n) => join(DATASETS, `${n}.h5ad`)));
+    expect(s.datasets.map((d) => d.file)).toEqual(
+      ['combos', 'by_line', 'forced', 'strings', 'tiny'].map((n) => join(DATASETS, `${n}.h5ad`)),
+    );
     const facts = await fileFacts(s);
     const errs = errors(MEASURED_CALIBRATION, (n) => n === GOLDEN, facts);
     expect(errs).toHaveLength(4);

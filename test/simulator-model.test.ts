@@ -16,7 +16,7 @@ const within = (actual: number, expected: number, tol = 0.1): void => {
 
 function originalFix(): BuiltinScenario {
   const [s] = loadScenarios('scenarios/original-fix.yaml');
-  if (!s || s.kind !== 'builtin') throw new Error('original-fix.yaml is not a built-in scenario');
+  if (s?.kind !== 'builtin') throw new Error('original-fix.yaml is not a built-in scenario');
   return s;
 }
 
@@ -62,7 +62,9 @@ const datasetArb = (i: number): fc.Arbitrary<DatasetModel> =>
       val: fc.double({ min: 0.05, max: 0.4, noNaN: true }),
       dtype: fc.constantFrom('float32', 'float64'),
     })
-    .map((r) => datasetFromSpec(`d${i}=${r.gb}GB,features=${r.features},control=${r.control},test=${r.test},val=${r.val},dtype=${r.dtype}`));
+    .map((r) =>
+      datasetFromSpec(`d${i}=${r.gb}GB,features=${r.features},control=${r.control},test=${r.test},val=${r.val},dtype=${r.dtype}`),
+    );
 
 const datasetsArb = (min: number, max: number): fc.Arbitrary<DatasetModel[]> =>
   fc.integer({ min, max }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => datasetArb(i))));
@@ -125,7 +127,11 @@ describe('strategy properties', () => {
 
 describe('synthetic structure', () => {
   test('split_by drug: test owns its share of drugs, every split references all controls', () => {
-    const d = syntheticDataset('x', { cells: 1e6, features: 50, cell_lines: 5, drugs: 20, doses: 3, control_fraction: 0.1, itemsize: 4 }, { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] });
+    const d = syntheticDataset(
+      'x',
+      { cells: 1e6, features: 50, cell_lines: 5, drugs: 20, doses: 3, control_fraction: 0.1, itemsize: 4 },
+      { split_by: ['drug'], ratios: [0.7, 0.15, 0.15] },
+    );
     // round(0.7·20) = 14, round(0.15·20) = 3 (half to even), test 3.
     expect(d.structure.perturbed.train).toBeCloseTo(0.9 * (14 / 20));
     expect(d.structure.perturbed.test).toBeCloseTo(0.9 * (3 / 20));

@@ -8,16 +8,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BuiltinRunSpec, CommandRunSpec } from '../harness/run/executor.js';
-import { childFromRecords, commandFromRecords, RecordReader, RECORDS_FILE, RecordWriter, type JobRecord } from '../harness/slurm/records.js';
+import {
+  childFromRecords,
+  commandFromRecords,
+  RecordReader,
+  RECORDS_FILE,
+  RecordWriter,
+  type JobRecord,
+} from '../harness/slurm/records.js';
 import type { Report } from '../src/core/report.js';
 import { slurmMemArg, slurmTime } from '../harness/slurm/slurm.js';
-import { CHILD_START_BYTES, JOB_ENTRY_BYTES, jobMemoryBytes, jobScript, SLURM_DEFAULTS, type SlurmSettings } from '../harness/slurm/executor.js';
+import {
+  CHILD_START_BYTES,
+  JOB_ENTRY_BYTES,
+  jobMemoryBytes,
+  jobScript,
+  SLURM_DEFAULTS,
+  type SlurmSettings,
+} from '../harness/slurm/executor.js';
 import { runCli } from './helpers/cli.js';
 import { PIPELINE } from './helpers/scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-slurm-cli-'));
 const cache = join(dir, 'cache');
-
 
 function file(name: string, text: string): string {
   const path = join(dir, name);
@@ -39,7 +52,12 @@ ${PIPELINE}strategies: [eager, selective]
 `,
 );
 
-const settings = (over: Partial<SlurmSettings> = {}): SlurmSettings => ({ workDir: join(dir, 'work'), sbatchArgs: [], ...SLURM_DEFAULTS, ...over });
+const settings = (over: Partial<SlurmSettings> = {}): SlurmSettings => ({
+  workDir: join(dir, 'work'),
+  sbatchArgs: [],
+  ...SLURM_DEFAULTS,
+  ...over,
+});
 
 describe('--executor slurm without a cluster', () => {
   it('is exit 2 with a clear message when sbatch is not on PATH, before anything runs', async () => {
@@ -51,7 +69,9 @@ describe('--executor slurm without a cluster', () => {
     try {
       const r = await runCli(['run', FULL, '--executor', 'slurm', '--out', join(dir, 'no-sbatch'), '--cache', cache, '--no-charts']);
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/error \[SLURM_UNAVAILABLE\]: --executor slurm needs Slurm's commands, but `sbatch`, `squeue`, `scontrol`, `scancel`, `sinfo` are not on PATH .* or run here with --executor local\./);
+      expect(r.err).toMatch(
+        /error \[SLURM_UNAVAILABLE\]: --executor slurm needs Slurm's commands, but `sbatch`, `squeue`, `scontrol`, `scancel`, `sinfo` are not on PATH .* or run here with --executor local\./,
+      );
       expect(Date.now() - t0).toBeLessThan(10_000);
     } finally {
       process.env['PATH'] = path;
@@ -106,7 +126,10 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
     scale: 0.001,
     executor: 'slurm',
     generate: [],
-    child: { job: { module: 'm.js', payload: { scenario: 's', strategy: 'selective', datasets: [], pipeline: {} as never, repeat: 1 } }, env: {} },
+    child: {
+      job: { module: 'm.js', payload: { scenario: 's', strategy: 'selective', datasets: [], pipeline: {} as never, repeat: 1 } },
+      env: {},
+    },
     ...(peak !== undefined ? { predictedPeakBytes: peak } : {}),
   });
 
@@ -119,7 +142,12 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
   });
 
   it('writes a job script with every request as an #SBATCH line and the job entry last', () => {
-    const text = jobScript(spec(100e6), '/shared/run', 300 * 2 ** 20, settings({ partition: 'bigmem', account: 'lab', time: '0-04:00:00', setup: 'module load nodejs/20', node: '/opt/node/bin/node' }));
+    const text = jobScript(
+      spec(100e6),
+      '/shared/run',
+      300 * 2 ** 20,
+      settings({ partition: 'bigmem', account: 'lab', time: '0-04:00:00', setup: 'module load nodejs/20', node: '/opt/node/bin/node' }),
+    );
     const lines = text.split('\n');
     expect(lines).toContain('#SBATCH --mem=300M');
     expect(lines).toContain('#SBATCH --no-requeue');
@@ -128,7 +156,9 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
     expect(lines).toContain('#SBATCH --account=lab');
     expect(lines).toContain('#SBATCH --time=0-04:00:00');
     expect(lines.indexOf('module load nodejs/20')).toBeLessThan(lines.findIndex((l) => l.startsWith('exec ')));
-    expect(lines.find((l) => l.startsWith('exec '))).toMatch(/^exec '\/opt\/node\/bin\/node' '.*\/harness\/slurm\/job\.js' '\/shared\/run'$/);
+    expect(lines.find((l) => l.startsWith('exec '))).toMatch(
+      /^exec '\/opt\/node\/bin\/node' '.*\/harness\/slurm\/job\.js' '\/shared\/run'$/,
+    );
   });
 
   it.each([
@@ -146,13 +176,30 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
     mkdirSync(runDir, { recursive: true });
     const w = new RecordWriter(runDir);
     const step = (label: string, start: number, end: number, peak: number) => ({
-      dataset: 'a', name: label.split(' ')[0]!, label, start_ms: start, end_ms: end, peak_bytes: peak, end_bytes: peak / 2,
-      heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0, live_bytes: 0, gc_count: 0, gc_pause_ms: 0,
+      dataset: 'a',
+      name: label.split(' ')[0]!,
+      label,
+      start_ms: start,
+      end_ms: end,
+      peak_bytes: peak,
+      end_bytes: peak / 2,
+      heap_used_bytes: 0,
+      external_bytes: 0,
+      array_buffers_bytes: 0,
+      wasm_bytes: 0,
+      live_bytes: 0,
+      gc_count: 0,
+      gc_pause_ms: 0,
     });
     const records: JobRecord[] = [
       { type: 'job', job_id: '42', node: 'c07', pid: 1, started_epoch_ms: 1000, entry_rss_bytes: 50e6 },
       { type: 'hello', pid: 7, node: 'v20' },
-      { type: 'baseline', method: 'kernel-hwm', t0_epoch_ms: 2000, baseline: { rss_bytes: 100e6, heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0 } },
+      {
+        type: 'baseline',
+        method: 'kernel-hwm',
+        t0_epoch_ms: 2000,
+        baseline: { rss_bytes: 100e6, heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0 },
+      },
       { type: 'step-start', dataset: 'a', name: 'load', label: 'load a', start_ms: 0 } as JobRecord,
       { type: 'step', record: step('load a', 0, 50, 30e6) },
       { type: 'step-start', dataset: 'a', name: 'prepare', label: 'prepare a', start_ms: 50 } as JobRecord,
@@ -165,7 +212,13 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
     writeFileSync(join(runDir, RECORDS_FILE), '{"type":"sam', { flag: 'a' });
     const reader = new RecordReader(join(runDir, RECORDS_FILE));
     expect(reader.poll()).toHaveLength(records.length);
-    const child = childFromRecords(spec(), reader.all, { code: null, signal: 'SIGKILL', killedFor: { kind: 'memory-limit', reason: 'killed for memory by Slurm' }, tail: '', endedEpochMs: 2200 });
+    const child = childFromRecords(spec(), reader.all, {
+      code: null,
+      signal: 'SIGKILL',
+      killedFor: { kind: 'memory-limit', reason: 'killed for memory by Slurm' },
+      tail: '',
+      endedEpochMs: 2200,
+    });
     expect(child.status).toBe('died');
     expect(child.failure).toMatchObject({ kind: 'memory-limit', step: 'prepare a', step_peak_rss_bytes: 160e6, last_rss_bytes: 160e6 });
     expect(child.steps.map((s) => s.label)).toEqual(['load a']);
@@ -173,10 +226,36 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
   });
 
   it('makes a cut-off command net of the baseline its scenario asks for, and names the step it was in', () => {
-    const cmd: CommandRunSpec = { kind: 'command', index: 0, id: '001-c', scenario: 'c', strategy: 'command', scale: 1, executor: 'slurm', command: { name: 'c', command: ['python3', 'train.py'], baseline: 'auto' } };
+    const cmd: CommandRunSpec = {
+      kind: 'command',
+      index: 0,
+      id: '001-c',
+      scenario: 'c',
+      strategy: 'command',
+      scale: 1,
+      executor: 'slurm',
+      command: { name: 'c', command: ['python3', 'train.py'], baseline: 'auto' },
+    };
     const s = (label: string, end: number, peak: number) => ({
-      dataset: null, name: label, label, start_ms: 0, end_ms: end, peak_bytes: peak, end_bytes: peak, heap_used_bytes: 0, external_bytes: 0, array_buffers_bytes: 0, wasm_bytes: 0, live_bytes: 0, gc_count: 0, gc_pause_ms: 0,
-      self_peak_bytes: peak, descendants_peak_bytes: 0, processes: 1, peak_is_upper_bound: false, closed_by: 'marker' as const,
+      dataset: null,
+      name: label,
+      label,
+      start_ms: 0,
+      end_ms: end,
+      peak_bytes: peak,
+      end_bytes: peak,
+      heap_used_bytes: 0,
+      external_bytes: 0,
+      array_buffers_bytes: 0,
+      wasm_bytes: 0,
+      live_bytes: 0,
+      gc_count: 0,
+      gc_pause_ms: 0,
+      self_peak_bytes: peak,
+      descendants_peak_bytes: 0,
+      processes: 1,
+      peak_is_upper_bound: false,
+      closed_by: 'marker' as const,
     });
     const records: JobRecord[] = [
       { type: 'command-baseline', source: 'start', rss_bytes: 10e6 },
@@ -187,13 +266,24 @@ describe('Slurm jobs: what they ask for, and what a cut-off job left', () => {
       { type: 'command-step', step: s('load', 300, 90e6) },
       { type: 'command-sample', t_ms: 400, rss_bytes: 340e6 },
     ];
-    const rec = commandFromRecords(cmd, records, { code: null, signal: 'SIGKILL', killedFor: { kind: 'memory-limit', reason: 'killed for memory by Slurm' }, tail: '', endedEpochMs: 0 });
+    const rec = commandFromRecords(cmd, records, {
+      code: null,
+      signal: 'SIGKILL',
+      killedFor: { kind: 'memory-limit', reason: 'killed for memory by Slurm' },
+      tail: '',
+      endedEpochMs: 0,
+    });
     expect(rec.status).toBe('died');
     expect(rec.baseline_bytes).toBe(40e6);
     expect(rec.command.baseline_source).toBe('first-step-marker');
-    expect(rec.steps.map((x) => [x.label, x.peak_bytes])).toEqual([['startup', 0], ['load', 50e6]]);
+    expect(rec.steps.map((x) => [x.label, x.peak_bytes])).toEqual([
+      ['startup', 0],
+      ['load', 50e6],
+    ]);
     expect(rec.failure?.step).toBe('train');
-    expect(rec.failure?.reason).toBe("killed for memory by Slurm (in step 'train'); RSS reached 300 MB above baseline in that step, last finished step 'load' ended at 50 MB");
+    expect(rec.failure?.reason).toBe(
+      "killed for memory by Slurm (in step 'train'); RSS reached 300 MB above baseline in that step, last finished step 'load' ended at 50 MB",
+    );
     expect(rec.peak_bytes).toBe(300e6);
   });
 });
@@ -215,19 +305,38 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
     const c = JSON.parse(readFileSync(cal, 'utf8')) as { full_size: Array<Record<string, unknown>>; fit: { source: string } };
     expect(c.fit.source).toBe(`${join(full, 'report.json')}, ${join(scaled, 'report.json')}`);
     expect(c.full_size).toHaveLength(1);
-    expect(c.full_size[0]).toMatchObject({ scenario: 'full', strategy: 'selective', datasets: ['first', 'second'], peak_bytes: measured.peak_bytes, final_bytes: measured.final_bytes, executor: 'local' });
+    expect(c.full_size[0]).toMatchObject({
+      scenario: 'full',
+      strategy: 'selective',
+      datasets: ['first', 'second'],
+      peak_bytes: measured.peak_bytes,
+      final_bytes: measured.final_bytes,
+      executor: 'local',
+    });
     const earlier = c.full_size[0]!['earlier'] as Array<{ source: string; peak_bytes: number; peak_error: number }>;
     // The scaled report's figure is its ladder's projection (its rungs climb where small ones are under the mmap floor).
-    expect(earlier.map((e) => e.source)).toEqual(['the model when the run was measured', `ladder projection from scale ${small.ladder!.scales.join(', ')} (${join(scaled, 'report.json')})`]);
+    expect(earlier.map((e) => e.source)).toEqual([
+      'the model when the run was measured',
+      `ladder projection from scale ${small.ladder!.scales.join(', ')} (${join(scaled, 'report.json')})`,
+    ]);
     expect(earlier[1]!.peak_bytes).toBeCloseTo(small.projected!.peak_bytes, 0);
     expect(earlier[1]!.peak_error).toBeCloseTo((small.projected!.peak_bytes - measured.peak_bytes) / measured.peak_bytes, 9);
-    expect(r.out).toMatch(/Measured at full size \(scale 1\), kept for `plan`:\n {4}full \/ selective: peak .+ at '.+', final .+\n {6}earlier: the model when the run was measured: peak .+ \([+−]\d+\.\d%\)/);
+    expect(r.out).toMatch(
+      /Measured at full size \(scale 1\), kept for `plan`:\n {4}full \/ selective: peak .+ at '.+', final .+\n {6}earlier: the model when the run was measured: peak .+ \([+−]\d+\.\d%\)/,
+    );
   }, 120_000);
 
   it('plan says which figures come from the full-size measurement, and how far the earlier ones were', async () => {
     const r = await runCli(['plan', FULL, '--calibration', cal, '--node-memory', '1GB', '--json']);
     expect(r.code, r.err).toBe(0);
-    const j = JSON.parse(r.out) as { strategies: Array<{ name: string; peak_bytes: number; source: string; measured_full_size?: { peak_bytes: number; model_peak_bytes: number } }> };
+    const j = JSON.parse(r.out) as {
+      strategies: Array<{
+        name: string;
+        peak_bytes: number;
+        source: string;
+        measured_full_size?: { peak_bytes: number; model_peak_bytes: number };
+      }>;
+    };
     const measured = (JSON.parse(readFileSync(join(full, 'report.json'), 'utf8')) as Report).runs[0]!;
     const sel = j.strategies.find((s) => s.name === 'selective')!;
     expect(sel.source).toBe('measured');
@@ -244,13 +353,39 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
 
   it('plan --sbatch writes a ready job script with the planned --mem; --sbatch-array one task per dataset, never for eager', async () => {
     const job = join(dir, 'job.sh');
-    const r = await runCli(['plan', FULL, '--calibration', cal, '--strategy', 'selective', '--sbatch', job, '--partition', 'bigmem', '--account', 'lab', '--time', '2h', '--sbatch-arg=--qos=long']);
+    const r = await runCli([
+      'plan',
+      FULL,
+      '--calibration',
+      cal,
+      '--strategy',
+      'selective',
+      '--sbatch',
+      job,
+      '--partition',
+      'bigmem',
+      '--account',
+      'lab',
+      '--time',
+      '2h',
+      '--sbatch-arg=--qos=long',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/Job script written to .*job\.sh: submit it with `sbatch .*job\.sh`/);
     const lines = readFileSync(job, 'utf8').split('\n');
     expect(lines[0]).toBe('#!/bin/bash');
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^#SBATCH --mem=\d+G$/), '#SBATCH --partition=bigmem', '#SBATCH --account=lab', '#SBATCH --time=0-02:00:00', '#SBATCH --qos=long']));
-    expect(lines.find((l) => l.startsWith('exec '))).toMatch(/ run '.*full\.yaml' --scale 1 --strategy selective --calibration '.*cal\.json' --executor local( --order auto)? --out "reports\/full-size-\$\{SLURM_JOB_ID\}"$/);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^#SBATCH --mem=\d+G$/),
+        '#SBATCH --partition=bigmem',
+        '#SBATCH --account=lab',
+        '#SBATCH --time=0-02:00:00',
+        '#SBATCH --qos=long',
+      ]),
+    );
+    expect(lines.find((l) => l.startsWith('exec '))).toMatch(
+      / run '.*full\.yaml' --scale 1 --strategy selective --calibration '.*cal\.json' --executor local( --order auto)? --out "reports\/full-size-\$\{SLURM_JOB_ID\}"$/,
+    );
     const arr = join(dir, 'array.sh');
     expect((await runCli(['plan', FULL, '--strategy', 'selective', '--sbatch', arr, '--sbatch-array'])).code).toBe(0);
     const text = readFileSync(arr, 'utf8');
@@ -267,7 +402,19 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
 
   it('run --only-dataset runs one dataset as its own primary, named scenario@dataset', async () => {
     const out = join(dir, 'only');
-    const r = await runCli(['run', FULL, '--only-dataset', 'second', '--strategy', 'selective', '--out', out, '--cache', cache, '--no-charts']);
+    const r = await runCli([
+      'run',
+      FULL,
+      '--only-dataset',
+      'second',
+      '--strategy',
+      'selective',
+      '--out',
+      out,
+      '--cache',
+      cache,
+      '--no-charts',
+    ]);
     expect(r.code, r.err).toBe(0);
     const run = (JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report).runs[0]!;
     expect(run.scenario).toBe('full@second');

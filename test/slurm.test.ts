@@ -41,7 +41,10 @@ function builtin(name: string, strategies = '[eager, sequential, selective, stre
 /** A command scenario running test/fixtures/slurm/steps.mjs: GROW_MB held HOLD_MS in step 'grow'. */
 function command(name: string, growMb: number, holdMs: number): string {
   const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, `name: ${name}\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(STEPS)}, "${growMb}", "${holdMs}"]\nbudgets: { peak: 1GB }\n`);
+  writeFileSync(
+    path,
+    `name: ${name}\ncommand: [${JSON.stringify(process.execPath)}, ${JSON.stringify(STEPS)}, "${growMb}", "${holdMs}"]\nbudgets: { peak: 1GB }\n`,
+  );
   return path;
 }
 
@@ -104,7 +107,10 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     // Every job asked for at least what it used: the entry's own high-water mark, the child's baseline and its peak.
     const work = join(dir, 'slurm', 'slurm-jobs');
     for (const file of recordFiles(work)) {
-      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const end = lines.find((l) => l['type'] === 'job-end') as { entry_max_rss_bytes: number } | undefined;
       const job = lines.find((l) => l['type'] === 'job') as { job_id: string } | undefined;
       // Each rung of a ladder is a job: the report's rungs say which.
@@ -126,9 +132,13 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(modest).toMatchObject({ status: 'ok', executor: 'slurm', requested_memory_bytes: 191 * 2 ** 20 });
     expect(hungry.status).toBe('died');
     expect(hungry.failure?.step).toBe('grow');
-    expect(hungry.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=191M \(200\.27 MB\) — raise --slurm-mem/);
+    expect(hungry.failure?.reason).toMatch(
+      /^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=191M \(200\.27 MB\) — raise --slurm-mem/,
+    );
     expect(hungry.failure?.reason).toMatch(/exceeded memory limit \(\d+ > 200278016\)/);
-    expect(hungry.failure?.reason).toMatch(/\(in step 'grow'\); RSS reached \d+(\.\d+)? MB above baseline in that step, last finished step 'warmup' ended at/);
+    expect(hungry.failure?.reason).toMatch(
+      /\(in step 'grow'\); RSS reached \d+(\.\d+)? MB above baseline in that step, last finished step 'warmup' ended at/,
+    );
     // What was measured before the kill is kept: the steps it finished, the figures in 'grow'.
     expect(hungry.steps.map((s) => s.label)).toEqual(['startup', 'warmup']);
     expect(hungry.peak_bytes).toBeGreaterThan(150e6);
@@ -157,7 +167,9 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(r.code, r.err).toBe(1);
     const run = report(out).runs[0]!;
     expect(run.status).toBe('died');
-    expect(run.failure?.reason).toMatch(/^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=239M/);
+    expect(run.failure?.reason).toMatch(
+      /^killed for memory by Slurm: job \d+ used [\d.]+ MB \(all its processes together\), over its --mem=239M/,
+    );
     const at = labels.indexOf(run.failure?.step ?? '');
     expect(at, `died in '${run.failure?.step}', local steps ${labels.join(', ')}`).toBeGreaterThanOrEqual(0);
     expect(run.steps.map((s) => s.label)).toEqual(labels.slice(0, at));
@@ -166,16 +178,35 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
 
   it('cancels its jobs when the harness is interrupted (SIGTERM), and writes what they recorded', async () => {
     const out = join(dir, 'interrupted');
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cellbudget.js'), 'run', command('sleepy', 20, 60_000), '--out', out, '--no-charts', '--executor', 'slurm', '--config', settings], {
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'cellbudget.js'),
+        'run',
+        command('sleepy', 20, 60_000),
+        '--out',
+        out,
+        '--no-charts',
+        '--executor',
+        'slurm',
+        '--config',
+        settings,
+      ],
+      {
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const work = join(out, 'slurm-jobs');
     // Interrupt once the job is in its long step.
-    await until(() => recordFiles(work).some((f) => readFileSync(f, 'utf8').includes('"name":"grow"')), 30_000, 'the job to reach its grow step');
+    await until(
+      () => recordFiles(work).some((f) => readFileSync(f, 'utf8').includes('"name":"grow"')),
+      30_000,
+      'the job to reach its grow step',
+    );
     const jobPid = (JSON.parse(readFileSync(recordFiles(work)[0]!, 'utf8').split('\n')[0]!) as { pid: number }).pid;
     child.kill('SIGTERM');
     expect(await exited).toBe(143);
@@ -183,7 +214,9 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(err).toMatch(/Cancelled 1 Slurm job\(s\): \d+/);
     const run = report(out).runs[0]!;
     expect(run.status).toBe('died');
-    expect(run.failure?.reason).toMatch(/^cancelled: cellbudget was interrupted \(SIGTERM\), and cellbudget cancelled job \d+ \(scancel\) \(in step 'grow'\)/);
+    expect(run.failure?.reason).toMatch(
+      /^cancelled: cellbudget was interrupted \(SIGTERM\), and cellbudget cancelled job \d+ \(scancel\) \(in step 'grow'\)/,
+    );
     expect(run.steps.map((s) => s.label)).toContain('warmup');
     expect(jobState(run.job_id!)).toBe('CANCELLED');
     // Nothing of the job is left running on the node.
@@ -196,7 +229,9 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect(r.code, r.err).toBe(1);
     const run = report(out).runs[0]!;
     expect(run.status).toBe('died');
-    expect(run.failure?.reason).toMatch(/^never started: job \d+ was still pending after 2 s \(Slurm's reason: BeginTime\), and cellbudget cancelled it\. Choose a partition/);
+    expect(run.failure?.reason).toMatch(
+      /^never started: job \d+ was still pending after 2 s \(Slurm's reason: BeginTime\), and cellbudget cancelled it\. Choose a partition/,
+    );
     expect(jobState(run.job_id!)).toBe('CANCELLED');
   }, 60_000);
 
@@ -214,13 +249,35 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     const priv = join(dir, 'private');
     mkdirSync(priv, { recursive: true });
     const out = join(dir, 'unshared');
-    const cli = [process.execPath, join(ROOT, 'bin', 'cellbudget.js'), 'run', builtin('unshared', '[selective]'), '--out', out, '--cache', cache, '--no-charts', '--executor', 'slurm', '--config', settings, '--work-dir', join(priv, 'work')];
+    const cli = [
+      process.execPath,
+      join(ROOT, 'bin', 'cellbudget.js'),
+      'run',
+      builtin('unshared', '[selective]'),
+      '--out',
+      out,
+      '--cache',
+      cache,
+      '--no-charts',
+      '--executor',
+      'slurm',
+      '--config',
+      settings,
+      '--work-dir',
+      join(priv, 'work'),
+    ];
     const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-    const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs ${q(priv)} && exec ${cli.map(q).join(' ')}`], { encoding: 'utf8', env: process.env, timeout: 60_000 });
+    const r = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs tmpfs ${q(priv)} && exec ${cli.map(q).join(' ')}`],
+      { encoding: 'utf8', env: process.env, timeout: 60_000 },
+    );
     expect(r.status, r.stderr).toBe(2);
     const run = report(out).runs[0]!;
     expect(run.failure?.code).toBe('SLURM_WORKDIR_NOT_SHARED');
-    expect(run.failure?.reason).toMatch(/^\[SLURM_WORKDIR_NOT_SHARED\] job \d+ on node \S+ ran and ended \(FAILED, exit 0:53\) but nothing it writes is visible in .* from this machine .*: the work folder is not on storage the compute nodes share with this machine\. Give --work-dir a folder on a shared file system/);
+    expect(run.failure?.reason).toMatch(
+      /^\[SLURM_WORKDIR_NOT_SHARED\] job \d+ on node \S+ ran and ended \(FAILED, exit 0:53\) but nothing it writes is visible in .* from this machine .*: the work folder is not on storage the compute nodes share with this machine\. Give --work-dir a folder on a shared file system/,
+    );
   }, 60_000);
 
   it('plan --sbatch writes a job script Slurm runs as it is: a full-size report, or one per dataset as an array', async () => {
@@ -234,20 +291,28 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     expect((await runCli(['plan', full, '--strategy', 'selective', '--sbatch', join(jobs, 'job.sh')])).code).toBe(0);
     expect((await runCli(['plan', full, '--strategy', 'selective', '--sbatch', join(jobs, 'array.sh'), '--sbatch-array'])).code).toBe(0);
     const submit = (script: string): string => {
-      const r = spawnSync('sbatch', ['--parsable', script], { cwd: jobs, encoding: 'utf8', env: { ...process.env, CELLBUDGET_CACHE: cache } });
+      const r = spawnSync('sbatch', ['--parsable', script], {
+        cwd: jobs,
+        encoding: 'utf8',
+        env: { ...process.env, CELLBUDGET_CACHE: cache },
+      });
       expect(r.status, r.stderr).toBe(0);
       return r.stdout.trim();
     };
     const one = submit('job.sh');
     const array = submit('array.sh');
     const done = (id: string): boolean => {
-      const states = slurm('squeue', ['-h', '--states=all', `--jobs=${id}`, '-o', '%T']).stdout.trim().split('\n');
+      const states = slurm('squeue', ['-h', '--states=all', `--jobs=${id}`, '-o', '%T'])
+        .stdout.trim()
+        .split('\n');
       return states.length > 0 && states.every((st) => ['COMPLETED', 'FAILED', 'CANCELLED', 'OUT_OF_MEMORY', 'TIMEOUT'].includes(st));
     };
     await until(() => done(one) && done(array), 90_000, 'the planned jobs to finish');
     expect(jobState(one), readFileSync(join(jobs, `cellbudget-${one}.out`), 'utf8')).toBe('COMPLETED');
     const single = report(join(jobs, `reports/full-size-${one}`));
-    expect(single.runs.map((r) => [r.scenario, r.strategy, r.scale, r.status, r.executor])).toEqual([['full', 'selective', 1, 'ok', 'local']]);
+    expect(single.runs.map((r) => [r.scenario, r.strategy, r.scale, r.status, r.executor])).toEqual([
+      ['full', 'selective', 1, 'ok', 'local'],
+    ]);
     for (const d of ['first', 'second']) {
       const r = report(join(jobs, `reports/full-size-${array}/${d}`));
       expect(r.runs.map((x) => [x.scenario, x.scale, x.status])).toEqual([[`full@${d}`, 1, 'ok']]);
@@ -259,14 +324,20 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
     const node = hostname().split('.')[0]!;
     const running = slurmRun(out, command('doomed', 20, 60_000));
     try {
-      await until(() => recordFiles(join(out, 'slurm-jobs')).some((f) => readFileSync(f, 'utf8').includes('"name":"grow"')), 30_000, 'the job to reach its grow step');
+      await until(
+        () => recordFiles(join(out, 'slurm-jobs')).some((f) => readFileSync(f, 'utf8').includes('"name":"grow"')),
+        30_000,
+        'the job to reach its grow step',
+      );
       expect(slurm('scontrol', ['update', `nodename=${node}`, 'state=down', 'reason=cellbudget-test']).status).toBe(0);
       const r = await running;
       expect(r.code, r.err).toBe(1);
       const run = report(out).runs[0]!;
       expect(run.status).toBe('died');
       expect(run.failure?.step).toBe('grow');
-      expect(run.failure?.reason).toMatch(new RegExp(`^the node ${node} failed while job \\d+ ran \\(Slurm: NODE_FAIL, NodeDown\\); what it recorded before is kept`));
+      expect(run.failure?.reason).toMatch(
+        new RegExp(`^the node ${node} failed while job \\d+ ran \\(Slurm: NODE_FAIL, NodeDown\\); what it recorded before is kept`),
+      );
       expect(run.steps.map((s) => s.label)).toEqual(['startup', 'warmup']);
     } finally {
       slurm('scontrol', ['update', `nodename=${node}`, 'state=resume']);

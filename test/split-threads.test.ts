@@ -123,7 +123,15 @@ describe('split --digest on two threads', () => {
     expect(two.code, two.err).toBe(0);
     expect((JSON.parse(two.out) as { digests: unknown }).digests).toEqual((JSON.parse(one.out) as { digests: unknown }).digests);
     // Asked for two threads where they cannot be used: one thread, and a note that says why.
-    const gz = await runCli(['split', join(DATASETS, 'combos.h5ad'), '--config', join(DATASETS, 'combos.config.json'), '--digest', '--threads', '2']);
+    const gz = await runCli([
+      'split',
+      join(DATASETS, 'combos.h5ad'),
+      '--config',
+      join(DATASETS, 'combos.config.json'),
+      '--digest',
+      '--threads',
+      '2',
+    ]);
     expect(gz.code, gz.err).toBe(0);
     expect(gz.out).toContain('on one thread');
     expect(gz.err).toMatch(/note: obsm\/X_pca in .* was copied on one thread/);

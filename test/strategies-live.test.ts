@@ -8,7 +8,7 @@ function naive(groups: Map<string, { arrays: ArrayBufferView[]; other: number }>
   let total = 0;
   for (const g of groups.values()) {
     total += g.other;
-    for (const a of g.arrays) if (!seen.has(a.buffer)) (seen.add(a.buffer), (total += a.buffer.byteLength));
+    for (const a of g.arrays) if (!seen.has(a.buffer)) seen.add(a.buffer), (total += a.buffer.byteLength);
   }
   return total;
 }
@@ -19,7 +19,12 @@ describe('LiveSet', () => {
     // Views share buffers the way splits share their GroupedDistribution's arrays.
     const view = (i: number): ArrayBufferView => new Float32Array(buffers[i % buffers.length]!, 0, 1);
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('add' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), views: fc.array(fc.nat(30), { maxLength: 6 }), other: fc.nat(100) }),
+      fc.record({
+        kind: fc.constant('add' as const),
+        key: fc.constantFrom('a', 'b', 'c', 'd'),
+        views: fc.array(fc.nat(30), { maxLength: 6 }),
+        other: fc.nat(100),
+      }),
       fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom('a', 'b', 'c', 'd', 'e') }),
       fc.record({ kind: fc.constant('read' as const) }),
     );

@@ -16,7 +16,13 @@ import { datasetArb, tableSource, type Dataset } from './arbitraries.js';
 type Step = { dataset: string | null; name: StepName | string };
 
 /** The steps `runStrategy` reports to its observer. */
-function ranSteps(strategy: (typeof STRATEGY_NAMES)[number], inputs: readonly StrategyInput[], d: Dataset, order: readonly string[], primary: string): Step[] {
+function ranSteps(
+  strategy: (typeof STRATEGY_NAMES)[number],
+  inputs: readonly StrategyInput[],
+  d: Dataset,
+  order: readonly string[],
+  primary: string,
+): Step[] {
   const steps: Step[] = [];
   const observer: StepObserver = {
     step: (dataset, name, fn) => {
@@ -63,7 +69,11 @@ describe('the simulator steps through what the strategies run', () => {
       fc.property(caseArb, ({ strategy, names, order, primary }) => {
         const inputs: StrategyInput[] = names.map((name) => ({ name, open: () => tableSource(d.table) }));
         const ran = ranSteps(strategy, inputs, d, order, primary);
-        const predicted = simulate(names.map((name) => datasetFromSpec(`${name}=1MB`)), strategy, { order, primary }).steps.map((s) => ({ dataset: s.dataset, name: s.name }));
+        const predicted = simulate(
+          names.map((name) => datasetFromSpec(`${name}=1MB`)),
+          strategy,
+          { order, primary },
+        ).steps.map((s) => ({ dataset: s.dataset, name: s.name }));
         expect(predicted).toEqual(ran);
         seen.add(`${strategy}:${names.length}`);
       }),
@@ -72,7 +82,10 @@ describe('the simulator steps through what the strategies run', () => {
     // Every strategy was checked with one dataset and with several.
     for (const s of STRATEGY_NAMES) {
       expect(seen.has(`${s}:1`), `${s} with one dataset`).toBe(true);
-      expect([2, 3, 4, 5].some((n) => seen.has(`${s}:${n}`)), `${s} with several datasets`).toBe(true);
+      expect(
+        [2, 3, 4, 5].some((n) => seen.has(`${s}:${n}`)),
+        `${s} with several datasets`,
+      ).toBe(true);
     }
   });
 });

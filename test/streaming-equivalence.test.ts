@@ -51,7 +51,10 @@ const datasetSpecArb = fc
     chunkRows: fc.integer({ min: 1, max: 16 }),
     seed: fc.integer({ min: 0, max: 1000 }),
   })
-  .map(({ extra, ...s }) => ({ ...s, cells: minimalCells(s.cellLines, s.cellLines * s.drugs * s.doses.length, s.controlFraction) + extra }));
+  .map(({ extra, ...s }) => ({
+    ...s,
+    cells: minimalCells(s.cellLines, s.cellLines * s.drugs * s.doses.length, s.controlFraction) + extra,
+  }));
 
 type Location = 'obsm/X_pca' | 'X';
 const LOCATIONS: readonly Location[] = ['obsm/X_pca', 'X'];
@@ -107,7 +110,13 @@ describe('streaming keeps what selective keeps', () => {
           tgt_dist_keys: ['drug', 'dosage'],
           rep_keys: { cell_line: 'cell_line_embeddings', drug: 'drug_embeddings' },
           data_location: c.location.split('/'),
-          split: { split_by: [...c.splitBy], ratios: c.ratios, random_state: c.randomState, holdout_combinations: false, force_training_values: {} },
+          split: {
+            split_by: [...c.splitBy],
+            ratios: c.ratios,
+            random_state: c.randomState,
+            holdout_combinations: false,
+            force_training_values: {},
+          },
         };
         const minCells = Math.min(...files.map((f) => f.cells));
         const windowRows = Math.max(1, Math.round(c.window * minCells));
@@ -130,7 +139,10 @@ describe('streaming keeps what selective keeps', () => {
     fc.assert(
       fc.property(datasetArb, fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), (d, n, windowRows) => {
         // Secondaries: the same table with its rows rotated, so the config fits every dataset.
-        const inputs = Array.from({ length: n }, (_, i) => ({ name: `m${i}`, open: () => (i === 0 ? d.source : tableSource(rotate(d.table, i))) }));
+        const inputs = Array.from({ length: n }, (_, i) => ({
+          name: `m${i}`,
+          open: () => (i === 0 ? d.source : tableSource(rotate(d.table, i))),
+        }));
         const safe = (fn: () => unknown): unknown => {
           try {
             return fn();

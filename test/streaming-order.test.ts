@@ -18,7 +18,10 @@ function recorder(): StepObserver & { steps: Array<[string | null, StepName]> } 
   return { steps, step: (dataset, name, fn) => (steps.push([dataset, name]), fn()) };
 }
 
-const [d] = fc.sample(datasetArb.filter((x) => x.table.nObs > 40), { seed: 7, numRuns: 1 });
+const [d] = fc.sample(
+  datasetArb.filter((x) => x.table.nObs > 40),
+  { seed: 7, numRuns: 1 },
+);
 const dataset = d!;
 const inputs: StrategyInput[] = ['a', 'b', 'c'].map((name) => ({ name, open: () => tableSource(dataset.table) }));
 const STRATS: StrategyName[] = ['eager', 'sequential', 'selective', 'streaming'];

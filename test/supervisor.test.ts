@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { descendantPids, processStartTime } from '../src/memory/proc.js';
 import { classifyEnd, supervise, type EndFacts, type SuperviseOptions } from '../harness/process/supervisor.js';
 
@@ -125,7 +125,8 @@ describe.runIf(linux)('supervise: a process group leaves nothing behind', () => 
   });
 
   it('SIGTERM sent to the harness reaches the whole group, and the harness then ends by it', async () => {
-    if (!existsSync(BUILT)) throw new Error('dist/harness/process/supervisor.js is missing: run `npm run build` (npm test does it) before these tests');
+    if (!existsSync(BUILT))
+      throw new Error('dist/harness/process/supervisor.js is missing: run `npm run build` (npm test does it) before these tests');
     const dir = mkdtempSync(join(tmpdir(), 'cb-supervisor-'));
     const mark = join(dir, 'got-term');
     // The command: a shell that records SIGTERM, and a grandchild in its group.
@@ -203,16 +204,27 @@ describe('classifyEnd', () => {
 
   it('out of memory: the output says so, or the cgroup counted an OOM kill', () => {
     const tail = 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n';
-    expect(classifyEnd(end({ signal: 'SIGABRT', tail }), { subject: 'the child' })).toEqual({ kind: 'oom', reason: 'out of memory: the child died with "JavaScript heap out of memory" (SIGABRT)' });
-    expect(classifyEnd(end({ code: 1, tail: 'terminate called after throwing an instance of std::bad_alloc' }))).toEqual({ kind: 'oom', reason: 'out of memory: the process died with "std::bad_alloc" (exit code 1)' });
-    expect(classifyEnd(end({ signal: 'SIGKILL', cgroupOomKill: true }))).toEqual({ kind: 'oom', reason: 'killed by the OOM killer (SIGKILL; the cgroup recorded an oom_kill)' });
+    expect(classifyEnd(end({ signal: 'SIGABRT', tail }), { subject: 'the child' })).toEqual({
+      kind: 'oom',
+      reason: 'out of memory: the child died with "JavaScript heap out of memory" (SIGABRT)',
+    });
+    expect(classifyEnd(end({ code: 1, tail: 'terminate called after throwing an instance of std::bad_alloc' }))).toEqual({
+      kind: 'oom',
+      reason: 'out of memory: the process died with "std::bad_alloc" (exit code 1)',
+    });
+    expect(classifyEnd(end({ signal: 'SIGKILL', cgroupOomKill: true }))).toEqual({
+      kind: 'oom',
+      reason: 'killed by the OOM killer (SIGKILL; the cgroup recorded an oom_kill)',
+    });
   });
 
   it('a signal: SIGKILL nobody recorded is most likely memory; others are named', () => {
     const kill = classifyEnd(end({ signal: 'SIGKILL' }), { subject: 'the command' });
     expect(kill?.kind).toBe('signal');
     expect(kill?.reason).toMatch(/^killed by SIGKILL, most likely for memory .* or by hand$/);
-    expect(classifyEnd(end({ signal: 'SIGKILL' }), { subject: 'the child', sigkill: 'killed by SIGKILL: the child' })?.reason).toBe('killed by SIGKILL: the child');
+    expect(classifyEnd(end({ signal: 'SIGKILL' }), { subject: 'the child', sigkill: 'killed by SIGKILL: the child' })?.reason).toBe(
+      'killed by SIGKILL: the child',
+    );
     expect(classifyEnd(end({ signal: 'SIGTERM' }))).toEqual({ kind: 'signal', reason: 'killed by SIGTERM' });
   });
 
@@ -224,7 +236,9 @@ describe('classifyEnd', () => {
   it('an exit code, with the first error line of the output; 0 is no failure', () => {
     const tail = 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad ratio\nRuntimeError: later\n';
     expect(classifyEnd(end({ code: 3, tail }))).toEqual({ kind: 'exit', reason: 'exited with code 3: ValueError: bad ratio' });
-    expect(classifyEnd(end({ code: 3, tail }), { subject: 'the child', exitCode: (c) => `crashed with exit code ${c}` })?.reason).toBe('crashed with exit code 3: ValueError: bad ratio');
+    expect(classifyEnd(end({ code: 3, tail }), { subject: 'the child', exitCode: (c) => `crashed with exit code ${c}` })?.reason).toBe(
+      'crashed with exit code 3: ValueError: bad ratio',
+    );
     expect(classifyEnd(end({ code: 3 }))).toEqual({ kind: 'exit', reason: 'exited with code 3' });
     expect(classifyEnd(end({ code: 0, tail }))).toBeNull();
   });
@@ -232,16 +246,28 @@ describe('classifyEnd', () => {
   it.runIf(linux)('a program that cannot start: missing, a NUL in an argument, a missing folder', async () => {
     const missing = await supervise({ argv: ['/nonexistent/cellbudget-no-such-program'], env: process.env });
     expect(missing).toMatchObject({ pid: null, code: null, signal: null });
-    expect(classifyEnd(missing, { subject: 'the command' })).toEqual({ kind: 'spawn', reason: 'the command could not be started: spawn /nonexistent/cellbudget-no-such-program ENOENT' });
+    expect(classifyEnd(missing, { subject: 'the command' })).toEqual({
+      kind: 'spawn',
+      reason: 'the command could not be started: spawn /nonexistent/cellbudget-no-such-program ENOENT',
+    });
     const nul = await supervise({ argv: ['sh', 'a\u0000b'], env: process.env });
     expect(classifyEnd(nul)?.kind).toBe('spawn');
     const cwd = await supervise({ argv: ['sh', '-c', 'true'], cwd: '/nonexistent/folder', env: process.env });
-    expect(classifyEnd(cwd, { subject: 'x', notStarted: (e) => `could not start sh: ${e.message}` })).toEqual({ kind: 'spawn', reason: 'could not start sh: spawn sh ENOENT' });
+    expect(classifyEnd(cwd, { subject: 'x', notStarted: (e) => `could not start sh: ${e.message}` })).toEqual({
+      kind: 'spawn',
+      reason: 'could not start sh: spawn sh ENOENT',
+    });
   });
 
   it.runIf(linux)('real ends: a heap out of memory, a SIGKILL, an exit code', async () => {
-    const oom = await supervise({ argv: [NODE, '--max-old-space-size=16', '-e', 'const a = []; for (;;) a.push(new Array(1e5).fill(1))'], env: process.env });
-    expect(classifyEnd(oom, { subject: 'the child' })).toMatchObject({ kind: 'oom', reason: expect.stringMatching(/^out of memory: the child died with "(JavaScript heap out of memory|Reached heap limit)"/) });
+    const oom = await supervise({
+      argv: [NODE, '--max-old-space-size=16', '-e', 'const a = []; for (;;) a.push(new Array(1e5).fill(1))'],
+      env: process.env,
+    });
+    expect(classifyEnd(oom, { subject: 'the child' })).toMatchObject({
+      kind: 'oom',
+      reason: expect.stringMatching(/^out of memory: the child died with "(JavaScript heap out of memory|Reached heap limit)"/),
+    });
     const killed = await supervise({ argv: ['sh', '-c', 'kill -9 $$'], env: process.env });
     expect(killed.signal).toBe('SIGKILL');
     expect(classifyEnd(killed)?.kind).toBe(killed.cgroupOomKill ? 'oom' : 'signal');

@@ -90,7 +90,10 @@ describe.skipIf(missing !== null)('synth → Python anndata 0.8 reads it with th
     expect(got['control_sum']).toBe(250);
     expect(got['control_dosage_max']).toBe(0);
     expect(got['control_drugs']).toEqual(['DMSO_TF']);
-    expect(got['dosage_sum']).toBeCloseTo(gen.obs.dosage.reduce((a, b) => a + b, 0), 6);
+    expect(got['dosage_sum']).toBeCloseTo(
+      gen.obs.dosage.reduce((a, b) => a + b, 0),
+      6,
+    );
     expect(got['matrix_type']).toBe(matrixType);
     expect(got['matrix_dtype']).toBe(opts.dtype);
     expect(got['matrix_shape']).toEqual([2500, 10]);

@@ -7,11 +7,28 @@ import { runCli as run } from './helpers/cli.js';
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-synth-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 describe('cellbudget synth', () => {
   it('writes a file and says what it wrote', async () => {
     const out = join(dir, 'a.h5ad');
-    const r = await run(['synth', '--out', out, '--cells', '1200', '--features', '8', '--cell-lines', '2', '--drugs', '3', '--doses', '1,10', '--compression', 'gzip', '--seed', '5']);
+    const r = await run([
+      'synth',
+      '--out',
+      out,
+      '--cells',
+      '1200',
+      '--features',
+      '8',
+      '--cell-lines',
+      '2',
+      '--drugs',
+      '3',
+      '--doses',
+      '1,10',
+      '--compression',
+      'gzip',
+      '--seed',
+      '5',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(existsSync(out)).toBe(true);
@@ -21,7 +38,22 @@ describe('cellbudget synth', () => {
 
   it('--size derives the cell count; --json prints the result', async () => {
     const out = join(dir, 'b.h5ad');
-    const r = await run(['synth', '--out', out, '--size', '400kB', '--features', '10', '--cell-lines', '2', '--drugs', '2', '--doses', '1', '--json']);
+    const r = await run([
+      'synth',
+      '--out',
+      out,
+      '--size',
+      '400kB',
+      '--features',
+      '10',
+      '--cell-lines',
+      '2',
+      '--drugs',
+      '2',
+      '--doses',
+      '1',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { spec: { cells: number }; representationBytes: number; key: string };
     expect(j.spec.cells).toBe(10_000);

@@ -14,7 +14,16 @@ await h5Ready();
 const dir = mkdtempSync(join(tmpdir(), 'cellbudget-synth-rt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const base: SynthOptions = { cells: 3000, features: 12, cellLines: 3, drugs: 5, doses: [0.5, 5], controlFraction: 0.08, seed: 11, chunkRows: 128 };
+const base: SynthOptions = {
+  cells: 3000,
+  features: 12,
+  cellLines: 3,
+  drugs: 5,
+  doses: [0.5, 5],
+  controlFraction: 0.08,
+  seed: 11,
+  chunkRows: 128,
+};
 
 function withSource<T>(path: string, fn: (s: DatasetSource) => T): T {
   const s = openH5ad(path);
@@ -119,7 +128,10 @@ describe('synth → read back with the h5ad reader', () => {
     await synthesize(base, b);
     await synthesize({ ...base, seed: 12 }, c);
     const read = (p: string): [readonly number[], Float32Array | Float64Array] =>
-      withSource(p, (s) => [Array.from((s.readObsColumn('drug') as Extract<ObsColumn, { kind: 'categorical' }>).codes), s.readRows(['obsm', 'X_pca'], 0, 3000).data]);
+      withSource(p, (s) => [
+        Array.from((s.readObsColumn('drug') as Extract<ObsColumn, { kind: 'categorical' }>).codes),
+        s.readRows(['obsm', 'X_pca'], 0, 3000).data,
+      ]);
     const [da, ma] = read(a);
     const [db, mb] = read(b);
     const [dc, mc] = read(c);

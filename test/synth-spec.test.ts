@@ -69,7 +69,16 @@ describe('size → cell count', () => {
     const spec = resolveSynthSpec({ size: '2MB', features: 50, cellLines: 2, drugs: 3, doses: [1] });
     expect(spec.cells).toBe(10_000);
     expect(representationBytes(spec)).toBeLessThanOrEqual(2e6);
-    const csr = resolveSynthSpec({ size: '2MB', features: 50, cellLines: 2, drugs: 3, doses: [1], format: 'csr', density: 0.1, dtype: 'float64' });
+    const csr = resolveSynthSpec({
+      size: '2MB',
+      features: 50,
+      cellLines: 2,
+      drugs: 3,
+      doses: [1],
+      format: 'csr',
+      density: 0.1,
+      dtype: 'float64',
+    });
     expect(representationBytes(csr)).toBeLessThanOrEqual(2e6);
     expect(representationBytes({ ...csr, cells: csr.cells + 1 })).toBeGreaterThan(2e6);
   });
@@ -80,13 +89,22 @@ describe('synthSpecKey', () => {
     const a = resolveSynthSpec(small);
     expect(synthSpecKey(a)).toBe(synthSpecKey(resolveSynthSpec({ ...small })));
     expect(synthSpecKey(a)).toMatch(/^[0-9a-f]{16}$/);
-    for (const change of [{ seed: 8 }, { cells: 2001 }, { dtype: 'float64' }, { compression: 'gzip' }, { doses: [0.1, 1, 11] }, { chunkRows: 17 }]) {
+    for (const change of [
+      { seed: 8 },
+      { cells: 2001 },
+      { dtype: 'float64' },
+      { compression: 'gzip' },
+      { doses: [0.1, 1, 11] },
+      { chunkRows: 17 },
+    ]) {
       expect(synthSpecKey(resolveSynthSpec({ ...small, ...change }))).not.toBe(synthSpecKey(a));
     }
     // Settings that cannot change the file do not change the key.
     expect(synthSpecKey(resolveSynthSpec({ ...small, gzipLevel: 9 }))).toBe(synthSpecKey(a));
     expect(synthSpecKey(resolveSynthSpec({ ...small, density: 0.5 }))).toBe(synthSpecKey(a));
-    expect(synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip', gzipLevel: 9 }))).not.toBe(synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip' })));
+    expect(synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip', gzipLevel: 9 }))).not.toBe(
+      synthSpecKey(resolveSynthSpec({ ...small, compression: 'gzip' })),
+    );
   });
 });
 
@@ -168,7 +186,17 @@ describe('the generator', () => {
         const perturbed = p.cellLines * p.drugs * p.nDoses;
         let cells = Math.ceil((perturbed * p.perCondition) / (1 - p.controlFraction));
         if (p.controlFraction > 0) cells = Math.max(cells, Math.ceil((p.cellLines + 1) / p.controlFraction));
-        const g = new SynthGenerator(resolveSynthSpec({ cells, features: 2, cellLines: p.cellLines, drugs: p.drugs, doses, controlFraction: p.controlFraction, seed: p.seed }));
+        const g = new SynthGenerator(
+          resolveSynthSpec({
+            cells,
+            features: 2,
+            cellLines: p.cellLines,
+            drugs: p.drugs,
+            doses,
+            controlFraction: p.controlFraction,
+            seed: p.seed,
+          }),
+        );
         const o = g.obs;
         const perturbedCounts = new Map<string, number>();
         const controlCounts = new Map<number, number>();

@@ -29,9 +29,16 @@ describe('H5adWriter', () => {
     const w = H5adWriter.create(path);
     let windows = 0;
     try {
-      w.denseMatrix('m', rows, cols, 'float32', { chunkRows: 500, compression: 'none', windowRows: 1000, onRows: () => windows++ }, (a, b, out) => {
-        for (let r = a; r < b; r++) for (let j = 0; j < cols; j++) out[(r - a) * cols + j] = r + j / 100;
-      });
+      w.denseMatrix(
+        'm',
+        rows,
+        cols,
+        'float32',
+        { chunkRows: 500, compression: 'none', windowRows: 1000, onRows: () => windows++ },
+        (a, b, out) => {
+          for (let r = a; r < b; r++) for (let j = 0; j < cols; j++) out[(r - a) * cols + j] = r + j / 100;
+        },
+      );
     } finally {
       w.close();
     }

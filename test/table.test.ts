@@ -7,7 +7,11 @@ import { formatTable } from '../src/core/table.js';
 function byHand(rows: readonly (readonly string[])[], head?: readonly string[]): string {
   const all = head ? [head, ...rows] : rows;
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [...(head ? [line(head), line(widths.map((w) => '─'.repeat(w)))] : []), ...rows.map(line)].join('\n');
 }
 
@@ -16,10 +20,20 @@ const cell = fc.stringMatching(/^[a-z0-9.%→✓✗–±(): -]{1,14}$/).map((s) 
 describe('formatTable', () => {
   it('lays rows out as the hand-built tables did: widest cell per column, two spaces apart, no trailing spaces', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(fc.array(cell, { minLength: n, maxLength: n }), fc.array(fc.array(cell, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 6 }))), ([head, rows]) => {
-        expect(formatTable(rows)).toBe(byHand(rows));
-        expect(formatTable(rows, { head, rule: true })).toBe(byHand(rows, head));
-      }),
+      fc.property(
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((n) =>
+            fc.tuple(
+              fc.array(cell, { minLength: n, maxLength: n }),
+              fc.array(fc.array(cell, { minLength: n, maxLength: n }), { minLength: 1, maxLength: 6 }),
+            ),
+          ),
+        ([head, rows]) => {
+          expect(formatTable(rows)).toBe(byHand(rows));
+          expect(formatTable(rows, { head, rule: true })).toBe(byHand(rows, head));
+        },
+      ),
       { seed: 14, numRuns: 200 },
     );
   });
@@ -37,7 +51,12 @@ describe('formatTable', () => {
   });
 
   it('a column of empty cells is one space wide (cli-table3; the hand-built ones gave it none); an empty table is empty', () => {
-    expect(formatTable([['a', '', 'b'], ['cc', '', 'd']])).toBe(['a      b', 'cc     d'].join('\n'));
+    expect(
+      formatTable([
+        ['a', '', 'b'],
+        ['cc', '', 'd'],
+      ]),
+    ).toBe(['a      b', 'cc     d'].join('\n'));
     expect(formatTable([])).toBe('');
     expect(formatTable([], { head: ['scenario', 'peak'], rule: true })).toBe('scenario  peak\n────────  ────');
   });

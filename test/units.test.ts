@@ -23,7 +23,11 @@ describe('units', () => {
   });
 
   it('writes sizes as pretty-bytes does, without starting ICU', () => {
-    const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, roundingMode: 'trunc', useGrouping: false } as Intl.NumberFormatOptions);
+    const intl = new Intl.NumberFormat('en-US', {
+      maximumFractionDigits: 2,
+      roundingMode: 'trunc',
+      useGrouping: false,
+    } as Intl.NumberFormatOptions);
     const edges = [0, 0.5, 0.29, 0.57, 1.005, 1.1, 9.999, 99.995, 999.99999, 123.456, 1 - 2 ** -53, 2 ** -40, 999.9999999999999];
     for (const n of edges) expect(cutTwoDecimals(n)).toBe(intl.format(n));
     fc.assert(
@@ -31,10 +35,13 @@ describe('units', () => {
       { numRuns: 20_000 },
     );
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: -1e15, max: 1e15 }), fc.double({ min: -1e26, max: 1e26, noNaN: true, noDefaultInfinity: true })), (b) => {
-        expect(formatBytes(b)).toBe(prettyBytes(b, { maximumFractionDigits: 2 }));
-        expect(formatBytes(b, { signed: true })).toBe(prettyBytes(b, { maximumFractionDigits: 2, signed: true }));
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: -1e15, max: 1e15 }), fc.double({ min: -1e26, max: 1e26, noNaN: true, noDefaultInfinity: true })),
+        (b) => {
+          expect(formatBytes(b)).toBe(prettyBytes(b, { maximumFractionDigits: 2 }));
+          expect(formatBytes(b, { signed: true })).toBe(prettyBytes(b, { maximumFractionDigits: 2, signed: true }));
+        },
+      ),
       { numRuns: 5_000 },
     );
   });

@@ -66,18 +66,32 @@ export function loadSettings(file?: string, cwd = process.cwd()): SettingsFile {
   const named = file ?? process.env['CELLBUDGET_CONFIG'];
   const path = named ? resolve(cwd, named) : resolve(cwd, SETTINGS_FILE);
   if (!existsSync(path)) {
-    if (named) throw new CellbudgetError('FILE_NOT_FOUND', `Settings file ${path} does not exist.`, { file: path, hint: `Give --config an existing file (see ${SETTINGS_FILE} in the README), or leave it out.` });
+    if (named)
+      throw new CellbudgetError('FILE_NOT_FOUND', `Settings file ${path} does not exist.`, {
+        file: path,
+        hint: `Give --config an existing file (see ${SETTINGS_FILE} in the README), or leave it out.`,
+      });
     return {};
   }
   let value: unknown;
   try {
     value = YAML.parse(readFileSync(path, 'utf8')) ?? {};
   } catch (e) {
-    throw new CellbudgetError('SETTINGS_INVALID', `Settings file ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, { file: path, hint: 'Fix the YAML syntax.' }, { cause: e });
+    throw new CellbudgetError(
+      'SETTINGS_INVALID',
+      `Settings file ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      { file: path, hint: 'Fix the YAML syntax.' },
+      { cause: e },
+    );
   }
   const r = settingsSchema.safeParse(value);
   if (!r.success) {
-    const lines = r.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`);
+    const lines = r.error.issues
+      .slice(0, 3)
+      .map(
+        (i) =>
+          `${i.path.join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${i.keys.join(', ')}` : i.message}`,
+      );
     throw new CellbudgetError('SETTINGS_INVALID', `Settings file ${path} is invalid: ${lines.join('; ')}.`, {
       file: path,
       hint: 'The keys are executor and slurm: { partition, account, time, work_dir, mem, sbatch_args, setup, node, queue_timeout, visibility_timeout, poll_interval, headroom }; see the README.',
@@ -115,7 +129,12 @@ export function parseExecutorName(v: string, key = '--executor'): ExecutorName {
 
 function positiveDuration(v: string | number, key: string): number {
   const ms = parseDuration(v, key);
-  if (!(ms > 0)) throw new CellbudgetError('USAGE', `${key} '${String(v)}' is not a positive duration.`, { key, value: v, hint: 'Write e.g. 30s, 10m or 2h.' });
+  if (!(ms > 0))
+    throw new CellbudgetError('USAGE', `${key} '${String(v)}' is not a positive duration.`, {
+      key,
+      value: v,
+      hint: 'Write e.g. 30s, 10m or 2h.',
+    });
   return ms;
 }
 
@@ -128,14 +147,29 @@ export function executorSettings(flags: ExecutorFlags, file: SettingsFile, outDi
   const base = file.path ? dirname(file.path) : process.cwd();
   const fromFile = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const memBytes = flags.slurmMem ?? (s.mem !== undefined ? parseBytes(s.mem, 'slurm.mem') : undefined);
-  if (memBytes !== undefined && !(memBytes > 0)) throw new CellbudgetError('USAGE', `slurm.mem '${String(s.mem)}' is not a positive size.`, { key: 'slurm.mem', ...(file.path ? { file: file.path } : {}), hint: 'Write e.g. mem: 400GB, or leave it out.' });
+  if (memBytes !== undefined && !(memBytes > 0))
+    throw new CellbudgetError('USAGE', `slurm.mem '${String(s.mem)}' is not a positive size.`, {
+      key: 'slurm.mem',
+      ...(file.path ? { file: file.path } : {}),
+      hint: 'Write e.g. mem: 400GB, or leave it out.',
+    });
   const time = flags.time ?? (s.time !== undefined ? String(s.time) : undefined);
   const headroom = s.headroom !== undefined ? parsePercent(s.headroom, 'slurm.headroom') : SLURM_DEFAULTS.headroom;
   const slurm: SlurmSettings = {
-    workDir: flags.workDir !== undefined ? resolve(flags.workDir) : s.work_dir !== undefined ? fromFile(s.work_dir) : resolve(outDir, 'slurm-jobs'),
+    workDir:
+      flags.workDir !== undefined
+        ? resolve(flags.workDir)
+        : s.work_dir !== undefined
+          ? fromFile(s.work_dir)
+          : resolve(outDir, 'slurm-jobs'),
     sbatchArgs: [...(s.sbatch_args ?? []), ...(flags.sbatchArg ?? [])],
-    queueTimeoutMs: flags.queueTimeout ?? (s.queue_timeout !== undefined ? positiveDuration(s.queue_timeout, 'slurm.queue_timeout') : SLURM_DEFAULTS.queueTimeoutMs),
-    visibilityTimeoutMs: s.visibility_timeout !== undefined ? positiveDuration(s.visibility_timeout, 'slurm.visibility_timeout') : SLURM_DEFAULTS.visibilityTimeoutMs,
+    queueTimeoutMs:
+      flags.queueTimeout ??
+      (s.queue_timeout !== undefined ? positiveDuration(s.queue_timeout, 'slurm.queue_timeout') : SLURM_DEFAULTS.queueTimeoutMs),
+    visibilityTimeoutMs:
+      s.visibility_timeout !== undefined
+        ? positiveDuration(s.visibility_timeout, 'slurm.visibility_timeout')
+        : SLURM_DEFAULTS.visibilityTimeoutMs,
     pollMs: s.poll_interval !== undefined ? positiveDuration(s.poll_interval, 'slurm.poll_interval') : SLURM_DEFAULTS.pollMs,
     headroom,
     ...((flags.partition ?? s.partition) !== undefined ? { partition: (flags.partition ?? s.partition)! } : {}),

@@ -35,7 +35,14 @@ import type { RunRecord } from '../../src/core/report.js';
 import { descendantPids, kernelHwmAvailable, readProcStatus, resetHighWaterMark } from '../../src/memory/proc.js';
 import type { Budgets, CommandBaseline } from '../../src/scenario/model.js';
 import { evaluateBudgets } from '../report/budgets.js';
-import { CommandStepTracker, type BaselineCandidate, type BaselineSource, type CommandStepRecord, type CommandSteps, type TreeReading } from './steps.js';
+import {
+  CommandStepTracker,
+  type BaselineCandidate,
+  type BaselineSource,
+  type CommandStepRecord,
+  type CommandSteps,
+  type TreeReading,
+} from './steps.js';
 import { parseMarker, type MarkerOptions } from './markers.js';
 import { classifyEnd, supervise, type KilledFor, type ProcessEnd, type Supervised } from '../process/supervisor.js';
 
@@ -119,7 +126,7 @@ function readTree(root: number, t: number): TreeReading | null {
 /** How the figures were taken, written into every record (`command.notes`). */
 function notesFor(hwmOk: boolean, leftovers: number, baseline: BaselineSource): string[] {
   return [
-    'Figures are the command\'s own: VmRSS/VmHWM of its process, plus its descendants summed (an upper bound) when it had any.',
+    "Figures are the command's own: VmRSS/VmHWM of its process, plus its descendants summed (an upper bound) when it had any.",
     hwmOk
       ? 'Per-step peak: VmHWM read when the marker line arrived, then reset through /proc/<pid>/clear_refs.'
       : 'clear_refs is not writable here: per-step peaks are the highest of RSS samples every ~10 ms ("sampled").',
@@ -130,7 +137,7 @@ function notesFor(hwmOk: boolean, leftovers: number, baseline: BaselineSource): 
     baseline === 'first-step-marker'
       ? 'baseline_bytes: RSS when the command announced its first ::step (runtime and imports loaded).'
       : baseline === 'start'
-        ? 'baseline_bytes: RSS at the first reading right after exec (the bare runtime, before the program\'s own imports).'
+        ? "baseline_bytes: RSS at the first reading right after exec (the bare runtime, before the program's own imports)."
         : 'baseline_bytes: 0; figures are absolute.',
   ];
 }
@@ -261,7 +268,10 @@ export async function runCommandScenario(spec: CommandSpec, opts: CommandRunOpti
   if (end.spawnError === null) watch.tracker.exited(end.durationMs);
   const steps = watch.tracker.finish(spec.baseline ?? 'auto');
   // Its own output stays in its log; the reason is how it ended.
-  const why = classifyEnd({ ...end, tail: '' }, { subject: 'the command', notStarted: (e) => `could not start ${JSON.stringify(spec.command[0])} in ${cwd}: ${e.message}` });
+  const why = classifyEnd(
+    { ...end, tail: '' },
+    { subject: 'the command', notStarted: (e) => `could not start ${JSON.stringify(spec.command[0])} in ${cwd}: ${e.message}` },
+  );
   log.close(`\n# cellbudget: ${why?.reason ?? 'exited with code 0'} after ${Math.round(end.durationMs)} ms, ${steps.markers} markers\n`);
   return commandRecord(spec, { cwd, setEnv, hwmOk, logPath: opts.logPath ?? null }, end, steps, why);
 }

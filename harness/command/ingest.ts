@@ -85,7 +85,9 @@ function datasetNamesOf(definition: unknown): string[] {
   if (typeof definition !== 'object' || definition === null) return [];
   const ds = (definition as { datasets?: unknown }).datasets;
   if (!Array.isArray(ds)) return [];
-  return ds.flatMap((d) => (typeof d === 'object' && d !== null && typeof (d as { name?: unknown }).name === 'string' ? [(d as { name: string }).name] : []));
+  return ds.flatMap((d) =>
+    typeof d === 'object' && d !== null && typeof (d as { name?: unknown }).name === 'string' ? [(d as { name: string }).name] : [],
+  );
 }
 
 /** A line that looks like a `[MEMORY …]` marker but cannot be read. */
@@ -123,10 +125,15 @@ export class LogIngester {
   push(line: string): void {
     this.lineNo++;
     const m = parseMarker(line, this.opts.markers ?? {});
-    if (!m || m.kind !== 'memory') {
+    if (m?.kind !== 'memory') {
       if (LOOKS_LIKE_MEMORY.test(line)) {
         this.unreadableCount++;
-        if (this.unreadable.length < 20) this.unreadable.push({ line: this.lineNo, text: line.length > 200 ? `${line.slice(0, 200)}…` : line, reason: describeUnreadable(line, this.opts.markers ?? {}) });
+        if (this.unreadable.length < 20)
+          this.unreadable.push({
+            line: this.lineNo,
+            text: line.length > 200 ? `${line.slice(0, 200)}…` : line,
+            reason: describeUnreadable(line, this.opts.markers ?? {}),
+          });
         return;
       }
       this.tail = (this.tail + line + '\n').slice(-TAIL_CHARS);
@@ -166,11 +173,18 @@ export class LogIngester {
     const steps = this.steps;
     const fileDetail = opts.source !== undefined ? { file: opts.source } : {};
     if (this.unreadableCount > 0 && !opts.lenient) {
-      throw new CellbudgetError('LOG_INVALID', `${opts.source ?? 'The log'} has ${this.unreadableCount} [MEMORY] line(s) that cannot be read: ${this.unreadable.slice(0, 5).map((u) => `line ${u.line}: ${u.reason} (${JSON.stringify(u.text)})`).join('; ')}${this.unreadableCount > 5 ? `; and ${this.unreadableCount - 5} more` : ''}.`, {
-        ...fileDetail,
-        value: this.unreadable,
-        hint: 'A marker line reads "[MEMORY <label>] Used: 132.00 GB | Available: 268.00 GB | Total: 400.00 GB" (finite numbers; 1,234.5 is read with its thousands separator). Fix or remove those lines, or pass --lenient to ingest the rest and list them in the report.',
-      });
+      throw new CellbudgetError(
+        'LOG_INVALID',
+        `${opts.source ?? 'The log'} has ${this.unreadableCount} [MEMORY] line(s) that cannot be read: ${this.unreadable
+          .slice(0, 5)
+          .map((u) => `line ${u.line}: ${u.reason} (${JSON.stringify(u.text)})`)
+          .join('; ')}${this.unreadableCount > 5 ? `; and ${this.unreadableCount - 5} more` : ''}.`,
+        {
+          ...fileDetail,
+          value: this.unreadable,
+          hint: 'A marker line reads "[MEMORY <label>] Used: 132.00 GB | Available: 268.00 GB | Total: 400.00 GB" (finite numbers; 1,234.5 is read with its thousands separator). Fix or remove those lines, or pass --lenient to ingest the rest and list them in the report.',
+        },
+      );
     }
     if (steps.length === 0) {
       throw new CellbudgetError('LOG_INVALID', `${opts.source ?? 'The log'} holds no '[MEMORY <label>] Used: … GB' line.`, {
@@ -201,9 +215,13 @@ export class LogIngester {
       'Figures are the "Used" values printed at each [MEMORY] marker: samples at the marker, not kernel peaks; a spike inside a step that was gone by the marker is not in the log (lines that carry "| Peak: …", as cellbudget run --verbose prints them, give that peak).',
       'When the script used psutil.virtual_memory(), "Used" is the whole machine\'s memory in use, not only the process\'s.',
       'baseline_bytes is 0: figures are absolute, as printed. Heap, GC and live-bytes figures are not in the log and are 0.',
-      stamped ? 'Step times come from the timestamps on the marker lines.' : 'The marker lines carry no timestamps: step times are one second per marker, for ordering only.',
+      stamped
+        ? 'Step times come from the timestamps on the marker lines.'
+        : 'The marker lines carry no timestamps: step times are one second per marker, for ordering only.',
       ...(this.unreadableCount > 0
-        ? [`--lenient: ${this.unreadableCount} [MEMORY] line(s) could not be read and are not in the figures: ${this.unreadable.map((u) => `line ${u.line} (${u.reason})`).join(', ')}${this.unreadableCount > this.unreadable.length ? ', …' : ''}.`]
+        ? [
+            `--lenient: ${this.unreadableCount} [MEMORY] line(s) could not be read and are not in the figures: ${this.unreadable.map((u) => `line ${u.line} (${u.reason})`).join(', ')}${this.unreadableCount > this.unreadable.length ? ', …' : ''}.`,
+          ]
         : []),
     ];
     const base = {
@@ -284,7 +302,7 @@ export function ingestReport(text: string | IngestedRunRecord, opts: IngestOptio
     arch: process.arch,
     cpus: cpus().length,
     // The logged machine's memory when the log says it; the rest describes where it was ingested.
-    total_memory_bytes: totals.length > 0 ? totals.reduce((a, b) => (b > a ? b : a), 0) : totalmem(),
+    total_memory_bytes: totals.length > 0 ? totals.reduce((a, b) => Math.max(b, a), 0) : totalmem(),
     method: 'ingested-log',
     cellbudget: VERSION,
   };

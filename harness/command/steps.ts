@@ -49,17 +49,29 @@ export type BaselineCandidate = 'start' | 'first-step-marker' | 'first-memory-ma
  * `zero`; the first marker's reading (`first-marker`, or `auto` when that marker is a `::step`:
  * runtime and imports are loaded by then); else the first reading after exec.
  */
-export function chooseBaseline(mode: CommandBaseline, candidates: ReadonlyArray<{ source: BaselineCandidate; rss: number }>): { bytes: number; source: BaselineSource } {
+export function chooseBaseline(
+  mode: CommandBaseline,
+  candidates: ReadonlyArray<{ source: BaselineCandidate; rss: number }>,
+): { bytes: number; source: BaselineSource } {
   if (mode === 'zero') return { bytes: 0, source: 'zero' };
   const marker = candidates.find((c) => c.source !== 'start');
-  if (marker && (mode === 'first-marker' || (mode === 'auto' && marker.source === 'first-step-marker'))) return { bytes: marker.rss, source: 'first-step-marker' };
+  if (marker && (mode === 'first-marker' || (mode === 'auto' && marker.source === 'first-step-marker')))
+    return { bytes: marker.rss, source: 'first-step-marker' };
   const start = candidates.find((c) => c.source === 'start');
   return start ? { bytes: start.rss, source: 'start' } : { bytes: 0, source: 'zero' };
 }
 
 /** Steps made net of `baseline`: the command's own process carries it; descendants count in full. */
-export function netOfBaseline<S extends Pick<CommandStepRecord, 'peak_bytes' | 'self_peak_bytes' | 'end_bytes'>>(steps: readonly S[], baseline: number): S[] {
-  return steps.map((s) => ({ ...s, peak_bytes: s.peak_bytes - baseline, self_peak_bytes: s.self_peak_bytes - baseline, end_bytes: s.end_bytes - baseline }));
+export function netOfBaseline<S extends Pick<CommandStepRecord, 'peak_bytes' | 'self_peak_bytes' | 'end_bytes'>>(
+  steps: readonly S[],
+  baseline: number,
+): S[] {
+  return steps.map((s) => ({
+    ...s,
+    peak_bytes: s.peak_bytes - baseline,
+    self_peak_bytes: s.self_peak_bytes - baseline,
+    end_bytes: s.end_bytes - baseline,
+  }));
 }
 
 export interface CommandSteps {
@@ -164,7 +176,10 @@ export class CommandStepTracker {
     // The final state is the RSS at the last marker when nothing but the way to exit came
     // after it (a [MEMORY] line or a bare ::step); otherwise the last reading before exit,
     // which may already include the runtime's teardown.
-    const final = this.lastMarkerOpensNothing && this.lastMarkerEndRss !== null && lastStep?.closed_by === 'exit' ? this.lastMarkerEndRss - baseline.bytes : (lastStep?.end_bytes ?? 0);
+    const final =
+      this.lastMarkerOpensNothing && this.lastMarkerEndRss !== null && lastStep?.closed_by === 'exit'
+        ? this.lastMarkerEndRss - baseline.bytes
+        : (lastStep?.end_bytes ?? 0);
     return {
       steps,
       baseline,
@@ -183,7 +198,13 @@ export class CommandStepTracker {
     this.opts.onBaselineCandidate?.(source, rss);
   }
 
-  private close(closedBy: 'marker' | 'exit', reading: TreeReading | null, memory: Marker | null, nameFromMarker: string | null, t?: number): void {
+  private close(
+    closedBy: 'marker' | 'exit',
+    reading: TreeReading | null,
+    memory: Marker | null,
+    nameFromMarker: string | null,
+    t?: number,
+  ): void {
     const endMs = reading?.t ?? t ?? this.last?.t ?? 0;
     const r = reading ?? this.last;
     const root = this.opts.rootPid();
@@ -194,7 +215,13 @@ export class CommandStepTracker {
       else desc += v;
     }
     const rawName = this.open.name ?? nameFromMarker;
-    const label = rawName ?? (closedBy === 'exit' ? (this.markerCount === 0 ? `${this.opts.command.join(' ')} (whole run)` : 'after the last marker, until exit') : 'startup');
+    const label =
+      rawName ??
+      (closedBy === 'exit'
+        ? this.markerCount === 0
+          ? `${this.opts.command.join(' ')} (whole run)`
+          : 'after the last marker, until exit'
+        : 'startup');
     const cls = classifyLabel(label, this.dataset, this.opts.datasets ?? []);
     if (rawName !== null) this.dataset = cls.dataset;
     const step: CommandStepRecord = {

@@ -204,7 +204,9 @@ export class ChildRecords<R = unknown> {
     const { baseline, steps, rawSamples, t0, current } = this;
     const baseRss = baseline?.rss_bytes ?? 0;
     // Samples before the baseline are start-up, not the run.
-    const samples: Array<[number, number]> = baseline ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss]) : [];
+    const samples: Array<[number, number]> = baseline
+      ? rawSamples.filter(([t]) => t >= t0).map(([t, rss]) => [round1(t - t0), rss - baseRss])
+      : [];
     const lastStep = steps.at(-1);
     // Loops, not Math.max(...spread): an hour at 10 ms is 360,000 samples, past V8's argument limit.
     const peak = Math.max(maxOf(steps.map((s) => s.peak_bytes)), maxOf(samples.map(([, b]) => b)), 0);
@@ -225,7 +227,15 @@ export class ChildRecords<R = unknown> {
       exit_code: end.code,
       signal,
     };
-    const failure = classify({ code: end.code, signal, killedFor: end.killedFor ?? null, jobError: this.jobError, gotResult: this.result !== null, tail: end.tail, cgroupOomKill: end.cgroupOomKill ?? false });
+    const failure = classify({
+      code: end.code,
+      signal,
+      killedFor: end.killedFor ?? null,
+      jobError: this.jobError,
+      gotResult: this.result !== null,
+      tail: end.tail,
+      cgroupOomKill: end.cgroupOomKill ?? false,
+    });
     if (!failure) return { ...base, result: this.result?.value as R };
     const step = this.jobError?.step ?? current;
     const inStep = current !== null ? rawSamples.filter(([t]) => t >= this.currentStartEpoch) : [];
@@ -251,7 +261,8 @@ export class ChildRecords<R = unknown> {
 export async function runChild<R = unknown>(opts: RunChildOptions): Promise<ChildRunResult<R>> {
   const env = opts.env ?? {};
   const started = performance.now();
-  const timelineFrom = opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
+  const timelineFrom =
+    opts.timelineFrom === undefined || opts.timelineFrom === 'auto' ? (readProcStatus('self') ? 'parent' : 'child') : opts.timelineFrom;
   const job: ChildJob = timelineFrom === 'child' ? { ...opts.job, timelineFromChild: true } : opts.job;
 
   sweepStaleJobDirs();
@@ -286,7 +297,11 @@ export async function runChild<R = unknown>(opts: RunChildOptions): Promise<Chil
 
 /** node with the measuring flags, the entry and the job; under `sh -c 'ulimit -v …; exec …'` for an address-space cap. */
 function childArgv(opts: RunChildOptions, jobPath: string): string[] {
-  const nodeArgs = ['--expose-gc', ...(opts.memoryCap?.maxOldSpaceMb ? [`--max-old-space-size=${opts.memoryCap.maxOldSpaceMb}`] : []), ...(opts.nodeArgs ?? [])];
+  const nodeArgs = [
+    '--expose-gc',
+    ...(opts.memoryCap?.maxOldSpaceMb ? [`--max-old-space-size=${opts.memoryCap.maxOldSpaceMb}`] : []),
+    ...(opts.nodeArgs ?? []),
+  ];
   const argv = [process.execPath, ...nodeArgs, opts.childEntry ?? defaultChildEntry(), jobPath];
   const as = opts.memoryCap?.addressSpaceBytes;
   return as ? ['/bin/sh', '-c', `ulimit -v ${Math.ceil(as / 1024)} && exec ${argv.map(shellQuote).join(' ')}`] : argv;
@@ -317,7 +332,8 @@ function rssSampler(records: ChildRecords, opts: RunChildOptions): (proc: Superv
     records.rawSamples.push([epochMs, s.rssBytes]);
     opts.onSample?.(epochMs, s.rssBytes);
     const baseline = records.baseline;
-    const over = (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
+    const over =
+      (cap !== undefined && s.rssBytes > cap) || (netCap !== undefined && baseline !== null && s.rssBytes - baseline.rss_bytes > netCap);
     if (!over) return;
     proc.kill({
       kind: 'memory-cap',
@@ -423,7 +439,20 @@ function classify(i: ClassifyInput): Pick<ChildFailure, 'kind' | 'reason' | 'err
  */
 export function measuredRunFields(
   res: ChildRunResult,
-): Pick<RunRecord, 'method' | 'status' | 'failure' | 'baseline_bytes' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'duration_ms' | 'steps' | 'samples' | 'env'> {
+): Pick<
+  RunRecord,
+  | 'method'
+  | 'status'
+  | 'failure'
+  | 'baseline_bytes'
+  | 'peak_bytes'
+  | 'final_bytes'
+  | 'final_live_bytes'
+  | 'duration_ms'
+  | 'steps'
+  | 'samples'
+  | 'env'
+> {
   const f = res.failure;
   let failure: RunRecord['failure'];
   if (f) {

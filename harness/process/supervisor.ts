@@ -117,7 +117,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** OOM kills recorded for our cgroup (cgroup v2), to tell a memory kill from another SIGKILL. */
 function cgroupOomKills(): number | null {
   try {
-    const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    const line = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
     if (!line) return null;
     const m = /^oom_kill\s+(\d+)/m.exec(readFileSync(`/sys/fs/cgroup${line.slice(3)}/memory.events`, 'utf8'));
     return m ? Number(m[1]) : null;
@@ -467,7 +469,11 @@ const SIGKILL_UNRECORDED =
  * non-zero exit (with the first error line of its output).
  */
 export function classifyEnd(end: EndFacts, wording: EndWording = { subject: 'the process' }): KilledFor | null {
-  if (end.spawnError) return { kind: 'spawn', reason: wording.notStarted?.(end.spawnError) ?? `${wording.subject} could not be started: ${end.spawnError.message}` };
+  if (end.spawnError)
+    return {
+      kind: 'spawn',
+      reason: wording.notStarted?.(end.spawnError) ?? `${wording.subject} could not be started: ${end.spawnError.message}`,
+    };
   if (end.killedFor) return end.killedFor;
   const how = end.signal ? ` (${end.signal})` : end.code !== null ? ` (exit code ${end.code})` : '';
   const oom = OOM_PATTERNS.map((p) => p.exec(end.tail)?.[0]).find((m) => m !== undefined);
@@ -480,7 +486,10 @@ export function classifyEnd(end: EndFacts, wording: EndWording = { subject: 'the
   if (end.signal) return { kind: 'signal', reason: `killed by ${end.signal}` };
   if (end.code !== 0) {
     const firstError = /^\w*Error[^\n]*/m.exec(end.tail)?.[0];
-    return { kind: 'exit', reason: `${wording.exitCode?.(end.code) ?? `exited with code ${end.code}`}${firstError ? `: ${firstError}` : ''}` };
+    return {
+      kind: 'exit',
+      reason: `${wording.exitCode?.(end.code) ?? `exited with code ${end.code}`}${firstError ? `: ${firstError}` : ''}`,
+    };
   }
   return null;
 }

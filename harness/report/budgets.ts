@@ -37,7 +37,10 @@ export function projectionBasis(p: Projection): string {
   }
 }
 
-type BudgetRun = Pick<RunRecord, 'scenario' | 'strategy' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps' | 'leak' | 'projected'>;
+type BudgetRun = Pick<
+  RunRecord,
+  'scenario' | 'strategy' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps' | 'leak' | 'projected'
+>;
 
 function verdictMessage(
   who: string,
@@ -51,7 +54,8 @@ function verdictMessage(
 ): string {
   const fig = `${what} ${formatProjected(value, interval)} (full scale, ${basis})`;
   if (verdict === 'ok') return `${who}: ${fig} within ${formatBytes(limit)}${where.replace(/^ at step /, ', reached at ')}.`;
-  if (verdict === 'exceeded') return `${who}: ${fig} exceeds the budget of ${formatBytes(limit)} by ${formatBytes(value - limit)} (${pct(value, limit)})${where}.`;
+  if (verdict === 'exceeded')
+    return `${who}: ${fig} exceeds the budget of ${formatBytes(limit)} by ${formatBytes(value - limit)} (${pct(value, limit)})${where}.`;
   return `${who}: ${fig} is uncertain against the budget of ${formatBytes(limit)}: ${
     interval[0] <= limit && interval[1] > limit ? 'its interval straddles the limit' : 'the ladder does not fit a line'
   }${where}; add rungs or --runs, or raise the top rung's scale, to settle it.`;
@@ -75,7 +79,16 @@ export function evaluateBudgets(run: BudgetRun, budgets: Budgets): BudgetResult[
       verdict,
       ok: verdict !== 'exceeded',
       ...(step !== undefined ? { step } : {}),
-      message: verdictMessage(who, 'peak', p.peak_bytes, p.interval.peak, budgets.peakBytes, verdict, basis, step ? ` at step '${step}'` : ''),
+      message: verdictMessage(
+        who,
+        'peak',
+        p.peak_bytes,
+        p.interval.peak,
+        budgets.peakBytes,
+        verdict,
+        basis,
+        step ? ` at step '${step}'` : '',
+      ),
     });
   }
   if (budgets.finalBytes !== undefined) {
@@ -89,14 +102,26 @@ export function evaluateBudgets(run: BudgetRun, budgets: Budgets): BudgetResult[
       verdict,
       ok: verdict !== 'exceeded',
       ...(last ? { step: last.label } : {}),
-      message: verdictMessage(who, 'final', p.final_bytes, p.interval.final, budgets.finalBytes, verdict, basis, last ? ` after step '${last.label}'` : ''),
+      message: verdictMessage(
+        who,
+        'final',
+        p.final_bytes,
+        p.interval.final,
+        budgets.finalBytes,
+        verdict,
+        basis,
+        last ? ` after step '${last.label}'` : '',
+      ),
     });
   }
   if (budgets.leakBytes !== undefined && run.leak) {
     const actual = p.leak_growth_bytes ?? run.leak.growth_per_repetition_bytes / run.scale;
     const interval: Interval = p.leak_interval ?? [actual, actual];
     const verdict = judge(interval, budgets.leakBytes);
-    const top = run.leak.top_growing?.slice(0, 3).map((t) => `${t.what} +${formatBytes(t.size_bytes)}`).join(', ');
+    const top = run.leak.top_growing
+      ?.slice(0, 3)
+      .map((t) => `${t.what} +${formatBytes(t.size_bytes)}`)
+      .join(', ');
     out.push({
       metric: 'leak',
       limit_bytes: budgets.leakBytes,
@@ -131,12 +156,20 @@ const BUDGET_KEYS = { peak: 'peakBytes', final: 'finalBytes', leak: 'leakBytes' 
 export function parseBudgetFlag(f: string): BudgetFlag {
   const m = /^\s*(peak|final|leak)\s*=\s*(.+)$/.exec(f);
   if (!m) {
-    throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, { key: '--budget', value: f, hint: 'Write e.g. --budget peak=400GB --budget final=140GB (or --budget peak=400GB,final=140GB).' });
+    throw new CellbudgetError('USAGE', `--budget '${f}' is not METRIC=SIZE.`, {
+      key: '--budget',
+      value: f,
+      hint: 'Write e.g. --budget peak=400GB --budget final=140GB (or --budget peak=400GB,final=140GB).',
+    });
   }
   const metric = m[1] as BudgetFlag['metric'];
   const size = m[2]!.trim();
   if (!hasUnit(size)) {
-    throw new CellbudgetError('USAGE', `--budget '${f}' has no unit; it would mean ${size} bytes.`, { key: '--budget', value: f, hint: `Write the unit, e.g. --budget ${metric}=${size}GB (full scale).` });
+    throw new CellbudgetError('USAGE', `--budget '${f}' has no unit; it would mean ${size} bytes.`, {
+      key: '--budget',
+      value: f,
+      hint: `Write the unit, e.g. --budget ${metric}=${size}GB (full scale).`,
+    });
   }
   return { metric, bytes: parseBytes(size, `--budget ${metric}`) };
 }

@@ -7,6 +7,7 @@
  * JavaScript's own globals — no import, no other module-level name, nothing from Node.
  * test/chart-config-shipped.test.ts runs the script in an empty `node:vm` context, calling
  * every callback, so a reference from outside fails there rather than in a reader's browser.
+ * The formatter leaves this file alone (biome.json): the page embeds its text as written.
  */
 import type { ChartConfiguration } from 'chart.js';
 import type { BarsSpec, ChartSpec, LinesSpec } from './chart-spec.js';

@@ -19,7 +19,10 @@ function chartJs(): Promise<typeof import('chart.js')> {
 }
 
 /** Render one spec to a PNG (1200×600 unless told otherwise). */
-export async function renderChartPng(spec: ChartSpec, size: { width: number; height: number } = { width: CHART_WIDTH, height: CHART_HEIGHT }): Promise<Buffer> {
+export async function renderChartPng(
+  spec: ChartSpec,
+  size: { width: number; height: number } = { width: CHART_WIDTH, height: CHART_HEIGHT },
+): Promise<Buffer> {
   const [{ Chart }, { createCanvas }] = await Promise.all([chartJs(), import('@napi-rs/canvas')]);
   const canvas = createCanvas(size.width, size.height);
   const config = chartConfigFromSpec(spec, false);

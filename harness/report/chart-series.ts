@@ -98,7 +98,8 @@ function lowerBound(n: number, ok: (i: number) => boolean): number {
 }
 
 function inTimeOrder(steps: readonly StepRecord[]): boolean {
-  for (let i = 1; i < steps.length; i++) if (steps[i]!.start_ms < steps[i - 1]!.start_ms || steps[i]!.end_ms < steps[i - 1]!.end_ms) return false;
+  for (let i = 1; i < steps.length; i++)
+    if (steps[i]!.start_ms < steps[i - 1]!.start_ms || steps[i]!.end_ms < steps[i - 1]!.end_ms) return false;
   return true;
 }
 
@@ -118,9 +119,10 @@ export function timelineSeriesFromRun(run: RunRecord, maxSamples = 1500): Timeli
   const mapAt = (t: number): ((m: number) => number) => {
     let k = 0;
     if (sortedSteps) k = Math.max(0, lowerBound(run.steps.length, (i) => run.steps[i]!.start_ms > t) - 1);
-    else run.steps.forEach((s, i) => {
-      if (s.start_ms <= t) k = i;
-    });
+    else
+      run.steps.forEach((s, i) => {
+        if (s.start_ms <= t) k = i;
+      });
     return maps[k]?.project ?? ((m: number) => m / run.scale);
   };
   let sortedSamples = true;

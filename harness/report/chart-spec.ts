@@ -83,7 +83,15 @@ export interface BarsSpec extends SpecCommon {
   categories: string[];
   /** A note under a category, e.g. "died in prepare tahoe". */
   notes: Array<string | null>;
-  groups: Array<{ label: string; color: string; values: Array<number | null>; over: boolean[]; valueLabels: string[]; tips: string[][]; intervals?: Array<[number, number] | null> }>;
+  groups: Array<{
+    label: string;
+    color: string;
+    values: Array<number | null>;
+    over: boolean[];
+    valueLabels: string[];
+    tips: string[][];
+    intervals?: Array<[number, number] | null>;
+  }>;
   /** Per-category budget marks (a budget may differ per strategy). */
   categoryBudgets: Array<{ label: string; color: string; values: Array<number | null> }>;
 }
@@ -138,7 +146,12 @@ function formatScale(scale: number): string {
 
 /** File-name-safe form of a scenario name. */
 export function slug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'scenario';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'scenario'
+  );
 }
 
 /** Three significant digits ("869 GB", "1.18 TB"): bar labels must fit over a bar. */
@@ -179,7 +192,10 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
           s.predicted ? formatBytes(p.bytes) + ' at full scale' : value,
         ];
       } else if (p.kind === 'end') {
-        tip = [s.predicted ? `predicted at the end of '${p.step ?? '?'}'` : `end of '${p.step ?? '?'}'`, s.predicted ? formatBytes(p.bytes) + ' at full scale' : value];
+        tip = [
+          s.predicted ? `predicted at the end of '${p.step ?? '?'}'` : `end of '${p.step ?? '?'}'`,
+          s.predicted ? formatBytes(p.bytes) + ' at full scale' : value,
+        ];
         if (p.breakdown) {
           const b = p.breakdown;
           tip.push(
@@ -188,7 +204,10 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
           );
         }
       } else {
-        tip = [s.predicted ? `predicted peak of '${p.step ?? '?'}'` : `'${p.step ?? '?'}'`, formatBytes(p.bytes) + (s.predicted ? ' at full scale' : '')];
+        tip = [
+          s.predicted ? `predicted peak of '${p.step ?? '?'}'` : `'${p.step ?? '?'}'`,
+          formatBytes(p.bytes) + (s.predicted ? ' at full scale' : ''),
+        ];
       }
       return { x: p.t_ms / 1000, y: p.bytes / unit.factor, tip, ...(p.kind === 'peak' && !s.predicted ? { marker: true } : {}) };
     });
@@ -200,7 +219,12 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     .map((s) => ({
       label: s.label,
       color: strategyColor(s.strategy ?? s.label),
-      steps: (s.steps ?? []).map((st) => ({ label: st.label, short: shortStep(st.label), start: st.start_ms / 1000, end: st.end_ms / 1000 })),
+      steps: (s.steps ?? []).map((st) => ({
+        label: st.label,
+        short: shortStep(st.label),
+        start: st.start_ms / 1000,
+        end: st.end_ms / 1000,
+      })),
     }));
 
   const seen = new Set<string>();
@@ -210,7 +234,11 @@ export function timelineSpec(input: TimelineInput, id = 'timeline'): LinesSpec {
     const key = `${b.metric}:${b.limit_bytes}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    budgets.push({ label: `${b.metric} budget ${formatBytes(b.limit_bytes)}`, color: BUDGET_COLORS[b.metric], y: b.limit_bytes / unit.factor });
+    budgets.push({
+      label: `${b.metric} budget ${formatBytes(b.limit_bytes)}`,
+      color: BUDGET_COLORS[b.metric],
+      y: b.limit_bytes / unit.factor,
+    });
   }
 
   const notes: NonNullable<LinesSpec['notes']> = [];
@@ -315,16 +343,24 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
       const p = projectionOf(r);
       // A run that died has no projection: its last reading stands as it is, at its own scale.
       const fullBytes = r.status !== 'ok' ? measured : metric === 'peak' ? p.peak_bytes : metric === 'final' ? p.final_bytes : p.kept_bytes;
-      const interval = r.status !== 'ok' ? undefined : metric === 'peak' ? p.interval.peak : metric === 'final' ? p.interval.final : p.interval.kept;
+      const interval =
+        r.status !== 'ok' ? undefined : metric === 'peak' ? p.interval.peak : metric === 'final' ? p.interval.final : p.interval.kept;
       const b = metric === 'live' ? undefined : budgetOf(r, metric);
       const isOver = b ? !b.ok : false;
       const mark = b ? (b.verdict === 'uncertain' ? ' ?' : b.ok ? ' ✓' : ' ✗') : '';
       values.push(fullBytes / unit.factor);
       over.push(isOver);
       intervals.push(interval && interval[1] > interval[0] ? [Math.max(0, interval[0]) / unit.factor, interval[1] / unit.factor] : null);
-      valueLabels.push(`${compactBytes(fullBytes)}${interval ? ` ${formatSpread(fullBytes, interval)}` : ''}${r.status !== 'ok' ? ` so far (at ${formatScale(r.scale)})` : ''}${mark}`);
-      const tip = [`${label}${r.status !== 'ok' ? ' until the run stopped' : ''}: ${r.status !== 'ok' ? `${formatBytes(measured)} measured at scale ${formatScale(r.scale)}` : fullAndMeasured(fullBytes, r.scale, measured, interval)}`];
-      if (b) tip.push(`${b.metric} budget ${formatBytes(b.limit_bytes)}: ${b.verdict === 'uncertain' ? 'UNCERTAIN (the interval straddles it)' : b.ok ? 'within' : 'EXCEEDED'}`);
+      valueLabels.push(
+        `${compactBytes(fullBytes)}${interval ? ` ${formatSpread(fullBytes, interval)}` : ''}${r.status !== 'ok' ? ` so far (at ${formatScale(r.scale)})` : ''}${mark}`,
+      );
+      const tip = [
+        `${label}${r.status !== 'ok' ? ' until the run stopped' : ''}: ${r.status !== 'ok' ? `${formatBytes(measured)} measured at scale ${formatScale(r.scale)}` : fullAndMeasured(fullBytes, r.scale, measured, interval)}`,
+      ];
+      if (b)
+        tip.push(
+          `${b.metric} budget ${formatBytes(b.limit_bytes)}: ${b.verdict === 'uncertain' ? 'UNCERTAIN (the interval straddles it)' : b.ok ? 'within' : 'EXCEEDED'}`,
+        );
       if (metric === 'peak') {
         const at = r.budgets.find((x) => x.metric === 'peak')?.step;
         if (at) tip.push(`reached at '${at}'`);
@@ -343,7 +379,11 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     if (values.some((v) => v !== null)) {
       const limits = new Set(runs.map((r) => budgetOf(r, metric)?.limit_bytes).filter((v) => v !== undefined));
       const only = limits.size === 1 ? [...limits][0] : undefined;
-      categoryBudgets.push({ label: `${metric} budget${only !== undefined ? ` ${formatBytes(only)}` : ' (per strategy)'}`, color: BUDGET_COLORS[metric], values });
+      categoryBudgets.push({
+        label: `${metric} budget${only !== undefined ? ` ${formatBytes(only)}` : ' (per strategy)'}`,
+        color: BUDGET_COLORS[metric],
+        values,
+      });
     }
   }
   return {
@@ -356,7 +396,11 @@ export function peakFinalSpec(report: Report, scenario: ScenarioSummary): BarsSp
     yLabel: `memory at full scale (${unit.name}), ${baselineNote(report.environment.method)}`,
     yMax: niceCeil((max * 1.15) / unit.factor),
     budgets: [],
-    groups: [group('peak', '#1f77b4', 'peak'), group('final (RSS)', '#2ca02c', 'final'), group('final, still referenced', '#a8dba0', 'live')],
+    groups: [
+      group('peak', '#1f77b4', 'peak'),
+      group('final (RSS)', '#2ca02c', 'final'),
+      group('final, still referenced', '#a8dba0', 'live'),
+    ],
     categoryBudgets,
   };
 }
@@ -391,16 +435,38 @@ export function familySpecs(report: Report): LinesSpec[] {
           const r = runs.find((x) => x.n === m.n_datasets && x.r.strategy === strategy)?.r;
           if (!r) continue;
           if (r.status !== 'ok') {
-            if (metric === 'peak') notes.push({ x: m.n_datasets, text: `${strategy} ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}`, color: strategyColor(strategy) });
-            points.push({ x: m.n_datasets, y: null, tip: [`N=${m.n_datasets}: ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}`] });
+            if (metric === 'peak')
+              notes.push({
+                x: m.n_datasets,
+                text: `${strategy} ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}`,
+                color: strategyColor(strategy),
+              });
+            points.push({
+              x: m.n_datasets,
+              y: null,
+              tip: [`N=${m.n_datasets}: ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}`],
+            });
             continue;
           }
           const p = projectionOf(r);
           const bytes = metric === 'peak' ? p.peak_bytes : p.final_bytes;
           const interval = metric === 'peak' ? p.interval.peak : p.interval.final;
-          points.push({ x: m.n_datasets, y: bytes / unit.factor, marker: true, tip: [`${m.name} (N=${m.n_datasets})`, `${metric}: ${fullAndMeasured(bytes, r.scale, metric === 'peak' ? r.peak_bytes : r.final_bytes, interval)}`] });
+          points.push({
+            x: m.n_datasets,
+            y: bytes / unit.factor,
+            marker: true,
+            tip: [
+              `${m.name} (N=${m.n_datasets})`,
+              `${metric}: ${fullAndMeasured(bytes, r.scale, metric === 'peak' ? r.peak_bytes : r.final_bytes, interval)}`,
+            ],
+          });
         }
-        datasets.push({ label: `${strategy} ${metric}`, color: strategyColor(strategy), ...(metric === 'final' ? { dashed: true } : {}), points });
+        datasets.push({
+          label: `${strategy} ${metric}`,
+          color: strategyColor(strategy),
+          ...(metric === 'final' ? { dashed: true } : {}),
+          points,
+        });
       }
     }
     // A budget may grow with N; draw it as a grey stepped line.
@@ -409,9 +475,22 @@ export function familySpecs(report: Report): LinesSpec[] {
       const pts: SpecPoint[] = [];
       for (const m of members) {
         const b = scenarioRuns(report, m.name)[0]?.budgets.find((x) => x.metric === metric);
-        if (b) pts.push({ x: m.n_datasets, y: b.limit_bytes / unit.factor, tip: [`${metric} budget at N=${m.n_datasets}: ${formatBytes(b.limit_bytes)}`] });
+        if (b)
+          pts.push({
+            x: m.n_datasets,
+            y: b.limit_bytes / unit.factor,
+            tip: [`${metric} budget at N=${m.n_datasets}: ${formatBytes(b.limit_bytes)}`],
+          });
       }
-      if (pts.length > 0) budgetDatasets.push({ label: `${metric} budget`, color: BUDGET_COLORS[metric], dashed: true, stepped: true, width: 2, points: pts });
+      if (pts.length > 0)
+        budgetDatasets.push({
+          label: `${metric} budget`,
+          color: BUDGET_COLORS[metric],
+          dashed: true,
+          stepped: true,
+          width: 2,
+          points: pts,
+        });
     }
     const scale = members[0] ? scenarioScale(report, members[0]) : 1;
     const ns = members.map((m) => m.n_datasets);

@@ -78,7 +78,13 @@ function worse(a: Tier, b: Tier): Tier {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
-function delta(base: number, next: number, scale: number, o: Required<CompareOptions>, intervals?: { base: Interval; next: Interval }): MetricDelta {
+function delta(
+  base: number,
+  next: number,
+  scale: number,
+  o: Required<CompareOptions>,
+  intervals?: { base: Interval; next: Interval },
+): MetricDelta {
   const d = next - base;
   const ratio = base === 0 ? (d === 0 ? 0 : d > 0 ? Infinity : -Infinity) : d / base;
   let tier: Tier = 'ok';
@@ -87,7 +93,14 @@ function delta(base: number, next: number, scale: number, o: Required<CompareOpt
     else if (ratio > o.warn) tier = 'warn';
     else if (ratio < -o.warn) tier = 'improved';
   }
-  return { base_bytes: base, next_bytes: next, ...(intervals ? { base_interval: intervals.base, next_interval: intervals.next } : {}), delta_bytes: d, ratio, tier };
+  return {
+    base_bytes: base,
+    next_bytes: next,
+    ...(intervals ? { base_interval: intervals.base, next_interval: intervals.next } : {}),
+    delta_bytes: d,
+    ratio,
+    tier,
+  };
 }
 
 function key(r: Pick<RunRecord, 'scenario' | 'strategy'>): string {
@@ -98,7 +111,9 @@ function key(r: Pick<RunRecord, 'scenario' | 'strategy'>): string {
 export function compareReports(base: Report, next: Report, options: CompareOptions = DEFAULT_COMPARE): Comparison {
   const o: Required<CompareOptions> = { ...DEFAULT_COMPARE, ...options };
   if (!(o.warn >= 0) || !(o.fail >= o.warn)) {
-    throw new CellbudgetError('USAGE', `Thresholds must satisfy 0 ≤ warn ≤ fail; got warn ${o.warn}, fail ${o.fail}.`, { hint: 'E.g. --warn 5% --fail 10%.' });
+    throw new CellbudgetError('USAGE', `Thresholds must satisfy 0 ≤ warn ≤ fail; got warn ${o.warn}, fail ${o.fail}.`, {
+      hint: 'E.g. --warn 5% --fail 10%.',
+    });
   }
   const baseRuns = new Map(base.runs.map((r) => [key(r), r]));
   const nextKeys = new Set<string>();
@@ -108,18 +123,45 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
     nextKeys.add(key(n));
     const b = baseRuns.get(key(n));
     if (!b) {
-      rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'next-only', peak: null, final: null, tier: n.status === 'ok' ? 'ok' : 'fail', note: n.status === 'ok' ? 'new: no baseline' : `new, and it ${n.status}` });
+      rows.push({
+        scenario: n.scenario,
+        strategy: n.strategy,
+        presence: 'next-only',
+        peak: null,
+        final: null,
+        tier: n.status === 'ok' ? 'ok' : 'fail',
+        note: n.status === 'ok' ? 'new: no baseline' : `new, and it ${n.status}`,
+      });
       continue;
     }
     if (n.status !== 'ok' || b.status !== 'ok') {
-      const note = n.status !== 'ok' ? `${n.status}${n.failure?.step ? ` in '${n.failure.step}'` : ''}${b.status === 'ok' ? ' (baseline finished)' : ' (baseline too)'}` : `baseline ${b.status}; no figures to compare`;
-      rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak: null, final: null, tier: n.status !== 'ok' ? 'fail' : 'ok', note });
+      const note =
+        n.status !== 'ok'
+          ? `${n.status}${n.failure?.step ? ` in '${n.failure.step}'` : ''}${b.status === 'ok' ? ' (baseline finished)' : ' (baseline too)'}`
+          : `baseline ${b.status}; no figures to compare`;
+      rows.push({
+        scenario: n.scenario,
+        strategy: n.strategy,
+        presence: 'both',
+        peak: null,
+        final: null,
+        tier: n.status !== 'ok' ? 'fail' : 'ok',
+        note,
+      });
       continue;
     }
     if (b.scale !== n.scale) {
       // The runtime's fixed cost does not shrink with the scale (DESIGN §7): measured ÷ scale
       // at two scales differs by that cost ÷ scale, which is no regression and no improvement.
-      rows.push({ scenario: n.scenario, strategy: n.strategy, presence: 'both', peak: null, final: null, tier: 'fail', note: `scale changed from ${b.scale} to ${n.scale}: not comparable` });
+      rows.push({
+        scenario: n.scenario,
+        strategy: n.strategy,
+        presence: 'both',
+        peak: null,
+        final: null,
+        tier: 'fail',
+        note: `scale changed from ${b.scale} to ${n.scale}: not comparable`,
+      });
       scaleChanges.push(`${n.scenario} / ${n.strategy} (${b.scale} → ${n.scale})`);
       continue;
     }
@@ -132,17 +174,32 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
   for (const b of base.runs) {
     if (nextKeys.has(key(b))) continue;
     // A baseline run the new report lacks is a gate that silently stopped measuring.
-    rows.push({ scenario: b.scenario, strategy: b.strategy, presence: 'base-only', peak: null, final: null, tier: 'warn', note: 'not in the new report' });
+    rows.push({
+      scenario: b.scenario,
+      strategy: b.strategy,
+      presence: 'base-only',
+      peak: null,
+      final: null,
+      tier: 'warn',
+      note: 'not in the new report',
+    });
   }
   const matched = rows.filter((r) => r.presence === 'both' && r.peak !== null).length;
   const problems: string[] = [];
   if (scaleChanges.length > 0) {
-    problems.push(`${scaleChanges.length} run(s) were measured at another scale than their baseline: ${scaleChanges.join(', ')}. Compare reports taken at the same scale (or re-take the baseline).`);
+    problems.push(
+      `${scaleChanges.length} run(s) were measured at another scale than their baseline: ${scaleChanges.join(', ')}. Compare reports taken at the same scale (or re-take the baseline).`,
+    );
   }
   const inBoth = rows.filter((r) => r.presence === 'both').length;
   if (inBoth === 0) {
-    const names = (runs: readonly RunRecord[]): string => (runs.length === 0 ? 'no runs' : [...new Set(runs.map((r) => `${r.scenario} / ${r.strategy}`))].slice(0, 8).join(', ') + (runs.length > 8 ? ', …' : ''));
-    problems.push(`Nothing to compare: no scenario × strategy is in both reports (baseline: ${names(base.runs)}; new: ${names(next.runs)}). Was a scenario renamed, or did the run measure nothing?`);
+    const names = (runs: readonly RunRecord[]): string =>
+      runs.length === 0
+        ? 'no runs'
+        : [...new Set(runs.map((r) => `${r.scenario} / ${r.strategy}`))].slice(0, 8).join(', ') + (runs.length > 8 ? ', …' : '');
+    problems.push(
+      `Nothing to compare: no scenario × strategy is in both reports (baseline: ${names(base.runs)}; new: ${names(next.runs)}). Was a scenario renamed, or did the run measure nothing?`,
+    );
   }
   return {
     warn: o.warn,
@@ -175,7 +232,13 @@ function metricCell(d: MetricDelta | null): string {
 /** A plain-text table for the terminal. */
 export function formatComparison(c: Comparison): string {
   const head = ['scenario', 'strategy', 'peak (full scale, projected)', 'final (full scale, projected)', 'verdict'];
-  const rows = c.rows.map((r) => [r.scenario, r.strategy, metricCell(r.peak), metricCell(r.final), `${TIER_WORD[r.tier]}${r.note ? ` — ${r.note}` : ''}`]);
+  const rows = c.rows.map((r) => [
+    r.scenario,
+    r.strategy,
+    metricCell(r.peak),
+    metricCell(r.final),
+    `${TIER_WORD[r.tier]}${r.note ? ` — ${r.note}` : ''}`,
+  ]);
   const out = [formatTable(rows, { head, rule: true })];
   const overFail = c.rows.filter((r) => r.tier === 'fail').length;
   out.push(
@@ -189,7 +252,10 @@ export function formatComparison(c: Comparison): string {
 // ---------------------------------------------------------------------------------------
 // Reading reports
 
-const REPORT_KIND = { what: 'cellbudget report', hint: 'Pass the report.json a `cellbudget run` wrote (version 1), e.g. reports/latest/report.json.' } as const;
+const REPORT_KIND = {
+  what: 'cellbudget report',
+  hint: 'Pass the report.json a `cellbudget run` wrote (version 1), e.g. reports/latest/report.json.',
+} as const;
 
 /** Read and check a report.json (the format's schema, then `checkReport`); bad input is a CellbudgetError (exit 2). */
 export async function loadReport(path: string): Promise<Report> {
@@ -207,7 +273,12 @@ export function checkReport(data: unknown, file = 'report'): Report {
   };
   const parsed = reportSchema.safeParse(data);
   if (!parsed.success) {
-    return bad(parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`).join('; '));
+    return bad(
+      parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
+        .join('; '),
+    );
   }
   const r = parsed.data;
   const seen = new Map<string, number>();
@@ -216,10 +287,14 @@ export function checkReport(data: unknown, file = 'report'): Report {
     // A negative peak is impossible; a finished built-in run loads datasets, so a peak of 0
     // is no measurement (a command may genuinely allocate nothing beyond its baseline).
     const builtin = run.method === 'kernel-hwm' || run.method === 'sampled-rss';
-    if (run.peak_bytes < 0 || (builtin && run.strategy !== 'command' && run.status === 'ok' && run.peak_bytes === 0)) bad(`runs[${i}] (${run.scenario} / ${run.strategy}) has a peak of ${run.peak_bytes} bytes`);
+    if (run.peak_bytes < 0 || (builtin && run.strategy !== 'command' && run.status === 'ok' && run.peak_bytes === 0))
+      bad(`runs[${i}] (${run.scenario} / ${run.strategy}) has a peak of ${run.peak_bytes} bytes`);
     const k = key(run);
     const first = seen.get(k);
-    if (first !== undefined) bad(`runs[${first}] and runs[${i}] are both ${run.scenario} / ${run.strategy}; a report holds one run per scenario × strategy (merge repetitions with --runs)`);
+    if (first !== undefined)
+      bad(
+        `runs[${first}] and runs[${i}] are both ${run.scenario} / ${run.strategy}; a report holds one run per scenario × strategy (merge repetitions with --runs)`,
+      );
     seen.set(k, i);
   }
   // The file's own data, checked: fields beyond the format (a command's `command`, a log's `ingested`) stay.
@@ -236,7 +311,19 @@ function median(values: readonly number[]): number {
   return v.length % 2 === 1 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
 }
 
-const STEP_FIGURES = ['peak_bytes', 'end_bytes', 'heap_used_bytes', 'external_bytes', 'array_buffers_bytes', 'wasm_bytes', 'live_bytes', 'gc_count', 'gc_pause_ms', 'start_ms', 'end_ms'] as const satisfies ReadonlyArray<keyof StepRecord>;
+const STEP_FIGURES = [
+  'peak_bytes',
+  'end_bytes',
+  'heap_used_bytes',
+  'external_bytes',
+  'array_buffers_bytes',
+  'wasm_bytes',
+  'live_bytes',
+  'gc_count',
+  'gc_pause_ms',
+  'start_ms',
+  'end_ms',
+] as const satisfies ReadonlyArray<keyof StepRecord>;
 
 function mergeRuns(runs: RunRecord[]): RunRecord {
   const first = runs[0] as RunRecord;
@@ -244,7 +331,13 @@ function mergeRuns(runs: RunRecord[]): RunRecord {
   const failed = runs.find((r) => r.status !== 'ok');
   if (failed) {
     const n = runs.filter((r) => r.status !== 'ok').length;
-    return { ...failed, failure: { ...(failed.failure ?? { reason: failed.status }), reason: `${failed.failure?.reason ?? failed.status} (${n} of ${runs.length} runs)` } };
+    return {
+      ...failed,
+      failure: {
+        ...(failed.failure ?? { reason: failed.status }),
+        reason: `${failed.failure?.reason ?? failed.status} (${n} of ${runs.length} runs)`,
+      },
+    };
   }
   const med = (f: (r: RunRecord) => number): number => median(runs.map(f));
   const peak = med((r) => r.peak_bytes);
@@ -285,7 +378,10 @@ function mergeRuns(runs: RunRecord[]): RunRecord {
     else if (b.metric === 'final') budgets.finalBytes = b.limit_bytes;
     else budgets.leakBytes = b.limit_bytes;
   }
-  merged.budgets = evaluateBudgets(merged, budgets).map((b) => ({ ...b, ...(b.message ? { message: `${b.message} (median of ${runs.length} runs)` } : {}) }));
+  merged.budgets = evaluateBudgets(merged, budgets).map((b) => ({
+    ...b,
+    ...(b.message ? { message: `${b.message} (median of ${runs.length} runs)` } : {}),
+  }));
   if (merged.leak) merged.leak.ok = merged.budgets.find((b) => b.metric === 'leak')?.ok ?? merged.leak.ok;
   return merged;
 }

@@ -29,7 +29,10 @@ function esc(s: string): string {
 
 /** JSON safe inside a <script> element. */
 function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 let chartJsSource: Promise<string> | undefined;
@@ -63,11 +66,18 @@ function deltaHtml(d: MetricDelta | null | undefined): string {
 function runRow(r: RunRecord, comparison: Comparison | undefined): string {
   const verdictOf = (b: BudgetResult): 'ok' | 'exceeded' | 'uncertain' => b.verdict ?? (b.ok ? 'ok' : 'exceeded');
   const budgets = r.budgets.length
-    ? r.budgets.map((b) => `<span class="${CLASS[verdictOf(b)]}" title="${esc(b.message ?? '')}">${MARK[verdictOf(b)]} ${esc(b.metric)} ≤ ${esc(formatBytes(b.limit_bytes))}</span>`).join('<br>')
+    ? r.budgets
+        .map(
+          (b) =>
+            `<span class="${CLASS[verdictOf(b)]}" title="${esc(b.message ?? '')}">${MARK[verdictOf(b)]} ${esc(b.metric)} ≤ ${esc(formatBytes(b.limit_bytes))}</span>`,
+        )
+        .join('<br>')
     : '—';
   const failures = [
     ...r.budgets.filter((b) => !b.ok || b.verdict === 'uncertain').map((b) => esc(b.message ?? `${b.metric} over budget`)),
-    ...(r.status !== 'ok' ? [`<b>${esc(r.status)}</b>${r.failure?.step ? ` in ${esc(r.failure.step)}` : ''}: ${esc(r.failure?.reason ?? '')}`] : []),
+    ...(r.status !== 'ok'
+      ? [`<b>${esc(r.status)}</b>${r.failure?.step ? ` in ${esc(r.failure.step)}` : ''}: ${esc(r.failure?.reason ?? '')}`]
+      : []),
   ];
   const c = comparison?.rows.find((x) => x.scenario === r.scenario && x.strategy === r.strategy);
   const ok = r.status === 'ok';
@@ -80,16 +90,19 @@ function runRow(r: RunRecord, comparison: Comparison | undefined): string {
 
 function stepsTable(r: RunRecord): string {
   const rows = r.steps
-    .map(
-      (s) => {
-        const p = stepProjectionOf(s, r.scale);
-        return `<tr><td>${esc(s.label)}</td><td class="num">${(s.start_ms / 1000).toFixed(2)}–${(s.end_ms / 1000).toFixed(2)} s</td><td class="num">${both(p.peak_bytes, p.interval.peak, s.peak_bytes, r.scale, p.linear)}</td><td class="num">${both(p.final_bytes, p.interval.final, s.end_bytes, r.scale, p.linear)}</td>
+    .map((s) => {
+      const p = stepProjectionOf(s, r.scale);
+      return `<tr><td>${esc(s.label)}</td><td class="num">${(s.start_ms / 1000).toFixed(2)}–${(s.end_ms / 1000).toFixed(2)} s</td><td class="num">${both(p.peak_bytes, p.interval.peak, s.peak_bytes, r.scale, p.linear)}</td><td class="num">${both(p.final_bytes, p.interval.final, s.end_bytes, r.scale, p.linear)}</td>
 <td class="num">${esc(formatBytes(s.heap_used_bytes))}</td><td class="num">${esc(formatBytes(s.external_bytes))}</td><td class="num">${esc(formatBytes(s.wasm_bytes))}</td><td class="num">${esc(formatBytes(s.live_bytes))}</td><td class="num">${s.gc_count} (${s.gc_pause_ms.toFixed(1)} ms)</td></tr>`;
-      },
-    )
+    })
     .join('\n');
-  const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' ');
-  const where = r.executor === 'slurm' ? `, Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? ` (--mem ${formatBytes(r.requested_memory_bytes)})` : ''}` : '';
+  const env = Object.entries(r.env)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const where =
+    r.executor === 'slurm'
+      ? `, Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? ` (--mem ${formatBytes(r.requested_memory_bytes)})` : ''}`
+      : '';
   return `<details><summary>${esc(r.scenario)} / ${esc(r.strategy)}: ${r.steps.length} steps, ${(r.duration_ms / 1000).toFixed(2)} s, baseline ${esc(formatBytes(r.baseline_bytes))}${esc(where)}${env ? `, env ${esc(env)}` : ''}</summary>
 <table><thead><tr><th>step</th><th>time</th><th>peak</th><th>end</th><th>V8 heap</th><th>external</th><th>wasm</th><th>referenced</th><th>GCs</th></tr></thead><tbody>
 ${rows}
@@ -103,7 +116,10 @@ function ladderTable(r: RunRecord): string {
   const rungs = r.ladder?.rungs ?? [];
   if (rungs.length < 2) return '';
   const rows = rungs
-    .map((g) => `<tr><td class="num">${g.scale}${g.run !== undefined ? ` <small>(run ${g.run + 1})</small>` : ''}</td><td>${esc(g.status)}</td><td class="num">${esc(formatBytes(g.peak_bytes))}</td><td class="num">${esc(formatBytes(g.final_bytes))}</td><td class="num">${esc(formatBytes(g.final_live_bytes))}</td><td class="num">${esc(formatBytes(g.baseline_bytes))}</td><td class="num">${(g.duration_ms / 1000).toFixed(2)} s</td></tr>`)
+    .map(
+      (g) =>
+        `<tr><td class="num">${g.scale}${g.run !== undefined ? ` <small>(run ${g.run + 1})</small>` : ''}</td><td>${esc(g.status)}</td><td class="num">${esc(formatBytes(g.peak_bytes))}</td><td class="num">${esc(formatBytes(g.final_bytes))}</td><td class="num">${esc(formatBytes(g.final_live_bytes))}</td><td class="num">${esc(formatBytes(g.baseline_bytes))}</td><td class="num">${(g.duration_ms / 1000).toFixed(2)} s</td></tr>`,
+    )
     .join('\n');
   const fit = r.projected?.fit;
   const fitLine = fit
@@ -131,11 +147,24 @@ export async function renderHtml(report: Report, options: HtmlOptions = {}): Pro
         : `<p class="verdict warn">? ${uncertain} of ${checks.length} budget checks uncertain (the projected interval straddles the limit); none failed.</p>`
       : `<p class="verdict bad">✗ ${failed} of ${checks.length} budget checks failed${uncertain ? `, ${uncertain} uncertain` : ''}${died ? `; ${died} run${died > 1 ? 's' : ''} did not finish` : ''}.</p>`;
 
-  const chartBlocks = specs.map((s) => `<figure class="chart"><div class="box"><canvas id="${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div></figure>`).join('\n');
-  const warningItems = [...scenarioWarnings(report.runs)].flatMap(([scenario, ws]) => ws.map((w) => `<li>${esc(`${scenario} / ${w}`)}</li>`));
-  const warnings = warningItems.length > 0 ? `<p class="note"><span class="warn">⚠ Warnings</span> (not failures):</p>\n<ul id="warnings" class="note">\n${warningItems.join('\n')}\n</ul>` : '';
+  const chartBlocks = specs
+    .map(
+      (s) =>
+        `<figure class="chart"><div class="box"><canvas id="${esc(s.id)}" role="img" aria-label="${esc(s.title)}"></canvas></div></figure>`,
+    )
+    .join('\n');
+  const warningItems = [...scenarioWarnings(report.runs)].flatMap(([scenario, ws]) =>
+    ws.map((w) => `<li>${esc(`${scenario} / ${w}`)}</li>`),
+  );
+  const warnings =
+    warningItems.length > 0
+      ? `<p class="note"><span class="warn">⚠ Warnings</span> (not failures):</p>\n<ul id="warnings" class="note">\n${warningItems.join('\n')}\n</ul>`
+      : '';
   const scenarios = report.scenarios
-    .map((s) => `<details><summary>${esc(s.name)} — scale ${s.scale}, ${s.n_datasets} dataset${s.n_datasets === 1 ? '' : 's'}${s.family ? `, family ${esc(s.family)}` : ''}</summary><pre>${esc(toYaml(s.definition ?? null))}</pre></details>`)
+    .map(
+      (s) =>
+        `<details><summary>${esc(s.name)} — scale ${s.scale}, ${s.n_datasets} dataset${s.n_datasets === 1 ? '' : 's'}${s.family ? `, family ${esc(s.family)}` : ''}</summary><pre>${esc(toYaml(s.definition ?? null))}</pre></details>`,
+    )
     .join('\n');
 
   return `<!doctype html>

@@ -59,7 +59,9 @@ function casesOf(r: RunRecord): Case[] {
       f?.signal ? `signal: ${f.signal}` : '',
       f?.exit_code !== undefined && f.exit_code !== null ? `exit code: ${f.exit_code}` : '',
       `peak so far: ${formatBytes(r.peak_bytes)} measured at scale ${r.scale} (no full-scale figure: the run did not finish)`,
-      r.executor === 'slurm' ? `Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}` : '',
+      r.executor === 'slurm'
+        ? `Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}`
+        : '',
       f?.stderr_tail ? `stderr (tail):\n${f.stderr_tail}` : '',
     ]
       .filter((x) => x)
@@ -108,8 +110,18 @@ export function renderJunit(report: Report): string {
     errors += e;
     totalMs += ms;
     const lines = [
-      `  <testsuite${attrs({ name: scenario, tests: cases.length, failures: f, errors: e, skipped: 0, time: seconds(ms), // ISO 8601 without zone or fraction: the pattern the Ant/Jenkins schemas accept.
-      timestamp: report.created.slice(0, 19), hostname: 'localhost', id: id++, package: 'cellbudget' })}>`,
+      `  <testsuite${attrs({
+        name: scenario,
+        tests: cases.length,
+        failures: f,
+        errors: e,
+        skipped: 0,
+        time: seconds(ms), // ISO 8601 without zone or fraction: the pattern the Ant/Jenkins schemas accept.
+        timestamp: report.created.slice(0, 19),
+        hostname: 'localhost',
+        id: id++,
+        package: 'cellbudget',
+      })}>`,
       `    <properties>`,
       `      <property${attrs({ name: 'scale', value: String(runs[0]?.scale ?? '') })}/>`,
       `      <property${attrs({ name: 'method', value: report.environment.method })}/>`,
@@ -119,9 +131,17 @@ export function renderJunit(report: Report): string {
     for (const c of cases) {
       const open = `    <testcase${attrs({ name: c.name, classname: c.classname, time: c.time.toFixed(3) })}`;
       if (c.failure) {
-        lines.push(`${open}>`, `      <failure${attrs({ message: c.failure.message, type: c.failure.type })}>${xmlEscape(c.failure.body)}</failure>`, `    </testcase>`);
+        lines.push(
+          `${open}>`,
+          `      <failure${attrs({ message: c.failure.message, type: c.failure.type })}>${xmlEscape(c.failure.body)}</failure>`,
+          `    </testcase>`,
+        );
       } else if (c.error) {
-        lines.push(`${open}>`, `      <error${attrs({ message: c.error.message, type: c.error.type })}>${xmlEscape(c.error.body)}</error>`, `    </testcase>`);
+        lines.push(
+          `${open}>`,
+          `      <error${attrs({ message: c.error.message, type: c.error.type })}>${xmlEscape(c.error.body)}</error>`,
+          `    </testcase>`,
+        );
       } else if (c.out) {
         lines.push(`${open}>`, `      <system-out>${xmlEscape(c.out)}</system-out>`, `    </testcase>`);
       } else {

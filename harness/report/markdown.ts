@@ -78,7 +78,10 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
       : `❌ **${failedChecks} of ${checks.length} budget checks failed**${uncertainChecks ? `, ${uncertainChecks} uncertain` : ''}${died ? `, ${died} run${died > 1 ? 's' : ''} did not finish` : ''}`;
   out.push(`${verdict} — ${report.runs.length} runs over ${report.scenarios.length} scenarios.`);
   if (comparison) {
-    out.push('', `Against the baseline: ${comparison.failures} at the fail tier (over +${pct(comparison.fail)} or did not finish) ❌, ${comparison.warnings} at the warn tier (over +${pct(comparison.warn)}) ⚠️.`);
+    out.push(
+      '',
+      `Against the baseline: ${comparison.failures} at the fail tier (over +${pct(comparison.fail)} or did not finish) ❌, ${comparison.warnings} at the warn tier (over +${pct(comparison.warn)}) ⚠️.`,
+    );
   }
   out.push('');
   const ladders = [...new Set(report.runs.filter((r) => r.projected?.method === 'ladder').map((r) => formatScales(r.projected!)))];
@@ -90,7 +93,7 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
 
   const head = ['Scenario', 'Strategy', 'Status', 'Peak', 'Final', 'Kept', 'Budgets'];
   if (comparison) head.push('Δ peak', 'Δ final');
-  out.push(`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 3 && i <= 5 ? '---:' : i >= 7 ? '---:' : '---')).join('|')}|`);
+  out.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i >= 3 && i <= 5 ? '---:' : i >= 7 ? '---:' : '---')).join('|')}|`);
   for (const r of report.runs) {
     const p = projectionOf(r);
     const budgets = r.budgets.length > 0 ? r.budgets.map((b) => cell(budgetCell(b))).join('<br>') : '—';
@@ -98,7 +101,9 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
       cell(r.scenario),
       cell(r.strategy),
       cell(statusCell(r)),
-      r.status === 'ok' ? figure(p.peak_bytes, p.interval.peak, r.peak_bytes, r.scale, p.linear) : `${formatBytes(r.peak_bytes)} so far <sub>(at ${r.scale})</sub>`,
+      r.status === 'ok'
+        ? figure(p.peak_bytes, p.interval.peak, r.peak_bytes, r.scale, p.linear)
+        : `${formatBytes(r.peak_bytes)} so far <sub>(at ${r.scale})</sub>`,
       r.status === 'ok' ? figure(p.final_bytes, p.interval.final, r.final_bytes, r.scale, p.linear) : '—',
       r.status === 'ok' && liveBytesKnown(r) ? figure(p.kept_bytes, p.interval.kept, r.final_live_bytes, r.scale, p.linear) : '—',
       budgets,
@@ -111,8 +116,16 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   }
 
   const failures = report.runs.flatMap((r) => [
-    ...r.budgets.filter((b) => !b.ok || b.verdict === 'uncertain').map((b) => b.message ?? `${r.scenario} / ${r.strategy}: ${b.metric} ${formatBytes(b.actual_bytes)} over ${formatBytes(b.limit_bytes)}`),
-    ...(r.status !== 'ok' ? [`${r.scenario} / ${r.strategy} ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: ${r.failure?.reason ?? 'no reason recorded'}`] : []),
+    ...r.budgets
+      .filter((b) => !b.ok || b.verdict === 'uncertain')
+      .map(
+        (b) => b.message ?? `${r.scenario} / ${r.strategy}: ${b.metric} ${formatBytes(b.actual_bytes)} over ${formatBytes(b.limit_bytes)}`,
+      ),
+    ...(r.status !== 'ok'
+      ? [
+          `${r.scenario} / ${r.strategy} ${r.status}${r.failure?.step ? ` in '${r.failure.step}'` : ''}: ${r.failure?.reason ?? 'no reason recorded'}`,
+        ]
+      : []),
   ]);
   if (failures.length > 0) {
     out.push('', '<details><summary>Failures and uncertain budgets</summary>', '');
@@ -130,13 +143,19 @@ export function renderMarkdown(report: Report, options: MarkdownOptions = {}): s
   if (remote.length > 0) {
     out.push('', `Measured on Slurm (${remote.length} run${remote.length > 1 ? 's' : ''}):`, '');
     for (const r of remote) {
-      out.push(`- ${text(`${r.scenario} / ${r.strategy}: Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}`)}`);
+      out.push(
+        `- ${text(`${r.scenario} / ${r.strategy}: Slurm job ${r.job_id ?? '?'} on ${r.node ?? 'an unknown node'}${r.requested_memory_bytes !== undefined ? `, --mem ${formatBytes(r.requested_memory_bytes)}` : ''}`)}`,
+      );
     }
   }
   if (options.charts && options.charts.length > 0) {
     out.push('', 'Charts: ' + options.charts.map((c) => `[${c}](${encodeURI(c)})`).join(' · '));
   }
   const env = report.environment;
-  out.push('', `<sub>Node ${env.node} · ${env.platform} ${env.kernel} ${env.arch} · ${env.cpus} CPUs · ${formatBytes(env.total_memory_bytes)} · method ${env.method} · cellbudget ${env.cellbudget} · ${report.created}</sub>`, '');
+  out.push(
+    '',
+    `<sub>Node ${env.node} · ${env.platform} ${env.kernel} ${env.arch} · ${env.cpus} CPUs · ${formatBytes(env.total_memory_bytes)} · method ${env.method} · cellbudget ${env.cellbudget} · ${report.created}</sub>`,
+    '',
+  );
   return out.join('\n');
 }

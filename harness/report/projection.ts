@@ -4,7 +4,15 @@
  * figures (`peak_bytes`, `final_bytes`, steps) are those of the scenario's `scale`, its
  * projection the fit over all rungs.
  */
-import { fitAffine, INTERVAL_K, lowerMedian, NOISE_FLOOR_BYTES, NOISE_FLOOR_RELATIVE, type AffineFit, type Reading } from '../../src/core/projection.js';
+import {
+  fitAffine,
+  INTERVAL_K,
+  lowerMedian,
+  NOISE_FLOOR_BYTES,
+  NOISE_FLOOR_RELATIVE,
+  type AffineFit,
+  type Reading,
+} from '../../src/core/projection.js';
 import { formatBytes } from '../../src/core/units.js';
 import type { FigureFit, Interval, LadderRecord, Projection, RungRecord, RunRecord, StepRecord } from '../../src/core/report.js';
 
@@ -15,7 +23,23 @@ export function formatScale(x: number): string {
 
 /** A rung's record from a run's measured fields. */
 export function rungOf(
-  run: Pick<RunRecord, 'scale' | 'status' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'baseline_bytes' | 'duration_ms' | 'steps' | 'failure' | 'leak' | 'executor' | 'job_id' | 'node' | 'requested_memory_bytes'>,
+  run: Pick<
+    RunRecord,
+    | 'scale'
+    | 'status'
+    | 'peak_bytes'
+    | 'final_bytes'
+    | 'final_live_bytes'
+    | 'baseline_bytes'
+    | 'duration_ms'
+    | 'steps'
+    | 'failure'
+    | 'leak'
+    | 'executor'
+    | 'job_id'
+    | 'node'
+    | 'requested_memory_bytes'
+  >,
   index?: number,
 ): RungRecord {
   return {
@@ -128,7 +152,11 @@ export function withProjection<R extends RunRecord>(run: R, rungs: readonly Rung
   const usable = rungs.filter((r) => r.status === 'ok' && r.steps.length === run.steps.length);
   const scales = [...new Set(usable.map((r) => r.scale))].sort((a, b) => b - a);
   const naive = { peak_bytes: run.peak_bytes / run.scale, final_bytes: run.final_bytes / run.scale };
-  const ladder: LadderRecord = { scales: [...new Set(rungs.map((r) => r.scale))].sort((a, b) => b - a), rungs: [...rungs], ...(notes.length ? { notes: [...notes] } : {}) };
+  const ladder: LadderRecord = {
+    scales: [...new Set(rungs.map((r) => r.scale))].sort((a, b) => b - a),
+    rungs: [...rungs],
+    ...(notes.length ? { notes: [...notes] } : {}),
+  };
   if (run.status !== 'ok' || usable.length === 0) return { ...run, ladder, naive_full_scale: naive };
   const at = (f: (r: RungRecord) => number): Reading[] => usable.map((r) => ({ scale: r.scale, bytes: f(r) }));
   const runPeakFloor = (r: RungRecord): number => Math.max(0, ...r.steps.map((_, i) => stepPeakFloor(r.steps, i)));
@@ -169,14 +197,19 @@ export function withProjection<R extends RunRecord>(run: R, rungs: readonly Rung
  * (a command, an ingested log, an older report) the measured figures at scale 1 and a
  * single-rung estimate otherwise.
  */
-export function projectionOf(run: Pick<RunRecord, 'projected' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps'>): Projection {
+export function projectionOf(
+  run: Pick<RunRecord, 'projected' | 'scale' | 'peak_bytes' | 'final_bytes' | 'final_live_bytes' | 'steps'>,
+): Projection {
   if (run.projected) return run.projected;
   if (run.scale === 1) return measuredProjection(run.peak_bytes, run.final_bytes, run.final_live_bytes);
   return singleRungProjection(run.scale, run.peak_bytes, run.final_bytes, run.final_live_bytes);
 }
 
 /** A step's full-scale figures (its projection, or measured at scale 1, or ÷ scale). */
-export function stepProjectionOf(step: Pick<StepRecord, 'projected' | 'peak_bytes' | 'end_bytes' | 'live_bytes'>, scale: number): Projection {
+export function stepProjectionOf(
+  step: Pick<StepRecord, 'projected' | 'peak_bytes' | 'end_bytes' | 'live_bytes'>,
+  scale: number,
+): Projection {
   if (step.projected) return step.projected;
   if (scale === 1) return measuredProjection(step.peak_bytes, step.end_bytes, step.live_bytes);
   return singleRungProjection(scale, step.peak_bytes, step.end_bytes, step.live_bytes);

@@ -45,11 +45,25 @@ export function reportJson(report: Report): string {
 
 function outputError(dir: string, e: unknown): CellbudgetError {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'the file system is read-only' : code === 'ENOTDIR' || code === 'EEXIST' ? 'the path (or a parent) is a file, not a folder' : (e as Error).message;
-  return new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write the report to ${dir}: ${why}${code ? ` (${code})` : ''}. The previous report there, if any, is unchanged.`, {
-    file: dir,
-    hint: 'Free disk space, or pass --out a writable folder.',
-  }, { cause: e });
+  const why =
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'the path (or a parent) is a file, not a folder'
+            : (e as Error).message;
+  return new CellbudgetError(
+    'OUTPUT_UNWRITABLE',
+    `Cannot write the report to ${dir}: ${why}${code ? ` (${code})` : ''}. The previous report there, if any, is unchanged.`,
+    {
+      file: dir,
+      hint: 'Free disk space, or pass --out a writable folder.',
+    },
+    { cause: e },
+  );
 }
 
 /** Write every output of `report` into `dir` (created if missing), as one unit. */
@@ -72,7 +86,12 @@ export async function writeReportDir(report: Report, dir: string, options: Write
     }
   }
   const md = renderMarkdown(report, { ...(comparison ? { comparison } : {}), charts });
-  outputs.push(['junit.xml', renderJunit(report)], ['report.md', md], ['report.html', await renderHtml(report, comparison ? { comparison } : {})], ['report.json', reportJson(report)]);
+  outputs.push(
+    ['junit.xml', renderJunit(report)],
+    ['report.md', md],
+    ['report.html', await renderHtml(report, comparison ? { comparison } : {})],
+    ['report.json', reportJson(report)],
+  );
 
   // 2. Every temporary, then every rename, report.json last, with termination signals held;
   // on any failure the temporaries go and the old report stays whole. Charts of scenarios no

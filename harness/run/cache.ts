@@ -8,7 +8,19 @@
  * generation that was interrupted (Ctrl-C, SIGKILL) are removed.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { synthesize, synthSpecKey, type SynthSpec } from '../../src/h5ad/synth.js';
@@ -75,7 +87,8 @@ async function damage(file: string, recordPath: string, key: string): Promise<st
   if (!record) return 'it has no checksum record (made by an older cellbudget, or its record is damaged)';
   if (record.key !== key) return 'its record belongs to another spec';
   const st = statSync(file);
-  if (st.size !== record.bytes) return `it is ${st.size.toLocaleString('en-US')} bytes, its record says ${record.bytes.toLocaleString('en-US')} (truncated or overwritten)`;
+  if (st.size !== record.bytes)
+    return `it is ${st.size.toLocaleString('en-US')} bytes, its record says ${record.bytes.toLocaleString('en-US')} (truncated or overwritten)`;
   if (st.mtimeMs !== record.verified_mtime_ms) {
     if ((await sha256File(file)) !== record.sha256) return 'its SHA-256 no longer matches its record (the file was modified)';
     await writeAtomic(recordPath, `${JSON.stringify({ ...record, verified_mtime_ms: st.mtimeMs }, null, 1)}\n`);
@@ -94,7 +107,12 @@ export function cachedSyntheticPath(spec: SynthSpec, cacheDir: string): string {
  * other generations' temporaries alone (a folder other machines write to: their pids mean
  * nothing here).
  */
-export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGenerate?: (reason: string) => void, opts: { sweep?: boolean } = {}): Promise<{ file: string; outcome: CacheOutcome }> {
+export async function cachedSynthetic(
+  spec: SynthSpec,
+  cacheDir: string,
+  onGenerate?: (reason: string) => void,
+  opts: { sweep?: boolean } = {},
+): Promise<{ file: string; outcome: CacheOutcome }> {
   mkdirSync(cacheDir, { recursive: true });
   if (opts.sweep !== false) removeStaleCacheTemporaries(cacheDir);
   const key = synthSpecKey(spec);
@@ -106,7 +124,15 @@ export async function cachedSynthetic(spec: SynthSpec, cacheDir: string, onGener
   rmSync(recordPath, { force: true });
   await synthesize(spec, file);
   const st = statSync(file);
-  const record: CacheRecord = { version: 1, key, spec, bytes: st.size, sha256: await sha256File(file), verified_mtime_ms: st.mtimeMs, created: new Date().toISOString() };
+  const record: CacheRecord = {
+    version: 1,
+    key,
+    spec,
+    bytes: st.size,
+    sha256: await sha256File(file),
+    verified_mtime_ms: st.mtimeMs,
+    created: new Date().toISOString(),
+  };
   await writeAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`);
   return { file, outcome: { action: 'generated', reason } };
 }
@@ -127,7 +153,12 @@ export interface SharedCacheOptions {
  * untouched for `staleMs` belonged to a job that died and is taken over, with the entry's
  * half-written temporaries.
  */
-export async function sharedCachedSynthetic(spec: SynthSpec, cacheDir: string, onGenerate?: (reason: string) => void, opts: SharedCacheOptions = {}): Promise<{ file: string; outcome: CacheOutcome }> {
+export async function sharedCachedSynthetic(
+  spec: SynthSpec,
+  cacheDir: string,
+  onGenerate?: (reason: string) => void,
+  opts: SharedCacheOptions = {},
+): Promise<{ file: string; outcome: CacheOutcome }> {
   const staleMs = opts.staleMs ?? 60_000;
   const pollMs = opts.pollMs ?? 1000;
   mkdirSync(cacheDir, { recursive: true });
@@ -159,18 +190,22 @@ export async function sharedCachedSynthetic(spec: SynthSpec, cacheDir: string, o
     }
     writeSync(fd, `${hostname()} pid ${process.pid}\n`);
     closeSync(fd);
-    const heartbeat = setInterval(() => {
-      try {
-        const now = new Date();
-        utimesSync(lock, now, now);
-      } catch {
-        // taken over after all; the rename below still leaves a whole file
-      }
-    }, Math.max(1000, staleMs / 4));
+    const heartbeat = setInterval(
+      () => {
+        try {
+          const now = new Date();
+          utimesSync(lock, now, now);
+        } catch {
+          // taken over after all; the rename below still leaves a whole file
+        }
+      },
+      Math.max(1000, staleMs / 4),
+    );
     heartbeat.unref();
     try {
       // Under the lock, any temporary of this entry is a dead generator's.
-      for (const name of readdirSync(cacheDir)) if (name.startsWith(`.${key}.h5ad.`) && name.endsWith('.tmp')) rmSync(join(cacheDir, name), { force: true });
+      for (const name of readdirSync(cacheDir))
+        if (name.startsWith(`.${key}.h5ad.`) && name.endsWith('.tmp')) rmSync(join(cacheDir, name), { force: true });
       return await cachedSynthetic(spec, cacheDir, onGenerate, { sweep: false });
     } finally {
       clearInterval(heartbeat);

@@ -150,7 +150,11 @@ export async function runBuiltinHere(
 }
 
 /** Run a command spec here. */
-export function runCommandHere(spec: CommandRunSpec, hooks: ExecutorHooks, onStep?: (step: CommandStepRecord) => void): Promise<CommandRunRecord> {
+export function runCommandHere(
+  spec: CommandRunSpec,
+  hooks: ExecutorHooks,
+  onStep?: (step: CommandStepRecord) => void,
+): Promise<CommandRunRecord> {
   return runCommandScenario(spec.command, {
     ...(spec.logPath ? { logPath: spec.logPath } : {}),
     ...(spec.datasets ? { datasets: spec.datasets } : {}),

@@ -45,4 +45,3 @@ export async function fileFacts(s: BuiltinScenario): Promise<Record<string, File
   }
   return facts;
 }
-

@@ -78,7 +78,11 @@ function rungPossible(s: BuiltinScenario, scale: number): string | undefined {
  * out and replaced by one above the largest so far (up to scale 1), so a ladder keeps its
  * number of rungs where the machine allows.
  */
-export function planLadder(s: BuiltinScenario, spec: LadderSpec = s.ladder ?? DEFAULT_LADDER, env: Readonly<Record<string, string>> = {}): LadderPlan {
+export function planLadder(
+  s: BuiltinScenario,
+  spec: LadderSpec = s.ladder ?? DEFAULT_LADDER,
+  env: Readonly<Record<string, string>> = {},
+): LadderPlan {
   if (s.scale >= 1 || spec === 'off') return { scales: [s.scale], notes: [] };
   const floor = mmapFloorBytes(env);
   const hasSynthetic = s.datasets.some((d) => d.synthetic);
@@ -90,11 +94,16 @@ export function planLadder(s: BuiltinScenario, spec: LadderSpec = s.ladder ?? DE
     if (impossible) return `cannot be generated (${impossible})`;
     if (!hasSynthetic) return undefined;
     const m = smallestMatrixBytes(s, x);
-    return m < floor ? `its smallest matrix would be ${formatBytes(m)}, under the ${formatBytes(floor)} mmap threshold: allocated from the heap, it would stay resident when deleted, unlike at full scale` : undefined;
+    return m < floor
+      ? `its smallest matrix would be ${formatBytes(m)}, under the ${formatBytes(floor)} mmap threshold: allocated from the heap, it would stay resident when deleted, unlike at full scale`
+      : undefined;
   };
   const kept: number[] = [];
   const mainWhy = ok(s.scale);
-  if (mainWhy) notes.push(`the scenario's own scale ${fmt(s.scale)} is measured although ${mainWhy.replace(/^its/, 'its')}; raise \`scale\` for a projection the other rungs agree with`);
+  if (mainWhy)
+    notes.push(
+      `the scenario's own scale ${fmt(s.scale)} is measured although ${mainWhy.replace(/^its/, 'its')}; raise \`scale\` for a projection the other rungs agree with`,
+    );
   for (const x of wanted) {
     const why = x === s.scale ? undefined : ok(x);
     if (why) notes.push(`rung ${fmt(x)} left out: ${why}`);

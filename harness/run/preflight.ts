@@ -15,7 +15,18 @@
  *
  * Cheap by design: no matrix is read and no dataset generated; it runs on every `run`.
  */
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { totalmem } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { CellbudgetError, isCellbudgetError } from '../../src/core/errors.js';
@@ -85,7 +96,10 @@ function freeBytesOf(path: string): number {
 /** The folder exists (or is created), is a folder and takes a file. */
 export function checkWritableDir(dir: string, what: string, flag: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new CellbudgetError('OUTPUT_UNWRITABLE', `The ${what} ${dir} is a file, not a folder.`, { file: dir, hint: `Pass ${flag} a folder (it is created when missing).` });
+    throw new CellbudgetError('OUTPUT_UNWRITABLE', `The ${what} ${dir} is a file, not a folder.`, {
+      file: dir,
+      hint: `Pass ${flag} a folder (it is created when missing).`,
+    });
   }
   const probe = join(dir, `.cellbudget-probe-${process.pid}`);
   try {
@@ -93,8 +107,22 @@ export function checkWritableDir(dir: string, what: string, flag: string): void 
     writeFileSync(probe, 'ok');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'the file system is read-only' : code === 'ENOSPC' ? 'the disk is full' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent of it is a file' : (e as Error).message;
-    throw new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write to the ${what} ${dir}: ${why}${code ? ` (${code})` : ''}.`, { file: dir, hint: `Pass ${flag} a folder you can write to.` }, { cause: e });
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'ENOSPC'
+            ? 'the disk is full'
+            : code === 'ENOTDIR' || code === 'EEXIST'
+              ? 'a parent of it is a file'
+              : (e as Error).message;
+    throw new CellbudgetError(
+      'OUTPUT_UNWRITABLE',
+      `Cannot write to the ${what} ${dir}: ${why}${code ? ` (${code})` : ''}.`,
+      { file: dir, hint: `Pass ${flag} a folder you can write to.` },
+      { cause: e },
+    );
   } finally {
     try {
       rmSync(probe, { force: true });
@@ -128,15 +156,23 @@ function onPath(program: string, cwd: string): boolean {
 
 function checkCommand(s: CommandScenario): void {
   if (!existsSync(s.cwd) || !statSync(s.cwd).isDirectory()) {
-    throw new CellbudgetError('SCENARIO_INVALID', `${s.source}: command scenario '${s.name}' runs in ${s.cwd}, which is not a folder.`, { file: s.source, key: 'cwd', hint: 'Fix `cwd:` (relative paths are taken from the scenario file’s folder).' });
+    throw new CellbudgetError('SCENARIO_INVALID', `${s.source}: command scenario '${s.name}' runs in ${s.cwd}, which is not a folder.`, {
+      file: s.source,
+      key: 'cwd',
+      hint: 'Fix `cwd:` (relative paths are taken from the scenario file’s folder).',
+    });
   }
   const program = s.command[0] ?? '';
   if (!onPath(program, s.cwd)) {
-    throw new CellbudgetError('SCENARIO_INVALID', `${s.source}: command scenario '${s.name}' runs '${program}', which is not an executable file${program.includes('/') ? ` (from ${s.cwd})` : ' on PATH'}.`, {
-      file: s.source,
-      key: 'command',
-      hint: 'Fix the program name or path in `command:`, or install it.',
-    });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `${s.source}: command scenario '${s.name}' runs '${program}', which is not an executable file${program.includes('/') ? ` (from ${s.cwd})` : ' on PATH'}.`,
+      {
+        file: s.source,
+        key: 'command',
+        hint: 'Fix the program name or path in `command:`, or install it.',
+      },
+    );
   }
 }
 
@@ -210,10 +246,14 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
   const reportBytes = REPORT_FIXED_BYTES + REPORT_PER_RUN_BYTES * runsCount;
   const outFree = free(opts.outDir);
   if (outFree < reportBytes) {
-    throw new CellbudgetError('RESOURCES_INSUFFICIENT', `The report folder ${opts.outDir} has ${formatBytes(outFree)} free; the report of ${runsCount} run(s) needs about ${formatBytes(reportBytes)}.`, {
-      file: opts.outDir,
-      hint: 'Free disk space there, or pass --out a folder on a disk with room.',
-    });
+    throw new CellbudgetError(
+      'RESOURCES_INSUFFICIENT',
+      `The report folder ${opts.outDir} has ${formatBytes(outFree)} free; the report of ${runsCount} run(s) needs about ${formatBytes(reportBytes)}.`,
+      {
+        file: opts.outDir,
+        hint: 'Free disk space there, or pass --out a folder on a disk with room.',
+      },
+    );
   }
 
   // 3. Disk for the datasets still to generate.
@@ -227,14 +267,24 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
     const cacheFree = free(opts.cacheDir);
     if (cacheFree < generateBytes + DISK_RESERVE_BYTES) {
       const biggest = builtin
-        .map((s) => ({ s, bytes: syntheticSpecs(s, rungs.get(s)!).filter((x) => missing.has(synthSpecKey(x))).reduce((n, x) => n + fileBytes(x), 0) }))
+        .map((s) => ({
+          s,
+          bytes: syntheticSpecs(s, rungs.get(s)!)
+            .filter((x) => missing.has(synthSpecKey(x)))
+            .reduce((n, x) => n + fileBytes(x), 0),
+        }))
         .sort((a, b) => b.bytes - a.bytes)[0];
-      const fit = biggest && biggest.bytes > 0 ? niceScaleBelow((biggest.s.scale * Math.max(0, cacheFree - DISK_RESERVE_BYTES)) / generateBytes) : 0;
-      throw new CellbudgetError('RESOURCES_INSUFFICIENT', `Generating ${toGenerate.length.toLocaleString('en-US')} synthetic dataset(s) needs about ${formatBytes(generateBytes)} in ${opts.cacheDir}, which has ${formatBytes(cacheFree)} free${biggest ? `; the largest share is '${biggest.s.name}' (${formatBytes(biggest.bytes)} at scale ${biggest.s.scale})` : ''}.`, {
-        file: opts.cacheDir,
-        value: { generate_bytes: generateBytes, free_bytes: cacheFree, files: toGenerate.length },
-        hint: `${fit > 0 && biggest ? `Run at a smaller scale (scale: ${fit} in ${biggest.s.source} fits), ` : 'Use a smaller scale or fewer datasets (a family’s n), '}or pass --cache a folder on a larger disk.`,
-      });
+      const fit =
+        biggest && biggest.bytes > 0 ? niceScaleBelow((biggest.s.scale * Math.max(0, cacheFree - DISK_RESERVE_BYTES)) / generateBytes) : 0;
+      throw new CellbudgetError(
+        'RESOURCES_INSUFFICIENT',
+        `Generating ${toGenerate.length.toLocaleString('en-US')} synthetic dataset(s) needs about ${formatBytes(generateBytes)} in ${opts.cacheDir}, which has ${formatBytes(cacheFree)} free${biggest ? `; the largest share is '${biggest.s.name}' (${formatBytes(biggest.bytes)} at scale ${biggest.s.scale})` : ''}.`,
+        {
+          file: opts.cacheDir,
+          value: { generate_bytes: generateBytes, free_bytes: cacheFree, files: toGenerate.length },
+          hint: `${fit > 0 && biggest ? `Run at a smaller scale (scale: ${fit} in ${biggest.s.source} fits), ` : 'Use a smaller scale or fewer datasets (a family’s n), '}or pass --cache a folder on a larger disk.`,
+        },
+      );
     }
   }
 
@@ -257,12 +307,19 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
       if (peak !== undefined && peak + CHILD_RUNTIME_BYTES > memoryLimit && !opts.remote?.(s)) {
         // Predicted memory is about proportional to the scale (DESIGN §7): the scale that fits.
         const fit = niceScaleBelow((s.scale * (memoryLimit - CHILD_RUNTIME_BYTES)) / peak);
-        throw new CellbudgetError('RESOURCES_INSUFFICIENT', `${s.source}: '${s.name}' / ${strategy} at scale ${top}${top !== s.scale ? ` (its ladder's top rung)` : ''} is predicted to peak at ${formatBytes(peak)} (plus ~${formatBytes(CHILD_RUNTIME_BYTES)} of runtime); this machine has ${formatBytes(memoryLimit / MEMORY_SHARE)} of memory, of which a run may use ${Math.round(MEMORY_SHARE * 100)}% (${formatBytes(memoryLimit)}).`, {
-          file: s.source,
-          key: 'scale',
-          value: { predicted_peak_bytes: peak, memory_limit_bytes: memoryLimit, scale: s.scale },
-          hint: fit > 0 ? `Set scale: ${fit} (or smaller) in ${s.source}; budgets stay at full scale. Or leave out ${strategy} with --strategy.` : `Even the smallest scale does not fit; leave out ${strategy} with --strategy.`,
-        });
+        throw new CellbudgetError(
+          'RESOURCES_INSUFFICIENT',
+          `${s.source}: '${s.name}' / ${strategy} at scale ${top}${top !== s.scale ? ` (its ladder's top rung)` : ''} is predicted to peak at ${formatBytes(peak)} (plus ~${formatBytes(CHILD_RUNTIME_BYTES)} of runtime); this machine has ${formatBytes(memoryLimit / MEMORY_SHARE)} of memory, of which a run may use ${Math.round(MEMORY_SHARE * 100)}% (${formatBytes(memoryLimit)}).`,
+          {
+            file: s.source,
+            key: 'scale',
+            value: { predicted_peak_bytes: peak, memory_limit_bytes: memoryLimit, scale: s.scale },
+            hint:
+              fit > 0
+                ? `Set scale: ${fit} (or smaller) in ${s.source}; budgets stay at full scale. Or leave out ${strategy} with --strategy.`
+                : `Even the smallest scale does not fit; leave out ${strategy} with --strategy.`,
+          },
+        );
       }
     }
   }
@@ -272,6 +329,9 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
 /** One line for --verbose: what the preflight checked and estimated. */
 export function formatPreflight(r: PreflightResult): string {
   const known = r.runs.filter((x) => x.predicted_peak_bytes !== undefined);
-  const top = known.reduce<RunEstimate | undefined>((a, x) => (!a || (x.predicted_peak_bytes ?? 0) > (a.predicted_peak_bytes ?? 0) ? x : a), undefined);
+  const top = known.reduce<RunEstimate | undefined>(
+    (a, x) => (!a || (x.predicted_peak_bytes ?? 0) > (a.predicted_peak_bytes ?? 0) ? x : a),
+    undefined,
+  );
   return `preflight: ${r.runs.length} built-in run(s) checked${top ? `; highest predicted peak ${formatBytes(top.predicted_peak_bytes ?? 0)} (${top.scenario} / ${top.strategy}) of ${formatBytes(r.memory_limit_bytes)} usable` : ''}; ${r.generate_files} dataset(s) to generate (${formatBytes(r.generate_bytes)})`;
 }

@@ -21,7 +21,16 @@ import type { StrategyName } from '../../src/core/names.js';
 import { VERSION } from '../report/version.js';
 import { evaluateBudgets } from '../report/budgets.js';
 import { cachedSynthetic, cachedSyntheticPath } from './cache.js';
-import { localExecutor, runOnExecutors, type ChildRunOutcome, type ChildRunSpec, type DatasetToGenerate, type Executor, type ExecutorName, type RunPlace } from './executor.js';
+import {
+  localExecutor,
+  runOnExecutors,
+  type ChildRunOutcome,
+  type ChildRunSpec,
+  type DatasetToGenerate,
+  type Executor,
+  type ExecutorName,
+  type RunPlace,
+} from './executor.js';
 import type { StrategyJobPayload, StrategyJobResult } from '../process/jobs/strategy.js';
 import { DEFAULT_LADDER, planLadder, type LadderPlan, type LadderSpec } from './ladder.js';
 import { projectionOf, rungOf, withProjection } from '../report/projection.js';
@@ -101,7 +110,11 @@ export const MEASUREMENT_ENV: Readonly<Record<string, string>> = Object.freeze({
  * idle machine (measured: the same rung came out 104 or 119 MB; single-threaded, 98–102 MB,
  * also with two children side by side).
  */
-export const MEASUREMENT_NODE_ARGS: readonly string[] = Object.freeze(['--single-threaded-gc', '--min-semi-space-size=16', '--max-semi-space-size=16']);
+export const MEASUREMENT_NODE_ARGS: readonly string[] = Object.freeze([
+  '--single-threaded-gc',
+  '--min-semi-space-size=16',
+  '--max-semi-space-size=16',
+]);
 
 /**
  * Measuring children at once by default: two where there are two cores. Each child measures
@@ -161,12 +174,21 @@ export function environment(): ReportEnvironment {
 /** Generator options for a scenario's synthetic dataset at the scenario's scale. */
 export function synthOptionsFor(scenario: BuiltinScenario, index: number): SynthOptions {
   const d = scenario.datasets[index]!;
-  const s = scaleSynthetic(d.synthetic!, scenario.scale, `${scenario.source}: datasets[${index}] (${d.name}).synthetic`, scenario.pipeline.split);
+  const s = scaleSynthetic(
+    d.synthetic!,
+    scenario.scale,
+    `${scenario.source}: datasets[${index}] (${d.name}).synthetic`,
+    scenario.pipeline.split,
+  );
   return synthOptionsOf(s, scenario.pipeline.data_location.join('/'));
 }
 
 /** Generate (once, cached by spec) every synthetic dataset of a scenario; returns the file per dataset. */
-export async function materializeDatasets(scenario: BuiltinScenario, cacheDir: string, progress?: Progress): Promise<Array<{ name: string; file: string }>> {
+export async function materializeDatasets(
+  scenario: BuiltinScenario,
+  cacheDir: string,
+  progress?: Progress,
+): Promise<Array<{ name: string; file: string }>> {
   const out: Array<{ name: string; file: string }> = [];
   for (const [i, d] of scenario.datasets.entries()) {
     if (d.file !== undefined) {
@@ -175,7 +197,9 @@ export async function materializeDatasets(scenario: BuiltinScenario, cacheDir: s
     }
     const spec = resolveSynthSpec(synthOptionsFor(scenario, i));
     const { file } = await cachedSynthetic(spec, cacheDir, (reason) => {
-      progress?.step(`generating ${d.name} (${spec.cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`);
+      progress?.step(
+        `generating ${d.name} (${spec.cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`,
+      );
     });
     out.push({ name: d.name, file });
   }
@@ -212,11 +236,15 @@ export function plannedRuns(scenarios: readonly Scenario[], strategies?: readonl
   const planned = scenarios.flatMap((s): PlannedRun[] => {
     if (s.kind === 'builtin') return (strategies ?? s.strategies).map((strategy) => ({ scenario: s, strategy }));
     if (strategies && strategies.length > 0) {
-      throw new CellbudgetError('USAGE', `--strategy ${strategies.join(',')} asks for built-in strategies, but '${s.name}' (${s.source}) is a command scenario: it measures its own command, not the built-in pipeline.`, {
-        key: '--strategy',
-        value: strategies.join(','),
-        hint: `Run '${s.name}' without --strategy, or run the built-in scenarios on their own with it.`,
-      });
+      throw new CellbudgetError(
+        'USAGE',
+        `--strategy ${strategies.join(',')} asks for built-in strategies, but '${s.name}' (${s.source}) is a command scenario: it measures its own command, not the built-in pipeline.`,
+        {
+          key: '--strategy',
+          value: strategies.join(','),
+          hint: `Run '${s.name}' without --strategy, or run the built-in scenarios on their own with it.`,
+        },
+      );
     }
     return [{ scenario: s, strategy: 'command' }];
   });
@@ -284,7 +312,11 @@ export async function planChildRuns(scenarios: readonly Scenario[], opts: RunSce
     const rungs = ladder.scales.map((scale) => {
       const at: BuiltinScenario = { ...scenario, scale };
       const generate = datasetsToGenerate(at, opts.cacheDir ?? defaultCacheDir());
-      return { at, generate, files: scenario.datasets.map((d) => ({ name: d.name, file: d.file ?? generate.find((g) => g.name === d.name)!.file })) };
+      return {
+        at,
+        generate,
+        files: scenario.datasets.map((d) => ({ name: d.name, file: d.file ?? generate.find((g) => g.name === d.name)!.file })),
+      };
     });
     const facts = opts.facts?.get(scenario.name) ?? (await fileFacts(scenario));
     for (const strategy of strategiesOf(scenario, opts)) {
@@ -353,11 +385,18 @@ export async function executeChildRuns(planned: readonly PlannedChildRun[], opts
     {
       onStart: (spec) => {
         const rungs = planned[spec.index]!.ladder?.plan.scales.length ?? 1;
-        opts.progress?.startRun({ scenario: spec.scenario, strategy: rungs > 1 ? `${spec.strategy} @ ${spec.scale}` : spec.strategy, run: spec.index + 1, runs: planned.length });
+        opts.progress?.startRun({
+          scenario: spec.scenario,
+          strategy: rungs > 1 ? `${spec.strategy} @ ${spec.scale}` : spec.strategy,
+          run: spec.index + 1,
+          runs: planned.length,
+        });
       },
       onStep: (_spec, label) => opts.progress?.step(label),
       onGenerate: (_spec, name, cells, reason) =>
-        opts.progress?.step(`generating ${name} (${cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`),
+        opts.progress?.step(
+          `generating ${name} (${cells.toLocaleString('en-US')} cells)${reason === 'not generated yet' ? '' : `: the cached copy is unusable, ${reason}`}`,
+        ),
       onNote: (text) => opts.progress?.log(text),
       ...(opts.verbose && opts.onOutput ? { onOutput: opts.onOutput } : {}),
       onDone: (spec, outcome) => {
@@ -389,7 +428,11 @@ export async function executeChildRuns(planned: readonly PlannedChildRun[], opts
 function projectRungs(first: PlannedChildRun, rungs: readonly RunRecord[]): RunRecord {
   if (first.scenario.kind === 'command' || !first.ladder) return rungs[0]!;
   const main = rungs.find((r) => r.scale === first.ladder!.ownScale) ?? rungs[0]!;
-  const run = withProjection(main, rungs.map((r) => rungOf(r)), first.ladder.plan.notes);
+  const run = withProjection(
+    main,
+    rungs.map((r) => rungOf(r)),
+    first.ladder.plan.notes,
+  );
   run.budgets = run.status === 'ok' ? evaluateBudgets(run, first.budgets) : [];
   // A rung's datasets have their own number of split_by tuples: what any rung warned about is the run's.
   const warnings = [...new Set(rungs.flatMap((r) => r.warnings ?? []))];
@@ -412,7 +455,12 @@ function datasetsToGenerate(scenario: BuiltinScenario, cacheDir: string): Datase
 }
 
 /** The simulator's peak for a run at its scale, net of baseline; undefined when the model cannot describe it. */
-function predictedPeakOf(scenario: BuiltinScenario, strategy: StrategyName, facts: Record<string, FileFacts>, opts: RunScenariosOptions): number | undefined {
+function predictedPeakOf(
+  scenario: BuiltinScenario,
+  strategy: StrategyName,
+  facts: Record<string, FileFacts>,
+  opts: RunScenariosOptions,
+): number | undefined {
   try {
     const pred = predictRun({ scenario, scale: scenario.scale, facts }, strategy, opts.calibration ?? MEASURED_CALIBRATION);
     return pred.reduce((m, p) => Math.max(m, p.predicted_peak_bytes), 0);
@@ -422,7 +470,13 @@ function predictedPeakOf(scenario: BuiltinScenario, strategy: StrategyName, fact
   }
 }
 
-function commandSpec(scenario: CommandScenario, index: number, executor: ExecutorName, budgets: Budgets, opts: RunScenariosOptions): ChildRunSpec {
+function commandSpec(
+  scenario: CommandScenario,
+  index: number,
+  executor: ExecutorName,
+  budgets: Budgets,
+  opts: RunScenariosOptions,
+): ChildRunSpec {
   const logPath = opts.outDir ? join(opts.outDir, `${scenario.name}.command.log`) : undefined;
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
   return {
@@ -464,7 +518,8 @@ function withPlace(record: RunRecord, place: RunPlace): RunRecord {
     ...(place.node !== undefined ? { node: place.node } : {}),
     ...(place.requested_memory_bytes !== undefined ? { requested_memory_bytes: place.requested_memory_bytes } : {}),
   };
-  if (place.code !== undefined && out.failure && out.failure.code === undefined) out.failure = { ...out.failure, reason: `[${place.code}] ${out.failure.reason}`, code: place.code };
+  if (place.code !== undefined && out.failure && out.failure.code === undefined)
+    out.failure = { ...out.failure, reason: `[${place.code}] ${out.failure.reason}`, code: place.code };
   return out;
 }
 
@@ -474,9 +529,16 @@ export function finishedRunLine(run: RunRecord): string {
   const peak = `peak ${formatBytes(p.peak_bytes)}${run.scale !== 1 ? ` full scale (${formatBytes(run.peak_bytes)} measured at ${run.scale})` : ''}`;
   const broken = run.budgets.filter((b) => !b.ok).map((b) => b.metric);
   const uncertain = run.budgets.filter((b) => b.ok && b.verdict === 'uncertain').map((b) => b.metric);
-  const verdict = run.status !== 'ok'
-    ? `✗ ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}: ${run.failure?.reason ?? ''}`
-    : broken.length > 0 ? `✗ over budget: ${broken.join(', ')}` : uncertain.length > 0 ? `? uncertain: ${uncertain.join(', ')}` : run.budgets.length > 0 ? '✓ budgets met' : '✓';
+  const verdict =
+    run.status !== 'ok'
+      ? `✗ ${run.status}${run.failure?.step ? ` in '${run.failure.step}'` : ''}: ${run.failure?.reason ?? ''}`
+      : broken.length > 0
+        ? `✗ over budget: ${broken.join(', ')}`
+        : uncertain.length > 0
+          ? `? uncertain: ${uncertain.join(', ')}`
+          : run.budgets.length > 0
+            ? '✓ budgets met'
+            : '✓';
   return `${run.scenario} / ${run.strategy}: ${peak} — ${verdict}`;
 }
 
@@ -506,7 +568,8 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
         ...(endErr !== undefined ? { predicted_end_error: endErr } : {}),
       };
     });
-    if (pred.length > 0) predicted = { peak: Math.max(...pred.map((p) => p.predicted_peak_bytes)), final: pred[pred.length - 1]!.predicted_end_bytes };
+    if (pred.length > 0)
+      predicted = { peak: Math.max(...pred.map((p) => p.predicted_peak_bytes)), final: pred[pred.length - 1]!.predicted_end_bytes };
   } catch (e) {
     // A scenario the model cannot describe still gets measured; the report just lacks predictions.
     if (!isCellbudgetError(e)) throw e;
@@ -520,7 +583,9 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
     strategy,
     scale: scenario.scale,
     ...measured,
-    ...(measured.failure && jobError ? { failure: { ...measured.failure, reason: `[${jobError.code}] ${jobError.message}`, code: jobError.code! } } : {}),
+    ...(measured.failure && jobError
+      ? { failure: { ...measured.failure, reason: `[${jobError.code}] ${jobError.message}`, code: jobError.code! } }
+      : {}),
     ...(order ? { order } : {}),
     steps,
     budgets: [],
@@ -545,14 +610,23 @@ function builtinRecord(p: PlannedChildRun, child: ChildRunResult<StrategyJobResu
 }
 
 /** The order `auto` picks (the planner's, at the run's scale), or undefined when processing as listed. */
-function processingOrder(scenario: BuiltinScenario, strategy: StrategyName, facts: Record<string, FileFacts>, opts: RunScenariosOptions): string[] | undefined {
+function processingOrder(
+  scenario: BuiltinScenario,
+  strategy: StrategyName,
+  facts: Record<string, FileFacts>,
+  opts: RunScenariosOptions,
+): string[] | undefined {
   if ((opts.order ?? scenario.order ?? 'given') !== 'auto') return undefined;
   const models = datasetsFromScenario(scenario, { scale: scenario.scale, documented: false, facts });
   const order = chooseOrder('auto', models, strategy, { constants: (opts.calibration ?? MEASURED_CALIBRATION).constants });
   return order.every((n, i) => n === scenario.datasets[i]?.name) ? undefined : order;
 }
 
-function runErrors(predicted: { peak: number; final: number }, peak: number, final: number): Pick<RunRecord, 'predicted_peak_error' | 'predicted_final_error'> {
+function runErrors(
+  predicted: { peak: number; final: number },
+  peak: number,
+  final: number,
+): Pick<RunRecord, 'predicted_peak_error' | 'predicted_final_error'> {
   const p = relativeError(predicted.peak, peak);
   const f = relativeError(predicted.final, final);
   return { ...(p !== undefined ? { predicted_peak_error: p } : {}), ...(f !== undefined ? { predicted_final_error: f } : {}) };

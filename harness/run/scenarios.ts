@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closest, distance } from 'fastest-levenshtein';
 import YAML, { LineCounter, isNode } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CellbudgetError } from '../../src/core/errors.js';
 import { hasUnit, parseBytes, parseDuration } from '../../src/core/units.js';
 import { parsePipelineConfig } from '../../src/pipeline/config.js';
@@ -68,7 +68,10 @@ export function shippedScenarioNames(): string[] {
 export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scenario[] {
   const path = resolveScenarioPath(arg);
   if (seen.has(path)) {
-    throw new CellbudgetError('SCENARIO_INVALID', `Suite ${path} includes itself.`, { file: path, hint: 'Remove the cycle from its `suite:` list.' });
+    throw new CellbudgetError('SCENARIO_INVALID', `Suite ${path} includes itself.`, {
+      file: path,
+      hint: 'Remove the cycle from its `suite:` list.',
+    });
   }
   seen.add(path);
   const { value, locate } = parseYamlFile(path);
@@ -105,22 +108,30 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
     if (d.file === undefined) return d;
     const file = isAbsolute(d.file) ? d.file : resolve(dirname(path), d.file);
     if (!existsSync(file)) {
-      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['datasets', i, 'file'])}: dataset '${d.name}' points to ${file}, which does not exist.`, {
-        file: path,
-        key: `datasets[${i}].file`,
-        hint: 'Fix the path (relative paths are taken from the scenario file’s folder).',
-      });
+      throw new CellbudgetError(
+        'SCENARIO_INVALID',
+        `${where(path, locate, ['datasets', i, 'file'])}: dataset '${d.name}' points to ${file}, which does not exist.`,
+        {
+          file: path,
+          key: `datasets[${i}].file`,
+          hint: 'Fix the path (relative paths are taken from the scenario file’s folder).',
+        },
+      );
     }
     return { ...d, file };
   });
   const names = new Set<string>();
   datasets.forEach((d, i) => {
     if (names.has(d.name)) {
-      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['datasets', i, 'name'])}: dataset name '${d.name}' is used twice.`, {
-        file: path,
-        key: `datasets[${i}].name`,
-        hint: 'Give every dataset its own name; reports and digests are keyed by it.',
-      });
+      throw new CellbudgetError(
+        'SCENARIO_INVALID',
+        `${where(path, locate, ['datasets', i, 'name'])}: dataset name '${d.name}' is used twice.`,
+        {
+          file: path,
+          key: `datasets[${i}].name`,
+          hint: 'Give every dataset its own name; reports and digests are keyed by it.',
+        },
+      );
     }
     names.add(d.name);
   });
@@ -155,10 +166,14 @@ export function loadScenarios(arg: string, seen: Set<string> = new Set()): Scena
  */
 function scenarioKind(value: unknown, path: string, locate: Locate): ScenarioKind {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} is not a mapping of keys (it holds ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : `a ${typeof value}`}).`, {
-      file: path,
-      hint: 'A scenario starts with `name:` and then `datasets:` + `pipeline:` (built-in), `command:` (a command) or `suite:` (a list of scenario files); see scenarios/README.md.',
-    });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `Scenario ${path} is not a mapping of keys (it holds ${Array.isArray(value) ? 'a list' : value === null ? 'nothing' : `a ${typeof value}`}).`,
+      {
+        file: path,
+        hint: 'A scenario starts with `name:` and then `datasets:` + `pipeline:` (built-in), `command:` (a command) or `suite:` (a list of scenario files); see scenarios/README.md.',
+      },
+    );
   }
   const keys = Object.keys(value);
   const present = (k: ScenarioKind): string[] => KIND_KEYS[k].filter((key) => keys.includes(key));
@@ -173,7 +188,16 @@ function scenarioKind(value: unknown, path: string, locate: Locate): ScenarioKin
   }
   const found = (['suite', 'command', 'builtin'] as const).filter((k) => k === written || present(k).length > 0);
   if (found.length > 1) {
-    const parts = found.map((k) => `${k === written ? '`kind: ' + k + '`' : present(k).map((x) => `\`${x}:\``).join(', ')} (${k === 'builtin' ? 'a built-in scenario' : k === 'command' ? 'a command scenario' : 'a suite'})`);
+    const parts = found.map(
+      (k) =>
+        `${
+          k === written
+            ? '`kind: ' + k + '`'
+            : present(k)
+                .map((x) => `\`${x}:\``)
+                .join(', ')
+        } (${k === 'builtin' ? 'a built-in scenario' : k === 'command' ? 'a command scenario' : 'a suite'})`,
+    );
     const key = found.flatMap((k) => present(k))[0] ?? 'kind';
     throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, [key])}: the scenario mixes two kinds: ${parts.join(' and ')}.`, {
       file: path,
@@ -187,36 +211,53 @@ function scenarioKind(value: unknown, path: string, locate: Locate): ScenarioKin
       const guess = closest(k, all);
       return k !== 'kind' && distance(k, guess) <= 2 ? [`\`${k}\` (did you mean \`${guess}\`?)`] : [];
     });
-    throw new CellbudgetError('SCENARIO_INVALID', `Scenario ${path} says neither what to run nor how: it has no \`datasets:\` + \`pipeline:\` (a built-in scenario), no \`command:\` (a command scenario) and no \`suite:\`${typos.length ? `; unknown key${typos.length > 1 ? 's' : ''} ${typos.join(', ')}` : ''}.`, {
-      file: path,
-      hint: 'Add `datasets:` and `pipeline:`, or `command: [program, args...]`, or `suite: [a.yaml, b.yaml]`; see scenarios/README.md.',
-    });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `Scenario ${path} says neither what to run nor how: it has no \`datasets:\` + \`pipeline:\` (a built-in scenario), no \`command:\` (a command scenario) and no \`suite:\`${typos.length ? `; unknown key${typos.length > 1 ? 's' : ''} ${typos.join(', ')}` : ''}.`,
+      {
+        file: path,
+        hint: 'Add `datasets:` and `pipeline:`, or `command: [program, args...]`, or `suite: [a.yaml, b.yaml]`; see scenarios/README.md.',
+      },
+    );
   }
   return found[0]!;
 }
 
-function parseBudgets(b: { peak?: string | number | undefined; final?: string | number | undefined; leak?: string | number | undefined }, path: string, locate: Locate): Budgets {
+function parseBudgets(
+  b: { peak?: string | number | undefined; final?: string | number | undefined; leak?: string | number | undefined },
+  path: string,
+  locate: Locate,
+): Budgets {
   const out: Budgets = {};
   const one = (k: 'peak' | 'final' | 'leak'): number | undefined => {
     const v = b[k];
     if (v === undefined) return undefined;
     if (!hasUnit(v)) {
       // `peak: 400` silently meant 400 bytes: a budget says its unit.
-      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['budgets', k])}: budgets.${k} ${String(v)} has no unit; it would mean ${String(v)} bytes.`, {
-        file: path,
-        key: `budgets.${k}`,
-        value: v,
-        hint: `Write the unit, e.g. ${k}: ${String(v)}GB (full scale; GB = 1e9 bytes, GiB = 2^30).`,
-      });
+      throw new CellbudgetError(
+        'SCENARIO_INVALID',
+        `${where(path, locate, ['budgets', k])}: budgets.${k} ${String(v)} has no unit; it would mean ${String(v)} bytes.`,
+        {
+          file: path,
+          key: `budgets.${k}`,
+          value: v,
+          hint: `Write the unit, e.g. ${k}: ${String(v)}GB (full scale; GB = 1e9 bytes, GiB = 2^30).`,
+        },
+      );
     }
     try {
       return parseBytes(v, `budgets.${k}`);
     } catch (e) {
-      throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['budgets', k])}: budgets.${k} '${String(v)}' is not a size.`, {
-        file: path,
-        key: `budgets.${k}`,
-        hint: 'Write a full-scale size such as 400GB.',
-      }, { cause: e });
+      throw new CellbudgetError(
+        'SCENARIO_INVALID',
+        `${where(path, locate, ['budgets', k])}: budgets.${k} '${String(v)}' is not a size.`,
+        {
+          file: path,
+          key: `budgets.${k}`,
+          hint: 'Write a full-scale size such as 400GB.',
+        },
+        { cause: e },
+      );
     }
   };
   const peak = one('peak');
@@ -233,11 +274,20 @@ function scenarioDuration(v: string | number, path: string, locate: Locate): num
   try {
     ms = parseDuration(v, 'timeout');
   } catch (e) {
-    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' }, { cause: e });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a duration.`,
+      { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h.' },
+      { cause: e },
+    );
   }
   // 0 read as "unlimited" here but killed every run as --timeout 0: one meaning, refused.
   if (!(ms > 0)) {
-    throw new CellbudgetError('SCENARIO_INVALID', `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a positive duration.`, { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h; leave timeout out for no limit.' });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `${where(path, locate, ['timeout'])}: timeout '${String(v)}' is not a positive duration.`,
+      { file: path, key: 'timeout', hint: 'Write e.g. 30s, 10m or 1h; leave timeout out for no limit.' },
+    );
   }
   return ms;
 }
@@ -251,10 +301,14 @@ function parseYamlFile(path: string): { value: unknown; locate: Locate } {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e?.linePos?.[0];
-    throw new CellbudgetError('SCENARIO_INVALID', `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: the file is not valid YAML (${e?.code ?? 'error'}: ${(e?.message ?? '').split('\n')[0]}).`, {
-      file: path,
-      hint: 'Fix the YAML syntax at that line.',
-    });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `${path}${pos ? `:${pos.line}:${pos.col}` : ''}: the file is not valid YAML (${e?.code ?? 'error'}: ${(e?.message ?? '').split('\n')[0]}).`,
+      {
+        file: path,
+        hint: 'Fix the YAML syntax at that line.',
+      },
+    );
   }
   const locate: Locate = (keys) => {
     // Walk up to the closest node that exists, so a missing key points at its parent.
@@ -272,10 +326,15 @@ function parseYamlFile(path: string): { value: unknown; locate: Locate } {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
     // yaml refuses alias expansion past maxAliasCount ("billion laughs"): an input error.
-    throw new CellbudgetError('SCENARIO_INVALID', `${path}: the YAML expands too far to load (${(e as Error).message}).`, {
-      file: path,
-      hint: 'Scenario files need no deeply nested aliases (*ref) of aliases; write the values out.',
-    }, { cause: e });
+    throw new CellbudgetError(
+      'SCENARIO_INVALID',
+      `${path}: the YAML expands too far to load (${(e as Error).message}).`,
+      {
+        file: path,
+        hint: 'Scenario files need no deeply nested aliases (*ref) of aliases; write the values out.',
+      },
+      { cause: e },
+    );
   }
   return { value, locate };
 }
@@ -292,7 +351,8 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] | 
     let cur = x;
     for (let i = 0; i < 10; i++) {
       const def = (cur as unknown as { def: { type: string; innerType?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType } }).def;
-      if ((def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) cur = def.innerType;
+      if ((def.type === 'default' || def.type === 'optional' || def.type === 'nullable' || def.type === 'prefault') && def.innerType)
+        cur = def.innerType;
       else break;
     }
     return cur;
@@ -312,7 +372,12 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] | 
 }
 
 function keyName(path: readonly PropertyKey[]): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, '')
+    : '(top level)';
 }
 
 /**
@@ -331,7 +396,9 @@ function issueLines(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], loca
       if (near) meant.add(keyName([...i.path, guess]));
       const at = keyName([...i.path, k]);
       const line = locate([...i.path, k]);
-      lines.push(`${at}${line ? ` (${line})` : ''}: unknown key${near ? ` — did you mean \`${guess}\`?` : known.length ? `; the keys here are ${known.join(', ')}` : ''}`);
+      lines.push(
+        `${at}${line ? ` (${line})` : ''}: unknown key${near ? ` — did you mean \`${guess}\`?` : known.length ? `; the keys here are ${known.join(', ')}` : ''}`,
+      );
     }
   }
   for (const i of issues) {

@@ -35,7 +35,18 @@ import {
   type JobSpecFile,
 } from './records.js';
 import type { KilledFor } from '../process/supervisor.js';
-import { choosePartition, isTerminal, jobDetails, jobStates, requireSlurmTools, sbatch, scancel, slurmMemArg, type JobState, type Partition } from './slurm.js';
+import {
+  choosePartition,
+  isTerminal,
+  jobDetails,
+  jobStates,
+  requireSlurmTools,
+  sbatch,
+  scancel,
+  slurmMemArg,
+  type JobState,
+  type Partition,
+} from './slurm.js';
 
 /**
  * RSS of the job entry (slurm-job.js: Node and the modules it needs) while it watches its
@@ -80,7 +91,12 @@ export interface SlurmSettings {
 /** How long squeue may keep failing before the wait ends with what the jobs recorded. */
 const SQUEUE_GIVE_UP_MS = 10 * 60_000;
 
-export const SLURM_DEFAULTS = { queueTimeoutMs: 3_600_000, visibilityTimeoutMs: 300_000, pollMs: 5000, headroom: DEFAULT_HEADROOM } as const;
+export const SLURM_DEFAULTS = {
+  queueTimeoutMs: 3_600_000,
+  visibilityTimeoutMs: 300_000,
+  pollMs: 5000,
+  headroom: DEFAULT_HEADROOM,
+} as const;
 
 /** The node entry of a job: dist/harness/slurm/job.js (also when running from the sources). */
 export function jobEntry(): string {
@@ -102,7 +118,11 @@ export function jobMemoryBytes(spec: ChildRunSpec, settings: Pick<SlurmSettings,
       spec.kind === 'command'
         ? `Command scenario '${spec.scenario}' has no peak budget to size its Slurm job from, and --slurm-mem was not given.`
         : `The simulator cannot predict '${spec.scenario}' / ${spec.strategy}, so its Slurm job has no default memory request.`,
-      { key: '--slurm-mem', hint: 'Give --slurm-mem SIZE (e.g. --slurm-mem 400GB)' + (spec.kind === 'command' ? ', or budgets: { peak: … } in the scenario.' : '.') },
+      {
+        key: '--slurm-mem',
+        hint:
+          'Give --slurm-mem SIZE (e.g. --slurm-mem 400GB)' + (spec.kind === 'command' ? ', or budgets: { peak: … } in the scenario.' : '.'),
+      },
     );
   }
   return JOB_ENTRY_BYTES + CHILD_START_BYTES + spec.predictedPeakBytes * (1 + settings.headroom);
@@ -162,7 +182,12 @@ export function slurmExecutor(settings: SlurmSettings): Executor {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSettings, hooks: ExecutorHooks, signal?: AbortSignal): Promise<ChildRunOutcome[]> {
+async function runOnSlurm(
+  specs: readonly ChildRunSpec[],
+  settings: SlurmSettings,
+  hooks: ExecutorHooks,
+  signal?: AbortSignal,
+): Promise<ChildRunOutcome[]> {
   requireSlurmTools();
   const partition = await choosePartition(settings.partition);
   // Every request is sized and checked before the first job is submitted.
@@ -184,14 +209,25 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
       const script = join(dir, SCRIPT_FILE);
       writeFileSync(script, jobScript(onNode, dir, mems[i]!, { ...settings, partition: partition.name }), { mode: 0o755 });
       const id = await sbatch(script, settings.sbatchArgs);
-      tracked.push({ spec: onNode, dir, id, memBytes: mems[i]!, submittedAt: Date.now(), reader: new RecordReader(join(dir, RECORDS_FILE)), started: false, done: false });
+      tracked.push({
+        spec: onNode,
+        dir,
+        id,
+        memBytes: mems[i]!,
+        submittedAt: Date.now(),
+        reader: new RecordReader(join(dir, RECORDS_FILE)),
+        started: false,
+        done: false,
+      });
     }
   } catch (e) {
     // Slurm refused one: the ones already in the queue would run for nothing.
     await scancel(tracked.map((t) => t.id));
     throw e;
   }
-  hooks.onNote?.(`Submitted ${tracked.length} Slurm job(s) to partition ${partition.name} (${tracked.map((t) => t.id).join(', ')}); their records go to ${base}`);
+  hooks.onNote?.(
+    `Submitted ${tracked.length} Slurm job(s) to partition ${partition.name} (${tracked.map((t) => t.id).join(', ')}); their records go to ${base}`,
+  );
 
   const outcomes = new Map<Tracked, ChildRunOutcome>();
   const finish = (t: Tracked, outcome: ChildRunOutcome): void => {
@@ -210,7 +246,12 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
     const open = tracked.filter((t) => !t.done);
     if (signal?.aborted && abortedAt === undefined) {
       abortedAt = now;
-      const why = signal.reason instanceof Error ? signal.reason.message : typeof signal.reason === 'string' ? signal.reason : 'cellbudget was interrupted';
+      const why =
+        signal.reason instanceof Error
+          ? signal.reason.message
+          : typeof signal.reason === 'string'
+            ? signal.reason
+            : 'cellbudget was interrupted';
       for (const t of open) t.cancelled ??= { reason: `cancelled: ${why}, and cellbudget cancelled job ${t.id} (scancel)` };
       await scancel(open.map((t) => t.id));
       hooks.onNote?.(`Cancelled ${open.length} Slurm job(s): ${open.map((t) => t.id).join(', ')}`);
@@ -238,11 +279,14 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
         // A controller that stops answering for a while (a restart, an overload) is waited
         // out on the records alone; one that stays away ends the wait with what was gathered.
         if (!isCellbudgetError(e)) throw e;
-        if (squeueFailing === undefined) hooks.onNote?.(`squeue failed (${e.message.split('.')[0]}); waiting on the jobs' records until it answers again`);
+        if (squeueFailing === undefined)
+          hooks.onNote?.(`squeue failed (${e.message.split('.')[0]}); waiting on the jobs' records until it answers again`);
         squeueFailing ??= now;
         if (now - squeueFailing > SQUEUE_GIVE_UP_MS) {
           for (const t of tracked.filter((x) => !x.done)) {
-            t.cancelled ??= { reason: `Slurm stopped answering (squeue failed for ${duration(now - squeueFailing)}: ${e.message}); job ${t.id} may still be running — check it with squeue, cancel it with scancel ${t.id}` };
+            t.cancelled ??= {
+              reason: `Slurm stopped answering (squeue failed for ${duration(now - squeueFailing)}: ${e.message}); job ${t.id} may still be running — check it with squeue, cancel it with scancel ${t.id}`,
+            };
             finish(t, await ended(t, t.state, settings));
           }
           break;
@@ -259,7 +303,8 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
           // A job that says it wrote its result (job-end) may take a moment to show it on a
           // network file system; one cut off mid-run has nothing more coming.
           const wroteResult = t.reader.all.some((r) => r.type === 'job-end');
-          if (!wroteResult || now - t.terminalSince >= graceMs || abortedAt !== undefined || t.pendingResult) finish(t, await ended(t, st, settings));
+          if (!wroteResult || now - t.terminalSince >= graceMs || abortedAt !== undefined || t.pendingResult)
+            finish(t, await ended(t, st, settings));
           continue;
         }
         if (st.state === 'PENDING' && !t.cancelled && now - t.submittedAt > settings.queueTimeoutMs) {
@@ -270,8 +315,16 @@ async function runOnSlurm(specs: readonly ChildRunSpec[], settings: SlurmSetting
         }
         if (st.state === 'RUNNING') {
           t.runningSince ??= now;
-          if (!t.cancelled && !t.reader.exists() && !existsSync(join(t.dir, OUTPUT_FILE)) && now - t.runningSince > settings.visibilityTimeoutMs) {
-            t.cancelled = { reason: notSharedReason(t, st.node, `has been running for ${duration(now - t.runningSince)}`), code: 'SLURM_WORKDIR_NOT_SHARED' };
+          if (
+            !t.cancelled &&
+            !t.reader.exists() &&
+            !existsSync(join(t.dir, OUTPUT_FILE)) &&
+            now - t.runningSince > settings.visibilityTimeoutMs
+          ) {
+            t.cancelled = {
+              reason: notSharedReason(t, st.node, `has been running for ${duration(now - t.runningSince)}`),
+              code: 'SLURM_WORKDIR_NOT_SHARED',
+            };
             await scancel([t.id]);
           }
         }
@@ -319,7 +372,11 @@ function checkFits(spec: ChildRunSpec, memBytes: number, p: Partition): void {
   throw new CellbudgetError(
     'RESOURCES_INSUFFICIENT',
     `'${spec.scenario}' / ${spec.strategy} at scale ${spec.scale} needs --mem=${slurmMemArg(memBytes)} (${formatBytes(memBytes)}${spec.predictedPeakBytes !== undefined ? `; predicted peak ${formatBytes(spec.predictedPeakBytes)}` : ''}), but the largest node in partition ${p.name} has ${formatBytes(p.maxNodeMemoryBytes)}.`,
-    { key: '--slurm-mem', value: memBytes, hint: 'Choose a partition with larger nodes (--partition), run at a smaller scale, or leave that strategy out (--strategy).' },
+    {
+      key: '--slurm-mem',
+      value: memBytes,
+      hint: 'Choose a partition with larger nodes (--partition), run at a smaller scale, or leave that strategy out (--strategy).',
+    },
   );
 }
 
@@ -390,7 +447,8 @@ async function ended(t: Tracked, st: JobState | undefined, settings: SlurmSettin
   const [exitCode, exitSignal] = (details?.['ExitCode'] ?? '').split(':').map(Number);
   const records = t.reader.all;
   const job = jobLine(records);
-  const node = job?.node ?? (details?.['NodeList'] && details['NodeList'] !== '(null)' ? details['NodeList'] : undefined) ?? (st?.node || undefined);
+  const node =
+    job?.node ?? (details?.['NodeList'] && details['NodeList'] !== '(null)' ? details['NodeList'] : undefined) ?? (st?.node || undefined);
   const tail = outputTail(t.dir);
   const visible = t.reader.exists() || existsSync(join(t.dir, OUTPUT_FILE));
   const mem = memoryKill(tail, state);
@@ -405,13 +463,22 @@ async function ended(t: Tracked, st: JobState | undefined, settings: SlurmSettin
     killedFor = { kind: 'executor', reason: notSharedReason(t, node, `ran and ended (${state}, ${exitText})`) };
     code = 'SLURM_WORKDIR_NOT_SHARED';
   } else if (state === 'NODE_FAIL') {
-    killedFor = { kind: 'executor', reason: `the node ${node ?? '(unknown)'} failed while job ${t.id} ran (Slurm: NODE_FAIL${reason ? `, ${reason}` : ''}); what it recorded before is kept. Run it again; if it fails again, ask the site about that node` };
+    killedFor = {
+      kind: 'executor',
+      reason: `the node ${node ?? '(unknown)'} failed while job ${t.id} ran (Slurm: NODE_FAIL${reason ? `, ${reason}` : ''}); what it recorded before is kept. Run it again; if it fails again, ask the site about that node`,
+    };
   } else if (state === 'TIMEOUT') {
-    killedFor = { kind: 'executor', reason: `killed by Slurm at job ${t.id}'s time limit (${details?.['TimeLimit'] ?? settings.time ?? 'the partition’s'}): raise --time` };
+    killedFor = {
+      kind: 'executor',
+      reason: `killed by Slurm at job ${t.id}'s time limit (${details?.['TimeLimit'] ?? settings.time ?? 'the partition’s'}): raise --time`,
+    };
   } else if (state === 'CANCELLED') {
     killedFor = { kind: 'executor', reason: `job ${t.id} was cancelled outside cellbudget (scancel, or an administrator)` };
   } else if (state === 'PREEMPTED' || state === 'BOOT_FAIL' || state === 'DEADLINE') {
-    killedFor = { kind: 'executor', reason: `job ${t.id} ended ${state} (${reason || 'no reason given'}): run it again, or on another partition` };
+    killedFor = {
+      kind: 'executor',
+      reason: `job ${t.id} ended ${state} (${reason || 'no reason given'}): run it again, or on another partition`,
+    };
   } else {
     const jobError = records.find((r): r is Extract<JobRecord, { type: 'job-error' }> => r.type === 'job-error');
     if (jobError) {
@@ -419,11 +486,20 @@ async function ended(t: Tracked, st: JobState | undefined, settings: SlurmSettin
       code = jobError.code;
     } else {
       const last = tail.trim().split('\n').slice(-3).join(' | ');
-      killedFor = { kind: 'executor', reason: `job ${t.id} ended (${state}, ${exitText}) without writing its result${last ? `; its output ends: ${last}` : ''}` };
+      killedFor = {
+        kind: 'executor',
+        reason: `job ${t.id} ended (${state}, ${exitText}) without writing its result${last ? `; its output ends: ${last}` : ''}`,
+      };
     }
   }
   if (t.pendingResult) return fromResult(t, t.pendingResult, mem ? killedFor : undefined, tail, node);
-  const place: RunPlace = { executor: 'slurm', job_id: job?.job_id ?? t.id, ...(node ? { node } : {}), requested_memory_bytes: t.memBytes, ...(code ? { code } : {}) };
+  const place: RunPlace = {
+    executor: 'slurm',
+    job_id: job?.job_id ?? t.id,
+    ...(node ? { node } : {}),
+    requested_memory_bytes: t.memBytes,
+    ...(code ? { code } : {}),
+  };
   const end: JobEnd = {
     code: Number.isFinite(exitCode) && !(exitSignal! > 0) ? exitCode! : null,
     signal: exitSignal! > 0 ? signalName(exitSignal!) : null,
@@ -438,14 +514,29 @@ async function ended(t: Tracked, st: JobState | undefined, settings: SlurmSettin
 /** The outcome of a job that wrote its result; a memory kill found at its end replaces a died run's reason. */
 function fromResult(t: Tracked, res: JobResult, memoryKilled: KilledFor | undefined, tail: string, nodeHint?: string): ChildRunOutcome {
   const job = jobLine(t.reader.all);
-  const place: RunPlace = { executor: 'slurm', job_id: job?.job_id ?? t.id, ...((job?.node ?? nodeHint) ? { node: (job?.node ?? nodeHint)! } : {}), requested_memory_bytes: t.memBytes };
+  const place: RunPlace = {
+    executor: 'slurm',
+    job_id: job?.job_id ?? t.id,
+    ...((job?.node ?? nodeHint) ? { node: (job?.node ?? nodeHint)! } : {}),
+    requested_memory_bytes: t.memBytes,
+  };
   if (res.kind === 'builtin') {
     const child = res.child;
-    if (memoryKilled && child.failure) child.failure = { ...child.failure, kind: 'memory-limit', reason: memoryKilled.reason, stderr_tail: `${child.failure.stderr_tail}\n${tail}`.slice(-4000) };
+    if (memoryKilled && child.failure)
+      child.failure = {
+        ...child.failure,
+        kind: 'memory-limit',
+        reason: memoryKilled.reason,
+        stderr_tail: `${child.failure.stderr_tail}\n${tail}`.slice(-4000),
+      };
     return { kind: 'builtin', child, place };
   }
   const record = res.record;
-  if (memoryKilled && record.failure) record.failure = { ...record.failure, reason: `${memoryKilled.reason}${record.failure.step ? ` (in step '${record.failure.step}')` : ''}` };
+  if (memoryKilled && record.failure)
+    record.failure = {
+      ...record.failure,
+      reason: `${memoryKilled.reason}${record.failure.step ? ` (in step '${record.failure.step}')` : ''}`,
+    };
   return { kind: 'command', record, place };
 }
 

@@ -36,9 +36,14 @@ async function generate(dir: string): Promise<number> {
   if (spec.kind !== 'builtin') return 0;
   const { sharedCachedSynthetic } = await import('../run/cache.js');
   for (const d of spec.generate) {
-    await sharedCachedSynthetic(d.spec, d.cacheDir, (reason) => process.stdout.write(`cellbudget job: generating ${d.name} (${d.spec.cells} cells) into ${d.cacheDir}: ${reason}\n`), {
-      onWait: (holder) => process.stdout.write(`cellbudget job: waiting for ${holder} to finish generating ${d.name}\n`),
-    });
+    await sharedCachedSynthetic(
+      d.spec,
+      d.cacheDir,
+      (reason) => process.stdout.write(`cellbudget job: generating ${d.name} (${d.spec.cells} cells) into ${d.cacheDir}: ${reason}\n`),
+      {
+        onWait: (holder) => process.stdout.write(`cellbudget job: waiting for ${holder} to finish generating ${d.name}\n`),
+      },
+    );
   }
   return 0;
 }
@@ -59,7 +64,10 @@ async function runBuiltin(dir: string, spec: BuiltinRunSpec, out: RecordWriter):
     const self = fileURLToPath(import.meta.url);
     const g = spawnSync(process.execPath, [self, 'generate', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (g.status !== 0) {
-      out.write({ type: 'job-error', message: `generating the synthetic datasets on node ${node} failed (${g.signal ? `killed by ${g.signal}` : `exit code ${g.status}`}); see slurm.out in ${dir}` });
+      out.write({
+        type: 'job-error',
+        message: `generating the synthetic datasets on node ${node} failed (${g.signal ? `killed by ${g.signal}` : `exit code ${g.status}`}); see slurm.out in ${dir}`,
+      });
       return;
     }
   }
@@ -108,7 +116,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const out = new RecordWriter(dir);
   try {
-    out.write({ type: 'job', job_id: jobId(), node: process.env['SLURMD_NODENAME'] ?? hostname(), pid: process.pid, started_epoch_ms: Date.now(), entry_rss_bytes: process.memoryUsage().rss });
+    out.write({
+      type: 'job',
+      job_id: jobId(),
+      node: process.env['SLURMD_NODENAME'] ?? hostname(),
+      pid: process.pid,
+      started_epoch_ms: Date.now(),
+      entry_rss_bytes: process.memoryUsage().rss,
+    });
     const { spec } = readSpec(dir);
     if (spec.kind === 'builtin') await runBuiltin(dir, spec, out);
     else await runCommand(dir, spec, out);

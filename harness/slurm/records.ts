@@ -47,7 +47,9 @@ export interface JobSpecFile {
   spec: ChildRunSpec;
 }
 
-export type JobResult = { version: 1; kind: 'builtin'; child: ChildRunResult<StrategyJobResult> } | { version: 1; kind: 'command'; record: CommandRunRecord };
+export type JobResult =
+  | { version: 1; kind: 'builtin'; child: ChildRunResult<StrategyJobResult> }
+  | { version: 1; kind: 'command'; record: CommandRunRecord };
 
 /** Appends records to a run folder's records.jsonl, one write per line (O_APPEND), as they happen. */
 export class RecordWriter {
@@ -143,10 +145,15 @@ export interface JobEnd {
 }
 
 /** A built-in run from the records of a job that did not finish: what the child sent before it was lost. */
-export function childFromRecords(spec: ChildRunSpec & { kind: 'builtin' }, records: readonly JobRecord[], end: JobEnd): ChildRunResult<StrategyJobResult> {
+export function childFromRecords(
+  spec: ChildRunSpec & { kind: 'builtin' },
+  records: readonly JobRecord[],
+  end: JobEnd,
+): ChildRunResult<StrategyJobResult> {
   const collector = new ChildRecords<StrategyJobResult>(spec.child.env);
   for (const r of records) {
-    if (r.type === 'job' || r.type === 'job-note' || r.type === 'job-end' || r.type === 'job-error' || r.type.startsWith('command-')) continue;
+    if (r.type === 'job' || r.type === 'job-note' || r.type === 'job-end' || r.type === 'job-error' || r.type.startsWith('command-'))
+      continue;
     collector.handle(r as ChildMessage);
   }
   const job = jobLine(records);
@@ -226,7 +233,9 @@ export function commandFromRecords(spec: CommandRunSpec, records: readonly JobRe
       markers: steps.filter((s) => s.closed_by === 'marker').length,
       baseline_source: source,
       max_processes: Math.max(0, ...steps.map((s) => s.processes)),
-      notes: ['The job was ended before the command finished: these figures are the steps its records held, made net of the baseline they name.'],
+      notes: [
+        'The job was ended before the command finished: these figures are the steps its records held, made net of the baseline they name.',
+      ],
     },
   };
 }

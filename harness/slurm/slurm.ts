@@ -40,11 +40,15 @@ export function onPath(program: string, path = process.env['PATH'] ?? ''): strin
 export function requireSlurmTools(): void {
   const missing = SLURM_TOOLS.filter((t) => onPath(t) === undefined);
   if (missing.length === 0) return;
-  throw new CellbudgetError('SLURM_UNAVAILABLE', `--executor slurm needs Slurm's commands, but ${missing.map((m) => `\`${m}\``).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on PATH (${process.env['PATH'] ?? 'PATH is empty'}).`, {
-    key: '--executor',
-    value: 'slurm',
-    hint: 'Run cellbudget on a machine that submits Slurm jobs (a login node), load the Slurm module first (e.g. `module load slurm`), or run here with --executor local.',
-  });
+  throw new CellbudgetError(
+    'SLURM_UNAVAILABLE',
+    `--executor slurm needs Slurm's commands, but ${missing.map((m) => `\`${m}\``).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on PATH (${process.env['PATH'] ?? 'PATH is empty'}).`,
+    {
+      key: '--executor',
+      value: 'slurm',
+      hint: 'Run cellbudget on a machine that submits Slurm jobs (a login node), load the Slurm module first (e.g. `module load slurm`), or run here with --executor local.',
+    },
+  );
 }
 
 /** Run one Slurm command; resolves with its exit code and output (rejects only when it cannot run or does not answer). */
@@ -55,14 +59,22 @@ export function slurmCommand(tool: SlurmTool, args: readonly string[], opts: { t
       if (err) {
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
         if (e.code === 'ENOENT') {
-          reject(new CellbudgetError('SLURM_UNAVAILABLE', `\`${tool}\` is not on PATH.`, { hint: 'Load Slurm’s client commands (e.g. `module load slurm`) or run with --executor local.' }));
+          reject(
+            new CellbudgetError('SLURM_UNAVAILABLE', `\`${tool}\` is not on PATH.`, {
+              hint: 'Load Slurm’s client commands (e.g. `module load slurm`) or run with --executor local.',
+            }),
+          );
           return;
         }
         if (e.killed) {
           reject(
-            new CellbudgetError('SLURM_UNAVAILABLE', `\`${tool} ${args.join(' ')}\` did not answer within ${Math.round(timeout / 1000)} s: the Slurm controller is down or unreachable from here.`, {
-              hint: 'Check `sinfo` by hand; when it hangs too, ask the cluster’s administrators, or run with --executor local.',
-            }),
+            new CellbudgetError(
+              'SLURM_UNAVAILABLE',
+              `\`${tool} ${args.join(' ')}\` did not answer within ${Math.round(timeout / 1000)} s: the Slurm controller is down or unreachable from here.`,
+              {
+                hint: 'Check `sinfo` by hand; when it hangs too, ask the cluster’s administrators, or run with --executor local.',
+              },
+            ),
           );
           return;
         }
@@ -118,7 +130,9 @@ export async function partitions(): Promise<Partition[]> {
       name,
       isDefault: isDefault || (prev?.isDefault ?? false),
       up: avail === 'up' || (prev?.up ?? false),
-      ...(bytes !== undefined || prev?.maxNodeMemoryBytes !== undefined ? { maxNodeMemoryBytes: Math.max(bytes ?? 0, prev?.maxNodeMemoryBytes ?? 0) } : {}),
+      ...(bytes !== undefined || prev?.maxNodeMemoryBytes !== undefined
+        ? { maxNodeMemoryBytes: Math.max(bytes ?? 0, prev?.maxNodeMemoryBytes ?? 0) }
+        : {}),
       nodes: (prev?.nodes ?? 0) + (Number(nodes) || 0),
     });
   }
@@ -135,20 +149,28 @@ export async function choosePartition(asked: string | undefined): Promise<Partit
   if (asked !== undefined) {
     const p = all.find((x) => x.name === asked);
     if (!p) {
-      throw new CellbudgetError('SLURM_REFUSED', `Partition '${asked}' is not one of this cluster's partitions: ${list || 'sinfo lists none'}.`, {
-        key: '--partition',
-        value: asked,
-        hint: 'Give --partition one of those names (or partition: in the settings file), or leave it out for the default partition.',
-      });
+      throw new CellbudgetError(
+        'SLURM_REFUSED',
+        `Partition '${asked}' is not one of this cluster's partitions: ${list || 'sinfo lists none'}.`,
+        {
+          key: '--partition',
+          value: asked,
+          hint: 'Give --partition one of those names (or partition: in the settings file), or leave it out for the default partition.',
+        },
+      );
     }
     return p;
   }
   const d = all.find((p) => p.isDefault);
   if (!d) {
-    throw new CellbudgetError('SLURM_REFUSED', `This cluster has no default partition, and none was given. Partitions: ${list || 'sinfo lists none'}.`, {
-      key: '--partition',
-      hint: 'Give --partition NAME (or partition: in the settings file).',
-    });
+    throw new CellbudgetError(
+      'SLURM_REFUSED',
+      `This cluster has no default partition, and none was given. Partitions: ${list || 'sinfo lists none'}.`,
+      {
+        key: '--partition',
+        hint: 'Give --partition NAME (or partition: in the settings file).',
+      },
+    );
   }
   return d;
 }
@@ -177,7 +199,19 @@ export interface JobState {
 }
 
 /** States a job does not leave. */
-const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE', 'SPECIAL_EXIT', 'REVOKED']);
+const TERMINAL = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'TIMEOUT',
+  'OUT_OF_MEMORY',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'SPECIAL_EXIT',
+  'REVOKED',
+]);
 
 export function isTerminal(state: string): boolean {
   return TERMINAL.has(state);

@@ -17,7 +17,10 @@ import type { CliContext, RegisterCommand } from './context.js';
 
 /** Read a report.json for calibrate and simulate --report: what calibration reads of it (REPORT_INVALID when it is not a report). */
 export function readReport(file: string): CalibrationReport {
-  return readJsonFile(file, calibrationReportSchema, 'REPORT_INVALID', { what: 'cellbudget report', hint: 'Give the report.json `cellbudget run` wrote (default reports/latest/report.json).' });
+  return readJsonFile(file, calibrationReportSchema, 'REPORT_INVALID', {
+    what: 'cellbudget report',
+    hint: 'Give the report.json `cellbudget run` wrote (default reports/latest/report.json).',
+  });
 }
 
 interface CalibrateOptions {
@@ -46,17 +49,29 @@ async function runCalibrate(files: string[], o: CalibrateOptions, ctx: CliContex
   const constants = CONSTANT_NAMES.map((k) => {
     const v = cal.constants[k];
     const shown = k.endsWith('_bytes') ? formatBytes(v) : k.endsWith('per_cell') ? `${v.toFixed(1)} B/cell` : v.toFixed(3);
-    const note = cal.fit?.unexercised.includes(k) ? '(default: no step exercised it)' : cal.fit?.pinned.includes(k) ? '(pinned at its bound: the data pulled it past)' : '';
+    const note = cal.fit?.unexercised.includes(k)
+      ? '(default: no step exercised it)'
+      : cal.fit?.pinned.includes(k)
+        ? '(pinned at its bound: the data pulled it past)'
+        : '';
     return [k, shown, note];
   });
   lines.push(formatTable(constants, { indent: '  ' }));
-  if (cal.fit) lines.push(`  relative error: rms ${(cal.fit.rms_relative_error * 100).toFixed(1)}%, max ${(cal.fit.max_relative_error * 100).toFixed(1)}%`);
+  if (cal.fit)
+    lines.push(
+      `  relative error: rms ${(cal.fit.rms_relative_error * 100).toFixed(1)}%, max ${(cal.fit.max_relative_error * 100).toFixed(1)}%`,
+    );
   if (fullSize.length > 0) {
     lines.push(`  Measured at full size (scale 1), kept for \`plan\`:`);
     for (const m of fullSize) {
       const where = m.executor === 'slurm' ? ` (Slurm job ${m.job_id ?? '?'} on ${m.node ?? '?'})` : '';
-      lines.push(`    ${m.scenario} / ${m.strategy}: peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)}${where}`);
-      for (const e of m.earlier) lines.push(`      earlier: ${e.source}: peak ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`);
+      lines.push(
+        `    ${m.scenario} / ${m.strategy}: peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)}${where}`,
+      );
+      for (const e of m.earlier)
+        lines.push(
+          `      earlier: ${e.source}: peak ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`,
+        );
     }
   }
   for (const s of skipped) lines.push(`  skipped ${s.scenario}/${s.strategy}: ${s.reason}`);

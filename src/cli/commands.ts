@@ -15,7 +15,11 @@ async function loadHdf5(): Promise<void> {
  * when needed: `cellbudget split` does not pay for loading the harness, the charts and the
  * simulator (measured: ~0.1 s and ~13 MB of a split's start-up).
  */
-export const commands: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<RegisterCommand>; readonly prefetch?: () => Promise<void> }> = [
+export const commands: ReadonlyArray<{
+  readonly name: string;
+  readonly load: () => Promise<RegisterCommand>;
+  readonly prefetch?: () => Promise<void>;
+}> = [
   { name: 'inspect', load: async () => (await import('./inspect.js')).registerInspect, prefetch: loadHdf5 },
   { name: 'synth', load: async () => (await import('./synth.js')).registerSynth },
   { name: 'split', load: async () => (await import('./split.js')).registerSplit, prefetch: loadHdf5 },

@@ -35,18 +35,35 @@ function table(run: IngestedRunRecord): string {
   const full = (b: number): string => formatBytes(b / run.scale);
   // A person reads the first and last markers; every one is in the report files.
   const SHOWN = 30;
-  const row = (s: IngestedStepRecord, i: number): string[] => [String(i + 1), s.dataset ?? '', String(s.name), s.label, formatBytes(s.end_bytes), run.scale === 1 ? '' : full(s.end_bytes)];
+  const row = (s: IngestedStepRecord, i: number): string[] => [
+    String(i + 1),
+    s.dataset ?? '',
+    String(s.name),
+    s.label,
+    formatBytes(s.end_bytes),
+    run.scale === 1 ? '' : full(s.end_bytes),
+  ];
   const n = run.steps.length;
   const rows =
     n <= 2 * SHOWN
       ? run.steps.map(row)
-      : [...run.steps.slice(0, SHOWN).map(row), ['…', '', '', `(${n - 2 * SHOWN} more markers: every one is in report.json and report.md)`, '', ''], ...run.steps.slice(n - SHOWN).map((s, i) => row(s, n - SHOWN + i))];
+      : [
+          ...run.steps.slice(0, SHOWN).map(row),
+          ['…', '', '', `(${n - 2 * SHOWN} more markers: every one is in report.json and report.md)`, '', ''],
+          ...run.steps.slice(n - SHOWN).map((s, i) => row(s, n - SHOWN + i)),
+        ];
   // A log is one scale only: the fixed part cannot be separated, so this is used ÷ scale (an upper bound when the fixed part is positive).
   const head = ['#', 'dataset', 'step', 'label', 'used', run.scale === 1 ? '' : 'used ÷ scale (one scale: no ladder)'];
   const lines = [formatTable(rows, { head })];
-  lines.push('', `peak ${formatBytes(run.peak_bytes)}, final ${formatBytes(run.final_bytes)} (as printed at the markers: samples, not kernel peaks)`);
+  lines.push(
+    '',
+    `peak ${formatBytes(run.peak_bytes)}, final ${formatBytes(run.final_bytes)} (as printed at the markers: samples, not kernel peaks)`,
+  );
   if (run.status !== 'ok' && run.failure) lines.push(`the run did not finish: ${run.failure.reason}, after '${run.failure.step ?? '?'}'`);
-  for (const b of run.budgets) lines.push(`${b.verdict === 'uncertain' ? '?' : b.ok ? '✓' : '✗'} ${b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} / ${formatBytes(b.limit_bytes)}`}`);
+  for (const b of run.budgets)
+    lines.push(
+      `${b.verdict === 'uncertain' ? '?' : b.ok ? '✓' : '✗'} ${b.message ?? `${b.metric} ${formatBytes(b.actual_bytes)} / ${formatBytes(b.limit_bytes)}`}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -59,10 +76,18 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     else if (!st.isFile()) why = 'is not a regular file (a device, pipe or socket: save the output to a file first)';
   } catch (e) {
     cause = e;
-    why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+    why =
+      (e as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'does not exist'
+        : `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
   }
   if (why !== undefined) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Log ${log} ${why}.`, { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' }, { cause });
+    throw new CellbudgetError(
+      'FILE_NOT_FOUND',
+      `Log ${log} ${why}.`,
+      { file: log, hint: 'Give the output file of a training run (e.g. the SLURM .out file).' },
+      { cause },
+    );
   }
   const strategy = f.strategy;
   let definition: unknown;
@@ -71,11 +96,15 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     const loaded = loadScenarios(f.scenario);
     const first = loaded[0];
     if (loaded.length !== 1 || !first || first.kind !== 'builtin') {
-      throw new CellbudgetError('USAGE', `--scenario '${f.scenario}' must be one scenario with datasets (not a suite, family or command).`, {
-        key: '--scenario',
-        value: f.scenario,
-        hint: 'Give the YAML that describes the logged run, e.g. scenarios/original-fix.yaml.',
-      });
+      throw new CellbudgetError(
+        'USAGE',
+        `--scenario '${f.scenario}' must be one scenario with datasets (not a suite, family or command).`,
+        {
+          key: '--scenario',
+          value: f.scenario,
+          hint: 'Give the YAML that describes the logged run, e.g. scenarios/original-fix.yaml.',
+        },
+      );
     }
     definition = first.definition;
     scenarioBudgets = first.budgets;
@@ -96,7 +125,8 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
   for await (const line of lines) ingester.push(line);
   const report = ingestReport(ingester.finish(), opts);
   const unreadable = (report.runs[0] as IngestedRunRecord).ingested.unreadable ?? [];
-  for (const u of unreadable) ctx.io.stderr.write(`cellbudget: warning: ${log}:${u.line}: unreadable [MEMORY] line skipped (--lenient): ${u.reason}\n`);
+  for (const u of unreadable)
+    ctx.io.stderr.write(`cellbudget: warning: ${log}:${u.line}: unreadable [MEMORY] line skipped (--lenient): ${u.reason}\n`);
   const written = await writeReportDir(report, f.out, { charts: f.charts ?? true });
   const run = report.runs[0] as IngestedRunRecord;
   if (run.budgets.some((b) => !b.ok)) ctx.exitCode = 1;
@@ -104,7 +134,9 @@ async function runIngest(log: string, f: IngestFlags, ctx: CliContext): Promise<
     ctx.io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
-  ctx.io.stdout.write(`${log}: ${run.steps.length} [MEMORY] markers\n${table(run)}wrote ${written.files.length} files to ${f.out} (report.json, report.md, report.html, junit.xml${f.charts === false ? '' : ', charts'})\n`);
+  ctx.io.stdout.write(
+    `${log}: ${run.steps.length} [MEMORY] markers\n${table(run)}wrote ${written.files.length} files to ${f.out} (report.json, report.md, report.html, junit.xml${f.charts === false ? '' : ', charts'})\n`,
+  );
 }
 
 export const registerIngest: RegisterCommand = (program: Command, ctx: CliContext) => {
@@ -112,13 +144,27 @@ export const registerIngest: RegisterCommand = (program: Command, ctx: CliContex
     .command('ingest')
     .description("Turn a training script's memory log ([MEMORY …] Used: … GB lines) into a report, with budgets.")
     .argument('<log>', 'output of a run that printed [MEMORY <label>] Used: X GB | Available: Y GB | Total: Z GB lines')
-    .addOption(listOption('-b, --budget <metric=size>', 'full-scale budget, e.g. peak=400GB; repeatable or comma-separated (peak=400GB,final=140GB)', parseBudgetFlag))
+    .addOption(
+      listOption(
+        '-b, --budget <metric=size>',
+        'full-scale budget, e.g. peak=400GB; repeatable or comma-separated (peak=400GB,final=140GB)',
+        parseBudgetFlag,
+      ),
+    )
     .addOption(valueOption('--scale <fraction>', 'fraction of full scale the logged run was', scale).default(1))
     .option('--out <dir>', 'report directory (report.json, report.md, report.html, junit.xml, charts)', 'reports/ingest')
     .option('--json', 'print the report as JSON')
     .option('--name <name>', 'scenario name in the report (default: the log file name)')
-    .addOption(strategyOption('-s, --strategy <name>', "the strategy the logged script implements ('selective' for the original fix), for calibrate"))
-    .option('--scenario <file>', 'scenario YAML describing the logged datasets (gives calibrate the sizes; its budgets apply unless --budget)')
+    .addOption(
+      strategyOption(
+        '-s, --strategy <name>',
+        "the strategy the logged script implements ('selective' for the original fix), for calibrate",
+      ),
+    )
+    .option(
+      '--scenario <file>',
+      'scenario YAML describing the logged datasets (gives calibrate the sizes; its budgets apply unless --budget)',
+    )
     .option('--no-charts', 'skip the PNG charts')
     .option('--binary-gb', 'read "GB" in the log as 2^30 bytes (scripts that divide by 1024**3)')
     .option('--lenient', 'ingest the readable markers and list unreadable [MEMORY] lines as warnings, instead of exit 2')

@@ -42,7 +42,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       return e.exitCode;
     }
     const err = e instanceof Error ? e : new Error(String(e));
-    io.stderr.write(`cellbudget: internal error: ${err.message}\nThis is a bug in cellbudget; please report it with the command you ran.\n`);
+    io.stderr.write(
+      `cellbudget: internal error: ${err.message}\nThis is a bug in cellbudget; please report it with the command you ran.\n`,
+    );
     if (process.env['CELLBUDGET_DEBUG']) io.stderr.write(`${err.stack ?? ''}\n`);
     return 3;
   }

@@ -19,7 +19,10 @@ export type ParseValue<T> = (value: string, key: string) => T;
 
 /** The items of a comma-separated value, trimmed, empty ones dropped. */
 export function splitList(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** An option whose every value goes through `parse` (its messages name the option's long flag). */
@@ -75,9 +78,15 @@ export function parseSize(value: string, key: string, opts: { positive?: boolean
   try {
     bytes = parseBytes(value, key);
   } catch (e) {
-    throw new CellbudgetError('USAGE', `${key} '${value}' is not a size.`, { key, value, hint: `Write a number with a unit, e.g. ${key} 400GB (GB = 1e9 bytes, GiB = 2^30).` }, { cause: e });
+    throw new CellbudgetError(
+      'USAGE',
+      `${key} '${value}' is not a size.`,
+      { key, value, hint: `Write a number with a unit, e.g. ${key} 400GB (GB = 1e9 bytes, GiB = 2^30).` },
+      { cause: e },
+    );
   }
-  if (opts.positive && !(bytes > 0)) throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive size.`, { key, value, hint: `Write e.g. ${key} 400GB.` });
+  if (opts.positive && !(bytes > 0))
+    throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive size.`, { key, value, hint: `Write e.g. ${key} 400GB.` });
   return bytes;
 }
 
@@ -87,7 +96,12 @@ export const positiveSize: ParseValue<number> = (value, key) => parseSize(value,
 /** A duration ("30s", "10m", "1h"; a bare number is seconds) in milliseconds, positive: 0 would end everything at once. */
 export const positiveDuration: ParseValue<number> = (value, key) => {
   const ms = parseDuration(value, key);
-  if (!(ms > 0)) throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive duration.`, { key, value, hint: `Write e.g. ${key} 10m; leave the option out for no limit.` });
+  if (!(ms > 0))
+    throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive duration.`, {
+      key,
+      value,
+      hint: `Write e.g. ${key} 10m; leave the option out for no limit.`,
+    });
   return ms;
 };
 
@@ -98,7 +112,11 @@ export const percent: ParseValue<number> = (value, key) => parsePercent(value, k
 export const scale: ParseValue<number> = (value, key) => {
   const v = Number(value);
   if (value.trim() === '' || !(v > 0 && v <= 1)) {
-    throw new CellbudgetError('USAGE', `${key} '${value}' is not a fraction of full scale in (0, 1].`, { key, value, hint: `Write e.g. ${key} 1 (full size) or ${key} 0.001 (a thousandth of it).` });
+    throw new CellbudgetError('USAGE', `${key} '${value}' is not a fraction of full scale in (0, 1].`, {
+      key,
+      value,
+      hint: `Write e.g. ${key} 1 (full size) or ${key} 0.001 (a thousandth of it).`,
+    });
   }
   return v;
 };
@@ -106,14 +124,16 @@ export const scale: ParseValue<number> = (value, key) => {
 /** A positive integer (runs, jobs). */
 export const positiveInteger: ParseValue<number> = (value, key) => {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1) throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive integer.`, { key, value, hint: `Write e.g. ${key} 3.` });
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new CellbudgetError('USAGE', `${key} '${value}' is not a positive integer.`, { key, value, hint: `Write e.g. ${key} 3.` });
   return n;
 };
 
 /** A finite number. */
 export const number: ParseValue<number> = (value, key) => {
   const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n)) throw new CellbudgetError('USAGE', `${key} expects a number, got '${value}'.`, { key, value, hint: `Pass e.g. ${key} 10.` });
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new CellbudgetError('USAGE', `${key} expects a number, got '${value}'.`, { key, value, hint: `Pass e.g. ${key} 10.` });
   return n;
 };
 
@@ -121,7 +141,9 @@ export const number: ParseValue<number> = (value, key) => {
 export function thresholds(opts: { readonly warn: number; readonly fail: number }): { warn: number; fail: number } {
   const text = (f: number): string => `${Math.round(f * 1e6) / 1e4}%`;
   if (opts.fail < opts.warn) {
-    throw new CellbudgetError('USAGE', `--fail (${text(opts.fail)}) is below --warn (${text(opts.warn)}).`, { hint: 'The fail threshold must be at least the warn threshold, e.g. --warn 5% --fail 10%.' });
+    throw new CellbudgetError('USAGE', `--fail (${text(opts.fail)}) is below --warn (${text(opts.warn)}).`, {
+      hint: 'The fail threshold must be at least the warn threshold, e.g. --warn 5% --fail 10%.',
+    });
   }
   return { warn: opts.warn, fail: opts.fail };
 }

@@ -63,13 +63,20 @@ export function isDocumented(choice: string | undefined): boolean {
 export function readCalibration(file: string | undefined): Calibration {
   if (file === undefined || file === 'measured') return MEASURED_CALIBRATION;
   if (file === 'documented') return DOCUMENTED_CALIBRATION;
-  return parseCalibration(readJsonFile(file, z.unknown(), 'CALIBRATION_INVALID', { what: 'calibration file', hint: 'Give the file `cellbudget calibrate … --out` wrote.' }), file);
+  return parseCalibration(
+    readJsonFile(file, z.unknown(), 'CALIBRATION_INVALID', {
+      what: 'calibration file',
+      hint: 'Give the file `cellbudget calibrate … --out` wrote.',
+    }),
+    file,
+  );
 }
 
 /** What the figures are, in words, for output headers. */
 export function calibrationLabel(file: string | undefined): string {
   if (file === 'documented') return "documented: the original fix's constants (live bytes, no allocator retention) and its documented data";
-  if (file === undefined || file === 'measured') return `measured: ${MEASURED_CALIBRATION.fit?.source ?? 'the shipped ladder fit'} (RSS incl. allocator retention), data as the harness generates it`;
+  if (file === undefined || file === 'measured')
+    return `measured: ${MEASURED_CALIBRATION.fit?.source ?? 'the shipped ladder fit'} (RSS incl. allocator retention), data as the harness generates it`;
   return `calibrated from ${file}, data as the harness generates it`;
 }
 
@@ -122,11 +129,19 @@ export function planJson(name: string, p: Plan): Record<string, unknown> {
 
 function planText(name: string, p: Plan, constantsLabel: string): string {
   const lines: string[] = [];
-  lines.push(`${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale; constants: ${constantsLabel})`);
+  lines.push(
+    `${name}: ${p.given_order.length} dataset(s) in order ${p.given_order.join(' → ')}, primary ${p.primary}, headroom ${Math.round(p.headroom * 100)}% (full scale; constants: ${constantsLabel})`,
+  );
   const star = (st: StrategyPlan, v: string): string => (st.source === 'measured' ? `${v}*` : v);
   lines.push(
     formatTable(
-      p.strategies.map((s) => [s.name, star(s, formatBytes(s.peak_bytes)), star(s, formatBytes(s.final_bytes)), s.peak_step, ...s.fits.map((f) => (f.fits ? 'fits' : 'no'))]),
+      p.strategies.map((s) => [
+        s.name,
+        star(s, formatBytes(s.peak_bytes)),
+        star(s, formatBytes(s.final_bytes)),
+        s.peak_step,
+        ...s.fits.map((f) => (f.fits ? 'fits' : 'no')),
+      ]),
       { head: ['strategy', 'peak', 'final', 'peak at', ...p.nodes.map((n) => formatBytes(n))], indent: '  ' },
     ),
   );
@@ -137,18 +152,33 @@ function planText(name: string, p: Plan, constantsLabel: string): string {
       const m = s.measured!;
       const where = m.executor === 'slurm' ? `Slurm job ${m.job_id ?? '?'} on ${m.node ?? '?'}, ` : '';
       return [
-        [s.name, `peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)} (${where}${m.report}${m.order ? `, order ${m.order.join(' → ')}` : ''})`],
-        ['', `this model predicts ${formatBytes(m.model_peak_bytes)} (${signedPct((m.model_peak_bytes - m.peak_bytes) / m.peak_bytes)}), final ${formatBytes(m.model_final_bytes)} (${signedPct((m.model_final_bytes - m.final_bytes) / m.final_bytes)})`],
-        ...m.earlier.map((e) => ['', `earlier: ${e.source}: ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`]),
+        [
+          s.name,
+          `peak ${formatBytes(m.peak_bytes)} at '${m.peak_step}', final ${formatBytes(m.final_bytes)} (${where}${m.report}${m.order ? `, order ${m.order.join(' → ')}` : ''})`,
+        ],
+        [
+          '',
+          `this model predicts ${formatBytes(m.model_peak_bytes)} (${signedPct((m.model_peak_bytes - m.peak_bytes) / m.peak_bytes)}), final ${formatBytes(m.model_final_bytes)} (${signedPct((m.model_final_bytes - m.final_bytes) / m.final_bytes)})`,
+        ],
+        ...m.earlier.map((e) => [
+          '',
+          `earlier: ${e.source}: ${formatBytes(e.peak_bytes)} (${signedPct(e.peak_error)})${e.final_bytes !== undefined ? `, final ${formatBytes(e.final_bytes)} (${signedPct(e.final_error ?? 0)})` : ''}`,
+        ]),
       ];
     });
     lines.push(formatTable(rows, { indent: '    ' }));
   }
   lines.push('  Best order (lowest peak):');
   const best = p.strategies.map((s) => {
-    const gain = s.saving_bytes > 0 ? `${formatBytes(s.saving_bytes)} lower than the given order (${formatBytes(s.peak_bytes)})` : 'same as the given order';
+    const gain =
+      s.saving_bytes > 0
+        ? `${formatBytes(s.saving_bytes)} lower than the given order (${formatBytes(s.peak_bytes)})`
+        : 'same as the given order';
     const fitsNow = s.best_fits.filter((f, i) => f.fits && !s.fits[i]!.fits).map((f) => formatBytes(f.node_bytes));
-    return [s.name, `${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}${fitsNow.length ? `; now fits ${fitsNow.join(', ')}` : ''}`];
+    return [
+      s.name,
+      `${s.best_order.join(' → ')}: peak ${formatBytes(s.best_peak_bytes)} at ${s.best_peak_step}, ${gain}${fitsNow.length ? `; now fits ${fitsNow.join(', ')}` : ''}`,
+    ];
   });
   lines.push(formatTable(best, { indent: '    ' }));
   const r = p.recommended;
@@ -161,9 +191,13 @@ function planText(name: string, p: Plan, constantsLabel: string): string {
 
 async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: CliContext): Promise<void> {
   if ((scenarioArg === undefined) === (o.dataset.length === 0)) {
-    throw new CellbudgetError('USAGE', scenarioArg === undefined ? 'plan needs a scenario or at least one --dataset.' : 'Give a scenario or --dataset options, not both.', {
-      hint: 'e.g. `cellbudget plan scenarios/original-fix.yaml` or `cellbudget plan --dataset a=132GB --dataset b=132GB`.',
-    });
+    throw new CellbudgetError(
+      'USAGE',
+      scenarioArg === undefined ? 'plan needs a scenario or at least one --dataset.' : 'Give a scenario or --dataset options, not both.',
+      {
+        hint: 'e.g. `cellbudget plan scenarios/original-fix.yaml` or `cellbudget plan --dataset a=132GB --dataset b=132GB`.',
+      },
+    );
   }
   const { nodeMemory: nodes, headroom, strategy: strategies } = o;
   const calibration = readCalibration(o.calibration);
@@ -174,16 +208,27 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
     });
   }
   const inputs: Array<{ name: string; datasets: DatasetModel[]; scenario?: BuiltinScenario }> = [];
-  if (scenarioArg) for (const s of builtinScenarios(scenarioArg)) inputs.push({ name: s.name, datasets: await fullScaleDatasets(s, isDocumented(o.calibration)), scenario: s });
+  if (scenarioArg)
+    for (const s of builtinScenarios(scenarioArg))
+      inputs.push({ name: s.name, datasets: await fullScaleDatasets(s, isDocumented(o.calibration)), scenario: s });
   else inputs.push({ name: 'datasets', datasets: o.dataset.map(datasetFromSpec) });
   if (o.sbatch !== undefined && inputs.length > 1) {
-    throw new CellbudgetError('USAGE', `--sbatch writes one job script, and '${scenarioArg}' holds ${inputs.length} scenarios (${inputs.map((x) => x.name).join(', ')}).`, { key: '--sbatch', hint: 'Plan one scenario file at a time with --sbatch.' });
+    throw new CellbudgetError(
+      'USAGE',
+      `--sbatch writes one job script, and '${scenarioArg}' holds ${inputs.length} scenarios (${inputs.map((x) => x.name).join(', ')}).`,
+      { key: '--sbatch', hint: 'Plan one scenario file at a time with --sbatch.' },
+    );
   }
   const measuredOf = (name: string): FullSizeMeasurement[] => (calibration.full_size ?? []).filter((m) => m.scenario === name);
   const plans = inputs.map(({ name, datasets }) => {
     const names = new Set<string>();
     for (const d of datasets) {
-      if (names.has(d.name)) throw new CellbudgetError('USAGE', `Dataset '${d.name}' is given twice.`, { key: '--dataset', value: d.name, hint: 'Give every dataset its own name.' });
+      if (names.has(d.name))
+        throw new CellbudgetError('USAGE', `Dataset '${d.name}' is given twice.`, {
+          key: '--dataset',
+          value: d.name,
+          hint: 'Give every dataset its own name.',
+        });
       names.add(d.name);
     }
     return {
@@ -199,7 +244,11 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
     };
   });
   if (o.json) {
-    const out = plans.map((x) => ({ ...planJson(x.name, x.plan), calibration: calibrationLabel(o.calibration), constants: calibration.constants }));
+    const out = plans.map((x) => ({
+      ...planJson(x.name, x.plan),
+      calibration: calibrationLabel(o.calibration),
+      constants: calibration.constants,
+    }));
     ctx.io.stdout.write(`${JSON.stringify(out.length === 1 ? out[0] : { plans: out }, null, 2)}\n`);
   } else {
     for (const x of plans) ctx.io.stdout.write(planText(x.name, x.plan, calibrationLabel(o.calibration)));
@@ -225,7 +274,12 @@ async function runPlan(scenarioArg: string | undefined, o: PlanCliOptions, ctx: 
     try {
       await writeAtomic(file, text, { mode: 0o755 });
     } catch (e) {
-      throw new CellbudgetError('OUTPUT_UNWRITABLE', `Cannot write the job script ${file}: ${(e as Error).message}.`, { file, hint: 'Give --sbatch a path in a folder you can write to.' }, { cause: e });
+      throw new CellbudgetError(
+        'OUTPUT_UNWRITABLE',
+        `Cannot write the job script ${file}: ${(e as Error).message}.`,
+        { file, hint: 'Give --sbatch a path in a folder you can write to.' },
+        { cause: e },
+      );
     }
     ctx.io.stderr.write(`Job script written to ${file}: submit it with \`sbatch ${o.sbatch}\`.\n`);
   }
@@ -267,13 +321,20 @@ export function planJobScript(i: JobScriptInput): string {
   const q = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
   const st = i.plan.strategies.find((x) => x.name === (i.strategy ?? i.plan.recommended.strategy));
   if (!st) {
-    throw new CellbudgetError('USAGE', `--strategy ${i.strategy} is not among the planned strategies.`, { key: '--strategy', hint: 'Plan the strategy you want in the job script.' });
+    throw new CellbudgetError('USAGE', `--strategy ${i.strategy} is not among the planned strategies.`, {
+      key: '--strategy',
+      hint: 'Plan the strategy you want in the job script.',
+    });
   }
   const cli = `${q(process.execPath)} ${q(resolve(packageRoot(), 'bin', 'cellbudget.js'))}`;
   const common = [
     `--scale 1`,
     `--strategy ${st.name}`,
-    ...(i.calibrationFile && i.calibrationFile !== 'measured' ? [`--calibration ${q(resolve(i.calibrationFile))}`] : i.calibrationFile === 'measured' ? ['--calibration measured'] : []),
+    ...(i.calibrationFile && i.calibrationFile !== 'measured'
+      ? [`--calibration ${q(resolve(i.calibrationFile))}`]
+      : i.calibrationFile === 'measured'
+        ? ['--calibration measured']
+        : []),
     '--executor local',
   ];
   const site = [
@@ -343,12 +404,25 @@ export const registerPlan: RegisterCommand = (program: Command, ctx: CliContext)
     .command('plan')
     .description('Predict full-scale peak/final memory per strategy, the best dataset order, and the node size to book.')
     .argument('[scenario]', 'scenario file or shipped scenario name')
-    .addOption(repeatedOption('--dataset <spec>', 'NAME=SIZE[,features=N,dtype=float32,control=F,test=F,val=F,obs=B,grouped=F,kept=F,kept_test=F] (repeatable)').default([]))
+    .addOption(
+      repeatedOption(
+        '--dataset <spec>',
+        'NAME=SIZE[,features=N,dtype=float32,control=F,test=F,val=F,obs=B,grouped=F,kept=F,kept_test=F] (repeatable)',
+      ).default([]),
+    )
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
-    .addOption(listOption('--node-memory <sizes>', 'node memory sizes to check; repeatable or comma-separated', positiveSize).default([400e9, 512e9, 1e12], '400GB,512GB,1TB'))
+    .addOption(
+      listOption('--node-memory <sizes>', 'node memory sizes to check; repeatable or comma-separated', positiveSize).default(
+        [400e9, 512e9, 1e12],
+        '400GB,512GB,1TB',
+      ),
+    )
     .addOption(valueOption('--headroom <percent>', 'memory to keep free on the node', percent).default(0.1, '10%'))
     .addOption(strategiesOption('-s, --strategy <names>', 'strategies to plan (default: all); repeatable or comma-separated'))
-    .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit, RSS incl. allocator retention), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
+    .option(
+      '--calibration <name|file>',
+      'runtime constants: measured (default; the shipped ladder fit, RSS incl. allocator retention), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`',
+    )
     .option('--json', 'machine-readable output')
     .option('--sbatch <file>', 'write a ready Slurm job script running the scenario at full size with the planned --mem')
     .option('--sbatch-array', 'with --sbatch: one array task per dataset (sequential, selective, streaming)')

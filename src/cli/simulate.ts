@@ -7,7 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../io/files.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { renderChartPng, slug, timelineSeriesFromRun, timelineSpec, type TimelinePoint, type TimelineSeries } from '../../harness/report/charts.js';
+import {
+  renderChartPng,
+  slug,
+  timelineSeriesFromRun,
+  timelineSpec,
+  type TimelinePoint,
+  type TimelineSeries,
+} from '../../harness/report/charts.js';
 import type { Report, RunRecord } from '../core/report.js';
 import type { BuiltinScenario } from '../../harness/run/scenarios.js';
 import { formatBytes } from '../core/units.js';
@@ -52,11 +59,22 @@ export function predictedSeries(r: SimResult): TimelineSeries {
 }
 
 /** A measured run with the model's figures beside every step. */
-export function withPredictions(report: Report, run: RunRecord, calibration: Calibration, facts: Awaited<ReturnType<typeof fileFacts>>): RunRecord {
+export function withPredictions(
+  report: Report,
+  run: RunRecord,
+  calibration: Calibration,
+  facts: Awaited<ReturnType<typeof fileFacts>>,
+): RunRecord {
   const scenario = scenarioOfRun(report, run);
   if (!scenario || !isStrategyName(run.strategy)) return run;
-  const pred = predictRun({ scenario, scale: run.scale, facts, documented: measuredRealData(run) }, run.strategy, calibration, { steps: run.steps });
-  const steps = run.steps.map((s, i) => ({ ...s, predicted_peak_bytes: pred[i]!.predicted_peak_bytes, predicted_end_bytes: pred[i]!.predicted_end_bytes }));
+  const pred = predictRun({ scenario, scale: run.scale, facts, documented: measuredRealData(run) }, run.strategy, calibration, {
+    steps: run.steps,
+  });
+  const steps = run.steps.map((s, i) => ({
+    ...s,
+    predicted_peak_bytes: pred[i]!.predicted_peak_bytes,
+    predicted_end_bytes: pred[i]!.predicted_end_bytes,
+  }));
   const peak = Math.max(...pred.map((p) => p.predicted_peak_bytes));
   const final = pred[pred.length - 1]?.predicted_end_bytes ?? 0;
   return { ...run, steps, predicted_peak_bytes: peak, predicted_final_bytes: final };
@@ -71,11 +89,18 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
   for (const s of builtinScenarios(arg)) {
     const datasets = await fullScaleDatasets(s, isDocumented(o.calibration));
     const strategies = only ?? s.strategies;
-    const results = strategies.map((name) => simulate(datasets, name, { constants: calibration.constants, ...(o.primary !== undefined ? { primary: o.primary } : {}) }));
+    const results = strategies.map((name) =>
+      simulate(datasets, name, { constants: calibration.constants, ...(o.primary !== undefined ? { primary: o.primary } : {}) }),
+    );
     text.push(`${s.name} (full scale, predicted; constants: ${calibrationLabel(o.calibration)})`);
     for (const r of results) {
       text.push(`  ${r.strategy}: peak ${formatBytes(r.peak_bytes)} at ${r.peak_step}, final ${formatBytes(r.final_bytes)}`);
-      text.push(formatTable(r.steps.map((st) => [st.label, `peak ${formatBytes(st.peak_bytes)}`, `end ${formatBytes(st.end_bytes)}`]), { indent: '    ' }));
+      text.push(
+        formatTable(
+          r.steps.map((st) => [st.label, `peak ${formatBytes(st.peak_bytes)}`, `end ${formatBytes(st.end_bytes)}`]),
+          { indent: '    ' },
+        ),
+      );
     }
     const entry: Record<string, unknown> = {
       scenario: s.name,
@@ -89,13 +114,22 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
         peak_bytes: Math.round(r.peak_bytes),
         final_bytes: Math.round(r.final_bytes),
         peak_step: r.peak_step,
-        steps: r.steps.map((st) => ({ dataset: st.dataset, name: st.name, label: st.label, peak_bytes: Math.round(st.peak_bytes), end_bytes: Math.round(st.end_bytes), live_bytes: Math.round(st.live_bytes) })),
+        steps: r.steps.map((st) => ({
+          dataset: st.dataset,
+          name: st.name,
+          label: st.label,
+          peak_bytes: Math.round(st.peak_bytes),
+          end_bytes: Math.round(st.end_bytes),
+          live_bytes: Math.round(st.live_bytes),
+        })),
       })),
     };
     let measured: RunRecord[] = [];
     if (report) {
       const facts = await fileFacts(s);
-      measured = report.runs.filter((r) => r.scenario === s.name && r.status === 'ok').map((r) => withPredictions(report, r, calibration, facts));
+      measured = report.runs
+        .filter((r) => r.scenario === s.name && r.status === 'ok')
+        .map((r) => withPredictions(report, r, calibration, facts));
       entry['measured_vs_predicted'] = measured.map((r) => ({
         strategy: r.strategy,
         scale: r.scale,
@@ -105,7 +139,13 @@ async function runSimulate(arg: string, o: SimulateOptions, ctx: CliContext): Pr
         predicted_final_bytes: r.predicted_final_bytes,
         peak_error: relErr(r.predicted_peak_bytes, r.peak_bytes),
         final_error: relErr(r.predicted_final_bytes, r.final_bytes),
-        steps: r.steps.map((st) => ({ label: st.label, peak_bytes: st.peak_bytes, predicted_peak_bytes: st.predicted_peak_bytes, end_bytes: st.end_bytes, predicted_end_bytes: st.predicted_end_bytes })),
+        steps: r.steps.map((st) => ({
+          label: st.label,
+          peak_bytes: st.peak_bytes,
+          predicted_peak_bytes: st.predicted_peak_bytes,
+          end_bytes: st.end_bytes,
+          predicted_end_bytes: st.predicted_end_bytes,
+        })),
       }));
       for (const r of measured) {
         text.push(
@@ -133,7 +173,12 @@ function pct(x: number | null): string {
   return x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 }
 
-async function writeCharts(dir: string, s: BuiltinScenario, results: readonly SimResult[], measured: readonly RunRecord[]): Promise<string[]> {
+async function writeCharts(
+  dir: string,
+  s: BuiltinScenario,
+  results: readonly SimResult[],
+  measured: readonly RunRecord[],
+): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
   const budgets = [
@@ -141,7 +186,13 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
     ...(s.budgets.finalBytes !== undefined ? [{ metric: 'final' as const, limit_bytes: s.budgets.finalBytes }] : []),
   ];
   const predicted = timelineSpec(
-    { title: `${s.name}: predicted memory per step (full scale)`, scale: 1, series: results.map(predictedSeries), budgets, x_label: 'step (one unit per step; a prediction has no time axis)' },
+    {
+      title: `${s.name}: predicted memory per step (full scale)`,
+      scale: 1,
+      series: results.map(predictedSeries),
+      budgets,
+      x_label: 'step (one unit per step; a prediction has no time axis)',
+    },
     `${slug(s.name)}-predicted`,
   );
   const path = join(dir, `${slug(s.name)}-predicted.png`);
@@ -149,7 +200,13 @@ async function writeCharts(dir: string, s: BuiltinScenario, results: readonly Si
   written.push(path);
   for (const run of measured) {
     const spec = timelineSpec(
-      { title: `${s.name} / ${run.strategy}: measured vs predicted`, subtitle: `measured at scale ${run.scale}${run.projected?.method === 'ladder' ? ' and below, projected to full scale per step' : ''}`, scale: run.scale, series: timelineSeriesFromRun(run), budgets },
+      {
+        title: `${s.name} / ${run.strategy}: measured vs predicted`,
+        subtitle: `measured at scale ${run.scale}${run.projected?.method === 'ladder' ? ' and below, projected to full scale per step' : ''}`,
+        scale: run.scale,
+        series: timelineSeriesFromRun(run),
+        budgets,
+      },
       `${slug(s.name)}-${run.strategy}-overlay`,
     );
     const p = join(dir, `${slug(s.name)}-${run.strategy}-overlay.png`);
@@ -167,8 +224,13 @@ export const registerSimulate: RegisterCommand = (program: Command, ctx: CliCont
     .option('--json', 'machine-readable output')
     .option('--out <dir>', 'write simulation.json and PNG charts here')
     .option('--report <file>', 'report.json of measured runs to overlay')
-    .option('--calibration <name|file>', 'runtime constants: measured (default; the shipped ladder fit), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`')
-    .addOption(strategiesOption('-s, --strategy <names>', 'strategies to simulate (default: the scenario’s); repeatable or comma-separated'))
+    .option(
+      '--calibration <name|file>',
+      'runtime constants: measured (default; the shipped ladder fit), documented (the original fix’s constants and data), or a file from `cellbudget calibrate`',
+    )
+    .addOption(
+      strategiesOption('-s, --strategy <names>', 'strategies to simulate (default: the scenario’s); repeatable or comma-separated'),
+    )
     .option('--primary <name>', 'the dataset that keeps train/val/test (default: the first)')
     .action(async (scenario: string, o: SimulateOptions) => runSimulate(scenario, o, ctx));
 };

@@ -101,7 +101,13 @@ export interface SharedCopy {
  * second half of the rows (and, for later, the digests of `helperSplits`) and copy the first
  * half here. Then call `digestShared`.
  */
-export function fillShared(helper: CopyHelper, layout: CopyLayout, region: DirectRegion, jobs: readonly DigestJob[], helperSplits: readonly Split[]): SharedCopy {
+export function fillShared(
+  helper: CopyHelper,
+  layout: CopyLayout,
+  region: DirectRegion,
+  jobs: readonly DigestJob[],
+  helperSplits: readonly Split[],
+): SharedCopy {
   const rows = new Int32Array(new SharedArrayBuffer(4 * layout.poolOf.length));
   for (let d = 0; d < rows.length; d++) rows[d] = layout.rowsOf(d);
   const sync = new Int32Array(new SharedArrayBuffer(8));
@@ -125,9 +131,23 @@ export function fillShared(helper: CopyHelper, layout: CopyLayout, region: Direc
     sync,
   };
   const started = performance.now();
-  const theirs: CopySide = { ...common, from: mid, to, at: cursorsAt(layout, mid, copyCursors(layout, shared(layout.elemAt.length))), digests: jobs.filter((j) => helperSplits.includes(j.split)), role: 1 };
+  const theirs: CopySide = {
+    ...common,
+    from: mid,
+    to,
+    at: cursorsAt(layout, mid, copyCursors(layout, shared(layout.elemAt.length))),
+    digests: jobs.filter((j) => helperSplits.includes(j.split)),
+    role: 1,
+  };
   helper.worker.postMessage(theirs);
-  const mine: CopySide = { ...common, from, to: mid, at: copyCursors(layout), digests: jobs.filter((j) => !helperSplits.includes(j.split)), role: 0 };
+  const mine: CopySide = {
+    ...common,
+    from,
+    to: mid,
+    at: copyCursors(layout),
+    digests: jobs.filter((j) => !helperSplits.includes(j.split)),
+    role: 0,
+  };
   try {
     fillSide(mine);
   } catch (e) {
@@ -180,4 +200,3 @@ function awaitHelper(helper: CopyHelper, region: DirectRegion, patienceMs: numbe
   if (!reply?.digests) throw new Error('the split helper thread ended without an answer');
   return reply.digests;
 }
-

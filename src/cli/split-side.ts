@@ -83,10 +83,14 @@ function fillRows(side: CopySide): void {
         done += n;
       }
       if (done !== want) {
-        throw new CellbudgetError('FILE_TRUNCATED', `${side.region.file} ended while rows ${a}..${b} of the representation were read: ${want - done} bytes are missing.`, {
-          file: side.region.file,
-          hint: 'The file was cut short or changed while it was read; copy it again.',
-        });
+        throw new CellbudgetError(
+          'FILE_TRUNCATED',
+          `${side.region.file} ended while rows ${a}..${b} of the representation were read: ${want - done} bytes are missing.`,
+          {
+            file: side.region.file,
+            hint: 'The file was cut short or changed while it was read; copy it again.',
+          },
+        );
       }
       scatterRows(side, window, a, b, side.at);
     }
@@ -101,11 +105,20 @@ export function digestSide(side: CopySide, patienceMs = Infinity): Record<string
   const deadline = Date.now() + patienceMs;
   while (Atomics.load(side.sync, other) === 0) {
     // A thread that died cannot say so: give up on it after far longer than its share takes.
-    if (Date.now() > deadline) throw new Error(`the other thread of split --digest did not finish its rows within ${Math.round(patienceMs / 1000)} s`);
+    if (Date.now() > deadline)
+      throw new Error(`the other thread of split --digest did not finish its rows within ${Math.round(patienceMs / 1000)} s`);
     Atomics.wait(side.sync, other, 0, 1000);
   }
   if (Atomics.load(side.sync, other) === FILL_FAILED) return null;
-  const layout = { nSrc: side.nSrc, dtype: side.dtype, cols: side.cols, pools: side.pools, poolOf: side.poolOf, elemAt: side.elemAt, rowsOf: (d: number) => side.rows[d]! };
+  const layout = {
+    nSrc: side.nSrc,
+    dtype: side.dtype,
+    cols: side.cols,
+    pools: side.pools,
+    poolOf: side.poolOf,
+    elemAt: side.elemAt,
+    rowsOf: (d: number) => side.rows[d]!,
+  };
   const out: Record<string, SplitDigest> = {};
   for (const j of side.digests) out[j.split] = digestPooled(layout, j.tgt, j.src);
   return out;
@@ -125,7 +138,9 @@ export function serveCopyHelper(port: MessagePort, done: Int32Array, side: CopyS
     reply = { digests: digestSide(side) ?? {} };
   } catch (e) {
     // A CellbudgetError's message already ends with its hint.
-    reply = isCellbudgetError(e) ? { error: { code: e.code, message: e.message } } : { error: { message: e instanceof Error ? e.message : String(e) } };
+    reply = isCellbudgetError(e)
+      ? { error: { code: e.code, message: e.message } }
+      : { error: { message: e instanceof Error ? e.message : String(e) } };
   }
   port.postMessage(reply);
   Atomics.store(done, 1, 1);

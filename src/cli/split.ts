@@ -22,8 +22,12 @@ import type { DigestJob } from './split-copy.js';
 
 /** Read CONFIG.json: the golden files' `config` shape, or a golden file itself (its `config` is used). */
 export function readPipelineConfig(path: string): PipelineConfig {
-  let json = readJsonFile(path, z.unknown(), 'CONFIG_INVALID', { what: 'config file', hint: 'Pass the path of a JSON file with the DataManager and split settings.' });
-  if (typeof json === 'object' && json !== null && !('dist_flag_key' in json) && 'config' in json) json = (json as { config: unknown }).config;
+  let json = readJsonFile(path, z.unknown(), 'CONFIG_INVALID', {
+    what: 'config file',
+    hint: 'Pass the path of a JSON file with the DataManager and split settings.',
+  });
+  if (typeof json === 'object' && json !== null && !('dist_flag_key' in json) && 'config' in json)
+    json = (json as { config: unknown }).config;
   return parsePipelineConfig(json, path);
 }
 
@@ -99,7 +103,9 @@ export function runSplit(src: DatasetSource, config: PipelineConfig, opts: Split
       // The helper hashes the split with the most target cells; this thread the other two.
       const cells = (s: Split): number => cellsOf(plan, assignment.tgt[s], new Int32Array()).tgtCells;
       const largest = SPLITS.reduce((a, b) => (cells(b) > cells(a) ? b : a));
-      const shared = stage('materialize', () => fillShared(h, layoutCopy(plan, r, undefined, { pools, shared: true, oneBuffer: true }), r, jobs, [largest]));
+      const shared = stage('materialize', () =>
+        fillShared(h, layoutCopy(plan, r, undefined, { pools, shared: true, oneBuffer: true }), r, jobs, [largest]),
+      );
       const digests = stage('digest', () => digestShared(shared));
       return { plan, assignment, digests: { digests, threads: 2 } };
     }
@@ -129,26 +135,40 @@ function cellsOf(plan: GroupPlan, tgt: Int32Array, src: Int32Array): { tgtCells:
 
 function summary(file: string, config: PipelineConfig, plan: GroupPlan, a: SplitAssignment, d: SplitDigests | null): string {
   const lines: string[] = [];
-  const ctl = Object.entries(plan.controlValue).map(([k, v]) => `${k}=${fmtLabel(v)}`).join(', ');
+  const ctl = Object.entries(plan.controlValue)
+    .map(([k, v]) => `${k}=${fmtLabel(v)}`)
+    .join(', ');
   lines.push(`${file}: ${plan.nObs} cells`);
   lines.push(`  sources (${plan.srcKeys.join(', ')}): ${nSrc(plan)}, ${plan.srcRows.length} control cells`);
   lines.push(`  targets (${[...plan.srcKeys, ...plan.tgtKeys].join(', ')}): ${nTgt(plan)}, ${plan.tgtRows.length} perturbed cells`);
   lines.push(`  control value: ${ctl}`);
   if (plan.droppedCells > 0) lines.push(`  cells with a missing key value (in no distribution): ${plan.droppedCells}`);
   const { ratios, random_state, split_by } = config.split;
-  lines.push(`split by (${split_by.join(', ')}): ${a.tuples.length} unique tuples, ratios ${ratios.join('/')}, random_state ${random_state}`);
+  lines.push(
+    `split by (${split_by.join(', ')}): ${a.tuples.length} unique tuples, ratios ${ratios.join('/')}, random_state ${random_state}`,
+  );
   const forced = a.forced.reduce((n, f) => n + f, 0);
   if (forced > 0) lines.push(`  forced into train: ${forced} tuple(s)`);
   const perSplit = SPLITS.map((s) => {
     const c = cellsOf(plan, a.tgt[s], a.src[s]);
     const digest = d ? [formatBytes(d.digests[s].bytes), `sha256 ${d.digests[s].sha256.slice(0, 16)}`] : [];
-    return [s, `${a.sizes[s]} tuples`, `${a.tgt[s].length} targets`, `${a.src[s].length} sources`, `${c.tgtCells} target cells`, `${c.srcCells} source cells`, ...digest];
+    return [
+      s,
+      `${a.sizes[s]} tuples`,
+      `${a.tgt[s].length} targets`,
+      `${a.src[s].length} sources`,
+      `${c.tgtCells} target cells`,
+      `${c.srcCells} source cells`,
+      ...digest,
+    ];
   });
   lines.push(formatTable(perSplit, { indent: '  ', align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] }));
   if (d) lines.push(`  (every distribution copied and hashed on ${d.threads === 2 ? 'two threads' : 'one thread'})`);
   const MAX = 12;
   for (const s of SPLITS) {
-    const tuples = a.tuples.filter((_, i) => a.tupleSplit[i] === s).map((t) => (t.length === 1 ? fmtLabel(t[0]!) : `(${t.map(fmtLabel).join(', ')})`));
+    const tuples = a.tuples
+      .filter((_, i) => a.tupleSplit[i] === s)
+      .map((t) => (t.length === 1 ? fmtLabel(t[0]!) : `(${t.map(fmtLabel).join(', ')})`));
     lines.push(`  ${s}: ${tuples.slice(0, MAX).join(', ')}${tuples.length > MAX ? `, ... (${tuples.length - MAX} more)` : ''}`);
   }
   return lines.join('\n') + '\n';
@@ -158,21 +178,42 @@ function summary(file: string, config: PipelineConfig, plan: GroupPlan, a: Split
 export const registerSplit: RegisterCommand = (program, ctx) => {
   program
     .command('split')
-    .description('Group an .h5ad file into source/target distributions and split them like the reference pipeline; print the split manifest')
+    .description(
+      'Group an .h5ad file into source/target distributions and split them like the reference pipeline; print the split manifest',
+    )
     .argument('<file>', 'the .h5ad file')
-    .requiredOption('--config <config.json>', 'DataManager + split settings (the golden files\' "config" shape; a golden file itself also works)')
+    .requiredOption(
+      '--config <config.json>',
+      'DataManager + split settings (the golden files\' "config" shape; a golden file itself also works)',
+    )
     .option('--rows', 'include src_rows / tgt_rows (row positions of every distribution) in the manifest')
     .option('--json', 'print the manifest as JSON (the fields of the golden files\' "expected")')
-    .option('--digest', 'also copy the distributions out of the representation and print each split\'s bytes and SHA-256 (adds "digests" to --json)')
-    .addOption(choiceOption('--threads <n>', `threads for --digest's copy and hashing (default: 2 when the representation is uncompressed, contiguous and at least ${formatBytes(HELPER_MIN_BYTES)}, else 1); the digests are the same`, ['1', '2'] as const, 'a thread count'))
+    .option(
+      '--digest',
+      'also copy the distributions out of the representation and print each split\'s bytes and SHA-256 (adds "digests" to --json)',
+    )
+    .addOption(
+      choiceOption(
+        '--threads <n>',
+        `threads for --digest's copy and hashing (default: 2 when the representation is uncompressed, contiguous and at least ${formatBytes(HELPER_MIN_BYTES)}, else 1); the digests are the same`,
+        ['1', '2'] as const,
+        'a thread count',
+      ),
+    )
     .action(async (file: string, opts: { config: string; rows?: boolean; json?: boolean; digest?: boolean; threads?: '1' | '2' }) => {
       const config = readPipelineConfig(opts.config);
       await h5Ready();
       withH5ad(file, (src) => {
-        const { plan, assignment: a, digests: d } = runSplit(src, config, { digest: opts.digest === true, ...(opts.threads ? { threads: opts.threads === '1' ? 1 : 2 } : {}) });
+        const {
+          plan,
+          assignment: a,
+          digests: d,
+        } = runSplit(src, config, { digest: opts.digest === true, ...(opts.threads ? { threads: opts.threads === '1' ? 1 : 2 } : {}) });
         for (const w of a.warnings) ctx.io.stderr.write(`cellbudget: warning: ${w}\n`);
         if (opts.threads === '2' && d?.threads === 1) {
-          ctx.io.stderr.write(`cellbudget: note: ${config.data_location.join('/')} in ${file} was copied on one thread: two threads need a matrix they can read straight from the file (uncompressed, contiguous, float) and a helper thread that starts; the digests are the same.\n`);
+          ctx.io.stderr.write(
+            `cellbudget: note: ${config.data_location.join('/')} in ${file} was copied on one thread: two threads need a matrix they can read straight from the file (uncompressed, contiguous, float) and a helper thread that starts; the digests are the same.\n`,
+          );
         }
         if (opts.json) {
           const manifest = buildManifest(plan, a, { rows: opts.rows === true });

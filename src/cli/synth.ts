@@ -50,16 +50,23 @@ export const registerSynth: RegisterCommand = (program, ctx) => {
     .addOption(valueOption('--cells <n>', 'number of cells', number))
     .option(
       '--size <bytes>',
-      "target in-memory size of the representation, e.g. 132MB (GB = 1e9, GiB = 2^30): cells = floor(size / (features x itemsize)) for dense; for CSR, size counts data + int32 indices + int64 indptr. Not the file size",
+      'target in-memory size of the representation, e.g. 132MB (GB = 1e9, GiB = 2^30): cells = floor(size / (features x itemsize)) for dense; for CSR, size counts data + int32 indices + int64 indptr. Not the file size',
     )
     .addOption(valueOption('--features <n>', 'columns of the representation', number).default(d.features))
     .addOption(valueOption('--cell-lines <n>', 'number of cell lines', number).default(d.cellLines))
     .addOption(valueOption('--drugs <n>', 'number of drugs, not counting the control drug', number).default(d.drugs))
-    .addOption(listOption('--doses <list>', 'doses every drug is given at (controls get 0); comma-separated', number).default(d.doses, d.doses.join(',')))
+    .addOption(
+      listOption('--doses <list>', 'doses every drug is given at (controls get 0); comma-separated', number).default(
+        d.doses,
+        d.doses.join(','),
+      ),
+    )
     .addOption(valueOption('--control-fraction <f>', 'fraction of control cells, in [0, 1)', number).default(d.controlFraction))
     .option('--control-drug <name>', 'label of the control drug', d.controlDrug)
     .addOption(choiceOption('--dtype <dtype>', 'element type of the representation', ['float32', 'float64'], 'a dtype').default(d.dtype))
-    .addOption(choiceOption('--compression <c>', 'HDF5 filter of the representation', ['gzip', 'none'], 'a compression').default(d.compression))
+    .addOption(
+      choiceOption('--compression <c>', 'HDF5 filter of the representation', ['gzip', 'none'], 'a compression').default(d.compression),
+    )
     .addOption(valueOption('--gzip-level <n>', 'gzip level 0-9', number).default(d.gzipLevel))
     .addOption(valueOption('--chunk-rows <n>', 'rows per HDF5 chunk (default: about 1 MiB per chunk)', number))
     .addOption(choiceOption('--location <loc>', 'where the representation goes', ['obsm/X_pca', 'X'], 'a location').default(d.dataLocation))
@@ -76,7 +83,11 @@ export const registerSynth: RegisterCommand = (program, ctx) => {
         if (!interactive) return;
         if (bar === null && p.phase !== 'done') {
           bar = new cliProgress.SingleBar(
-            { format: 'synth [{bar}] {percentage}% | {value}/{total} rows | {eta_formatted} left', stream: ctx.io.stderr as NodeJS.WritableStream, hideCursor: true },
+            {
+              format: 'synth [{bar}] {percentage}% | {value}/{total} rows | {eta_formatted} left',
+              stream: ctx.io.stderr as NodeJS.WritableStream,
+              hideCursor: true,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(p.rows, 0);

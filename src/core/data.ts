@@ -14,11 +14,23 @@ export type CodeArray = Int8Array | Int16Array | Int32Array;
 export type Label = string | number | boolean;
 
 export type ObsColumn =
-  | { readonly kind: 'categorical'; readonly name: string; readonly codes: CodeArray; readonly categories: readonly Label[]; readonly ordered: boolean }
+  | {
+      readonly kind: 'categorical';
+      readonly name: string;
+      readonly codes: CodeArray;
+      readonly categories: readonly Label[];
+      readonly ordered: boolean;
+    }
   | { readonly kind: 'boolean'; readonly name: string; readonly values: Uint8Array }
   | { readonly kind: 'numeric'; readonly name: string; readonly dtype: string; readonly values: NumericArray }
   | { readonly kind: 'string'; readonly name: string; readonly values: readonly string[] }
-  | { readonly kind: 'nullable-integer'; readonly name: string; readonly dtype: string; readonly values: NumericArray; readonly mask: Uint8Array }
+  | {
+      readonly kind: 'nullable-integer';
+      readonly name: string;
+      readonly dtype: string;
+      readonly values: NumericArray;
+      readonly mask: Uint8Array;
+    }
   | { readonly kind: 'nullable-boolean'; readonly name: string; readonly values: Uint8Array; readonly mask: Uint8Array }
   | { readonly kind: 'nullable-string'; readonly name: string; readonly values: readonly string[]; readonly mask: Uint8Array };
 

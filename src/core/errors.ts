@@ -95,6 +95,9 @@ export class CellbudgetError extends Error {
 export function isCellbudgetError(e: unknown): e is CellbudgetError {
   return (
     e instanceof CellbudgetError ||
-    (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'CellbudgetError' && typeof (e as { code?: unknown }).code === 'string')
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { name?: unknown }).name === 'CellbudgetError' &&
+      typeof (e as { code?: unknown }).code === 'string')
   );
 }

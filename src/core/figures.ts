@@ -29,7 +29,6 @@ export function relativeError(predicted: number, measured: number): number | und
   return measured === 0 ? undefined : (predicted - measured) / Math.abs(measured);
 }
 
-
 /**
  * The distinct warnings of each scenario's runs (`<dataset>: <text>`), in report order: a
  * dataset's split warns alike for every strategy and rung, and is said once per scenario.

@@ -22,7 +22,8 @@ export interface MethodText {
 }
 
 const CHILD_BASELINE = "the child's idle RSS";
-const CHILD_BASELINE_DETAIL = "Every figure is net of the child's idle RSS, taken after start-up, module loading, a warm-up and forced GCs (the runtime, its modules, the warmed-up young generation and WebAssembly heap).";
+const CHILD_BASELINE_DETAIL =
+  "Every figure is net of the child's idle RSS, taken after start-up, module loading, a warm-up and forced GCs (the runtime, its modules, the warmed-up young generation and WebAssembly heap).";
 
 /** Every method's words. `ingested-log` and `kernel-hwm-command` come from outside the process, so their baselines differ. */
 export const METHOD_TEXT: Readonly<Record<MeasureMethod, MethodText>> = {
@@ -33,7 +34,8 @@ export const METHOD_TEXT: Readonly<Record<MeasureMethod, MethodText>> = {
     line: 'RSS sampled every ~10 ms',
     baseline: CHILD_BASELINE,
     explanation:
-      'Linux kernel high-water mark: at each step start the harness writes 5 to /proc/<pid>/clear_refs, which resets VmHWM to the current RSS; at the step end it reads VmHWM from /proc/<pid>/status. The kernel raises the mark before memory is released, so short spikes that sampling would miss are counted. The timeline line is RSS sampled every ~10 ms. ' + CHILD_BASELINE_DETAIL,
+      'Linux kernel high-water mark: at each step start the harness writes 5 to /proc/<pid>/clear_refs, which resets VmHWM to the current RSS; at the step end it reads VmHWM from /proc/<pid>/status. The kernel raises the mark before memory is released, so short spikes that sampling would miss are counted. The timeline line is RSS sampled every ~10 ms. ' +
+      CHILD_BASELINE_DETAIL,
   },
   'sampled-rss': {
     name: 'RSS sampled every ~10 ms (shorter spikes can be missed)',
@@ -42,7 +44,8 @@ export const METHOD_TEXT: Readonly<Record<MeasureMethod, MethodText>> = {
     line: 'RSS sampled every ~10 ms',
     baseline: CHILD_BASELINE,
     explanation:
-      'RSS sampled every ~10 ms (no kernel high-water mark on this system). Spikes shorter than the sampling interval can be missed, so peaks are lower bounds. ' + CHILD_BASELINE_DETAIL,
+      'RSS sampled every ~10 ms (no kernel high-water mark on this system). Spikes shorter than the sampling interval can be missed, so peaks are lower bounds. ' +
+      CHILD_BASELINE_DETAIL,
   },
   'kernel-hwm-command': {
     name: "the command's kernel high-water mark (VmHWM, children summed: an upper bound)",

@@ -281,7 +281,9 @@ export type Report = z.infer<typeof reportSchema>;
 export const calibrationReportSchema = z.object({
   note: opt(z.string()),
   created: opt(z.string()),
-  scenarios: z.array(scenarioSummarySchema.pick({ name: true, scale: true, definition: true, expanded: true, family: true, n_datasets: true })),
+  scenarios: z.array(
+    scenarioSummarySchema.pick({ name: true, scale: true, definition: true, expanded: true, family: true, n_datasets: true }),
+  ),
   runs: z.array(
     z.object({
       scenario: z.string(),
@@ -297,7 +299,11 @@ export const calibrationReportSchema = z.object({
           projected: opt(projectionSchema.pick({ peak_bytes: true, final_bytes: true })),
         }),
       ),
-      ladder: opt(z.object({ rungs: z.array(z.object({ scale: num, status: runStatus, steps: z.array(z.object({ peak_bytes: num, end_bytes: num })) })) })),
+      ladder: opt(
+        z.object({
+          rungs: z.array(z.object({ scale: num, status: runStatus, steps: z.array(z.object({ peak_bytes: num, end_bytes: num })) })),
+        }),
+      ),
       projected: opt(projectionSchema.pick({ method: true, peak_bytes: true, final_bytes: true, scales: true })),
       predicted_peak_bytes: opt(num),
       predicted_final_bytes: opt(num),
@@ -313,4 +319,3 @@ export type CalibrationReport = z.infer<typeof calibrationReportSchema>;
 export function calibrationView(report: unknown): CalibrationReport {
   return calibrationReportSchema.parse(report);
 }
-

@@ -100,7 +100,11 @@ let respawning: Promise<void> | null = null;
 // TypeScript's lib here (no DOM) declares little of WebAssembly: the three calls used, typed.
 type WasmModule = object;
 type WasmInstance = object;
-const Wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule>; Instance: new (m: WasmModule, imports: object) => WasmInstance } }).WebAssembly;
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule>; Instance: new (m: WasmModule, imports: object) => WasmInstance };
+  }
+).WebAssembly;
 
 /**
  * What the build wrote beside this module (scripts/extract-h5wasm.mjs) from the h5wasm
@@ -112,7 +116,12 @@ function prebuiltFiles(factoryUrl: string): { wasm: string; glue: string } | nul
     const here = dirname(fileURLToPath(import.meta.url));
     const dir = [here, resolve(here, '..', '..', 'dist', 'src', 'h5ad')].find((d) => existsSync(join(d, 'h5wasm.json')));
     if (dir === undefined) return null;
-    const meta = JSON.parse(readFileSync(join(dir, 'h5wasm.json'), 'utf8')) as { h5wasm?: string; source_bytes?: number; wasm_bytes?: number; glue_bytes?: number };
+    const meta = JSON.parse(readFileSync(join(dir, 'h5wasm.json'), 'utf8')) as {
+      h5wasm?: string;
+      source_bytes?: number;
+      wasm_bytes?: number;
+      glue_bytes?: number;
+    };
     const source = fileURLToPath(factoryUrl);
     const pkg = JSON.parse(readFileSync(resolve(dirname(source), '..', '..', 'package.json'), 'utf8')) as { version?: string };
     if (meta.h5wasm !== pkg.version || meta.source_bytes !== statSync(source).size) return null;
@@ -354,23 +363,39 @@ export function inspectSuperblock(path: string): { abs: string; superblock: Supe
   try {
     const st = statSync(abs);
     if (!st.isFile()) {
-      throw new CellbudgetError('FILE_NOT_FOUND', `${path} is not a regular file.`, { file: path, hint: 'Pass the path of an .h5ad file.' });
+      throw new CellbudgetError('FILE_NOT_FOUND', `${path} is not a regular file.`, {
+        file: path,
+        hint: 'Pass the path of an .h5ad file.',
+      });
     }
     size = st.size;
   } catch (e) {
     if (isCellbudgetError(e)) throw e;
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CellbudgetError('FILE_NOT_FOUND', `File not found: ${path}.`, { file: path, hint: 'Check the path (relative paths are resolved from the current directory).' });
+      throw new CellbudgetError('FILE_NOT_FOUND', `File not found: ${path}.`, {
+        file: path,
+        hint: 'Check the path (relative paths are resolved from the current directory).',
+      });
     }
-    throw new CellbudgetError('FILE_UNREADABLE', `Cannot read ${path}: ${(e as Error).message}.`, { file: path, hint: 'Check its permissions.' }, { cause: e });
+    throw new CellbudgetError(
+      'FILE_UNREADABLE',
+      `Cannot read ${path}: ${(e as Error).message}.`,
+      { file: path, hint: 'Check its permissions.' },
+      { cause: e },
+    );
   }
   let superblock: SuperblockInfo = { base: 0, offsetSize: 8, lengthSize: 8 };
   let fd: number;
   try {
     fd = openSync(abs, 'r');
   } catch (e) {
-    throw new CellbudgetError('FILE_UNREADABLE', `Cannot open ${path}: ${(e as Error).message}.`, { file: path, hint: 'Check its permissions.' }, { cause: e });
+    throw new CellbudgetError(
+      'FILE_UNREADABLE',
+      `Cannot open ${path}: ${(e as Error).message}.`,
+      { file: path, hint: 'Check its permissions.' },
+      { cause: e },
+    );
   }
   try {
     let base = -1;
@@ -411,10 +436,14 @@ export function inspectSuperblock(path: string): { abs: string; superblock: Supe
       baseOffset = 12;
       eofOffset = 12 + 2 * (offsetSize ?? 0);
     } else {
-      throw new CellbudgetError('FILE_UNREADABLE', `${path} has an HDF5 superblock of unknown version ${String(version)}: corrupt or written by an unsupported HDF5.`, {
-        file: path,
-        hint: 'Re-export the file with anndata or h5py.',
-      });
+      throw new CellbudgetError(
+        'FILE_UNREADABLE',
+        `${path} has an HDF5 superblock of unknown version ${String(version)}: corrupt or written by an unsupported HDF5.`,
+        {
+          file: path,
+          hint: 'Re-export the file with anndata or h5py.',
+        },
+      );
     }
     if (offsetSize !== 2 && offsetSize !== 4 && offsetSize !== 8) {
       throw new CellbudgetError('FILE_UNREADABLE', `${path} has a corrupt HDF5 superblock (offset size ${String(offsetSize)}).`, {
@@ -427,10 +456,14 @@ export function inspectSuperblock(path: string): { abs: string; superblock: Supe
     superblock = { base: baseAddr, offsetSize, lengthSize };
     const eof = readUint(sb, eofOffset, offsetSize);
     if (eof === null) {
-      throw new CellbudgetError('FILE_TRUNCATED', `${path} is incomplete: its HDF5 superblock records no end of file (it was not closed after writing).`, {
-        file: path,
-        hint: 'Write the file again and let the writer finish.',
-      });
+      throw new CellbudgetError(
+        'FILE_TRUNCATED',
+        `${path} is incomplete: its HDF5 superblock records no end of file (it was not closed after writing).`,
+        {
+          file: path,
+          hint: 'Write the file again and let the writer finish.',
+        },
+      );
     }
     const needed = baseAddr + eof;
     if (size < needed) {
@@ -491,16 +524,24 @@ export class H5File {
   static open(path: string): H5File {
     const { abs, superblock } = inspectSuperblock(path);
     if (poisoned !== null) {
-      throw new CellbudgetError('FILE_UNREADABLE', `Cannot open ${path} yet: the HDF5 library is restarting after it aborted on a corrupt file.`, {
-        file: path,
-        hint: 'Await h5Ready() before opening another file.',
-      });
+      throw new CellbudgetError(
+        'FILE_UNREADABLE',
+        `Cannot open ${path} yet: the HDF5 library is restarting after it aborted on a corrupt file.`,
+        {
+          file: path,
+          hint: 'Await h5Ready() before opening another file.',
+        },
+      );
     }
     const lib = h5lib();
     const fid = guard(lib, path, '/', 'opening the file', () => lib.open(abs, lib.H5F_ACC_RDONLY, false, -1, -1), 'FILE_UNREADABLE');
     if (!(BigInt(fid) > 0n)) {
       const reason = takeHdf5Reason();
-      throw new CellbudgetError('FILE_UNREADABLE', `HDF5 could not open ${path}${reason ? ` (${reason})` : ''}: its structure is damaged.`, { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' });
+      throw new CellbudgetError(
+        'FILE_UNREADABLE',
+        `HDF5 could not open ${path}${reason ? ` (${reason})` : ''}: its structure is damaged.`,
+        { file: path, hint: 'The file may be corrupt; open it with h5py to check, or re-export it.' },
+      );
     }
     return new H5File(path, lib, BigInt(fid), abs, superblock);
   }
@@ -598,16 +639,26 @@ export class H5File {
     if (!meta.shape) return null;
     const nbytes = meta.size * meta.total_size;
     if (nbytes > 64 * 1024 * 1024) {
-      throw new CellbudgetError('H5AD_INVALID', `Attribute '${name}' of '${path}' in ${this.path} claims ${nbytes} bytes.`, { file: this.path, key, hint: 'The file is probably corrupt.' });
+      throw new CellbudgetError('H5AD_INVALID', `Attribute '${name}' of '${path}' in ${this.path} claims ${nbytes} bytes.`, {
+        file: this.path,
+        key,
+        hint: 'The file is probably corrupt.',
+      });
     }
     const ptr = this.malloc(key, Math.max(1, nbytes));
     try {
       const status = this.call(key, 'reading an attribute', (l) => l.get_attribute_data(this.fid, path, name, BigInt(ptr)));
-      if (status < 0) throw new CellbudgetError('H5AD_INVALID', `HDF5 could not read attribute '${name}' of '${path}' in ${this.path} (${takeHdf5Reason() ?? 'no reason given'}).`, { file: this.path, key, hint: 'The file is probably corrupt.' });
+      if (status < 0)
+        throw new CellbudgetError(
+          'H5AD_INVALID',
+          `HDF5 could not read attribute '${name}' of '${path}' in ${this.path} (${takeHdf5Reason() ?? 'no reason given'}).`,
+          { file: this.path, key, hint: 'The file is probably corrupt.' },
+        );
       try {
         return this.decode(key, meta, ptr, nbytes);
       } finally {
-        if (meta.vlen || meta.type === T.VLEN) this.call(key, 'releasing string memory', (l) => l.reclaim_vlen_memory(this.fid, path, name, BigInt(ptr)));
+        if (meta.vlen || meta.type === T.VLEN)
+          this.call(key, 'releasing string memory', (l) => l.reclaim_vlen_memory(this.fid, path, name, BigInt(ptr)));
       }
     } finally {
       this.lib._free(ptr);
@@ -617,7 +668,11 @@ export class H5File {
   private malloc(key: string, nbytes: number): number {
     const ptr = this.call(key, 'allocating WebAssembly memory', (l) => l._malloc(nbytes));
     if (!ptr) {
-      throw new CellbudgetError('FILE_UNREADABLE', `Cannot allocate ${nbytes} bytes of WebAssembly memory for '${key}' in ${this.path}.`, { file: this.path, key, hint: 'Read smaller windows or free memory.' });
+      throw new CellbudgetError('FILE_UNREADABLE', `Cannot allocate ${nbytes} bytes of WebAssembly memory for '${key}' in ${this.path}.`, {
+        file: this.path,
+        key,
+        hint: 'Read smaller windows or free memory.',
+      });
     }
     return ptr;
   }
@@ -686,11 +741,19 @@ export class H5File {
       throw e;
     }
     if (!meta || typeof meta.size !== 'number' || !(meta.size > 0)) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, { file: this.path, key: path, hint: 'The file is probably corrupt.' });
+      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} has an invalid datatype.`, {
+        file: this.path,
+        key: path,
+        hint: 'The file is probably corrupt.',
+      });
     }
     const dims = meta.shape ?? [];
     if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares an impossible shape ${JSON.stringify(dims)}.`, { file: this.path, key: path.replace(/^\//, ''), value: dims, hint: 'The file is probably corrupt; re-export it with anndata.' });
+      throw new CellbudgetError(
+        'H5AD_INVALID',
+        `'${path.replace(/^\//, '')}' in ${this.path} declares an impossible shape ${JSON.stringify(dims)}.`,
+        { file: this.path, key: path.replace(/^\//, ''), value: dims, hint: 'The file is probably corrupt; re-export it with anndata.' },
+      );
     }
     return meta;
   }
@@ -704,12 +767,16 @@ export class H5File {
     const bytes = elements * itemBytes;
     const limit = memoryLimitBytes();
     if (!(Number.isSafeInteger(elements) && elements >= 0) || bytes > limit) {
-      throw new CellbudgetError('H5AD_INVALID', `'${path.replace(/^\//, '')}' in ${this.path} declares ${elements.toLocaleString('en-US')} ${what} (${formatBytes(bytes)} in memory), more than this machine's ${formatBytes(limit)} of memory.`, {
-        file: this.path,
-        key: path.replace(/^\//, ''),
-        value: elements,
-        hint: 'A shape that large is almost always a corrupt or hand-edited file: check it with h5py and re-export it with anndata.',
-      });
+      throw new CellbudgetError(
+        'H5AD_INVALID',
+        `'${path.replace(/^\//, '')}' in ${this.path} declares ${elements.toLocaleString('en-US')} ${what} (${formatBytes(bytes)} in memory), more than this machine's ${formatBytes(limit)} of memory.`,
+        {
+          file: this.path,
+          key: path.replace(/^\//, ''),
+          value: elements,
+          hint: 'A shape that large is almost always a corrupt or hand-edited file: check it with h5py and re-export it with anndata.',
+        },
+      );
     }
   }
 
@@ -749,7 +816,13 @@ export class H5File {
     let hit = this.direct.get(path);
     if (hit === undefined) {
       hit = null;
-      if (meta.chunks === null && meta.littleEndian && LITTLE_ENDIAN && (meta.type === T.FLOAT || meta.type === T.INTEGER) && this.filters(path).length === 0) {
+      if (
+        meta.chunks === null &&
+        meta.littleEndian &&
+        LITTLE_ENDIAN &&
+        (meta.type === T.FLOAT || meta.type === T.INTEGER) &&
+        this.filters(path).length === 0
+      ) {
         const addr = this.headerAddress(path);
         const layout = addr === null ? null : datasetLayout(this.abs, addr, this.superblock);
         const bytes = meta.total_size * meta.size;
@@ -808,7 +881,15 @@ export class H5File {
    * in windows of at most `maxWindowBytes` of WebAssembly memory aligned to the chunk rows.
    * `out` may have another numeric type than the file: values are converted.
    */
-  readRowsInto(path: string, meta: Metadata, start: number, end: number, out: NumericOut, outOffset = 0, maxWindowBytes = WINDOW_BYTES): void {
+  readRowsInto(
+    path: string,
+    meta: Metadata,
+    start: number,
+    end: number,
+    out: NumericOut,
+    outOffset = 0,
+    maxWindowBytes = WINDOW_BYTES,
+  ): void {
     const shape = meta.shape ?? [];
     const nRows = shape[0] ?? 0;
     if (start < 0 || end > nRows || start > end) {
@@ -827,7 +908,11 @@ export class H5File {
       // into `out`, skipping HDF5, the WebAssembly heap and the copy out of it.
       const offset = this.directOffset(path, meta);
       if (offset !== null) {
-        this.readDirect(path, offset + start * rowBytes, new Uint8Array(out.buffer, out.byteOffset + outOffset * meta.size, (end - start) * rowBytes));
+        this.readDirect(
+          path,
+          offset + start * rowBytes,
+          new Uint8Array(out.buffer, out.byteOffset + outOffset * meta.size, (end - start) * rowBytes),
+        );
         return;
       }
     }
@@ -869,15 +954,24 @@ export class H5File {
         done += n;
       }
       if (done !== into.length) {
-        throw new CellbudgetError('FILE_TRUNCATED', `${this.path} ends inside '${path.replace(/^\//, '')}': ${into.length - done} of its bytes are missing.`, {
-          file: this.path,
-          key: path.replace(/^\//, ''),
-          hint: 'The copy or download was cut short; copy the file again.',
-        });
+        throw new CellbudgetError(
+          'FILE_TRUNCATED',
+          `${this.path} ends inside '${path.replace(/^\//, '')}': ${into.length - done} of its bytes are missing.`,
+          {
+            file: this.path,
+            key: path.replace(/^\//, ''),
+            hint: 'The copy or download was cut short; copy the file again.',
+          },
+        );
       }
     } catch (e) {
       if (isCellbudgetError(e)) throw e;
-      throw new CellbudgetError('FILE_UNREADABLE', `Cannot read ${this.path}: ${(e as Error).message}.`, { file: this.path, key: path.replace(/^\//, ''), hint: 'Check the file and its permissions.' }, { cause: e });
+      throw new CellbudgetError(
+        'FILE_UNREADABLE',
+        `Cannot read ${this.path}: ${(e as Error).message}.`,
+        { file: this.path, key: path.replace(/^\//, ''), hint: 'Check the file and its permissions.' },
+        { cause: e },
+      );
     }
   }
 
@@ -920,21 +1014,33 @@ export class H5File {
 
   private unreadable(path: string, what: string): CellbudgetError {
     const reason = takeHdf5Reason();
-    return new CellbudgetError('H5AD_INVALID', `HDF5 could not read ${what} of '${path.replace(/^\//, '')}' in ${this.path}${reason ? ` (${reason})` : ''}: the data is corrupt or uses an unsupported filter.`, {
-      file: this.path,
-      key: path.replace(/^\//, ''),
-      hint: 'Check the file with h5py; re-export it with anndata if it reads there.',
-    });
+    return new CellbudgetError(
+      'H5AD_INVALID',
+      `HDF5 could not read ${what} of '${path.replace(/^\//, '')}' in ${this.path}${reason ? ` (${reason})` : ''}: the data is corrupt or uses an unsupported filter.`,
+      {
+        file: this.path,
+        key: path.replace(/^\//, ''),
+        hint: 'Check the file with h5py; re-export it with anndata if it reads there.',
+      },
+    );
   }
 
   /** A string dataset (variable or fixed length), read in windows of rows. */
   readStrings(path: string, meta: Metadata = this.metadata(path)): string[] {
     if (meta.type !== T.STRING) {
-      throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.replace(/^\//, '')}' in ${this.path} is not a string dataset.`, { file: this.path, key: path, hint: 'The file does not follow the AnnData layout.' });
+      throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.replace(/^\//, '')}' in ${this.path} is not a string dataset.`, {
+        file: this.path,
+        key: path,
+        hint: 'The file does not follow the AnnData layout.',
+      });
     }
     const shape = meta.shape ?? [];
     if (shape.length === 0) return [String(this.readWhole(path, meta))];
-    if (shape.length !== 1) throw new CellbudgetError('H5AD_INVALID', `String dataset '${path.replace(/^\//, '')}' in ${this.path} is not one-dimensional.`, { file: this.path, key: path });
+    if (shape.length !== 1)
+      throw new CellbudgetError('H5AD_INVALID', `String dataset '${path.replace(/^\//, '')}' in ${this.path} is not one-dimensional.`, {
+        file: this.path,
+        key: path,
+      });
     const n = shape[0] ?? 0;
     // A JS string costs at least ~16 bytes beside its characters.
     this.checkFits(path, n, 16 + meta.size, 'strings');
@@ -951,7 +1057,8 @@ export class H5File {
           const part = this.decode(path, { ...meta, shape: [b - a], total_size: b - a }, ptr, (b - a) * meta.size) as string[];
           for (let i = 0; i < part.length; i++) out[a + i] = part[i] ?? '';
         } finally {
-          if (meta.vlen) this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory_count(this.fid, path, '', BigInt(ptr), count));
+          if (meta.vlen)
+            this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory_count(this.fid, path, '', BigInt(ptr), count));
         }
       }
     } finally {
@@ -981,7 +1088,6 @@ export class H5File {
 export function withH5<T>(path: string, fn: (f: H5File) => T): T {
   return H5File.open(path).with(fn);
 }
-
 
 export type NumericOut =
   | Int8Array
@@ -1019,11 +1125,15 @@ export function storedArrayType(meta: Metadata, file: string, key: string): Nume
     if (meta.size === 4) return Float32Array;
     if (meta.size === 8) return Float64Array;
   }
-  throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${key.replace(/^\//, '')}' in ${file} has a datatype cellbudget cannot read as numbers (${describeDtype(meta)}).`, {
-    file,
-    key: key.replace(/^\//, ''),
-    hint: 'Convert it to float32/float64 or an integer type, e.g. with anndata.',
-  });
+  throw new CellbudgetError(
+    'H5AD_UNSUPPORTED_DTYPE',
+    `'${key.replace(/^\//, '')}' in ${file} has a datatype cellbudget cannot read as numbers (${describeDtype(meta)}).`,
+    {
+      file,
+      key: key.replace(/^\//, ''),
+      hint: 'Convert it to float32/float64 or an integer type, e.g. with anndata.',
+    },
+  );
 }
 
 /** numpy-style name of a dataset's type: float32, int8, bool, string, ... */
@@ -1065,4 +1175,3 @@ let machineMemory: number | undefined;
 export function memoryLimitBytes(): number {
   return (machineMemory ??= totalmem());
 }
-

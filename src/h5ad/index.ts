@@ -9,5 +9,15 @@ export type { ObsColumnSummary } from './obs.js';
 export { readEmbeddings, unsKeys } from './uns.js';
 export { inspectH5ad, formatInspect } from './inspect.js';
 export type { InspectReport, InspectMatrix } from './inspect.js';
-export { synthesize, resolveSynthSpec, cellsForSize, representationBytes, synthSpecKey, synthOptionsOf, SynthGenerator, SYNTH_DEFAULTS, SYNTH_FORMAT_VERSION } from './synth.js';
+export {
+  synthesize,
+  resolveSynthSpec,
+  cellsForSize,
+  representationBytes,
+  synthSpecKey,
+  synthOptionsOf,
+  SynthGenerator,
+  SYNTH_DEFAULTS,
+  SYNTH_FORMAT_VERSION,
+} from './synth.js';
 export type { SynthSpec, SynthOptions, SynthProgress, SynthResult, SynthLocation, SynthObs, SynthPhase } from './synth.js';

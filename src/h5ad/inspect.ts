@@ -36,7 +36,10 @@ export interface InspectReport {
   readonly obs: {
     readonly encoding: string;
     readonly index: string | null;
-    readonly columns: readonly (ObsColumnSummary | { readonly name: string; readonly kind: 'unsupported'; readonly dtype: string; readonly encoding: string; readonly error: string })[];
+    readonly columns: readonly (
+      | ObsColumnSummary
+      | { readonly name: string; readonly kind: 'unsupported'; readonly dtype: string; readonly encoding: string; readonly error: string }
+    )[];
   };
   readonly matrices: readonly InspectMatrix[];
   readonly uns: readonly string[];
@@ -88,7 +91,13 @@ export function inspectH5ad(path: string): InspectReport {
       } catch (e) {
         const err = e as { code?: string; message?: string };
         if (typeof err.code !== 'string') throw e;
-        return { name, kind: 'unsupported' as const, dtype: 'unknown', encoding: f.encoding(`/obs/${name}`) ?? 'none', error: err.message ?? '' };
+        return {
+          name,
+          kind: 'unsupported' as const,
+          dtype: 'unknown',
+          encoding: f.encoding(`/obs/${name}`) ?? 'none',
+          error: err.message ?? '',
+        };
       }
     });
     return {

@@ -52,18 +52,25 @@ function checkNumeric(f: H5File, path: string, meta: Metadata): void {
     });
   }
   if (t === T.FLOAT && meta.size !== 4 && meta.size !== 8) {
-    throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.slice(1)}' in ${f.path} is float${meta.size * 8}; only float32 and float64 are read.`, {
-      file: f.path,
-      key: path.slice(1),
-      hint: "Convert it in Python: adata.obsm[key] = adata.obsm[key].astype('float32').",
-    });
+    throw new CellbudgetError(
+      'H5AD_UNSUPPORTED_DTYPE',
+      `'${path.slice(1)}' in ${f.path} is float${meta.size * 8}; only float32 and float64 are read.`,
+      {
+        file: f.path,
+        key: path.slice(1),
+        hint: "Convert it in Python: adata.obsm[key] = adata.obsm[key].astype('float32').",
+      },
+    );
   }
 }
 
 function layout(f: H5File, location: readonly string[]): Layout {
   const name = locationName(location);
   if (name.length === 0) {
-    throw new CellbudgetError('USAGE', 'Empty matrix location.', { file: f.path, hint: "Give a location such as ['obsm','X_pca'] or ['X']." });
+    throw new CellbudgetError('USAGE', 'Empty matrix location.', {
+      file: f.path,
+      hint: "Give a location such as ['obsm','X_pca'] or ['X'].",
+    });
   }
   const path = '/' + name;
   const kind = f.kind(path);
@@ -72,18 +79,27 @@ function layout(f: H5File, location: readonly string[]): Layout {
     const enc = f.encoding(path) ?? f.strAttr(path, 'h5sparse_format');
     const format = enc === 'csr_matrix' || enc === 'csr' ? 'csr' : enc === 'csc_matrix' || enc === 'csc' ? 'csc' : undefined;
     if (format === undefined) {
-      throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${name}' in ${f.path} is a group with encoding '${enc ?? 'none'}', not a matrix.`, {
-        file: f.path,
-        key: name,
-        value: enc ?? 'none',
-        hint: 'Point the location at a dense array or a csr_matrix (e.g. obsm/X_pca, X, layers/<key>).',
-      });
+      throw new CellbudgetError(
+        'H5AD_UNSUPPORTED_ENCODING',
+        `'${name}' in ${f.path} is a group with encoding '${enc ?? 'none'}', not a matrix.`,
+        {
+          file: f.path,
+          key: name,
+          value: enc ?? 'none',
+          hint: 'Point the location at a dense array or a csr_matrix (e.g. obsm/X_pca, X, layers/<key>).',
+        },
+      );
     }
     const shapeAttr = f.attr(path, 'shape') ?? f.attr(path, 'h5sparse_shape');
-    const shape = ArrayBuffer.isView(shapeAttr) || Array.isArray(shapeAttr) ? Array.from(shapeAttr as ArrayLike<number | bigint>, Number) : [];
+    const shape =
+      ArrayBuffer.isView(shapeAttr) || Array.isArray(shapeAttr) ? Array.from(shapeAttr as ArrayLike<number | bigint>, Number) : [];
     const [rows, cols] = shape;
     if (shape.length !== 2 || rows === undefined || cols === undefined) {
-      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} has no valid 'shape' attribute.`, { file: f.path, key: name, hint: 'Re-export the file with anndata.' });
+      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} has no valid 'shape' attribute.`, {
+        file: f.path,
+        key: name,
+        hint: 'Re-export the file with anndata.',
+      });
     }
     for (const part of ['data', 'indices', 'indptr']) if (!f.has(`${path}/${part}`)) throw f.missing(`${path}/${part}`, 'sparse component');
     const data = f.metadata(`${path}/data`);
@@ -93,27 +109,43 @@ function layout(f: H5File, location: readonly string[]): Layout {
     const nnz = data.shape?.[0] ?? 0;
     const major = format === 'csr' ? rows : cols;
     if (!(Number.isSafeInteger(rows) && rows >= 0 && Number.isSafeInteger(cols) && cols >= 0)) {
-      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} declares an impossible shape [${shape.join(', ')}].`, { file: f.path, key: name, value: shape, hint: 'Re-export the file with anndata.' });
+      throw new CellbudgetError(
+        'H5AD_INVALID',
+        `Sparse matrix '${name}' in ${f.path} declares an impossible shape [${shape.join(', ')}].`,
+        { file: f.path, key: name, value: shape, hint: 'Re-export the file with anndata.' },
+      );
     }
     if ((indices.shape?.[0] ?? -1) !== nnz || (indptr.shape?.[0] ?? -1) !== major + 1) {
-      throw new CellbudgetError('H5AD_INVALID', `Sparse matrix '${name}' in ${f.path} is inconsistent: shape [${rows}, ${cols}] needs ${major + 1} indptr entries and as many indices as values; it has ${indptr.shape?.[0] ?? 0} indptr entries, ${indices.shape?.[0] ?? 0} indices and ${nnz} values.`, {
-        file: f.path,
-        key: name,
-        hint: 'The file is corrupt (or its shape attribute was edited); re-export it with anndata.',
-      });
+      throw new CellbudgetError(
+        'H5AD_INVALID',
+        `Sparse matrix '${name}' in ${f.path} is inconsistent: shape [${rows}, ${cols}] needs ${major + 1} indptr entries and as many indices as values; it has ${indptr.shape?.[0] ?? 0} indptr entries, ${indices.shape?.[0] ?? 0} indices and ${nnz} values.`,
+        {
+          file: f.path,
+          key: name,
+          hint: 'The file is corrupt (or its shape attribute was edited); re-export it with anndata.',
+        },
+      );
     }
     checkCellRows(f, name, rows, cols, floatDtypeFor(data));
     return { format, path, rows, cols, data, indices, indptr };
   }
   const enc = f.encoding(path);
   if (enc !== undefined && enc !== 'array') {
-    throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${name}' in ${f.path} has encoding '${enc}', not a dense array.`, { file: f.path, key: name, value: enc, hint: 'Use a dense array or csr_matrix representation.' });
+    throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${name}' in ${f.path} has encoding '${enc}', not a dense array.`, {
+      file: f.path,
+      key: name,
+      value: enc,
+      hint: 'Use a dense array or csr_matrix representation.',
+    });
   }
   const meta = f.metadata(path);
   checkNumeric(f, path, meta);
   const shape = meta.shape ?? [];
   if (shape.length !== 1 && shape.length !== 2) {
-    throw new CellbudgetError('H5AD_INVALID', `'${name}' in ${f.path} has ${shape.length} dimensions; a representation has 2.`, { file: f.path, key: name });
+    throw new CellbudgetError('H5AD_INVALID', `'${name}' in ${f.path} has ${shape.length} dimensions; a representation has 2.`, {
+      file: f.path,
+      key: name,
+    });
   }
   const rows = shape[0] ?? 0;
   const cols = shape.length === 2 ? (shape[1] ?? 0) : 1;
@@ -129,12 +161,16 @@ function checkCellRows(f: H5File, name: string, rows: number, cols: number, dtyp
   // A bare HDF5 matrix (no obs at all, as the writer's own tests make) has nothing to match.
   const nObs = f.has('/obs') ? obsRowCount(f) : rows;
   if (rows !== nObs) {
-    throw new CellbudgetError('H5AD_INVALID', `'${name}' in ${f.path} has ${rows.toLocaleString('en-US')} rows but obs has ${nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`, {
-      file: f.path,
-      key: name,
-      value: { rows, n_obs: nObs },
-      hint: 'The file is inconsistent (a broken export, or a hand-edited shape): re-export it with anndata, or point data_location at a representation of the same cells.',
-    });
+    throw new CellbudgetError(
+      'H5AD_INVALID',
+      `'${name}' in ${f.path} has ${rows.toLocaleString('en-US')} rows but obs has ${nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`,
+      {
+        file: f.path,
+        key: name,
+        value: { rows, n_obs: nObs },
+        hint: 'The file is inconsistent (a broken export, or a hand-edited shape): re-export it with anndata, or point data_location at a representation of the same cells.',
+      },
+    );
   }
   f.checkFits(name, cols, itemSize(dtype), 'columns in one row');
 }
@@ -174,7 +210,9 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
       denseBytes: dense,
     };
   }
-  const compression = [...new Set([...f.checkFilters(`${l.path}/data`), ...f.checkFilters(`${l.path}/indices`), ...f.checkFilters(`${l.path}/indptr`)])];
+  const compression = [
+    ...new Set([...f.checkFilters(`${l.path}/data`), ...f.checkFilters(`${l.path}/indices`), ...f.checkFilters(`${l.path}/indptr`)]),
+  ];
   const nnz = l.data.shape?.[0] ?? 0;
   const dt = floatDtypeFor(l.data);
   return {
@@ -192,12 +230,16 @@ export function matrixInfo(f: H5File, location: readonly string[]): MatrixInfo {
 }
 
 function refuseCsc(f: H5File, name: string): CellbudgetError {
-  return new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${name}' in ${f.path} is a csc_matrix; reading cell rows from column-compressed storage would read the whole matrix for every window.`, {
-    file: f.path,
-    key: name,
-    value: 'csc_matrix',
-    hint: "Convert it to CSR in Python: adata.X = adata.X.tocsr() (or adata.layers[key] = adata.layers[key].tocsr()), then write_h5ad again.",
-  });
+  return new CellbudgetError(
+    'H5AD_UNSUPPORTED_ENCODING',
+    `'${name}' in ${f.path} is a csc_matrix; reading cell rows from column-compressed storage would read the whole matrix for every window.`,
+    {
+      file: f.path,
+      key: name,
+      value: 'csc_matrix',
+      hint: 'Convert it to CSR in Python: adata.X = adata.X.tocsr() (or adata.layers[key] = adata.layers[key].tocsr()), then write_h5ad again.',
+    },
+  );
 }
 
 function checkWindow(f: H5File, name: string, rows: number, start: number, end: number): void {
@@ -213,7 +255,11 @@ function checkWindow(f: H5File, name: string, rows: number, start: number, end: 
 function prepareOut(f: H5File, name: string, dtype: FloatDtype, length: number, out: FloatArray | undefined): FloatArray {
   if (out === undefined) return allocFloat(dtype, length);
   if (out.length < length) {
-    throw new CellbudgetError('USAGE', `Output array for '${name}' has ${out.length} elements; the window needs ${length}.`, { file: f.path, key: name, hint: 'Pass a larger array or none.' });
+    throw new CellbudgetError('USAGE', `Output array for '${name}' has ${out.length} elements; the window needs ${length}.`, {
+      file: f.path,
+      key: name,
+      hint: 'Pass a larger array or none.',
+    });
   }
   return out;
 }
@@ -222,7 +268,14 @@ function prepareOut(f: H5File, name: string, dtype: FloatDtype, length: number, 
  * Rows [start, end) of the matrix at `location` as a dense row-major block (CSR rows
  * densified), into `out` when given. The block's dtype is `out`'s when `out` is given.
  */
-export function readRows(f: H5File, location: readonly string[], start: number, end: number, out?: FloatArray, opts: ReadOptions = {}): DenseMatrix {
+export function readRows(
+  f: H5File,
+  location: readonly string[],
+  start: number,
+  end: number,
+  out?: FloatArray,
+  opts: ReadOptions = {},
+): DenseMatrix {
   const wb = opts.windowBytes ?? WINDOW_BYTES;
   const l = layout(f, location);
   const name = locationName(location);
@@ -247,7 +300,11 @@ export function readRows(f: H5File, location: readonly string[], start: number, 
   const p1 = indptr[n] ?? 0;
   const nnzTotal = l.data.shape?.[0] ?? 0;
   if (p0 < 0 || p1 < p0 || p1 > nnzTotal) {
-    throw new CellbudgetError('H5AD_INVALID', `CSR indptr of '${name}' in ${f.path} is inconsistent (rows ${start}..${end} point at ${p0}..${p1} of ${nnzTotal} values).`, { file: f.path, key: name, hint: 'The file is corrupt; re-export it.' });
+    throw new CellbudgetError(
+      'H5AD_INVALID',
+      `CSR indptr of '${name}' in ${f.path} is inconsistent (rows ${start}..${end} point at ${p0}..${p1} of ${nnzTotal} values).`,
+      { file: f.path, key: name, hint: 'The file is corrupt; re-export it.' },
+    );
   }
   const block = Math.max(1, Math.min(CSR_BLOCK, Math.floor(wb / 8), p1 - p0));
   const vals = allocFloat(dt, block);
@@ -261,7 +318,11 @@ export function readRows(f: H5File, location: readonly string[], start: number, 
       while (k >= (indptr[row + 1] ?? p1)) row++;
       const c = idx[k - a] ?? -1;
       if (c < 0 || c >= l.cols) {
-        throw new CellbudgetError('H5AD_INVALID', `CSR column index ${c} in '${name}' of ${f.path} is outside [0, ${l.cols}).`, { file: f.path, key: name, hint: 'The file is corrupt; re-export it.' });
+        throw new CellbudgetError('H5AD_INVALID', `CSR column index ${c} in '${name}' of ${f.path} is outside [0, ${l.cols}).`, {
+          file: f.path,
+          key: name,
+          hint: 'The file is corrupt; re-export it.',
+        });
       }
       data[row * l.cols + c] = vals[k - a] ?? 0;
     }
@@ -279,7 +340,11 @@ export function readMatrix(f: H5File, location: readonly string[], opts: ReadOpt
   for (const part of ['data', 'indices', 'indptr']) f.checkFilters(`${l.path}/${part}`);
   const nnz = l.data.shape?.[0] ?? 0;
   if ((l.indices.shape?.[0] ?? -1) !== nnz || (l.indptr.shape?.[0] ?? -1) !== l.rows + 1) {
-    throw new CellbudgetError('H5AD_INVALID', `CSR matrix '${name}' in ${f.path} has inconsistent data/indices/indptr lengths.`, { file: f.path, key: name, hint: 'The file is corrupt; re-export it.' });
+    throw new CellbudgetError('H5AD_INVALID', `CSR matrix '${name}' in ${f.path} has inconsistent data/indices/indptr lengths.`, {
+      file: f.path,
+      key: name,
+      hint: 'The file is corrupt; re-export it.',
+    });
   }
   const dt = floatDtypeFor(l.data);
   const data = allocFloat(dt, nnz);

@@ -22,7 +22,6 @@ export interface ObsColumnSummary {
   readonly ordered?: boolean;
 }
 
-
 function isBoolEnum(meta: Metadata): boolean {
   return meta.type === T.ENUM && describeDtype(meta) === 'bool';
 }
@@ -43,12 +42,16 @@ function toBool(v: unknown): boolean {
 /** The names of obs columns in file order (without the index), and the index name. */
 export function obsLayout(f: H5File): { columns: string[]; indexKey: string | undefined; encoding: string; version: string } {
   if (f.kind('/obs') === 'dataset') {
-    throw new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `obs in ${f.path} is a structured array (the anndata < 0.7 layout), which cellbudget does not read.`, {
-      file: f.path,
-      key: 'obs',
-      value: 'structured array',
-      hint: 'Convert the file with a current anndata: anndata.read_h5ad(path).write_h5ad(out).',
-    });
+    throw new CellbudgetError(
+      'H5AD_UNSUPPORTED_ENCODING',
+      `obs in ${f.path} is a structured array (the anndata < 0.7 layout), which cellbudget does not read.`,
+      {
+        file: f.path,
+        key: 'obs',
+        value: 'structured array',
+        hint: 'Convert the file with a current anndata: anndata.read_h5ad(path).write_h5ad(out).',
+      },
+    );
   }
   f.requireKind('/obs', 'group');
   const encoding = f.encoding('/obs') ?? 'none';
@@ -67,7 +70,8 @@ export function obsLayout(f: H5File): { columns: string[]; indexKey: string | un
   let columns: string[];
   if (Array.isArray(order)) columns = order.filter((c): c is string => typeof c === 'string');
   else if (typeof order === 'string') columns = [order];
-  else if (order !== undefined && order !== null) columns = []; // an empty list is stored as float64[0]
+  else if (order !== undefined && order !== null)
+    columns = []; // an empty list is stored as float64[0]
   else columns = f.keys('/obs').filter((k) => k !== indexKey && k !== '__categories');
   return { columns, indexKey, encoding, version };
 }
@@ -93,12 +97,16 @@ function missingColumn(f: H5File, name: string): CellbudgetError {
 }
 
 function unsupported(f: H5File, key: string, encoding: string): CellbudgetError {
-  return new CellbudgetError('H5AD_UNSUPPORTED_ENCODING', `'${key}' in ${f.path} has encoding '${encoding}', which cellbudget does not read.`, {
-    file: f.path,
-    key,
-    value: encoding,
-    hint: 'Supported obs encodings: categorical, array (numeric/bool), string-array, nullable-integer, nullable-boolean, nullable-string-array. Convert the column in Python (e.g. to a categorical) and write the file again.',
-  });
+  return new CellbudgetError(
+    'H5AD_UNSUPPORTED_ENCODING',
+    `'${key}' in ${f.path} has encoding '${encoding}', which cellbudget does not read.`,
+    {
+      file: f.path,
+      key,
+      value: encoding,
+      hint: 'Supported obs encodings: categorical, array (numeric/bool), string-array, nullable-integer, nullable-boolean, nullable-string-array. Convert the column in Python (e.g. to a categorical) and write the file again.',
+    },
+  );
 }
 
 function readLabels(f: H5File, path: string): Label[] {
@@ -113,7 +121,11 @@ function readCodes(f: H5File, path: string): CodeArray {
   const meta = f.metadata(path);
   const Stored = storedArrayType(meta, f.path, path);
   if (meta.type !== T.INTEGER) {
-    throw new CellbudgetError('H5AD_INVALID', `Categorical codes '${path.slice(1)}' in ${f.path} are not integers (${describeDtype(meta)}).`, { file: f.path, key: path.slice(1) });
+    throw new CellbudgetError(
+      'H5AD_INVALID',
+      `Categorical codes '${path.slice(1)}' in ${f.path} are not integers (${describeDtype(meta)}).`,
+      { file: f.path, key: path.slice(1) },
+    );
   }
   const n = meta.shape?.[0] ?? 0;
   f.checkFits(path, n, 4, 'categorical codes');
@@ -186,14 +198,16 @@ export function readObsColumn(f: H5File, name: string): ObsColumn {
 }
 
 function lengthMismatch(f: H5File, name: string, length: number, n: number, mask = length): CellbudgetError {
-  {
-    return new CellbudgetError('H5AD_INVALID', `obs column '${name}' in ${f.path} has ${length.toLocaleString('en-US')} values${mask !== length ? ` and a mask of ${mask.toLocaleString('en-US')}` : ''}, but obs has ${n.toLocaleString('en-US')} rows.`, {
+  return new CellbudgetError(
+    'H5AD_INVALID',
+    `obs column '${name}' in ${f.path} has ${length.toLocaleString('en-US')} values${mask !== length ? ` and a mask of ${mask.toLocaleString('en-US')}` : ''}, but obs has ${n.toLocaleString('en-US')} rows.`,
+    {
       file: f.path,
       key: `obs/${name}`,
       value: { length, n_obs: n },
       hint: 'Every obs column holds one value per cell; the file is inconsistent: re-export it with anndata.',
-    });
-  }
+    },
+  );
 }
 
 function readObsColumnData(f: H5File, name: string): ObsColumn {
@@ -234,7 +248,11 @@ function readObsColumnData(f: H5File, name: string): ObsColumn {
   if (legacy) return { kind: 'categorical', name, codes: readCodes(f, path), categories: legacy.categories, ordered: legacy.ordered };
   if (enc !== undefined && enc !== 'array' && enc !== 'string-array') throw unsupported(f, `obs/${name}`, enc);
   if ((meta.shape ?? []).length !== 1) {
-    throw new CellbudgetError('H5AD_INVALID', `obs column '${name}' in ${f.path} is not one-dimensional (shape ${JSON.stringify(meta.shape)}).`, { file: f.path, key: `obs/${name}` });
+    throw new CellbudgetError(
+      'H5AD_INVALID',
+      `obs column '${name}' in ${f.path} is not one-dimensional (shape ${JSON.stringify(meta.shape)}).`,
+      { file: f.path, key: `obs/${name}` },
+    );
   }
   return plainDatasetColumn(f, name, path, meta);
 }
@@ -249,7 +267,14 @@ export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
     switch (enc) {
       case 'categorical': {
         const cats = f.metadata(`${path}/categories`);
-        return { name, kind: 'categorical', dtype: describeDtype(f.metadata(`${path}/codes`)), encoding: e, nCategories: cats.shape?.[0] ?? 0, ordered: toBool(f.attr(path, 'ordered') ?? false) };
+        return {
+          name,
+          kind: 'categorical',
+          dtype: describeDtype(f.metadata(`${path}/codes`)),
+          encoding: e,
+          nCategories: cats.shape?.[0] ?? 0,
+          ordered: toBool(f.attr(path, 'ordered') ?? false),
+        };
       }
       case 'nullable-integer':
         return { name, kind: 'nullable-integer', dtype: describeDtype(f.metadata(`${path}/values`)), encoding: e };
@@ -264,7 +289,14 @@ export function summarizeObsColumn(f: H5File, name: string): ObsColumnSummary {
   const meta = f.metadata(path);
   if (f.attr(path, 'categories') !== undefined) {
     const legacy = legacyCategories(f, path);
-    return { name, kind: 'categorical', dtype: describeDtype(meta), encoding: enc ?? 'categorical (by reference)', nCategories: legacy?.categories.length ?? 0, ordered: legacy?.ordered ?? false };
+    return {
+      name,
+      kind: 'categorical',
+      dtype: describeDtype(meta),
+      encoding: enc ?? 'categorical (by reference)',
+      nCategories: legacy?.categories.length ?? 0,
+      ordered: legacy?.ordered ?? false,
+    };
   }
   const kind: ObsColumn['kind'] = isBoolEnum(meta) ? 'boolean' : meta.type === T.STRING ? 'string' : 'numeric';
   return { name, kind, dtype: describeDtype(meta), encoding: enc ?? 'none' };

@@ -90,7 +90,7 @@ function headerMessages(r: Reader, addr: number, sb: SuperblockInfo): Message[] 
   if (first.toString('latin1', 0, 4) === 'OHDR') {
     v2 = true;
     const head = r.bytes(addr, 64);
-    if (!head || head[4] !== 2) return null;
+    if (head?.[4] !== 2) return null;
     flags = head[5] ?? 0;
     let at = 6;
     if (flags & 0x20) at += 16;
@@ -151,10 +151,16 @@ function headerMessages(r: Reader, addr: number, sb: SuperblockInfo): Message[] 
  * entry i's key at i × (keySize + offset size)) and its children's addresses; null when it
  * does not parse.
  */
-function btreeNode(r: Reader, addr: number, type: number, keySize: number, sb: SuperblockInfo): { level: number; body: Buffer; children: number[] } | null {
+function btreeNode(
+  r: Reader,
+  addr: number,
+  type: number,
+  keySize: number,
+  sb: SuperblockInfo,
+): { level: number; body: Buffer; children: number[] } | null {
   const O = sb.offsetSize;
   const head = r.bytes(addr, 8 + 2 * O);
-  if (!head || head.toString('latin1', 0, 4) !== 'TREE' || head[4] !== type) return null;
+  if (head?.toString('latin1', 0, 4) !== 'TREE' || head[4] !== type) return null;
   const level = head[5] ?? 0;
   const entries = r.uint(head, 6, 2);
   if (entries === null) return null;
@@ -295,7 +301,7 @@ function symbolTableEntries(r: Reader, groupAddr: number, sb: SuperblockInfo): M
   if (btree === null || heap === null) return null;
   // The local heap holds the names, NUL-terminated.
   const h = r.bytes(heap, 8 + 2 * L + O);
-  if (!h || h.toString('latin1', 0, 4) !== 'HEAP' || h[4] !== 0) return null;
+  if (h?.toString('latin1', 0, 4) !== 'HEAP' || h[4] !== 0) return null;
   const heapSize = r.uint(h, 8, L);
   const heapData = r.uint(h, 8 + 2 * L, O);
   if (heapSize === null || heapData === null) return null;
@@ -322,7 +328,7 @@ function symbolNode(r: Reader, addr: number, names: Buffer, out: Map<string, num
   if (!r.tick()) return false;
   const O = sb.offsetSize;
   const head = r.bytes(addr, 8);
-  if (!head || head.toString('latin1', 0, 4) !== 'SNOD' || head[4] !== 1) return false;
+  if (head?.toString('latin1', 0, 4) !== 'SNOD' || head[4] !== 1) return false;
   const n = r.uint(head, 6, 2);
   if (n === null) return false;
   if (n === 0) return true;
@@ -403,7 +409,29 @@ function ieeeFloatSize(r: Reader, t: Buffer): 4 | 8 | null {
   const precision = r.uint(t, 10, 2);
   const [expLoc, expSize, mantLoc, mantSize] = [t[12], t[13], t[14], t[15]];
   const bias = r.uint(t, 16, 4);
-  if (size === 4 && sign === 31 && offset === 0 && precision === 32 && expLoc === 23 && expSize === 8 && mantLoc === 0 && mantSize === 23 && bias === 127) return 4;
-  if (size === 8 && sign === 63 && offset === 0 && precision === 64 && expLoc === 52 && expSize === 11 && mantLoc === 0 && mantSize === 52 && bias === 1023) return 8;
+  if (
+    size === 4 &&
+    sign === 31 &&
+    offset === 0 &&
+    precision === 32 &&
+    expLoc === 23 &&
+    expSize === 8 &&
+    mantLoc === 0 &&
+    mantSize === 23 &&
+    bias === 127
+  )
+    return 4;
+  if (
+    size === 8 &&
+    sign === 63 &&
+    offset === 0 &&
+    precision === 64 &&
+    expLoc === 52 &&
+    expSize === 11 &&
+    mantLoc === 0 &&
+    mantSize === 52 &&
+    bias === 1023
+  )
+    return 8;
   return null;
 }

@@ -14,7 +14,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { CellbudgetError } from '../core/errors.js';
 import { allocFloat, type FloatArray, type FloatDtype } from '../core/data.js';
 import { parseBytes } from '../core/units.js';
-import { cellsForBytes, nnzPerRow, representationRowBytes, SYNTHETIC_DEFAULTS, type ScaledSynthetic, type SynthFormat } from '../scenario/synthetic.js';
+import {
+  cellsForBytes,
+  nnzPerRow,
+  representationRowBytes,
+  SYNTHETIC_DEFAULTS,
+  type ScaledSynthetic,
+  type SynthFormat,
+} from '../scenario/synthetic.js';
 // The writer instantiates h5wasm when it loads: imported by synthesize, on first use.
 import type { H5adWriter, MatrixCompression } from './write.js';
 
@@ -129,7 +136,12 @@ function invalid(key: string, value: unknown, message: string, hint: string): Ce
 
 function intIn(key: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalid(key, v, `${key} must be a whole number between ${min} and ${max}, got ${String(v)}.`, `Pass e.g. --${kebab(key)} ${Math.max(min, 1)}.`);
+    throw invalid(
+      key,
+      v,
+      `${key} must be a whole number between ${min} and ${max}, got ${String(v)}.`,
+      `Pass e.g. --${kebab(key)} ${Math.max(min, 1)}.`,
+    );
   }
   return v;
 }
@@ -149,7 +161,13 @@ function kebab(s: string): string {
  * The number of cells whose representation takes at most `size` bytes in memory:
  * dense floor(size / (features x itemsize)); CSR counts data, int32 indices and int64 indptr.
  */
-export function cellsForSize(size: string | number, features: number, dtype: FloatDtype = 'float32', format: SynthFormat = 'dense', density: number = SYNTH_DEFAULTS.density): number {
+export function cellsForSize(
+  size: string | number,
+  features: number,
+  dtype: FloatDtype = 'float32',
+  format: SynthFormat = 'dense',
+  density: number = SYNTH_DEFAULTS.density,
+): number {
   return cellsForBytes(parseBytes(size, 'size'), intIn('features', features, 1), dtype, format, density);
 }
 
@@ -166,17 +184,32 @@ export function resolveSynthSpec(opts: SynthOptions): SynthSpec {
   const format = oneOf<SynthFormat>('format', opts.format ?? SYNTH_DEFAULTS.format, ['dense', 'csr']);
   const density = opts.density ?? SYNTH_DEFAULTS.density;
   if (typeof density !== 'number' || !(density > 0 && density <= 1)) {
-    throw invalid('density', density, `density must be in (0, 1], got ${String(density)}.`, 'Pass e.g. --density 0.1 (10% of each row stored).');
+    throw invalid(
+      'density',
+      density,
+      `density must be in (0, 1], got ${String(density)}.`,
+      'Pass e.g. --density 0.1 (10% of each row stored).',
+    );
   }
   let cells: number;
   if (opts.cells !== undefined && opts.size !== undefined) {
-    throw invalid('cells', opts.cells, 'Give either cells or size, not both.', 'Use --cells N for a cell count or --size 132MB for a target in-memory size.');
+    throw invalid(
+      'cells',
+      opts.cells,
+      'Give either cells or size, not both.',
+      'Use --cells N for a cell count or --size 132MB for a target in-memory size.',
+    );
   } else if (opts.cells !== undefined) {
     cells = intIn('cells', opts.cells, 1, 2 ** 31 - 1);
   } else if (opts.size !== undefined) {
     cells = cellsForSize(opts.size, features, dtype, format, density);
     if (cells < 1) {
-      throw invalid('size', opts.size, `size ${String(opts.size)} is smaller than one cell's representation.`, 'Ask for a larger size or fewer features.');
+      throw invalid(
+        'size',
+        opts.size,
+        `size ${String(opts.size)} is smaller than one cell's representation.`,
+        'Ask for a larger size or fewer features.',
+      );
     }
     intIn('cells', cells, 1, 2 ** 31 - 1);
   } else {
@@ -185,16 +218,35 @@ export function resolveSynthSpec(opts: SynthOptions): SynthSpec {
   const cellLines = intIn('cellLines', opts.cellLines ?? SYNTH_DEFAULTS.cellLines, 1, 32767);
   const drugs = intIn('drugs', opts.drugs ?? SYNTH_DEFAULTS.drugs, 1, 32766);
   const doses = [...(opts.doses ?? SYNTH_DEFAULTS.doses)];
-  if (doses.length === 0 || doses.some((d) => typeof d !== 'number' || !Number.isFinite(d) || d <= 0) || new Set(doses).size !== doses.length) {
-    throw invalid('doses', doses, `doses must be distinct positive numbers, got [${doses.join(', ')}].`, 'Pass e.g. --doses 0.1,1,10 (controls get dosage 0).');
+  if (
+    doses.length === 0 ||
+    doses.some((d) => typeof d !== 'number' || !Number.isFinite(d) || d <= 0) ||
+    new Set(doses).size !== doses.length
+  ) {
+    throw invalid(
+      'doses',
+      doses,
+      `doses must be distinct positive numbers, got [${doses.join(', ')}].`,
+      'Pass e.g. --doses 0.1,1,10 (controls get dosage 0).',
+    );
   }
   const controlFraction = opts.controlFraction ?? SYNTH_DEFAULTS.controlFraction;
   if (typeof controlFraction !== 'number' || !(controlFraction >= 0 && controlFraction < 1)) {
-    throw invalid('controlFraction', controlFraction, `controlFraction must be in [0, 1), got ${String(controlFraction)}.`, 'Pass e.g. --control-fraction 0.05 (5% control cells).');
+    throw invalid(
+      'controlFraction',
+      controlFraction,
+      `controlFraction must be in [0, 1), got ${String(controlFraction)}.`,
+      'Pass e.g. --control-fraction 0.05 (5% control cells).',
+    );
   }
   const controlDrug = opts.controlDrug ?? SYNTH_DEFAULTS.controlDrug;
   if (typeof controlDrug !== 'string' || controlDrug.length === 0 || /^drug\d+$/.test(controlDrug)) {
-    throw invalid('controlDrug', controlDrug, `controlDrug '${String(controlDrug)}' is not usable as the control label.`, "Use a name that is not 'drugNNN', e.g. DMSO_TF.");
+    throw invalid(
+      'controlDrug',
+      controlDrug,
+      `controlDrug '${String(controlDrug)}' is not usable as the control label.`,
+      "Use a name that is not 'drugNNN', e.g. DMSO_TF.",
+    );
   }
   const compression = oneOf<MatrixCompression>('compression', opts.compression ?? SYNTH_DEFAULTS.compression, ['gzip', 'none']);
   const gzipLevel = intIn('gzipLevel', opts.gzipLevel ?? SYNTH_DEFAULTS.gzipLevel, 0, 9);
@@ -212,7 +264,11 @@ export function resolveSynthSpec(opts: SynthOptions): SynthSpec {
   const nPerturbed = cells - nControl;
   const perturbedConditions = cellLines * drugs * doses.length;
   if (!coversConditions(cells, controlFraction, cellLines, perturbedConditions)) {
-    let need = Math.max(cells + 1, Math.ceil(perturbedConditions / (1 - controlFraction)), controlFraction > 0 ? Math.ceil((cellLines - 0.5) / controlFraction) : 0);
+    let need = Math.max(
+      cells + 1,
+      Math.ceil(perturbedConditions / (1 - controlFraction)),
+      controlFraction > 0 ? Math.ceil((cellLines - 0.5) / controlFraction) : 0,
+    );
     while (!coversConditions(need, controlFraction, cellLines, perturbedConditions)) need++;
     throw invalid(
       'cells',
@@ -222,8 +278,23 @@ export function resolveSynthSpec(opts: SynthOptions): SynthSpec {
     );
   }
   return {
-    cells, features, cellLines, drugs, doses, controlFraction, controlDrug, dtype, compression, gzipLevel,
-    chunkRows, dataLocation, format, density, embeddingDim, embeddingDtype, seed,
+    cells,
+    features,
+    cellLines,
+    drugs,
+    doses,
+    controlFraction,
+    controlDrug,
+    dtype,
+    compression,
+    gzipLevel,
+    chunkRows,
+    dataLocation,
+    format,
+    density,
+    embeddingDim,
+    embeddingDtype,
+    seed,
   };
 }
 
@@ -240,9 +311,24 @@ function coversConditions(cells: number, controlFraction: number, cellLines: num
 /** A stable hash of everything that determines a file's content, for caching generated files. */
 export function synthSpecKey(spec: SynthSpec): string {
   const canonical = [
-    SYNTH_FORMAT_VERSION, spec.cells, spec.features, spec.cellLines, spec.drugs, spec.doses, spec.controlFraction,
-    spec.controlDrug, spec.dtype, spec.compression, spec.compression === 'gzip' ? spec.gzipLevel : null, spec.chunkRows, spec.dataLocation, spec.format,
-    spec.format === 'csr' ? spec.density : null, spec.embeddingDim, spec.embeddingDtype, spec.seed,
+    SYNTH_FORMAT_VERSION,
+    spec.cells,
+    spec.features,
+    spec.cellLines,
+    spec.drugs,
+    spec.doses,
+    spec.controlFraction,
+    spec.controlDrug,
+    spec.dtype,
+    spec.compression,
+    spec.compression === 'gzip' ? spec.gzipLevel : null,
+    spec.chunkRows,
+    spec.dataLocation,
+    spec.format,
+    spec.format === 'csr' ? spec.density : null,
+    spec.embeddingDim,
+    spec.embeddingDtype,
+    spec.seed,
   ];
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }
@@ -519,7 +605,11 @@ export interface SynthResult {
  * temporary file in the same directory and renames it, so `outPath` is whole or absent.
  * Memory stays bounded: the representation is generated and written in row windows.
  */
-export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPath: string, onProgress?: (p: SynthProgress) => void): Promise<SynthResult> {
+export async function synthesize(
+  specOrOptions: SynthSpec | SynthOptions,
+  outPath: string,
+  onProgress?: (p: SynthProgress) => void,
+): Promise<SynthResult> {
   const t0 = performance.now();
   // A resolved spec is valid options too: resolving it again re-validates it.
   const spec = resolveSynthSpec(specOrOptions);
@@ -546,7 +636,10 @@ export async function synthesize(specOrOptions: SynthSpec | SynthOptions, outPat
     const w = H5adWriter.append(tmp);
     try {
       if (w.typeClass('obs/control') !== H5T_ENUM_CLASS) {
-        throw new CellbudgetError('H5AD_WRITE_FAILED', `obs/control in ${tmp} did not become an HDF5 bool.`, { file: out, hint: "This is a bug in cellbudget's writer; please report it." });
+        throw new CellbudgetError('H5AD_WRITE_FAILED', `obs/control in ${tmp} did not become an HDF5 bool.`, {
+          file: out,
+          hint: "This is a bug in cellbudget's writer; please report it.",
+        });
       }
       writeRepresentation(w, spec, gen, (rowsDone) => onProgress?.({ phase: 'matrix', rowsDone, rows }));
     } finally {
@@ -594,7 +687,10 @@ function checkOutputDir(out: string): void {
     isDir = false;
   }
   if (!isDir) {
-    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot write ${out}: the directory ${dir} does not exist.`, { file: out, hint: 'Create the directory first, or pick another output path.' });
+    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot write ${out}: the directory ${dir} does not exist.`, {
+      file: out,
+      hint: 'Create the directory first, or pick another output path.',
+    });
   }
 }
 
@@ -612,7 +708,10 @@ function writeMetadata(w: H5adWriter, spec: SynthSpec, gen: SynthGenerator): voi
     w.dataframe('var', varNames, [], () => undefined);
     for (const g of ['obsm', 'obsp', 'varm', 'varp', 'layers']) w.dict(g);
     w.dict('uns');
-    for (const [key, emb] of [['drug_embeddings', gen.drugEmbeddings()], ['cell_line_embeddings', gen.cellLineEmbeddings()]] as const) {
+    for (const [key, emb] of [
+      ['drug_embeddings', gen.drugEmbeddings()],
+      ['cell_line_embeddings', gen.cellLineEmbeddings()],
+    ] as const) {
       w.dict(`uns/${key}`);
       for (const [label, v] of emb) w.numeric(`uns/${key}/${label}`, v);
     }

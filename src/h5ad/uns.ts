@@ -16,11 +16,15 @@ export function readEmbeddings(f: H5File, key: string): Embeddings {
   const g = key.length > 0 && !key.includes('/') ? f.kind(path) : null;
   if (g !== 'group') {
     const keys = unsKeys(f);
-    throw new CellbudgetError('UNS_MISSING_KEY', g === null ? `uns in ${f.path} has no key '${key}'.` : `uns/${key} in ${f.path} is not a dictionary of embeddings.`, {
-      file: f.path,
-      key: `uns/${key}`,
-      hint: `uns holds: ${keys.length ? keys.join(', ') : '(nothing)'}. Fix rep_keys to name a dictionary of label → vector.`,
-    });
+    throw new CellbudgetError(
+      'UNS_MISSING_KEY',
+      g === null ? `uns in ${f.path} has no key '${key}'.` : `uns/${key} in ${f.path} is not a dictionary of embeddings.`,
+      {
+        file: f.path,
+        key: `uns/${key}`,
+        hint: `uns holds: ${keys.length ? keys.join(', ') : '(nothing)'}. Fix rep_keys to name a dictionary of label → vector.`,
+      },
+    );
   }
   const out = new Map<string, FloatArray>();
   // Plain float vectors straight from the file (one pass over the group); HDF5 reads the rest

@@ -28,11 +28,44 @@ const BOOL_PLACEHOLDER_DTYPE: Dtype = [[BOOL_PLACEHOLDER, '<b']];
 
 /** The enum {FALSE=0, TRUE=1} over little-endian int8, as h5py encodes numpy bool (datatype message v1). */
 const BOOL_ENUM_DTYPE = Uint8Array.from([
-  0x18, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // version 1, class enum, 2 members, size 1
-  0x10, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, // base: signed int8
-  0x46, 0x41, 0x4c, 0x53, 0x45, 0x00, 0x00, 0x00, // "FALSE" padded to 8
-  0x54, 0x52, 0x55, 0x45, 0x00, 0x00, 0x00, 0x00, // "TRUE" padded to 8
-  0x00, 0x01, // values
+  0x18,
+  0x02,
+  0x00,
+  0x00,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // version 1, class enum, 2 members, size 1
+  0x10,
+  0x08,
+  0x00,
+  0x00,
+  0x01,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x08,
+  0x00, // base: signed int8
+  0x46,
+  0x41,
+  0x4c,
+  0x53,
+  0x45,
+  0x00,
+  0x00,
+  0x00, // "FALSE" padded to 8
+  0x54,
+  0x52,
+  0x55,
+  0x45,
+  0x00,
+  0x00,
+  0x00,
+  0x00, // "TRUE" padded to 8
+  0x00,
+  0x01, // values
 ]);
 
 const pad8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -66,11 +99,16 @@ export const WRITE_WINDOW_BYTES = 8 * 1024 * 1024;
 function fail(file: string, key: string, what: string, e: unknown): CellbudgetError {
   if (isCellbudgetError(e)) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new CellbudgetError('H5AD_WRITE_FAILED', `Failed while ${what} '${key}' in ${file}: ${msg}.`, {
-    file,
-    key,
-    hint: 'Check that the directory is writable and the disk has space; run again with a new output path.',
-  }, { cause: e });
+  return new CellbudgetError(
+    'H5AD_WRITE_FAILED',
+    `Failed while ${what} '${key}' in ${file}: ${msg}.`,
+    {
+      file,
+      key,
+      hint: 'Check that the directory is writable and the disk has space; run again with a new output path.',
+    },
+    { cause: e },
+  );
 }
 
 /**
@@ -97,7 +135,10 @@ export class H5adWriter {
       throw fail(path, '/', 'creating the file', e);
     }
     if (!(file.file_id > 0n)) {
-      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not create ${path}.`, { file: path, hint: 'Check that the directory exists and is writable.' });
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not create ${path}.`, {
+        file: path,
+        hint: 'Check that the directory exists and is writable.',
+      });
     }
     return new H5adWriter(path, file);
   }
@@ -112,7 +153,10 @@ export class H5adWriter {
       throw fail(path, '/', 'reopening the file', e);
     }
     if (!(file.file_id > 0n)) {
-      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not reopen ${path} for writing.`, { file: path, hint: 'Check that the file is writable.' });
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not reopen ${path} for writing.`, {
+        file: path,
+        hint: 'Check that the file is writable.',
+      });
     }
     return new H5adWriter(path, file);
   }
@@ -128,7 +172,10 @@ export class H5adWriter {
   private node(path: string): Group | Dataset {
     const e = this.guard(path, 'looking up', () => (path === '/' || path === '' ? this.file : this.file.get(path)));
     if (e instanceof Group || e instanceof Dataset) return e;
-    throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot write attributes on '${path}' in ${this.path}: it does not exist.`, { file: this.path, key: path });
+    throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot write attributes on '${path}' in ${this.path}: it does not exist.`, {
+      file: this.path,
+      key: path,
+    });
   }
 
   /** HDF5 type class of a dataset (e.g. to check that a bool column became an enum). */
@@ -159,7 +206,8 @@ export class H5adWriter {
   /** Replace (or add) an int64 array attribute, e.g. to rewrite a csr_matrix `shape`. */
   replaceInt64ListAttr(path: string, name: string, values: readonly number[]): void {
     const n = this.node(path);
-    if (this.guard(path, `reading attributes of`, () => Object.keys(n.attrs).includes(name))) this.guard(path, `deleting attribute ${name} on`, () => n.delete_attribute(name));
+    if (this.guard(path, `reading attributes of`, () => Object.keys(n.attrs).includes(name)))
+      this.guard(path, `deleting attribute ${name} on`, () => n.delete_attribute(name));
     this.int64ListAttr(path, name, values);
   }
 
@@ -174,9 +222,16 @@ export class H5adWriter {
     const stored = [Math.floor(values.length / Math.max(1, rowElems)), ...rest];
     const chunks = [Math.max(1, Math.min(stored[0] ?? 1, 1024)), ...rest.map((d) => Math.max(1, d))];
     const ds = this.guard(path, 'writing', () =>
-      this.file.create_dataset({ name: path.replace(/^\//, ''), data: values.subarray(0, (stored[0] ?? 0) * rowElems), shape: stored, maxshape: shape.map(() => null), chunks }),
+      this.file.create_dataset({
+        name: path.replace(/^\//, ''),
+        data: values.subarray(0, (stored[0] ?? 0) * rowElems),
+        shape: stored,
+        maxshape: shape.map(() => null),
+        chunks,
+      }),
     );
-    if (!(ds instanceof Dataset)) throw new CellbudgetError('H5AD_WRITE_FAILED', `Could not create '${path}' in ${this.path}.`, { file: this.path, key: path });
+    if (!(ds instanceof Dataset))
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `Could not create '${path}' in ${this.path}.`, { file: this.path, key: path });
     this.guard(path, 'resizing', () => ds.resize([...shape]));
     this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
   }
@@ -202,7 +257,9 @@ export class H5adWriter {
 
   /** A `string-array` element. Variable-length strings go whole: h5wasm cannot write them in pieces. */
   strings(path: string, values: readonly string[]): void {
-    this.guard(path, 'writing strings', () => this.file.create_dataset({ name: path.replace(/^\//, ''), data: [...values], shape: [values.length] }));
+    this.guard(path, 'writing strings', () =>
+      this.file.create_dataset({ name: path.replace(/^\//, ''), data: [...values], shape: [values.length] }),
+    );
     this.attrs(path, { 'encoding-type': 'string-array', 'encoding-version': '0.2.0' });
   }
 
@@ -219,7 +276,12 @@ export class H5adWriter {
     const enc = new TextEncoder();
     const malloc = (bytes: number): number => {
       const p = H5._malloc(Math.max(1, bytes));
-      if (p === 0) throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot allocate ${bytes} bytes of WebAssembly memory to write '${path}' in ${this.path}.`, { file: this.path, key: path, hint: 'Free memory, or write a smaller dataset.' });
+      if (p === 0)
+        throw new CellbudgetError(
+          'H5AD_WRITE_FAILED',
+          `Cannot allocate ${bytes} bytes of WebAssembly memory to write '${path}' in ${this.path}.`,
+          { file: this.path, key: path, hint: 'Free memory, or write a smaller dataset.' },
+        );
       return p;
     };
     // Pointers are 32-bit in h5wasm's wasm32 build.
@@ -229,10 +291,22 @@ export class H5adWriter {
       H5.HEAPU8[empty] = 0;
       new Uint32Array(H5.HEAPU8.buffer, ptrs, n).fill(empty);
       const meta = {
-        type: H5.H5T_class_t.H5T_STRING.value, size: 4, vlen: true, cset: 1, signed: false, littleEndian: true,
-        shape: [BigInt(n)], maxshape: [BigInt(n)], chunks: null, compression: 0, compression_opts: [], track_order: false,
+        type: H5.H5T_class_t.H5T_STRING.value,
+        size: 4,
+        vlen: true,
+        cset: 1,
+        signed: false,
+        littleEndian: true,
+        shape: [BigInt(n)],
+        maxshape: [BigInt(n)],
+        chunks: null,
+        compression: 0,
+        compression_opts: [],
+        track_order: false,
       };
-      this.guard(path, 'creating', () => H5.create_dataset(this.file.file_id, abs, BigInt(ptrs), meta as unknown as Parameters<typeof H5.create_dataset>[3]));
+      this.guard(path, 'creating', () =>
+        H5.create_dataset(this.file.file_id, abs, BigInt(ptrs), meta as unknown as Parameters<typeof H5.create_dataset>[3]),
+      );
       let scratch = new Uint8Array(1 << 16);
       const offsets = new Uint32Array(windowRows);
       for (let a = 0; a < n; a += windowRows) {
@@ -260,7 +334,12 @@ export class H5adWriter {
           const status = this.guard(path, `writing strings [${a}, ${b}) of`, () =>
             H5.set_dataset_data(this.file.file_id, abs, [BigInt(b - a)], [BigInt(a)], [1n], BigInt(ptrs)),
           );
-          if (status < 0) throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not write strings [${a}, ${b}) of '${path}' in ${this.path}.`, { file: this.path, key: path, hint: 'Check the disk space and permissions of the output directory.' });
+          if (status < 0)
+            throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not write strings [${a}, ${b}) of '${path}' in ${this.path}.`, {
+              file: this.path,
+              key: path,
+              hint: 'Check the disk space and permissions of the output directory.',
+            });
         } finally {
           H5._free(buf);
         }
@@ -282,7 +361,12 @@ export class H5adWriter {
   bool(path: string, values: Uint8Array): void {
     const data = new Int8Array(values.buffer, values.byteOffset, values.length);
     this.guard(path, 'writing', () =>
-      this.file.create_dataset({ name: path.replace(/^\//, ''), data: new Map([[BOOL_PLACEHOLDER, data]]), shape: [values.length], dtype: BOOL_PLACEHOLDER_DTYPE }),
+      this.file.create_dataset({
+        name: path.replace(/^\//, ''),
+        data: new Map([[BOOL_PLACEHOLDER, data]]),
+        shape: [values.length],
+        dtype: BOOL_PLACEHOLDER_DTYPE,
+      }),
     );
     this.attrs(path, { 'encoding-type': 'array', 'encoding-version': '0.2.0' });
   }
@@ -299,7 +383,12 @@ export class H5adWriter {
    * A `dataframe` group: the index as `_index` (given whole, or as a count and a name per
    * row, written in windows), then the columns, which `writeColumns` writes under `path`.
    */
-  dataframe(path: string, index: readonly string[] | { readonly n: number; readonly nameAt: (i: number) => string }, columnOrder: readonly string[], writeColumns: () => void): void {
+  dataframe(
+    path: string,
+    index: readonly string[] | { readonly n: number; readonly nameAt: (i: number) => string },
+    columnOrder: readonly string[],
+    writeColumns: () => void,
+  ): void {
     this.group(path, 'dataframe', '0.2.0');
     this.attrs(path, { _index: '_index' });
     this.stringListAttr(path, 'column-order', columnOrder);
@@ -352,7 +441,15 @@ export class H5adWriter {
    * A `csr_matrix` group of `rows` x `cols` with exactly `nnzPerRow` entries per row
    * (so every dataset's size is known up front), written in row windows.
    */
-  csrMatrix(path: string, rows: number, cols: number, nnzPerRow: number, dtype: FloatDtype, opts: MatrixWriteOptions, fill: CsrRowFill): void {
+  csrMatrix(
+    path: string,
+    rows: number,
+    cols: number,
+    nnzPerRow: number,
+    dtype: FloatDtype,
+    opts: MatrixWriteOptions,
+    fill: CsrRowFill,
+  ): void {
     this.group(path, 'csr_matrix', '0.1.0');
     this.int64ListAttr(path, 'shape', [rows, cols]);
     const nnz = rows * nnzPerRow;
@@ -489,10 +586,14 @@ function patchAt(fd: number, file: string, namePos: number): void {
   const at = (abs: number): number => abs - start;
   const dt = namePos - 8; // the first member name follows the 8-byte datatype header
   const bad = (why: string): CellbudgetError =>
-    new CellbudgetError('H5AD_WRITE_FAILED', `Could not turn the bool placeholder at byte ${namePos} of ${file} into an HDF5 bool: ${why}.`, {
-      file,
-      hint: 'This is a bug in cellbudget\'s writer; please report it. Files written before it are unaffected.',
-    });
+    new CellbudgetError(
+      'H5AD_WRITE_FAILED',
+      `Could not turn the bool placeholder at byte ${namePos} of ${file} into an HDF5 bool: ${why}.`,
+      {
+        file,
+        hint: "This is a bug in cellbudget's writer; please report it. Files written before it are unaffected.",
+      },
+    );
   if (got < at(namePos) + 64 || dt - HEADER_V1 < start) throw bad('the file ends too early');
   if (region[at(dt)] !== 0x16 || region.readUInt16LE(at(dt) + 1) !== 1 || region.readUInt32LE(at(dt) + 4) !== 1) {
     throw bad('it is not the version-1 compound type the writer creates');

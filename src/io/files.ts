@@ -37,7 +37,12 @@ export function readJsonFile<S extends z.ZodType>(path: string, schema: S, code:
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const errno = (e as NodeJS.ErrnoException).code;
-    throw new CellbudgetError('FILE_NOT_FOUND', `Cannot read the ${kind.what} ${path}${errno ? ` (${errno})` : ''}.`, { file: path, hint: kind.hint }, { cause: e });
+    throw new CellbudgetError(
+      'FILE_NOT_FOUND',
+      `Cannot read the ${kind.what} ${path}${errno ? ` (${errno})` : ''}.`,
+      { file: path, hint: kind.hint },
+      { cause: e },
+    );
   }
   let data: unknown;
   try {
@@ -50,7 +55,7 @@ export function readJsonFile<S extends z.ZodType>(path: string, schema: S, code:
     const first = r.error.issues[0];
     throw new CellbudgetError(code, `${path} is not a ${kind.what}: ${issues(r.error)}.`, {
       file: path,
-      ...(first && first.path.length ? { key: first.path.map(String).join('.') } : {}),
+      ...(first?.path.length ? { key: first.path.map(String).join('.') } : {}),
       hint: kind.hint,
     });
   }

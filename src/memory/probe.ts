@@ -86,10 +86,14 @@ export function createPeakProbe(opts: { method?: MethodChoice } & RssSamplerOpti
   const { method: _ignored, ...samplerOpts } = opts;
   if (choice === 'kernel-hwm' || (choice === 'auto' && kernelHwmAvailable())) {
     if (!kernelHwmAvailable()) {
-      throw new CellbudgetError('MEASUREMENT_UNAVAILABLE', 'Kernel high-water marks need Linux with a writable /proc/self/clear_refs, which this system does not have.', {
-        value: process.platform,
-        hint: 'Use method "sampled-rss" (or "auto"), whose figures are labelled as sampled.',
-      });
+      throw new CellbudgetError(
+        'MEASUREMENT_UNAVAILABLE',
+        'Kernel high-water marks need Linux with a writable /proc/self/clear_refs, which this system does not have.',
+        {
+          value: process.platform,
+          hint: 'Use method "sampled-rss" (or "auto"), whose figures are labelled as sampled.',
+        },
+      );
     }
     return new KernelHwmProbe();
   }

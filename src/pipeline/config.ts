@@ -94,8 +94,13 @@ function checkDataManager(c: DataManagerConfig, where: string | undefined): void
   checkUnique(where, 'tgt_dist_keys', c.tgt_dist_keys);
   const both = c.src_dist_keys.filter((k) => c.tgt_dist_keys.includes(k));
   if (both.length > 0) {
-    throw invalid(where, 'tgt_dist_keys', `shares ${both.map((k) => `'${k}'`).join(', ')} with src_dist_keys.`, both,
-      'Source and target keys must be disjoint: a key either defines the control population or the perturbation.');
+    throw invalid(
+      where,
+      'tgt_dist_keys',
+      `shares ${both.map((k) => `'${k}'`).join(', ')} with src_dist_keys.`,
+      both,
+      'Source and target keys must be disjoint: a key either defines the control population or the perturbation.',
+    );
   }
   const flag = flagColumn(c);
   const distKeys = [...c.src_dist_keys, ...c.tgt_dist_keys];
@@ -104,8 +109,13 @@ function checkDataManager(c: DataManagerConfig, where: string | undefined): void
   }
   for (const k of Object.keys(c.rep_keys)) {
     if (!distKeys.includes(k)) {
-      throw invalid(where, `rep_keys.${k}`, `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`, k,
-        'rep_keys maps a src/tgt key to the uns entry holding its embeddings; remove the entry or add the key.');
+      throw invalid(
+        where,
+        `rep_keys.${k}`,
+        `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`,
+        k,
+        'rep_keys maps a src/tgt key to the uns entry holding its embeddings; remove the entry or add the key.',
+      );
     }
   }
 }
@@ -113,25 +123,35 @@ function checkDataManager(c: DataManagerConfig, where: string | undefined): void
 function checkSplit(c: DataManagerConfig, raw: z.infer<typeof splitSchema>, where: string | undefined): SplitConfig {
   const r = raw.ratios;
   if (r.length !== 3 || r.some((x) => !(x > 0 && x < 1)) || Math.abs(r[0]! + r[1]! + r[2]! - 1) > 1e-9) {
-    throw new CellbudgetError('RATIOS_INVALID', `${where ? `${where}: ` : ''}split.ratios must be three values in (0, 1) summing to 1 (train, val, test); got [${r.join(', ')}].`, {
-      key: 'split.ratios',
-      value: r,
-      ...(where !== undefined ? { file: where } : {}),
-      hint: 'For example [0.6, 0.2, 0.2].',
-    });
+    throw new CellbudgetError(
+      'RATIOS_INVALID',
+      `${where ? `${where}: ` : ''}split.ratios must be three values in (0, 1) summing to 1 (train, val, test); got [${r.join(', ')}].`,
+      {
+        key: 'split.ratios',
+        value: r,
+        ...(where !== undefined ? { file: where } : {}),
+        hint: 'For example [0.6, 0.2, 0.2].',
+      },
+    );
   }
   checkUnique(where, 'split.split_by', raw.split_by);
   const distKeys = [...c.src_dist_keys, ...c.tgt_dist_keys];
   for (const k of raw.split_by) {
-    if (!distKeys.includes(k)) throw invalid(where, 'split.split_by', `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`, k);
+    if (!distKeys.includes(k))
+      throw invalid(where, 'split.split_by', `names '${k}', which is not a src or tgt key (keys: ${distKeys.join(', ')}).`, k);
   }
   // The reference refuses force keys outside split_by (ValueError "force_training_values keys
   // must be a subset of split_by"): a forced value elsewhere can match every tuple and empty
   // val and test.
   for (const k of Object.keys(raw.force_training_values)) {
     if (!raw.split_by.includes(k)) {
-      throw invalid(where, `split.force_training_values.${k}`, `names '${k}', which is not a split_by key (split_by: ${raw.split_by.join(', ')}).`, k,
-        `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it from force_training_values.`);
+      throw invalid(
+        where,
+        `split.force_training_values.${k}`,
+        `names '${k}', which is not a split_by key (split_by: ${raw.split_by.join(', ')}).`,
+        k,
+        `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it from force_training_values.`,
+      );
     }
   }
   return {
@@ -145,7 +165,8 @@ function checkSplit(c: DataManagerConfig, raw: z.infer<typeof splitSchema>, wher
 
 function toDataManager(d: z.infer<typeof dataManagerSchema>): DataManagerConfig {
   return {
-    dist_flag_key: typeof d.dist_flag_key === 'string' ? d.dist_flag_key : { column: d.dist_flag_key.column, equals: d.dist_flag_key.equals },
+    dist_flag_key:
+      typeof d.dist_flag_key === 'string' ? d.dist_flag_key : { column: d.dist_flag_key.column, equals: d.dist_flag_key.equals },
     src_dist_keys: d.src_dist_keys,
     tgt_dist_keys: d.tgt_dist_keys,
     rep_keys: d.rep_keys,

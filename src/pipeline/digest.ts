@@ -74,4 +74,3 @@ export function digestPooled(c: PooledLayout, tgt: Int32Array, src: Int32Array):
   for (const i of src) add(i);
   return { sha256: h.hex(), bytes };
 }
-

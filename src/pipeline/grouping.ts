@@ -94,12 +94,16 @@ export function nTgt(plan: GroupPlan): number {
 function readColumn(source: DatasetSource, name: string): ObsColumn {
   const names = source.obsColumnNames();
   if (!names.includes(name)) {
-    throw new CellbudgetError('OBS_MISSING_COLUMN', `${source.name}: obs has no column '${name}'; columns are: ${names.join(', ') || '(none)'}.`, {
-      file: source.name,
-      key: `obs/${name}`,
-      value: name,
-      hint: 'Fix the key in the configuration, or add the column to the dataset.',
-    });
+    throw new CellbudgetError(
+      'OBS_MISSING_COLUMN',
+      `${source.name}: obs has no column '${name}'; columns are: ${names.join(', ') || '(none)'}.`,
+      {
+        file: source.name,
+        key: `obs/${name}`,
+        value: name,
+        hint: 'Fix the key in the configuration, or add the column to the dataset.',
+      },
+    );
   }
   return source.readObsColumn(name);
 }
@@ -113,7 +117,7 @@ function flagStates(config: DataManagerConfig, source: DatasetSource): Int8Array
   if (typeof config.dist_flag_key !== 'string') {
     const want = config.dist_flag_key.equals;
     const k = keyColumn(col);
-    const code = k.labels.findIndex((l) => l === want);
+    const code = k.labels.indexOf(want);
     for (let i = 0; i < n; i++) {
       const c = k.codes[i]!;
       state[i] = c < 0 ? -1 : c === code ? 1 : 0;
@@ -171,7 +175,14 @@ function scanTuples(tuple: Int32Array, state: Int8Array, seen: Uint8Array, rep: 
   return { nControl, dropped };
 }
 
-function countRows(tuple: Int32Array, state: Int8Array, srcOf: Int32Array, tgtOf: Int32Array, srcCounts: Int32Array, tgtCounts: Int32Array): void {
+function countRows(
+  tuple: Int32Array,
+  state: Int8Array,
+  srcOf: Int32Array,
+  tgtOf: Int32Array,
+  srcCounts: Int32Array,
+  tgtCounts: Int32Array,
+): void {
   const n = tuple.length;
   for (let i = 0; i < n; i++) {
     const u = tuple[i]!;
@@ -182,7 +193,16 @@ function countRows(tuple: Int32Array, state: Int8Array, srcOf: Int32Array, tgtOf
 }
 
 // A forward scan keeps file order within a group: the stable sort of the reference.
-function placeRows(tuple: Int32Array, state: Int8Array, srcOf: Int32Array, tgtOf: Int32Array, srcFill: Int32Array, tgtFill: Int32Array, srcRows: Int32Array, tgtRows: Int32Array): void {
+function placeRows(
+  tuple: Int32Array,
+  state: Int8Array,
+  srcOf: Int32Array,
+  tgtOf: Int32Array,
+  srcFill: Int32Array,
+  tgtFill: Int32Array,
+  srcRows: Int32Array,
+  tgtRows: Int32Array,
+): void {
   const n = tuple.length;
   for (let i = 0; i < n; i++) {
     const u = tuple[i]!;
@@ -217,7 +237,10 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   const { nControl, dropped } = scanTuples(tuple, state, seen, rep);
   const flagName = flagColumn(config);
   if (nControl === 0) {
-    const rule = typeof config.dist_flag_key === 'string' ? `obs/${flagName} is never true` : `no cell has ${flagName} == ${formatLabel(config.dist_flag_key.equals)}`;
+    const rule =
+      typeof config.dist_flag_key === 'string'
+        ? `obs/${flagName} is never true`
+        : `no cell has ${flagName} == ${formatLabel(config.dist_flag_key.equals)}`;
     throw new CellbudgetError('NO_CONTROL_CELLS', `${source.name}: no cell is a control (${rule}).`, {
       file: source.name,
       key: `obs/${flagName}`,
@@ -246,12 +269,16 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
       return 0;
     });
     const found = rows.map((r) => `(${tupleAt(tgtCols, r).map(formatLabel).join(', ')})`);
-    throw new CellbudgetError('CONTROL_VALUE_NOT_UNIQUE', `${source.name}: There should be exactly one control value. The control cells carry ${controlTuples} target-key tuples over (${config.tgt_dist_keys.join(', ')}): ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}.`, {
-      file: source.name,
-      key: config.tgt_dist_keys.join(','),
-      value: found,
-      hint: 'Control cells must all carry the same target values (e.g. drug = DMSO, dose = 0); fix the data or the flag.',
-    });
+    throw new CellbudgetError(
+      'CONTROL_VALUE_NOT_UNIQUE',
+      `${source.name}: There should be exactly one control value. The control cells carry ${controlTuples} target-key tuples over (${config.tgt_dist_keys.join(', ')}): ${found.slice(0, 10).join(', ')}${found.length > 10 ? ', ...' : ''}.`,
+      {
+        file: source.name,
+        key: config.tgt_dist_keys.join(','),
+        value: found,
+        hint: 'Control cells must all carry the same target values (e.g. drug = DMSO, dose = 0); fix the data or the flag.',
+      },
+    );
   }
   const controlValue: Record<string, Label> = {};
   tgtCols.forEach((c) => (controlValue[c.name] = c.labels[c.codes[controlRow]!]!));
@@ -318,7 +345,10 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   // context, and keep the source (a loaded dataset) and every obs column alive with the plan.
   // ~10^5 small arrays that only a manifest reads: made when first asked for.
   Object.defineProperty(plan, 'tgtLabels', lazyValue(labelTuples(keyLabels, tgtCodes)));
-  return Object.defineProperty(plan, 'conditions', lazyValue(conditions)) as typeof plan & { readonly conditions: Record<string, Float64Array>[]; readonly tgtLabels: Label[][] };
+  return Object.defineProperty(plan, 'conditions', lazyValue(conditions)) as typeof plan & {
+    readonly conditions: Record<string, Float64Array>[];
+    readonly tgtLabels: Label[][];
+  };
 }
 
 /** Per target and key: the target's code (row-major), from its representative row. */
@@ -364,27 +394,40 @@ function checkRepresentation(config: DataManagerConfig, source: DatasetSource): 
   const info = source.matrixInfo(config.data_location);
   const rows = info.shape[0];
   if (rows !== source.nObs) {
-    throw new CellbudgetError('H5AD_INVALID', `${source.name}: ${config.data_location.join('/')} has ${rows.toLocaleString('en-US')} rows but obs has ${source.nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`, {
-      file: source.name,
-      key: config.data_location.join('/'),
-      value: { rows, n_obs: source.nObs },
-      hint: 'The file is inconsistent (written by a broken exporter, or truncated): re-export it with anndata, or point data_location at a representation of the same cells.',
-    });
+    throw new CellbudgetError(
+      'H5AD_INVALID',
+      `${source.name}: ${config.data_location.join('/')} has ${rows.toLocaleString('en-US')} rows but obs has ${source.nObs.toLocaleString('en-US')} cells; a representation holds one row per cell.`,
+      {
+        file: source.name,
+        key: config.data_location.join('/'),
+        value: { rows, n_obs: source.nObs },
+        hint: 'The file is inconsistent (written by a broken exporter, or truncated): re-export it with anndata, or point data_location at a representation of the same cells.',
+      },
+    );
   }
 }
 
-function buildConditions(config: DataManagerConfig, source: DatasetSource, cols: readonly KeyColumn[], codes: Int32Array): () => Record<string, Float64Array>[] {
+function buildConditions(
+  config: DataManagerConfig,
+  source: DatasetSource,
+  cols: readonly KeyColumn[],
+  codes: Int32Array,
+): () => Record<string, Float64Array>[] {
   const unsKeys = source.unsKeys();
   const embeddings = new Map<string, Embeddings>();
   for (const c of cols) {
     const rep = config.rep_keys[c.name];
     if (rep === undefined || embeddings.has(rep)) continue;
     if (!unsKeys.includes(rep)) {
-      throw new CellbudgetError('UNS_MISSING_KEY', `${source.name}: rep_keys.${c.name} names uns/${rep}, which the file lacks; uns keys are: ${unsKeys.join(', ') || '(none)'}.`, {
-        file: source.name,
-        key: `uns/${rep}`,
-        hint: 'Fix rep_keys, or store the embeddings under that uns key.',
-      });
+      throw new CellbudgetError(
+        'UNS_MISSING_KEY',
+        `${source.name}: rep_keys.${c.name} names uns/${rep}, which the file lacks; uns keys are: ${unsKeys.join(', ') || '(none)'}.`,
+        {
+          file: source.name,
+          key: `uns/${rep}`,
+          hint: 'Fix rep_keys, or store the embeddings under that uns key.',
+        },
+      );
     }
     embeddings.set(rep, source.readEmbeddings(rep));
   }
@@ -401,7 +444,9 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
     let vec: Float64Array;
     if (rep !== undefined) {
       const emb = embeddings.get(rep)!;
-      const found = embeddingKeys(label).map((k) => emb.get(k)).find((v) => v !== undefined);
+      const found = embeddingKeys(label)
+        .map((k) => emb.get(k))
+        .find((v) => v !== undefined);
       if (!found) {
         throw new CellbudgetError('UNS_MISSING_KEY', `${source.name}: uns/${rep} has no embedding for ${c.name} = ${formatLabel(label)}.`, {
           file: source.name,
@@ -413,21 +458,29 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
       const seen = lengthOf.get(rep);
       if (seen === undefined) lengthOf.set(rep, { n: vec.length, label });
       else if (seen.n !== vec.length) {
-        throw new CellbudgetError('H5AD_INVALID', `${source.name}: the embeddings in uns/${rep} differ in length: ${formatLabel(seen.label)} has ${seen.n} values, ${formatLabel(label)} has ${vec.length}.`, {
-          file: source.name,
-          key: `uns/${rep}/${String(label)}`,
-          value: { [String(seen.label)]: seen.n, [String(label)]: vec.length },
-          hint: `Every vector under uns/${rep} must have the same length (one embedding space); re-export the embeddings.`,
-        });
+        throw new CellbudgetError(
+          'H5AD_INVALID',
+          `${source.name}: the embeddings in uns/${rep} differ in length: ${formatLabel(seen.label)} has ${seen.n} values, ${formatLabel(label)} has ${vec.length}.`,
+          {
+            file: source.name,
+            key: `uns/${rep}/${String(label)}`,
+            value: { [String(seen.label)]: seen.n, [String(label)]: vec.length },
+            hint: `Every vector under uns/${rep} must have the same length (one embedding space); re-export the embeddings.`,
+          },
+        );
       }
     } else if (typeof label === 'number' || typeof label === 'boolean') {
       vec = Float64Array.of(Number(label));
     } else {
-      throw new CellbudgetError('CONFIG_INVALID', `${c.name} has text labels (e.g. ${formatLabel(label)}) but no entry in rep_keys, so it has no numeric condition.`, {
-        key: `rep_keys.${c.name}`,
-        value: label,
-        hint: `Add "rep_keys": {"${c.name}": "<uns key with its embeddings>"}; only numeric keys (e.g. a dose) may go without one.`,
-      });
+      throw new CellbudgetError(
+        'CONFIG_INVALID',
+        `${c.name} has text labels (e.g. ${formatLabel(label)}) but no entry in rep_keys, so it has no numeric condition.`,
+        {
+          key: `rep_keys.${c.name}`,
+          value: label,
+          hint: `Add "rep_keys": {"${c.name}": "<uns key with its embeddings>"}; only numeric keys (e.g. a dose) may go without one.`,
+        },
+      );
     }
     cache[j]![code] = vec;
     return vec;
@@ -439,7 +492,12 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
   for (let t = 0; t < nt; t++) {
     for (let j = 0; j < k; j++) vector(j, codes[t * k + j]!);
   }
-  return conditionRecords(cache, codes, cols.map((c) => c.name), nt);
+  return conditionRecords(
+    cache,
+    codes,
+    cols.map((c) => c.name),
+    nt,
+  );
 }
 
 /**
@@ -447,7 +505,12 @@ function buildConditions(config: DataManagerConfig, source: DatasetSource, cols:
  * here, not in buildConditions, so the thunk does not share that scope's context (the source,
  * its embeddings and obs columns).
  */
-function conditionRecords(cache: ReadonlyArray<ReadonlyArray<Float64Array | undefined>>, codes: Int32Array, names: readonly string[], count: number): () => Record<string, Float64Array>[] {
+function conditionRecords(
+  cache: ReadonlyArray<ReadonlyArray<Float64Array | undefined>>,
+  codes: Int32Array,
+  names: readonly string[],
+  count: number,
+): () => Record<string, Float64Array>[] {
   const k = names.length;
   return () =>
     Array.from({ length: count }, (_, t) => {
@@ -537,7 +600,10 @@ export interface CopyLayoutOptions extends Pick<MaterializeOptions, 'pools'> {
   readonly oneBuffer?: boolean;
 }
 
-function allocShared<T extends Int32Array | Float32Array | Float64Array>(Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number }, n: number): T {
+function allocShared<T extends Int32Array | Float32Array | Float64Array>(
+  Ctor: { new (b: ArrayBufferLike): T; readonly BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
   return new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT));
 }
 
@@ -552,7 +618,12 @@ export interface RowShape {
  * of every row, one buffer per pool (zero-filled, not yet written). `shape` may be asked for once
  * the first copied row is known (a reader that tells its shape only by reading one).
  */
-export function layoutCopy(plan: GroupPlan, shape: RowShape | ((firstRow: number) => RowShape), select?: MaterializeSelect, options: CopyLayoutOptions = {}): CopyLayout {
+export function layoutCopy(
+  plan: GroupPlan,
+  shape: RowShape | ((firstRow: number) => RowShape),
+  select?: MaterializeSelect,
+  options: CopyLayoutOptions = {},
+): CopyLayout {
   const ns = nSrc(plan);
   const nt = nTgt(plan);
   const nd = ns + nt;
@@ -649,7 +720,23 @@ export function layoutCopy(plan: GroupPlan, shape: RowShape | ((firstRow: number
   };
   const pools: FloatArray[] = Array.from(poolElems, alloc);
   const words = (cols * item) >> 2;
-  return { plan, dtype, cols, pools, poolOf, elemAt, srcSelected, tgtSelected, rowsOf: sizeOf, dest, pos, firstRow, lastRow, words, oneBuffer };
+  return {
+    plan,
+    dtype,
+    cols,
+    pools,
+    poolOf,
+    elemAt,
+    srcSelected,
+    tgtSelected,
+    rowsOf: sizeOf,
+    dest,
+    pos,
+    firstRow,
+    lastRow,
+    words,
+    oneBuffer,
+  };
 }
 
 /**
@@ -658,7 +745,12 @@ export function layoutCopy(plan: GroupPlan, shape: RowShape | ((firstRow: number
  * distributions are copied. Reads the representation once, in row order, in windows cut
  * on the reader's chunk grid.
  */
-export function materialize(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): GroupedDistribution {
+export function materialize(
+  plan: GroupPlan,
+  rows: RowReader | Matrix,
+  select?: MaterializeSelect,
+  options: MaterializeOptions = {},
+): GroupedDistribution {
   const c = copyDistributions(plan, rows, select, options);
   const ns = nSrc(plan);
   const view = (d: number): DenseMatrix => {
@@ -682,7 +774,12 @@ function rowShape(plan: GroupPlan, rows: RowReader | Matrix, firstRow: number): 
 }
 
 /** The copying half of `materialize`: the rows in pooled buffers, without a matrix object per distribution. */
-export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, select?: MaterializeSelect, options: MaterializeOptions = {}): DistributionCopy {
+export function copyDistributions(
+  plan: GroupPlan,
+  rows: RowReader | Matrix,
+  select?: MaterializeSelect,
+  options: MaterializeOptions = {},
+): DistributionCopy {
   const layout = layoutCopy(plan, (first) => rowShape(plan, rows, first), select, options.pools ? { pools: options.pools } : {});
   const { dtype, cols, firstRow, lastRow } = layout;
   // What is returned holds the pools, not the per-row arrays (4 bytes per cell each).
@@ -725,7 +822,7 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
     let block = rows.readRows(a, b, buffer.subarray(0, (b - a) * cols)).data;
     if (block.buffer !== buffer.buffer || block.byteOffset !== buffer.byteOffset) {
       // A reader that ignored `out`: take its block as is, or converted when the dtype differs.
-      if ((block instanceof Float32Array) !== (dtype === 'float32')) {
+      if (block instanceof Float32Array !== (dtype === 'float32')) {
         buffer.set(block.subarray(0, (b - a) * cols));
         block = buffer;
       }
@@ -737,17 +834,30 @@ export function copyDistributions(plan: GroupPlan, rows: RowReader | Matrix, sel
 
 /** The pools of a layout, without its per-row arrays. */
 export function copyOf(l: CopyLayout): DistributionCopy {
-  return { plan: l.plan, dtype: l.dtype, cols: l.cols, pools: l.pools, poolOf: l.poolOf, elemAt: l.elemAt, srcSelected: l.srcSelected, tgtSelected: l.tgtSelected, rowsOf: l.rowsOf };
+  return {
+    plan: l.plan,
+    dtype: l.dtype,
+    cols: l.cols,
+    pools: l.pools,
+    poolOf: l.poolOf,
+    elemAt: l.elemAt,
+    srcSelected: l.srcSelected,
+    tgtSelected: l.tgtSelected,
+    rowsOf: l.rowsOf,
+  };
 }
 
 /** Bytes of the plan's own arrays (row positions, offsets, conditions). */
 export function planBytes(plan: GroupPlan): number {
-  let b = plan.srcRows.byteLength + plan.srcOffsets.byteLength + plan.tgtRows.byteLength + plan.tgtOffsets.byteLength + plan.tgtToSrc.byteLength;
+  let b =
+    plan.srcRows.byteLength + plan.srcOffsets.byteLength + plan.tgtRows.byteLength + plan.tgtOffsets.byteLength + plan.tgtToSrc.byteLength;
   const seen = new Set<Float64Array>();
-  for (const c of plan.conditions) for (const v of Object.values(c)) if (!seen.has(v)) {
-    seen.add(v);
-    b += v.byteLength;
-  }
+  for (const c of plan.conditions)
+    for (const v of Object.values(c))
+      if (!seen.has(v)) {
+        seen.add(v);
+        b += v.byteLength;
+      }
   return b;
 }
 

@@ -110,7 +110,7 @@ function firstSeenIdsF64(values: Float64Array, codes: Int32Array, seen: number[]
       continue;
     }
     // Rare: a new value, a collision, NaN (missing) or -0 (the label 0, as in pandas).
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       codes[i] = -1;
       continue;
     }
@@ -141,7 +141,7 @@ function firstSeenIds(values: ArrayLike<number | bigint>, mask: Uint8Array | nul
   const big = values instanceof BigInt64Array || values instanceof BigUint64Array;
   for (let i = 0; i < values.length; i++) {
     const v = big ? Number(values[i] as bigint) : (values[i] as number);
-    codes[i] = (mask !== null && mask[i]) || v !== v ? -1 : ids.id(v === 0 ? 0 : v);
+    codes[i] = mask?.[i] || Number.isNaN(v) ? -1 : ids.id(v === 0 ? 0 : v);
   }
 }
 
@@ -151,7 +151,7 @@ function stringKey(name: string, values: readonly string[], mask: Uint8Array | n
   const raw = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if ((mask && mask[i]) || v === undefined) {
+    if (mask?.[i] || v === undefined) {
       raw[i] = -1;
       continue;
     }
@@ -302,11 +302,15 @@ function firstBadCode(codes: CodeArray, labels: number): number {
 }
 
 function badCode(col: KeyColumn, row: number): CellbudgetError {
-  return new CellbudgetError('H5AD_INVALID', `obs column '${col.name}' has code ${col.codes[row]!} at row ${row}, but only ${col.labels.length} categories.`, {
-    key: `obs/${col.name}`,
-    value: col.codes[row],
-    hint: 'The file is corrupt or was not written by anndata; re-export it.',
-  });
+  return new CellbudgetError(
+    'H5AD_INVALID',
+    `obs column '${col.name}' has code ${col.codes[row]!} at row ${row}, but only ${col.labels.length} categories.`,
+    {
+      key: `obs/${col.name}`,
+      value: col.codes[row],
+      hint: 'The file is corrupt or was not written by anndata; re-export it.',
+    },
+  );
 }
 
 /**

@@ -64,7 +64,10 @@ export function wordsOf(a: FloatArray): Int32Array {
 }
 
 /** What the cursors are made from: a layout's pools and where each distribution starts in its pool. */
-export type CursorLayout = Pick<ScatterLayout, 'poolOf' | 'pools' | 'oneBuffer'> & { readonly dtype: FloatDtype; readonly elemAt: Float64Array };
+export type CursorLayout = Pick<ScatterLayout, 'poolOf' | 'pools' | 'oneBuffer'> & {
+  readonly dtype: FloatDtype;
+  readonly elemAt: Float64Array;
+};
 
 /** Where the next row of each distribution goes, in 32-bit words of its pool (of the one buffer, with `oneBuffer`): the cursors `scatterRows` advances. */
 export function copyCursors(layout: CursorLayout, into: Float64Array = new Float64Array(layout.elemAt.length)): Float64Array {
@@ -82,10 +85,28 @@ export function copyCursors(layout: CursorLayout, into: Float64Array = new Float
  * their distributions; `at` (from `copyCursors`, or `cursorsAt`) is advanced. Rows must come in
  * file order (windows in increasing order) unless the layout has `pos`.
  */
-export function scatterRows(layout: ScatterLayout, block: FloatArray, a: number, b: number, at: Float64Array, poolWords?: readonly Int32Array[]): void {
+export function scatterRows(
+  layout: ScatterLayout,
+  block: FloatArray,
+  a: number,
+  b: number,
+  at: Float64Array,
+  poolWords?: readonly Int32Array[],
+): void {
   const first = layout.pools[0];
   const one = layout.oneBuffer === true && first !== undefined ? new Int32Array(first.buffer, 0, first.buffer.byteLength >> 2) : null;
-  scatterWords(wordsOf(block), a, b, layout.words, layout.dest, layout.poolOf, one !== null ? [] : (poolWords ?? layout.pools.map(wordsOf)), one, at, layout.pos);
+  scatterWords(
+    wordsOf(block),
+    a,
+    b,
+    layout.words,
+    layout.dest,
+    layout.poolOf,
+    one !== null ? [] : (poolWords ?? layout.pools.map(wordsOf)),
+    one,
+    at,
+    layout.pos,
+  );
 }
 
 /** Whether any row in [a, b) is copied. */
@@ -99,7 +120,11 @@ export function anyCopied(layout: Pick<ScatterLayout, 'dest'>, a: number, b: num
  * before `from` (`copyCursors` advanced over them without copying). Lets two threads copy the
  * two halves of the rows at once.
  */
-export function cursorsAt(layout: Pick<ScatterLayout, 'dest' | 'words' | 'pos'> & CursorLayout, from: number, into: Float64Array = copyCursors(layout)): Float64Array {
+export function cursorsAt(
+  layout: Pick<ScatterLayout, 'dest' | 'words' | 'pos'> & CursorLayout,
+  from: number,
+  into: Float64Array = copyCursors(layout),
+): Float64Array {
   // With `pos`, every row knows its own place: the cursors stay at each distribution's start.
   if (layout.pos !== null) return into;
   for (let r = 0; r < from; r++) {

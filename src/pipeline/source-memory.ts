@@ -64,11 +64,15 @@ export function memorySource(spec: MemorySourceSpec): DatasetSource {
     const key = location.join('/');
     const m = matrices[key];
     if (!m) {
-      throw new CellbudgetError('H5AD_MISSING_KEY', `${name}: no matrix at ${key}; matrices are: ${Object.keys(matrices).join(', ') || '(none)'}.`, {
-        file: name,
-        key,
-        hint: 'Fix data_location in the configuration.',
-      });
+      throw new CellbudgetError(
+        'H5AD_MISSING_KEY',
+        `${name}: no matrix at ${key}; matrices are: ${Object.keys(matrices).join(', ') || '(none)'}.`,
+        {
+          file: name,
+          key,
+          hint: 'Fix data_location in the configuration.',
+        },
+      );
     }
     return m;
   };
@@ -80,11 +84,15 @@ export function memorySource(spec: MemorySourceSpec): DatasetSource {
     readObsColumn(col: string): ObsColumn {
       const c = byName.get(col);
       if (!c) {
-        throw new CellbudgetError('OBS_MISSING_COLUMN', `${name}: obs has no column '${col}'; columns are: ${[...byName.keys()].join(', ') || '(none)'}.`, {
-          file: name,
-          key: `obs/${col}`,
-          hint: 'Fix the key in the configuration, or add the column to the dataset.',
-        });
+        throw new CellbudgetError(
+          'OBS_MISSING_COLUMN',
+          `${name}: obs has no column '${col}'; columns are: ${[...byName.keys()].join(', ') || '(none)'}.`,
+          {
+            file: name,
+            key: `obs/${col}`,
+            hint: 'Fix the key in the configuration, or add the column to the dataset.',
+          },
+        );
       }
       return c;
     },
@@ -93,11 +101,15 @@ export function memorySource(spec: MemorySourceSpec): DatasetSource {
     readEmbeddings(key: string): Embeddings {
       const e = uns[key];
       if (!e) {
-        throw new CellbudgetError('UNS_MISSING_KEY', `${name}: uns has no key '${key}'; keys are: ${Object.keys(uns).join(', ') || '(none)'}.`, {
-          file: name,
-          key: `uns/${key}`,
-          hint: 'Fix rep_keys, or store the embeddings under that uns key.',
-        });
+        throw new CellbudgetError(
+          'UNS_MISSING_KEY',
+          `${name}: uns has no key '${key}'; keys are: ${Object.keys(uns).join(', ') || '(none)'}.`,
+          {
+            file: name,
+            key: `uns/${key}`,
+            hint: 'Fix rep_keys, or store the embeddings under that uns key.',
+          },
+        );
       }
       return e;
     },
@@ -121,7 +133,8 @@ export function memorySource(spec: MemorySourceSpec): DatasetSource {
       const m = matrix(location);
       if (!(start >= 0 && end >= start && end <= m.rows)) throw new RangeError(`rows [${start}, ${end}) outside [0, ${m.rows})`);
       const n = (end - start) * m.cols;
-      const data = out && out.length >= n && (out instanceof Float32Array) === (m.dtype === 'float32') ? out.subarray(0, n) : allocFloat(m.dtype, n);
+      const data =
+        out && out.length >= n && out instanceof Float32Array === (m.dtype === 'float32') ? out.subarray(0, n) : allocFloat(m.dtype, n);
       if (m.format === 'dense') {
         data.set(m.data.subarray(start * m.cols, end * m.cols));
       } else {

@@ -5,7 +5,7 @@
  * force_training_values / holdout_combinations rather than the reference's defect.
  */
 import { CellbudgetError } from '../core/errors.js';
-import { itemSize, type DenseMatrix, type FloatArray, type FloatDtype, type Label } from '../core/data.js';
+import type { DenseMatrix, Label } from '../core/data.js';
 import { SPLITS } from '../core/names.js';
 import type { Split } from '../core/names.js';
 import type { SplitConfig } from './config.js';
@@ -70,18 +70,24 @@ export function splitSizes(n: number, ratios: readonly [number, number, number])
   const rounded = { train, val, test: roundShare(ratios[2], n) };
   for (const s of SPLITS) {
     if (rounded[s] === 0) {
-      throw new CellbudgetError('SPLIT_TOO_SMALL', `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the ${s} split would get 0 tuples (round(${ratios[SPLITS.indexOf(s)]}·${n}) = 0); the reference refuses this too.`, {
-        key: 'split.ratios',
-        value: { n, ratios },
-        hint: 'Split by finer keys (add a key to split_by so there are more unique tuples), or raise that split\'s ratio.',
-      });
+      throw new CellbudgetError(
+        'SPLIT_TOO_SMALL',
+        `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the ${s} split would get 0 tuples (round(${ratios[SPLITS.indexOf(s)]}·${n}) = 0); the reference refuses this too.`,
+        {
+          key: 'split.ratios',
+          value: { n, ratios },
+          hint: "Split by finer keys (add a key to split_by so there are more unique tuples), or raise that split's ratio.",
+        },
+      );
     }
   }
   // round(r2·n) ≥ 1 means r2·n > 0.5, so train + val ≤ n and test is never negative.
   const test = n - train - val;
   const warnings =
     test === 0
-      ? [`With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the test split is empty (train ${train}, val ${val}, test ${n} − ${train} − ${val} = 0), as in the reference. Split by finer keys or change the ratios if you need a test split.`]
+      ? [
+          `With ${n} unique split_by tuple(s) and ratios [${ratios.join(', ')}], the test split is empty (train ${train}, val ${val}, test ${n} − ${train} − ${val} = 0), as in the reference. Split by finer keys or change the ratios if you need a test split.`,
+        ]
       : [];
   return { train, val, test, warnings };
 }
@@ -96,7 +102,12 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const keys = [...plan.srcKeys, ...plan.tgtKeys];
   const cols = split.split_by.map((k) => {
     const j = keys.indexOf(k);
-    if (j < 0) throw new CellbudgetError('CONFIG_INVALID', `split.split_by names '${k}', which is not a src or tgt key (keys: ${keys.join(', ')}).`, { key: 'split.split_by', value: k });
+    if (j < 0)
+      throw new CellbudgetError(
+        'CONFIG_INVALID',
+        `split.split_by names '${k}', which is not a src or tgt key (keys: ${keys.join(', ')}).`,
+        { key: 'split.split_by', value: k },
+      );
     return j;
   });
   const nt = nTgt(plan);
@@ -106,11 +117,15 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   const forceEntries = Object.entries(split.force_training_values).map(([k, v]) => {
     const j = keys.indexOf(k);
     if (j < 0 || !split.split_by.includes(k)) {
-      throw new CellbudgetError('CONFIG_INVALID', `split.force_training_values names '${k}', which is not a split_by key (split_by: ${split.split_by.join(', ')}).`, {
-        key: `split.force_training_values.${k}`,
-        value: k,
-        hint: `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it.`,
-      });
+      throw new CellbudgetError(
+        'CONFIG_INVALID',
+        `split.force_training_values names '${k}', which is not a split_by key (split_by: ${split.split_by.join(', ')}).`,
+        {
+          key: `split.force_training_values.${k}`,
+          value: k,
+          hint: `force_training_values keys must be a subset of split_by, as in the reference: add '${k}' to split.split_by or remove it.`,
+        },
+      );
     }
     return [j, v] as const;
   });
@@ -147,7 +162,12 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
       // Forced when it carries a forced value (force keys are split_by keys), or, with
       // holdout_combinations, when it contains a control value.
       const labelOf = (j: number): Label => plan.keyLabels[j]![codes[t * k + j]!]!;
-      forced.push(forceEntries.some(([j, v]) => matchesForced(labelOf(j), v)) || holdoutCols.some(([i, name]) => sameLabel(tuple[i]!, plan.controlValue[name]!)) ? 1 : 0);
+      forced.push(
+        forceEntries.some(([j, v]) => matchesForced(labelOf(j), v)) ||
+          holdoutCols.some(([i, name]) => sameLabel(tuple[i]!, plan.controlValue[name]!))
+          ? 1
+          : 0,
+      );
     }
     tupleOfTgt[t] = ti;
   }
@@ -159,21 +179,32 @@ export function assignSplits(plan: GroupPlan, split: SplitConfig): SplitAssignme
   if (forcing && nForced === 0) {
     // The reference raises here ("There must be at least one unique combination of split_by
     // keys after removing forced training combinations").
-    const what = forceEntries.length > 0 ? `force_training_values ${JSON.stringify(split.force_training_values)}` : 'holdout_combinations (a control value in a split_by key)';
-    throw new CellbudgetError('CONFIG_INVALID', `split: ${what} matches none of the ${n} split_by tuple(s); the reference refuses this too.`, {
-      key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
-      value: forceEntries.length > 0 ? split.force_training_values : true,
-      hint: `Force values that occur among the targets' ${split.split_by.join(', ')} labels, or remove the setting.`,
-    });
+    const what =
+      forceEntries.length > 0
+        ? `force_training_values ${JSON.stringify(split.force_training_values)}`
+        : 'holdout_combinations (a control value in a split_by key)';
+    throw new CellbudgetError(
+      'CONFIG_INVALID',
+      `split: ${what} matches none of the ${n} split_by tuple(s); the reference refuses this too.`,
+      {
+        key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
+        value: forceEntries.length > 0 ? split.force_training_values : true,
+        hint: `Force values that occur among the targets' ${split.split_by.join(', ')} labels, or remove the setting.`,
+      },
+    );
   }
   if (forcing && n - nForced < (sizes.test > 0 ? 2 : 1)) {
     // The intended semantics exist so that val and test keep tuples; forcing everything
     // into train would hand training a split with nothing to validate on.
-    throw new CellbudgetError('SPLIT_TOO_SMALL', `split: ${nForced} of ${n} split_by tuple(s) are forced into train, leaving ${n - nForced} for val and test, which need ${sizes.test > 0 ? 'one each' : 'one for val'}.`, {
-      key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
-      value: { n, forced: nForced },
-      hint: 'Force fewer values into train, or split by finer keys so more tuples remain.',
-    });
+    throw new CellbudgetError(
+      'SPLIT_TOO_SMALL',
+      `split: ${nForced} of ${n} split_by tuple(s) are forced into train, leaving ${n - nForced} for val and test, which need ${sizes.test > 0 ? 'one each' : 'one for val'}.`,
+      {
+        key: forceEntries.length > 0 ? 'split.force_training_values' : 'split.holdout_combinations',
+        value: { n, forced: nForced },
+        hint: 'Force fewer values into train, or split by finer keys so more tuples remain.',
+      },
+    );
   }
   const tupleSplit: Split[] = new Array<Split>(n).fill('val');
   const forcedIdx: number[] = [];
@@ -256,5 +287,9 @@ export function splitDigest(s: DistributionSplit): string {
  * per distribution.
  */
 export function copyDigest(c: DistributionCopy, a: SplitAssignment, s: Split): { sha256: string; bytes: number } {
-  return digestPooled({ nSrc: nSrc(c.plan), dtype: c.dtype, cols: c.cols, pools: c.pools, poolOf: c.poolOf, elemAt: c.elemAt, rowsOf: (d) => c.rowsOf(d) }, a.tgt[s], a.src[s]);
+  return digestPooled(
+    { nSrc: nSrc(c.plan), dtype: c.dtype, cols: c.cols, pools: c.pools, poolOf: c.poolOf, elemAt: c.elemAt, rowsOf: (d) => c.rowsOf(d) },
+    a.tgt[s],
+    a.src[s],
+  );
 }

@@ -22,7 +22,10 @@ export const syntheticSchema = z
     features: z.number().int().positive().default(D.features),
     cell_lines: z.number().int().positive().default(D.cell_lines),
     drugs: z.number().int().positive().default(D.drugs),
-    doses: z.array(z.number().nonnegative()).min(1).default([...D.doses]),
+    doses: z
+      .array(z.number().nonnegative())
+      .min(1)
+      .default([...D.doses]),
     control_fraction: z.number().gt(0).lt(1).default(D.control_fraction),
     dtype: z.enum(['float32', 'float64']).default(D.dtype),
     compression: z.enum(['gzip', 'none']).default(D.compression),
@@ -41,7 +44,6 @@ export const syntheticSchema = z
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const sameSpec: Same<z.output<typeof syntheticSchema>, SyntheticSpec> = true;
 void sameSpec;
-
 
 /**
  * A dataset's optional `model:` section: documented structure the synthetic spec cannot
@@ -103,10 +105,16 @@ export const builtinScenarioSchema = z
     name: z.string().min(1),
     description: z.string().optional(),
     scale: z.number().gt(0).max(1).default(1),
-    family: z.object({ n: z.array(z.number().int().positive()).min(1) }).strict().optional(),
+    family: z
+      .object({ n: z.array(z.number().int().positive()).min(1) })
+      .strict()
+      .optional(),
     datasets: z.array(datasetSchema).min(1),
     pipeline: pipelineConfigSchema,
-    strategies: z.array(z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]])).min(1).default(['eager', 'sequential', 'selective']),
+    strategies: z
+      .array(z.enum(STRATEGY_NAMES as [StrategyName, ...StrategyName[]]))
+      .min(1)
+      .default(['eager', 'sequential', 'selective']),
     budgets: budgetsSchema,
     repeat: z.number().int().positive().default(1),
     /** Environment of the child (allocator settings are part of a scenario). */
@@ -232,7 +240,11 @@ export function familyDatasets(template: readonly DatasetDef[], n: number, where
         hint: 'Make the last dataset `synthetic:` or list every dataset explicitly.',
       });
     }
-    datasets.push({ ...t, name: `${t.name}_${i + 1}`, synthetic: { ...t.synthetic, seed: t.synthetic.seed + (i - (template.length - 1)) } });
+    datasets.push({
+      ...t,
+      name: `${t.name}_${i + 1}`,
+      synthetic: { ...t.synthetic, seed: t.synthetic.seed + (i - (template.length - 1)) },
+    });
   }
   return datasets;
 }

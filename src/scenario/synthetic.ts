@@ -58,7 +58,12 @@ export function nnzPerRow(features: number, density: number): number {
 }
 
 /** Representation bytes per cell, and the fixed part (CSR's extra indptr entry): data + int32 indices + int64 indptr. */
-export function representationRowBytes(features: number, dtype: FloatDtype, format: SynthFormat, density: number): { perRow: number; fixed: number } {
+export function representationRowBytes(
+  features: number,
+  dtype: FloatDtype,
+  format: SynthFormat,
+  density: number,
+): { perRow: number; fixed: number } {
   const item = itemSize(dtype);
   if (format === 'dense') return { perRow: features * item, fixed: 0 };
   return { perRow: nnzPerRow(features, density) * (item + 4) + 8, fixed: 8 };
@@ -69,7 +74,13 @@ export function representationRowBytes(features: number, dtype: FloatDtype, form
  * A scenario's `size:` is the dense size (what the dataset stands for at full scale, however
  * it is stored); `cellbudget synth --size` counts the format's own bytes.
  */
-export function cellsForBytes(bytes: number, features: number, dtype: FloatDtype, format: SynthFormat = 'dense', density: number = D.density): number {
+export function cellsForBytes(
+  bytes: number,
+  features: number,
+  dtype: FloatDtype,
+  format: SynthFormat = 'dense',
+  density: number = D.density,
+): number {
   const { perRow, fixed } = representationRowBytes(features, dtype, format, density);
   return Math.max(0, Math.floor((bytes - fixed) / perRow));
 }

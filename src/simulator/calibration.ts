@@ -90,7 +90,15 @@ const calibrationSchema = z
             job_id: z.string().optional(),
             node: z.string().optional(),
             earlier: z.array(
-              z.object({ source: z.string(), peak_bytes: z.number().finite(), final_bytes: z.number().finite().optional(), peak_error: z.number().finite(), final_error: z.number().finite().optional() }).strict(),
+              z
+                .object({
+                  source: z.string(),
+                  peak_bytes: z.number().finite(),
+                  final_bytes: z.number().finite().optional(),
+                  peak_error: z.number().finite(),
+                  final_error: z.number().finite().optional(),
+                })
+                .strict(),
             ),
           })
           .strict(),
@@ -178,7 +186,9 @@ export function fitConstants(obs: readonly Observation[], source = 'report'): Ca
     }
     break;
   }
-  const rel = obs.map((o) => Math.abs(evaluate(o.features, theta) - o.measured_bytes) / Math.max(Math.abs(o.measured_bytes), WEIGHT_FLOOR_BYTES));
+  const rel = obs.map(
+    (o) => Math.abs(evaluate(o.features, theta) - o.measured_bytes) / Math.max(Math.abs(o.measured_bytes), WEIGHT_FLOOR_BYTES),
+  );
   return {
     version: 1,
     constants: theta,
@@ -194,7 +204,11 @@ export function fitConstants(obs: readonly Observation[], source = 'report'): Ca
   };
 }
 
-function solveWeighted(obs: readonly Observation[], free: ReadonlyArray<keyof RuntimeConstants>, pinned: ReadonlyMap<keyof RuntimeConstants, number>): number[] {
+function solveWeighted(
+  obs: readonly Observation[],
+  free: ReadonlyArray<keyof RuntimeConstants>,
+  pinned: ReadonlyMap<keyof RuntimeConstants, number>,
+): number[] {
   const n = free.length;
   if (n === 0) return [];
   const A: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
@@ -263,4 +277,7 @@ export const MEASURED_CALIBRATION: Calibration = Object.freeze({
 }) as Calibration;
 
 /** The documented constants: live bytes, no allocator retention; with the documented data they reproduce the original fix's table. */
-export const DOCUMENTED_CALIBRATION: Calibration = Object.freeze({ version: 1, constants: Object.freeze({ ...DEFAULT_CONSTANTS }) }) as Calibration;
+export const DOCUMENTED_CALIBRATION: Calibration = Object.freeze({
+  version: 1,
+  constants: Object.freeze({ ...DEFAULT_CONSTANTS }),
+}) as Calibration;

@@ -188,18 +188,30 @@ export function datasetFromSpec(spec: string): DatasetModel {
   for (const part of rest) {
     const [k, v] = part.split('=');
     if (!k || v === undefined) {
-      throw new CellbudgetError('USAGE', `--dataset ${name}: '${part}' is not key=value.`, { key: '--dataset', value: spec, hint: 'Separate keys with commas: features=50,control=0.05.' });
+      throw new CellbudgetError('USAGE', `--dataset ${name}: '${part}' is not key=value.`, {
+        key: '--dataset',
+        value: spec,
+        hint: 'Separate keys with commas: features=50,control=0.05.',
+      });
     }
     kv.set(k.trim(), v.trim());
   }
   const known = new Set(['features', 'dtype', 'control', 'train', 'val', 'test', 'obs', 'grouped', 'kept', 'kept_test']);
   for (const k of kv.keys()) {
     if (!known.has(k)) {
-      throw new CellbudgetError('USAGE', `--dataset ${name}: unknown key '${k}'.`, { key: '--dataset', value: k, hint: `Known keys: ${[...known].join(', ')}.` });
+      throw new CellbudgetError('USAGE', `--dataset ${name}: unknown key '${k}'.`, {
+        key: '--dataset',
+        value: k,
+        hint: `Known keys: ${[...known].join(', ')}.`,
+      });
     }
   }
   if (/^\s*-/.test(sizeText)) {
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: size ${sizeText} is negative.`, { key: `${name}.size`, value: sizeText, hint: 'A dataset size is a positive amount such as 132GB.' });
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: size ${sizeText} is negative.`, {
+      key: `${name}.size`,
+      value: sizeText,
+      hint: 'A dataset size is a positive amount such as 132GB.',
+    });
   }
   const size = parseBytes(sizeText, `--dataset ${name} size`);
   const num = (k: string, dflt: number): number => {
@@ -207,29 +219,53 @@ export function datasetFromSpec(spec: string): DatasetModel {
     if (v === undefined) return dflt;
     const n = Number(v);
     if (!Number.isFinite(n)) {
-      throw new CellbudgetError('USAGE', `--dataset ${name}: ${k}='${v}' is not a number.`, { key: `${name}.${k}`, value: v, hint: `Write e.g. ${k}=0.15.` });
+      throw new CellbudgetError('USAGE', `--dataset ${name}: ${k}='${v}' is not a number.`, {
+        key: `${name}.${k}`,
+        value: v,
+        hint: `Write e.g. ${k}=0.15.`,
+      });
     }
     return n;
   };
   const dtype = kv.get('dtype') ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new CellbudgetError('USAGE', `--dataset ${name}: dtype '${dtype}' is not float32 or float64.`, { key: `${name}.dtype`, value: dtype, hint: 'Use dtype=float32 or dtype=float64.' });
+    throw new CellbudgetError('USAGE', `--dataset ${name}: dtype '${dtype}' is not float32 or float64.`, {
+      key: `${name}.dtype`,
+      value: dtype,
+      hint: 'Use dtype=float32 or dtype=float64.',
+    });
   }
   const itemsize = itemSize(dtype);
   const features = num('features', 50);
   if (!(features > 0)) {
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: features must be positive, got ${features}.`, { key: `${name}.features`, value: features, hint: 'Give the representation width, e.g. features=50.' });
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: features must be positive, got ${features}.`, {
+      key: `${name}.features`,
+      value: features,
+      hint: 'Give the representation width, e.g. features=50.',
+    });
   }
   const test = num('test', 0.15);
   const val = num('val', 0.15);
   const train = num('train', 1 - test - val);
-  for (const [k, v] of [['test', test], ['val', val], ['train', train]] as const) {
+  for (const [k, v] of [
+    ['test', test],
+    ['val', val],
+    ['train', train],
+  ] as const) {
     if (!(v >= 0 && v <= 1)) {
-      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: ${k}=${v} is outside 0–1.`, { key: `${name}.${k}`, value: v, hint: 'Split ratios are fractions that sum to 1.' });
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: ${k}=${v} is outside 0–1.`, {
+        key: `${name}.${k}`,
+        value: v,
+        hint: 'Split ratios are fractions that sum to 1.',
+      });
     }
   }
   if (Math.abs(train + val + test - 1) > 1e-6) {
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: train+val+test = ${train + val + test}, not 1.`, { key: `${name}.test`, value: test, hint: 'Give ratios summing to 1.' });
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: train+val+test = ${train + val + test}, not 1.`, {
+      key: `${name}.test`,
+      value: test,
+      hint: 'Give ratios summing to 1.',
+    });
   }
   const control = num('control', 0.05);
   const cells = Math.floor(size / (features * itemsize));
@@ -239,7 +275,11 @@ export function datasetFromSpec(spec: string): DatasetModel {
     const kept = num('kept', 1);
     const keptTest = num('kept_test', kept * test);
     if (keptTest > kept) {
-      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: kept_test=${keptTest} exceeds kept=${kept}.`, { key: `${name}.kept_test`, value: keptTest, hint: 'The test split is part of what the splits keep.' });
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `--dataset ${name}: kept_test=${keptTest} exceeds kept=${kept}.`, {
+        key: `${name}.kept_test`,
+        value: keptTest,
+        hint: 'The test split is part of what the splits keep.',
+      });
     }
     structure = documentedStructure(kept, keptTest, ratios);
   }
@@ -273,8 +313,16 @@ export function structureFromPlan(plan: GroupPlan, a: SplitAssignment): { groupe
   for (const k of SPLITS) for (const s of a.src[k]) union.add(s);
   const structure = structureFromCounts({
     groupedRows,
-    perturbedRows: { train: rows(plan.tgtOffsets, a.tgt.train), val: rows(plan.tgtOffsets, a.tgt.val), test: rows(plan.tgtOffsets, a.tgt.test) },
-    sourceRows: { train: rows(plan.srcOffsets, a.src.train), val: rows(plan.srcOffsets, a.src.val), test: rows(plan.srcOffsets, a.src.test) },
+    perturbedRows: {
+      train: rows(plan.tgtOffsets, a.tgt.train),
+      val: rows(plan.tgtOffsets, a.tgt.val),
+      test: rows(plan.tgtOffsets, a.tgt.test),
+    },
+    sourceRows: {
+      train: rows(plan.srcOffsets, a.src.train),
+      val: rows(plan.srcOffsets, a.src.val),
+      test: rows(plan.srcOffsets, a.src.test),
+    },
     sourceRowsUnion: rows(plan.srcOffsets, [...union]),
   });
   return { groupedFraction: plan.nObs > 0 ? groupedRows / plan.nObs : 0, structure };

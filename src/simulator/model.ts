@@ -214,11 +214,15 @@ export function validateDataset(d: DatasetModel): DatasetModel {
   frac(s.sourcesUnion, 'sources union share');
   const total = SPLITS.reduce((a, k) => a + s.perturbed[k], 0) + s.sourcesUnion;
   if (total > 1 + 1e-9) {
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `${where}: the splits reference ${(total * 100).toFixed(1)}% of the GroupedDistribution, more than all of it.`, {
-      key: `${d.name}.model`,
-      value: total,
-      hint: 'The test fraction cannot exceed the kept fraction, and the kept fraction cannot exceed 1.',
-    });
+    throw new CellbudgetError(
+      'SCENARIO_IMPOSSIBLE',
+      `${where}: the splits reference ${(total * 100).toFixed(1)}% of the GroupedDistribution, more than all of it.`,
+      {
+        key: `${d.name}.model`,
+        value: total,
+        hint: 'The test fraction cannot exceed the kept fraction, and the kept fraction cannot exceed 1.',
+      },
+    );
   }
   return d;
 }

@@ -79,10 +79,18 @@ export interface Plan {
 const EXHAUSTIVE_LIMIT = 7;
 
 /** The order with the lowest simulated peak (ties: the given order wins, then the first found). */
-export function bestOrder(datasets: readonly DatasetModel[], strategy: StrategyName, opts: { primary?: string; constants?: Readonly<RuntimeConstants> } = {}): SimResult {
+export function bestOrder(
+  datasets: readonly DatasetModel[],
+  strategy: StrategyName,
+  opts: { primary?: string; constants?: Readonly<RuntimeConstants> } = {},
+): SimResult {
   const names = datasets.map((d) => d.name);
   const run = (order: readonly string[]): SimResult =>
-    simulate(datasets, strategy, { order, ...(opts.primary !== undefined ? { primary: opts.primary } : {}), ...(opts.constants ? { constants: opts.constants } : {}) });
+    simulate(datasets, strategy, {
+      order,
+      ...(opts.primary !== undefined ? { primary: opts.primary } : {}),
+      ...(opts.constants ? { constants: opts.constants } : {}),
+    });
   let best = run(names);
   const consider = (order: readonly string[]): void => {
     const r = run(order);
@@ -97,7 +105,10 @@ export function bestOrder(datasets: readonly DatasetModel[], strategy: StrategyN
     const key = (n: string): number => {
       const d = datasets.find((x) => x.name === n)!;
       const alone = simulate([d], strategy, { primary: d.name, ...(opts.constants ? { constants: opts.constants } : {}) });
-      const kept = n === primary || strategy === 'eager' || strategy === 'sequential' ? alone.final_bytes : secondaryFinal(d, strategy, opts.constants);
+      const kept =
+        n === primary || strategy === 'eager' || strategy === 'sequential'
+          ? alone.final_bytes
+          : secondaryFinal(d, strategy, opts.constants);
       return kept - alone.peak_bytes;
     };
     consider([...names].sort((a, b) => key(a) - key(b)));
@@ -142,11 +153,18 @@ export function plan(datasets: readonly DatasetModel[], opts: PlanOptions): Plan
     });
   }
   if (opts.nodes.length === 0) {
-    throw new CellbudgetError('USAGE', 'No node memory sizes to check.', { key: '--node-memory', hint: 'Give e.g. --node-memory 400GB,512GB,1TB.' });
+    throw new CellbudgetError('USAGE', 'No node memory sizes to check.', {
+      key: '--node-memory',
+      hint: 'Give e.g. --node-memory 400GB,512GB,1TB.',
+    });
   }
   for (const n of opts.nodes) {
     if (!(n > 0)) {
-      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `Node memory ${n} bytes is not a positive size.`, { key: '--node-memory', value: n, hint: 'Give sizes such as 400GB.' });
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `Node memory ${n} bytes is not a positive size.`, {
+        key: '--node-memory',
+        value: n,
+        hint: 'Give sizes such as 400GB.',
+      });
     }
   }
   const names = datasets.map((d) => d.name);

@@ -52,15 +52,35 @@ export interface PredictOptions {
  * The harness calls this to put `predicted_peak_bytes` / `predicted_end_bytes` beside
  * every measured step.
  */
-export function predictRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): PredictedStep[] {
+export function predictRun(
+  input: PredictInput,
+  strategy: StrategyName,
+  calibration: Calibration = defaultCalibration(),
+  opts: PredictOptions = {},
+): PredictedStep[] {
   // One predicted step per step of the sequence (whole-run steps included), in order.
   const sim = simulateForRun(input, strategy, calibration, opts);
-  return sim.steps.map((s) => ({ dataset: s.dataset, name: s.name, label: s.label, predicted_peak_bytes: s.peak_bytes, predicted_end_bytes: s.end_bytes }));
+  return sim.steps.map((s) => ({
+    dataset: s.dataset,
+    name: s.name,
+    label: s.label,
+    predicted_peak_bytes: s.peak_bytes,
+    predicted_end_bytes: s.end_bytes,
+  }));
 }
 
 /** The full simulation behind `predictRun` (features included, for calibration). */
-export function simulateForRun(input: PredictInput, strategy: StrategyName, calibration: Calibration = defaultCalibration(), opts: PredictOptions = {}): SimResult {
-  const datasets = datasetsFromScenario(input.scenario, { scale: input.scale, documented: input.documented ?? false, ...(input.facts ? { facts: input.facts } : {}) });
+export function simulateForRun(
+  input: PredictInput,
+  strategy: StrategyName,
+  calibration: Calibration = defaultCalibration(),
+  opts: PredictOptions = {},
+): SimResult {
+  const datasets = datasetsFromScenario(input.scenario, {
+    scale: input.scale,
+    documented: input.documented ?? false,
+    ...(input.facts ? { facts: input.facts } : {}),
+  });
   return simulate(datasets, strategy, {
     constants: calibration.constants,
     ...(input.primary !== undefined ? { primary: input.primary } : {}),
@@ -107,7 +127,9 @@ export interface ReportObservations {
 /** Calibration data from a report: each measured step's peak and end beside its model features. */
 export function observationsFromReport(report: CalibrationReport, facts?: Readonly<Record<string, FileFacts>>): ReportObservations {
   if (!Array.isArray(report.runs) || !Array.isArray(report.scenarios)) {
-    throw new CellbudgetError('CALIBRATION_INVALID', 'The report has no runs[] / scenarios[].', { hint: 'Give a report.json written by `cellbudget run`.' });
+    throw new CellbudgetError('CALIBRATION_INVALID', 'The report has no runs[] / scenarios[].', {
+      hint: 'Give a report.json written by `cellbudget run`.',
+    });
   }
   const observations: Observation[] = [];
   const skipped: ReportObservations['skipped'] = [];
@@ -131,7 +153,12 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
     const index = run.steps.map((s, i) => ((s.repetition ?? 0) === 0 ? i : -1)).filter((i) => i >= 0);
     try {
       const at = (scale: number): ReturnType<typeof simulateForRun> =>
-        simulateForRun({ scenario, scale, documented: measuredRealData(run), ...(facts ? { facts } : {}) }, strategy, defaultCalibration(), { steps });
+        simulateForRun(
+          { scenario, scale, documented: measuredRealData(run), ...(facts ? { facts } : {}) },
+          strategy,
+          defaultCalibration(),
+          { steps },
+        );
       const add = (sim: ReturnType<typeof simulateForRun>, figures: ReadonlyArray<{ peak: number; end: number }>, weight = 1): void => {
         figures.forEach((f, i) => {
           const s = sim.steps[i]!;
@@ -143,10 +170,22 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
       // constants from the per-byte and per-cell ones, and the projection at scale 1 is the
       // full-scale figure the model must reproduce. Without one, the run at its scale.
       const rungs = (run.ladder?.rungs ?? []).filter((g) => g.status === 'ok' && g.steps.length === run.steps.length);
-      if (rungs.length === 0) add(at(run.scale), steps.map((st) => ({ peak: st.peak_bytes, end: st.end_bytes })));
-      for (const g of rungs) add(at(g.scale), index.map((i) => ({ peak: g.steps[i]!.peak_bytes, end: g.steps[i]!.end_bytes })));
+      if (rungs.length === 0)
+        add(
+          at(run.scale),
+          steps.map((st) => ({ peak: st.peak_bytes, end: st.end_bytes })),
+        );
+      for (const g of rungs)
+        add(
+          at(g.scale),
+          index.map((i) => ({ peak: g.steps[i]!.peak_bytes, end: g.steps[i]!.end_bytes })),
+        );
       if (run.projected?.method === 'ladder' && steps.every((st) => st.projected)) {
-        add(at(1), steps.map((st) => ({ peak: st.projected!.peak_bytes, end: st.projected!.final_bytes })), FULL_SCALE_WEIGHT);
+        add(
+          at(1),
+          steps.map((st) => ({ peak: st.projected!.peak_bytes, end: st.projected!.final_bytes })),
+          FULL_SCALE_WEIGHT,
+        );
       }
     } catch (e) {
       skip(e instanceof Error ? e.message : String(e));
@@ -159,7 +198,11 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
 function projectedOf(run: CalibrationReport['runs'][number]): { peak_bytes: number; final_bytes?: number; scales?: number[] } | undefined {
   const p = (run as { projected?: { peak_bytes?: unknown; final_bytes?: unknown; scales?: unknown } }).projected;
   if (!p || typeof p.peak_bytes !== 'number') return undefined;
-  return { peak_bytes: p.peak_bytes, ...(typeof p.final_bytes === 'number' ? { final_bytes: p.final_bytes } : {}), ...(Array.isArray(p.scales) ? { scales: p.scales as number[] } : {}) };
+  return {
+    peak_bytes: p.peak_bytes,
+    ...(typeof p.final_bytes === 'number' ? { final_bytes: p.final_bytes } : {}),
+    ...(Array.isArray(p.scales) ? { scales: p.scales as number[] } : {}),
+  };
 }
 
 function errorOf(earlier: number, measured: number): number {
@@ -174,19 +217,25 @@ function errorOf(earlier: number, measured: number): number {
  */
 export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; report: CalibrationReport }>): FullSizeMeasurement[] {
   const out: FullSizeMeasurement[] = [];
-  const datasetsOf = (report: CalibrationReport, run: { scenario: string }): string[] => (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
+  const datasetsOf = (report: CalibrationReport, run: { scenario: string }): string[] =>
+    (scenarioOfRun(report, run)?.datasets ?? []).map((d) => d.name);
   for (const { file, report } of reports) {
     for (const run of report.runs) {
       if (run.scale !== 1 || run.status !== 'ok' || !isStrategyName(run.strategy)) continue;
       const datasets = datasetsOf(report, run);
-      const peakStep = run.steps.reduce<CalibrationReport['runs'][number]['steps'][number] | undefined>((a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a), undefined);
+      const peakStep = run.steps.reduce<CalibrationReport['runs'][number]['steps'][number] | undefined>(
+        (a, s) => (!a || s.peak_bytes > a.peak_bytes ? s : a),
+        undefined,
+      );
       const earlier: EarlierPrediction[] = [];
       if (run.predicted_peak_bytes !== undefined) {
         earlier.push({
           source: 'the model when the run was measured',
           peak_bytes: run.predicted_peak_bytes,
           peak_error: errorOf(run.predicted_peak_bytes, run.peak_bytes),
-          ...(run.predicted_final_bytes !== undefined ? { final_bytes: run.predicted_final_bytes, final_error: errorOf(run.predicted_final_bytes, run.final_bytes) } : {}),
+          ...(run.predicted_final_bytes !== undefined
+            ? { final_bytes: run.predicted_final_bytes, final_error: errorOf(run.predicted_final_bytes, run.final_bytes) }
+            : {}),
         });
       }
       for (const other of reports) {
@@ -197,7 +246,9 @@ export function fullSizeMeasurements(reports: ReadonlyArray<{ file: string; repo
           const peak = projected?.peak_bytes ?? r.peak_bytes / r.scale;
           const final = projected ? projected.final_bytes : r.final_bytes / r.scale;
           earlier.push({
-            source: projected ? `ladder projection from scale ${(projected.scales ?? [r.scale]).join(', ')} (${other.file})` : `measured ÷ scale at scale ${r.scale} (${other.file})`,
+            source: projected
+              ? `ladder projection from scale ${(projected.scales ?? [r.scale]).join(', ')} (${other.file})`
+              : `measured ÷ scale at scale ${r.scale} (${other.file})`,
             peak_bytes: peak,
             peak_error: errorOf(peak, run.peak_bytes),
             ...(final !== undefined ? { final_bytes: final, final_error: errorOf(final, run.final_bytes) } : {}),

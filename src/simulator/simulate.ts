@@ -163,7 +163,18 @@ const ALL: ReadonlySet<Split> = new Set(SPLITS);
 const TEST: ReadonlySet<Split> = new Set<Split>(['test']);
 
 function zero(): Features {
-  return { fixed_bytes: 0, first_read_bytes: 0, data_factor: 0, obs_bytes_per_cell: 0, prepare_bytes_per_cell: 0, plan_bytes_per_cell: 0, read_window_bytes: 0, stream_window_bytes: 0, retention: 0, obs_retained_bytes_per_cell: 0 };
+  return {
+    fixed_bytes: 0,
+    first_read_bytes: 0,
+    data_factor: 0,
+    obs_bytes_per_cell: 0,
+    prepare_bytes_per_cell: 0,
+    plan_bytes_per_cell: 0,
+    read_window_bytes: 0,
+    stream_window_bytes: 0,
+    retention: 0,
+    obs_retained_bytes_per_cell: 0,
+  };
 }
 
 /** What a dataset keeps under a strategy. */
@@ -240,7 +251,10 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
       if (d.obsBytesPerCell !== undefined) bytes += obsCells * d.obsBytesPerCell;
       else f.obs_bytes_per_cell += obsCells;
       f.data_factor += bytes;
-      live += bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) + (s.planned || s.grouped ? d.cells * c.plan_bytes_per_cell : 0);
+      live +=
+        bytes +
+        (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) +
+        (s.planned || s.grouped ? d.cells * c.plan_bytes_per_cell : 0);
     }
     return { f, live, group, heapCells };
   };
@@ -361,12 +375,20 @@ function checkOrder(order: readonly string[], byName: ReadonlyMap<string, Datase
       });
     }
     if (seen.has(n)) {
-      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order names '${n}' twice.`, { key: 'order', value: n, hint: 'Name each dataset once.' });
+      throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order names '${n}' twice.`, {
+        key: 'order',
+        value: n,
+        hint: 'Name each dataset once.',
+      });
     }
     seen.add(n);
   }
   if (seen.size !== byName.size) {
     const missing = [...byName.keys()].filter((n) => !seen.has(n));
-    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order leaves out ${missing.join(', ')}.`, { key: 'order', value: order.join(','), hint: 'Name every dataset once.' });
+    throw new CellbudgetError('SCENARIO_IMPOSSIBLE', `The order leaves out ${missing.join(', ')}.`, {
+      key: 'order',
+      value: order.join(','),
+      hint: 'Name every dataset once.',
+    });
   }
 }

@@ -1,9 +1,3 @@
-/**
- * The multi-dataset strategies: pure orchestration over the pipeline. Each is a sequence
- * of named steps per dataset, reported to a StepObserver (the harness measures them), with
- * a forced garbage collection after every delete — the original fix's "aggressive gc".
- */
-import type { DatasetSource } from '../core/data.js';
 import { CellbudgetError } from '../core/errors.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { loadDataset, type LoadedDataset } from '../pipeline/load.js';
@@ -58,7 +52,8 @@ export function runStrategy(
       for (const input of inputs) runOneAtATime(input, input.name === primary || strategy === 'sequential', run);
       break;
     case 'streaming':
-      for (const input of inputs) retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live, warnings));
+      for (const input of inputs)
+        retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live, warnings));
       break;
   }
   // Reported in the given order, whatever the processing order was.
@@ -105,18 +100,30 @@ function runEager(inputs: readonly StrategyInput[], { config, observer, options,
   const states = new Map(inputs.map((input) => [input.name, {} as DatasetState]));
   const state = (name: string): DatasetState => must(states.get(name));
   for (const input of inputs) observer.step(input.name, 'load', () => loadInto(state(input.name), input, config, live), liveBytes);
-  for (const input of inputs) observer.step(input.name, 'prepare', () => prepareInto(state(input.name), input.name, config, live), liveBytes);
-  for (const input of inputs) observer.step(input.name, 'split', () => splitInto(state(input.name), input.name, config, live, warnings), liveBytes);
+  for (const input of inputs)
+    observer.step(input.name, 'prepare', () => prepareInto(state(input.name), input.name, config, live), liveBytes);
+  for (const input of inputs)
+    observer.step(input.name, 'split', () => splitInto(state(input.name), input.name, config, live, warnings), liveBytes);
   // The original returns only the splits: the raw data and the grouped distributions
   // are dropped together when the function ends.
-  observer.step(null, 'delete-raw', () => {
-    for (const input of inputs) dropRaw(state(input.name), input.name, live);
-    options.gc();
-  }, liveBytes);
-  observer.step(null, 'delete-grouped', () => {
-    for (const input of inputs) dropGrouped(state(input.name), input.name, live);
-    options.gc();
-  }, liveBytes);
+  observer.step(
+    null,
+    'delete-raw',
+    () => {
+      for (const input of inputs) dropRaw(state(input.name), input.name, live);
+      options.gc();
+    },
+    liveBytes,
+  );
+  observer.step(
+    null,
+    'delete-grouped',
+    () => {
+      for (const input of inputs) dropGrouped(state(input.name), input.name, live);
+      options.gc();
+    },
+    liveBytes,
+  );
   for (const input of inputs) retained.set(input.name, must(state(input.name).splits));
   states.clear();
 }
@@ -170,29 +177,48 @@ function keepOnlyTest(state: DatasetState, name: string, retained: Retained, liv
 }
 
 /** The original fix: one dataset at a time; secondaries keep only test when `keepAll` is false. */
-function runOneAtATime(input: StrategyInput, keepAll: boolean, { config, observer, options, live, retained, warnings, liveBytes }: RunContext): void {
+function runOneAtATime(
+  input: StrategyInput,
+  keepAll: boolean,
+  { config, observer, options, live, retained, warnings, liveBytes }: RunContext,
+): void {
   const name = input.name;
   const state: DatasetState = {};
   observer.step(name, 'load', () => loadInto(state, input, config, live), liveBytes);
   observer.step(name, 'prepare', () => prepareInto(state, name, config, live), liveBytes);
-  observer.step(name, 'delete-raw', () => {
-    dropRaw(state, name, live);
-    options.gc();
-  }, liveBytes);
+  observer.step(
+    name,
+    'delete-raw',
+    () => {
+      dropRaw(state, name, live);
+      options.gc();
+    },
+    liveBytes,
+  );
   observer.step(name, 'split', () => splitInto(state, name, config, live, warnings), liveBytes);
-  observer.step(name, 'delete-grouped', () => {
-    dropGrouped(state, name, live);
-    options.gc();
-  }, liveBytes);
+  observer.step(
+    name,
+    'delete-grouped',
+    () => {
+      dropGrouped(state, name, live);
+      options.gc();
+    },
+    liveBytes,
+  );
   if (keepAll) {
     retained.set(name, must(state.splits));
     state.splits = undefined;
     return;
   }
-  observer.step(name, 'retain', () => {
-    keepOnlyTest(state, name, retained, live);
-    options.gc();
-  }, liveBytes);
+  observer.step(
+    name,
+    'retain',
+    () => {
+      keepOnlyTest(state, name, retained, live);
+      options.gc();
+    },
+    liveBytes,
+  );
 }
 
 function load(input: StrategyInput, config: PipelineConfig): LoadedDataset {

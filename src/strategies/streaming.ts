@@ -44,35 +44,55 @@ export function runStreaming(
   try {
     let plan: GroupPlan | undefined;
     let assignment: SplitAssignment | undefined;
-    observer.step(name, 'plan', () => {
-      plan = planGroups(config, source);
-      assignment = assignSplits(plan, config.split);
-      for (const w of assignment.warnings) warnings.add(`${name}: ${w}`);
-      live.add(`plan:${name}`, [], planBytes(plan));
-    }, liveBytes);
+    observer.step(
+      name,
+      'plan',
+      () => {
+        plan = planGroups(config, source);
+        assignment = assignSplits(plan, config.split);
+        for (const w of assignment.warnings) warnings.add(`${name}: ${w}`);
+        live.add(`plan:${name}`, [], planBytes(plan));
+      },
+      liveBytes,
+    );
     const keep = keptSplits(isPrimary);
     const kept: Partial<Record<Split, DistributionSplit>> = {};
-    observer.step(name, 'stream', () => {
-      const p = plan!;
-      const a = assignment!;
-      const location = config.data_location;
-      const reader = {
-        readRows: (start: number, end: number, out?: Float32Array | Float64Array) => source.readRows(location, start, end, out),
-      };
-      const gd = materialize(p, reader, keptDistributions(a, keep), options.windowRows !== undefined ? { windowBytes: options.windowRows * rowBytesOf(source, location) } : {});
-      const splits = splitGrouped(gd, a);
-      for (const s of keep) {
-        kept[s] = splits[s];
-        live.add(`split:${name}:${s}`, [...splits[s].srcData.map((m) => m.data), ...splits[s].tgtData.map((m) => m.data)]);
-      }
-    }, liveBytes);
-    observer.step(name, 'retain', () => {
-      // Obs-side temporaries (labels, row lists) go before the next dataset.
-      plan = undefined;
-      assignment = undefined;
-      live.delete(`plan:${name}`);
-      options.gc();
-    }, liveBytes);
+    observer.step(
+      name,
+      'stream',
+      () => {
+        const p = plan!;
+        const a = assignment!;
+        const location = config.data_location;
+        const reader = {
+          readRows: (start: number, end: number, out?: Float32Array | Float64Array) => source.readRows(location, start, end, out),
+        };
+        const gd = materialize(
+          p,
+          reader,
+          keptDistributions(a, keep),
+          options.windowRows !== undefined ? { windowBytes: options.windowRows * rowBytesOf(source, location) } : {},
+        );
+        const splits = splitGrouped(gd, a);
+        for (const s of keep) {
+          kept[s] = splits[s];
+          live.add(`split:${name}:${s}`, [...splits[s].srcData.map((m) => m.data), ...splits[s].tgtData.map((m) => m.data)]);
+        }
+      },
+      liveBytes,
+    );
+    observer.step(
+      name,
+      'retain',
+      () => {
+        // Obs-side temporaries (labels, row lists) go before the next dataset.
+        plan = undefined;
+        assignment = undefined;
+        live.delete(`plan:${name}`);
+        options.gc();
+      },
+      liveBytes,
+    );
     return kept;
   } finally {
     source.close();

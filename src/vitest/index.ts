@@ -116,7 +116,11 @@ export function describeMeasurement(m: MemoryMeasurement, headline: string): str
   const signed = (b: number): string => formatBytes(b, { signed: true });
   const parts: Array<[string, number, string]> = [
     ['arrayBuffers', m.deltas.arrayBuffersBytes, '(typed arrays, Buffers)'],
-    ['V8 heap', m.deltas.heapUsedBytes, m.peaksAtGc.heapUsedBytes > m.deltas.heapUsedBytes ? `(up to ${signed(m.peaksAtGc.heapUsedBytes)} before a GC)` : ''],
+    [
+      'V8 heap',
+      m.deltas.heapUsedBytes,
+      m.peaksAtGc.heapUsedBytes > m.deltas.heapUsedBytes ? `(up to ${signed(m.peaksAtGc.heapUsedBytes)} before a GC)` : '',
+    ],
     ['other external', m.deltas.externalBytes, ''],
     ['wasm', m.deltas.wasmBytes, '(WebAssembly memory)'],
   ];
@@ -132,7 +136,11 @@ export function describeMeasurement(m: MemoryMeasurement, headline: string): str
     formatTable(
       [
         ...parts.map(([name, b, note]) => [name, signed(b), note]),
-        ['unattributed', signed(m.peakBytes - attributed), '(peak minus the above: native/allocator memory, or memory freed before the call returned)'],
+        [
+          'unattributed',
+          signed(m.peakBytes - attributed),
+          '(peak minus the above: native/allocator memory, or memory freed before the call returned)',
+        ],
       ],
       { indent: '    ', gap: ' ', align: ['left', 'right', 'left'] },
     ),
@@ -179,9 +187,17 @@ interface MatcherResult {
   expected?: unknown;
 }
 
-async function matchLimit(received: unknown, limit: string | number, which: 'peak' | 'end', opts: MemoryOptions = {}): Promise<MatcherResult> {
+async function matchLimit(
+  received: unknown,
+  limit: string | number,
+  which: 'peak' | 'end',
+  opts: MemoryOptions = {},
+): Promise<MatcherResult> {
   if (typeof received !== 'function') {
-    return { pass: false, message: () => `expect(fn).${which === 'peak' ? 'toPeakBelow' : 'toEndBelow'}(limit) needs a function, got ${typeof received}` };
+    return {
+      pass: false,
+      message: () => `expect(fn).${which === 'peak' ? 'toPeakBelow' : 'toEndBelow'}(limit) needs a function, got ${typeof received}`,
+    };
   }
   const limitBytes = parseBytes(limit, which === 'peak' ? 'toPeakBelow limit' : 'toEndBelow limit');
   const m = await measureMemory(received as () => unknown, opts);
@@ -222,6 +238,7 @@ export const memoryMatchers = {
 declare module 'vitest' {
   // The type parameter must repeat vitest's own declaration (`T = any`) to merge with it.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the declaration merges with vitest's own, which has this default.
   interface Matchers<T = any> {
     /** After `expect.extend(memoryMatchers)`: the call's peak RSS, net of baseline, stays below `limit`. Await it. */
     toPeakBelow(limit: string | number, opts?: MemoryOptions): Promise<T>;

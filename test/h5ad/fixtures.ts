@@ -26,7 +26,9 @@ const inCi = underCi();
 export const goldenPresent: boolean = existsSync(join(GOLDEN, 'tiny.json'));
 
 if (!goldenPresent && inCi) {
-  throw new Error(`CI is set but the reference answers are missing: ${GOLDEN} has no tiny.json. CI must run with shared/golden beside the checkout (or CELLBUDGET_GOLDEN pointing at it).`);
+  throw new Error(
+    `CI is set but the reference answers are missing: ${GOLDEN} has no tiny.json. CI must run with shared/golden beside the checkout (or CELLBUDGET_GOLDEN pointing at it).`,
+  );
 }
 
 /** Why Python with anndata cannot run here, or null when it can. */

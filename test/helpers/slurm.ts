@@ -14,7 +14,8 @@ export type Cluster = { ok: true; conf: string; dir: string; startedHere: boolea
 /** Start (or find) the test cluster; never throws: a machine where Slurm cannot run says why. */
 export function startCluster(): Cluster {
   const existing = process.env['SLURM_CONF'];
-  if (existing && spawnSync('sinfo', ['-h'], { encoding: 'utf8', timeout: 15_000 }).status === 0) return { ok: true, conf: existing, dir: '', startedHere: false };
+  if (existing && spawnSync('sinfo', ['-h'], { encoding: 'utf8', timeout: 15_000 }).status === 0)
+    return { ok: true, conf: existing, dir: '', startedHere: false };
   // A fixed folder: a test run that was killed left its daemons there, and up.sh stops them first.
   const dir = join(tmpdir(), 'cellbudget-slurm-test');
   // One test run at a time owns that cluster (another checkout's `npm test` on this machine must not stop it).

@@ -69,7 +69,11 @@ export async function runJob(payload: StrategyJobPayload, observer: StepRecorder
   };
   const once = (): OnceResult => {
     const result = runStrategy(payload.strategy, inputs, payload.pipeline, observer, options);
-    return { retained: retainedDigests(result.retained), retained_bytes: result.retainedBytes, ...(result.warnings.length > 0 ? { warnings: [...result.warnings] } : {}) };
+    return {
+      retained: retainedDigests(result.retained),
+      retained_bytes: result.retainedBytes,
+      ...(result.warnings.length > 0 ? { warnings: [...result.warnings] } : {}),
+    };
   };
   if (payload.repeat <= 1) return once();
 
