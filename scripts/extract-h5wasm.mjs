@@ -5,6 +5,8 @@
 // h5wasm.json saying which h5wasm they came from. At run time src/h5ad/file.ts compiles the
 // binary and loads the smaller JavaScript instead of letting h5wasm read, parse and decode the
 // string on every start; for another h5wasm, or without the files, h5wasm loads as it always does.
+// `node scripts/extract-h5wasm.mjs [DIST]` writes into DIST (default dist/; the build passes
+// the folder it builds in before swapping it in).
 //
 // The string is the argument of h5wasm's `findWasmBinary(){return binaryDecode('…')}` and is
 // decoded as its binaryDecode does. Where the build looks different, nothing is written.
@@ -15,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'src', 'h5ad');
+const out = join(resolve(root, process.argv[2] ?? 'dist'), 'src', 'h5ad');
 const require = createRequire(join(root, 'package.json'));
 
 function skip(why) {
