@@ -65,7 +65,7 @@ export function decimalUnit(bytes: number): DecimalUnit {
  *
  * Written out because ICU is costly to start: the first Intl formatter of a process takes
  * ~10 ms and ~7.5 MB (measured), a share of `split`'s start-up and peak; and pretty-bytes
- * builds one per call (~35 µs), which a report of 100,000 steps felt. test/units.test.ts
+ * builds one per call (~35 µs), which a report of 100,000 steps felt. test/unit/core/units.test.ts
  * checks it against Intl and pretty-bytes.
  */
 export function cutTwoDecimals(n: number): string {
