@@ -1,5 +1,5 @@
 // The process supervisor under real processes (sh, node): timeouts, groups, forwarded signals,
-// line delivery, the output tail; and classifyEnd's sentences. Linux only (/proc, setsid).
+// line delivery, the output tail, and how real ends are classified. Linux only (/proc, setsid).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { descendantPids, processStartTime } from '../../../src/memory/proc.js';
-import { classifyEnd, supervise, type EndFacts, type SuperviseOptions } from '../../../harness/process/supervisor.js';
+import { classifyEnd, supervise, type SuperviseOptions } from '../../../harness/process/supervisor.js';
 
 const linux = process.platform === 'linux' && existsSync('/proc/self/stat');
 const NODE = process.execPath;
@@ -199,50 +199,7 @@ describe.runIf(linux)('supervise: output', () => {
   });
 });
 
-describe('classifyEnd', () => {
-  const end = (f: Partial<EndFacts>): EndFacts => ({ code: null, signal: null, killedFor: null, tail: '', cgroupOomKill: false, ...f });
-
-  it('out of memory: the output says so, or the cgroup counted an OOM kill', () => {
-    const tail = 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n';
-    expect(classifyEnd(end({ signal: 'SIGABRT', tail }), { subject: 'the child' })).toEqual({
-      kind: 'oom',
-      reason: 'out of memory: the child died with "JavaScript heap out of memory" (SIGABRT)',
-    });
-    expect(classifyEnd(end({ code: 1, tail: 'terminate called after throwing an instance of std::bad_alloc' }))).toEqual({
-      kind: 'oom',
-      reason: 'out of memory: the process died with "std::bad_alloc" (exit code 1)',
-    });
-    expect(classifyEnd(end({ signal: 'SIGKILL', cgroupOomKill: true }))).toEqual({
-      kind: 'oom',
-      reason: 'killed by the OOM killer (SIGKILL; the cgroup recorded an oom_kill)',
-    });
-  });
-
-  it('a signal: SIGKILL nobody recorded is most likely memory; others are named', () => {
-    const kill = classifyEnd(end({ signal: 'SIGKILL' }), { subject: 'the command' });
-    expect(kill?.kind).toBe('signal');
-    expect(kill?.reason).toMatch(/^killed by SIGKILL, most likely for memory .* or by hand$/);
-    expect(classifyEnd(end({ signal: 'SIGKILL' }), { subject: 'the child', sigkill: 'killed by SIGKILL: the child' })?.reason).toBe(
-      'killed by SIGKILL: the child',
-    );
-    expect(classifyEnd(end({ signal: 'SIGTERM' }))).toEqual({ kind: 'signal', reason: 'killed by SIGTERM' });
-  });
-
-  it('a timeout (or any end on purpose) is its recorded reason, whatever the signal and output', () => {
-    const killedFor = { kind: 'timeout' as const, reason: 'timed out after 300 ms: sent SIGTERM, then SIGKILL after 400 ms' };
-    expect(classifyEnd(end({ signal: 'SIGKILL', killedFor, tail: 'JavaScript heap out of memory' }))).toEqual(killedFor);
-  });
-
-  it('an exit code, with the first error line of the output; 0 is no failure', () => {
-    const tail = 'Traceback (most recent call last):\n  File "train.py", line 3\nValueError: bad ratio\nRuntimeError: later\n';
-    expect(classifyEnd(end({ code: 3, tail }))).toEqual({ kind: 'exit', reason: 'exited with code 3: ValueError: bad ratio' });
-    expect(classifyEnd(end({ code: 3, tail }), { subject: 'the child', exitCode: (c) => `crashed with exit code ${c}` })?.reason).toBe(
-      'crashed with exit code 3: ValueError: bad ratio',
-    );
-    expect(classifyEnd(end({ code: 3 }))).toEqual({ kind: 'exit', reason: 'exited with code 3' });
-    expect(classifyEnd(end({ code: 0, tail }))).toBeNull();
-  });
-
+describe('classifyEnd on real processes', () => {
   it.runIf(linux)('a program that cannot start: missing, a NUL in an argument, a missing folder', async () => {
     const missing = await supervise({ argv: ['/nonexistent/cellbudget-no-such-program'], env: process.env });
     expect(missing).toMatchObject({ pid: null, code: null, signal: null });

@@ -1,17 +1,14 @@
 // The reference's empty test split (3 split_by tuples at 0.5/0.25/0.25 → 2/1/0) reaches the
 // users of `run`, not only of `split`: the split happens inside the measuring child, and its
 // warning used to stay there. Own file: the harness sweeps stale job folders once per process,
-// which test/reliability.test.ts checks, and a run here first would sweep them for it.
+// which test/integration/run/cache.test.ts checks, and a run here first would sweep them for it.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reportSchema, type Report } from '../../../src/core/report.js';
-import { renderHtml } from '../../../harness/report/html.js';
-import { renderMarkdown } from '../../../harness/report/markdown.js';
+import type { Report } from '../../../src/core/report.js';
 import { runCli as cli } from '../../helpers/cli.js';
 import { pipelineYaml } from '../../helpers/scenarios.js';
-import { sampleReport } from '../../helpers/report-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cb-run-warnings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,20 +53,4 @@ ${pipelineYaml([0.5, 0.25, 0.25])}strategies: [selective]
     expect(md).toMatch(/^- empty-test \/ first: With 3 unique split_by tuple\(s\).*the test split is empty/m);
     expect(md).not.toMatch(/plain \/ \w+: With/);
   }, 60_000);
-
-  it('the reports say a warning once per scenario however many strategies and rungs repeat it, and read reports without warnings', async () => {
-    const base = sampleReport();
-    const text = 'first: With 3 unique split_by tuple(s) and ratios [0.5, 0.25, 0.25], the test split is empty';
-    const scenario = base.runs[0]!.scenario;
-    const report: Report = { ...base, runs: base.runs.map((run) => (run.scenario === scenario ? { ...run, warnings: [text] } : run)) };
-    expect(report.runs.filter((run) => run.warnings).length).toBeGreaterThan(1);
-    const md = renderMarkdown(report);
-    expect(md.split('\n').filter((l) => l.includes(text))).toEqual([`- ${scenario} / ${text}`]);
-    const html = await renderHtml(report);
-    expect(html.match(/<ul id="warnings"[\s\S]*?<\/ul>/)?.[0].match(/<li>/g)).toHaveLength(1);
-    expect(renderMarkdown(base)).not.toMatch(/Warnings/);
-    // A report written before runs carried warnings still reads; one with them keeps them.
-    expect(reportSchema.parse(JSON.parse(JSON.stringify(base))).runs.some((run) => 'warnings' in run)).toBe(false);
-    expect(reportSchema.parse(JSON.parse(JSON.stringify(report))).runs[0]?.warnings).toEqual([text]);
-  });
 });

@@ -1,7 +1,7 @@
 // `cellbudget run --executor slurm` against a real one-node Slurm on this machine (started
 // here with scripts/slurm/up.sh, stopped with down.sh): the same data and figures as a local
 // run, a job killed over its --mem reported with its step, an interrupted harness cancelling
-// its jobs, and the faults the issue lists (unknown partition, a job that never starts, a
+// its jobs, and the faults a cluster brings (unknown partition, a job that never starts, a
 // work folder the node does not see, a node that fails). Where Slurm cannot start (no root,
 // not installed) the tests say so and skip; under CI=true that is a failure.
 import { spawn, spawnSync } from 'node:child_process';

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, it } from 'vitest';
 import { runCli } from '../../helpers/cli.js';
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -84,5 +84,13 @@ describe('cellbudget simulate', () => {
     expect(j.strategies[1]!.steps).toHaveLength(11);
     expect(existsSync(join(dir, 'simulation.json'))).toBe(true);
     expect(existsSync(join(dir, 'original-fix-predicted.png'))).toBe(true);
+  });
+});
+
+describe('cellbudget plan exit codes', () => {
+  it('plan exits 1 when no node fits (a finding, not bad input)', async () => {
+    const r = await runCli(['plan', '--dataset', 'a=900GB', '--node-memory', '100GB']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/NO_NODE_FITS/);
   });
 });

@@ -17,3 +17,13 @@ describe('run table footer', () => {
     expect(footer.split('from scales').length - 1).toBe(new Set(runs.map((r) => projectionOf(r).scales.join(','))).size);
   });
 });
+
+describe('run table rows', () => {
+  it("a died run's peak step is the step it died in", () => {
+    const report = sampleReport();
+    const died = report.runs.find((x) => x.status !== 'ok')!;
+    expect(died.failure?.step).toBeTruthy();
+    const row = formatRunTable([died]).split('\n')[2]!;
+    expect(row).toContain(`${died.failure!.step!} (${died.status})`);
+  });
+});

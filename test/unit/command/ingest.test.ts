@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, afterAll } from 'vitest';
 import { ingestLog, ingestReport } from '../../../harness/command/ingest.js';
 import type { Report } from '../../../src/core/report.js';
-import { capture } from '../../helpers/cli.js';
+import { capture, runCli as cli } from '../../helpers/cli.js';
 
 const LOG = fileURLToPath(new URL('../../fixtures/command/original-fix.log', import.meta.url));
 const GB = 1e9;
@@ -162,5 +162,44 @@ describe('cellbudget ingest', () => {
       expect(await main(['node', 'cellbudget', 'ingest', path, '--out', join(dir, 'out')], c.io)).toBe(2);
       expect(c.err()).toContain(`[FILE_NOT_FOUND]: Log ${path} ${why}`);
     }
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'cb-ingest-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ingest reads every marker line or says which it could not, in linear time', () => {
+  const GB = 1e9;
+  const line = (label: string, used: string): string => `[MEMORY ${label}] Used: ${used} | Available: 10.00 GB | Total: 400.00 GB`;
+
+  it('refuses a log with an unreadable [MEMORY] line (exit 2, naming the line), or lists it with --lenient', async () => {
+    const log = join(dir, 'garbage.log');
+    writeFileSync(
+      log,
+      [
+        line('After loading dataset_1', '100.00 GB'),
+        '[MEMORY After preparing dataset_1] Used: lots',
+        line('After deleting raw dataset_1', '50.00 GB'),
+      ].join('\n'),
+    );
+    let r = await cli(['ingest', log, '--out', join(dir, 'ing-strict'), '--budget', 'peak=120GB', '--no-charts']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/LOG_INVALID.*1 \[MEMORY\] line\(s\) that cannot be read: line 2: 'lots' is not a finite number/);
+    r = await cli(['ingest', log, '--out', join(dir, 'ing-lenient'), '--budget', 'peak=120GB', '--no-charts', '--lenient']);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/garbage.log:2: unreadable \[MEMORY\] line skipped/);
+  });
+
+  it('reads thousands separators, and refuses numbers that are no finite figure', () => {
+    expect(ingestLog(line('x', '1,234.5 GB')).peak_bytes).toBe(1234.5 * GB);
+    expect(() => ingestLog(line('x', '1e999 GB'))).toThrow(/not a finite number/);
+    expect(() => ingestLog(line('x', '12,34 GB'))).toThrow(/cannot be read/);
+  });
+
+  it('takes 130,000 markers without overflowing the stack', () => {
+    const text = Array.from({ length: 130_000 }, (_, i) => line(`step ${i}`, `${(i % 1000) + 1}.00 GB`)).join('\n');
+    const report = ingestReport(text);
+    expect(report.runs[0]!.steps.length).toBe(130_000);
+    expect(report.runs[0]!.peak_bytes).toBe(1000 * GB);
   });
 });

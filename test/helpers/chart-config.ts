@@ -1,19 +1,12 @@
-// The chart configuration function the HTML page runs is self-contained: its source text, as
-// the page embeds it, evaluated in an empty node:vm context (no module scope, no Node globals)
-// builds every kind of chart the reports draw, and every callback in it runs; and TypeScript's
-// checker, given only the ES library, finds no name it does not declare, on any branch. A
-// reference to anything outside the shipped text (an import, a module constant) works in Node
-// and the PNGs, and breaks only in a browser.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Checks of the chart configuration function report.html runs: evaluated in an empty node:vm
+// context on every spec the reports produce, every callback called; TypeScript's checker finds
+// no undeclared name. Shared by the test of the source and the test of the built copy.
 import { createContext, runInContext } from 'node:vm';
 import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
-import { chartConfigFromSpec, chartConfigScript } from '../../../harness/report/chart-config.js';
-import { reportChartSpecs, timelineSpec, type ChartSpec, type LinesSpec } from '../../../harness/report/chart-spec.js';
-import { renderHtml } from '../../../harness/report/html.js';
-import { MAIN, sampleReport } from '../../helpers/report-fixtures.js';
+import { expect } from 'vitest';
+import { chartConfigFromSpec } from '../../harness/report/chart-config.js';
+import { reportChartSpecs, timelineSpec, type ChartSpec, type LinesSpec } from '../../harness/report/chart-spec.js';
+import { MAIN, sampleReport } from './report-fixtures.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Config = { type: string; data: unknown; options: Record<string, unknown>; plugins: Array<Record<string, unknown>> };
@@ -21,7 +14,7 @@ type Config = { type: string; data: unknown; options: Record<string, unknown>; p
 const GB = 1e9;
 
 /** Every spec the reports produce (timelines, peak/final bars, families; with and without failures), a prediction, a secondary axis. */
-function everySpec(): ChartSpec[] {
+export function everySpec(): ChartSpec[] {
   const specs = reportChartSpecs(sampleReport()).map((c) => c.spec);
   const failed = sampleReport();
   Object.assign(failed.runs.find((r) => r.scenario === MAIN)!, { status: 'died', failure: { step: 'prepare tahoe', reason: 'killed' } });
@@ -138,7 +131,7 @@ function evaluateBare(script: string): (spec: ChartSpec, interactive: boolean) =
   return fn as (spec: ChartSpec, interactive: boolean) => Config;
 }
 
-function checkShipped(script: string): void {
+export function checkShipped(script: string): void {
   const shipped = evaluateBare(script);
   const specs = everySpec();
   const drawn = new Map<string, number>();
@@ -183,7 +176,7 @@ function checkShipped(script: string): void {
 }
 
 /** Names the script uses but never declares, by TypeScript's checker with nothing but the ES library (no DOM, no Node). */
-function undeclaredNames(script: string): string[] {
+export function undeclaredNames(script: string): string[] {
   const file = '/shipped/chart-config.js';
   const options: ts.CompilerOptions = {
     allowJs: true,
@@ -203,57 +196,3 @@ function undeclaredNames(script: string): string[] {
     .map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '))
     .filter((m) => m.startsWith('Cannot find name'));
 }
-
-describe('the chart configuration shipped in report.html', () => {
-  it('covers every spec kind the reports produce', () => {
-    const specs = everySpec();
-    const lines = specs.filter((s): s is LinesSpec => s.kind === 'lines');
-    expect(lines.some((s) => s.lanes.length > 0)).toBe(true);
-    expect(lines.some((s) => s.xIntegers)).toBe(true);
-    expect(lines.some((s) => (s.notes ?? []).length > 0)).toBe(true);
-    expect(lines.some((s) => s.datasets.some((d) => d.dashed && d.faint))).toBe(true);
-    expect(lines.some((s) => s.datasets.some((d) => d.stepped))).toBe(true);
-    const bars = specs.filter((s) => s.kind === 'bars');
-    expect(bars.some((s) => s.categoryBudgets.length > 0 && s.groups.some((g) => g.over.includes(true)))).toBe(true);
-    expect(bars.some((s) => s.notes.some((n) => n !== null))).toBe(true);
-    expect(bars.some((s) => s.groups.some((g) => g.intervals?.some((i) => i !== null)))).toBe(true);
-  });
-
-  it('is what the page embeds', async () => {
-    expect(await renderHtml(sampleReport())).toContain(`var chartConfigFromSpec = ${chartConfigScript()};`);
-  });
-
-  it('runs in an empty context: builds every configuration and every callback runs', () => {
-    checkShipped(chartConfigScript());
-  });
-
-  it('uses no name it does not declare, on any branch', () => {
-    expect(undeclaredNames(chartConfigScript())).toEqual([]);
-  });
-
-  // The CLI ships tsc's output, not the test runner's transform of the source.
-  it('is as self-contained as built into dist/', async () => {
-    const built = resolve(import.meta.dirname, '../../../dist/harness/report/chart-config.js');
-    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` (npm test does it) first`);
-    const script = ((await import(pathToFileURL(built).href)) as { chartConfigScript(): string }).chartConfigScript();
-    checkShipped(script);
-    expect(undeclaredNames(script)).toEqual([]);
-  });
-
-  it('fails on a reference to something outside the shipped text, even one only a callback makes', () => {
-    const leaky = chartConfigScript().replace(
-      'g.fillRect(0, 0, chart.width, chart.height);',
-      'g.fillRect(0, 0, chart.width, outsideName);',
-    );
-    expect(leaky).not.toBe(chartConfigScript());
-    expect(() => checkShipped(leaky)).toThrow(/outsideName is not defined/);
-    // A branch no spec takes is beyond the run; not beyond the checker.
-    const untaken = chartConfigScript().replace(
-      'return `${weight} ${size}px ${FONT}`;',
-      'return size > 999 ? outsideName : `${weight} ${size}px ${FONT}`;',
-    );
-    expect(untaken).not.toBe(chartConfigScript());
-    expect(() => checkShipped(untaken)).not.toThrow();
-    expect(undeclaredNames(untaken)).toEqual(["Cannot find name 'outsideName'."]);
-  });
-});

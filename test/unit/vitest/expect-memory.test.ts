@@ -1,6 +1,5 @@
 // The vitest helper: expectMemory(fn).toPeakBelow(limit), the limit_memory counterpart.
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
 import { isCellbudgetError } from '../../../src/core/errors.js';
 import { kernelHwmAvailable } from '../../../src/memory/proc.js';
 import { expectMemory, MemoryLimitError, measureMemory, memoryMatchers } from '../../../src/vitest/index.js';
@@ -93,15 +92,5 @@ describe('memoryMatchers (expect.extend)', () => {
     );
     await expect(() => filled(60 * MB).length).not.toPeakBelow('24 MB');
     await expect(() => filled(30 * MB)).not.toEndBelow('10 MB');
-  });
-});
-
-describe('the package entry', () => {
-  it.skipIf(!existsSync('dist/src/vitest/index.js'))('exports the helper as cellbudget/vitest', async () => {
-    const spec = 'cellbudget/vitest';
-    const mod = (await import(spec)) as Record<string, unknown>;
-    expect(typeof mod.expectMemory).toBe('function');
-    expect(typeof mod.measureMemory).toBe('function');
-    expect(typeof mod.memoryMatchers).toBe('object');
   });
 });

