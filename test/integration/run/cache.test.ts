@@ -54,7 +54,18 @@ describe('leftovers of dead processes are removed by the next run', () => {
     mkdirSync(cache, { recursive: true });
     const partial = join(cache, `.0123abcd.h5ad.${pid}.kq1x2.tmp`);
     writeFileSync(partial, Buffer.alloc(1024));
-    const r = await cli(['run', scenarioFile('sweep'), '--out', join(dir, 'sweep-out'), '--cache', cache, '--report-only', '--no-charts']);
+    const r = await cli([
+      'run',
+      scenarioFile('sweep'),
+      '--ladder',
+      'off',
+      '--out',
+      join(dir, 'sweep-out'),
+      '--cache',
+      cache,
+      '--report-only',
+      '--no-charts',
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(existsSync(job)).toBe(false);
     expect(existsSync(partial)).toBe(false);
@@ -78,6 +89,8 @@ describe('a damaged cache entry is regenerated, not an error forever', () => {
     const r = await cli([
       'run',
       scenarioFile('cache-truncate'),
+      '--ladder',
+      'off',
       '--out',
       join(dir, 'cache-out'),
       '--cache',

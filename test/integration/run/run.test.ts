@@ -1,6 +1,7 @@
 // `cellbudget run` end to end on a tiny two-dataset scenario: the report's fields, every
-// strategy keeping the same data, budgets that break naming the step, a leak check, runs that
-// die. Children run the built code (npm test builds first).
+// strategy keeping the same data, budgets that break naming the step and judged on the ladder's
+// projection, a leak check, runs that die. Children run the built code (npm test builds first).
+// Each run measures one rung (--ladder off) except the one whose projection is checked.
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,19 @@ describe('cellbudget run', () => {
   const out = join(dir, 'ok');
 
   beforeAll(async () => {
-    const r = await cli(['run', scenario('tiny', 'budgets: { peak: 100TB, final: 100TB }\n'), '--out', out, '--cache', cache]);
+    const r = await cli([
+      'run',
+      scenario('tiny', 'budgets: { peak: 100TB, final: 100TB }\n'),
+      // One rung per strategy, one child at a time: the lines below come in the order of the plan.
+      '--ladder',
+      'off',
+      '--jobs',
+      '1',
+      '--out',
+      out,
+      '--cache',
+      cache,
+    ]);
     // Off a terminal, one plain line per finished run (what a CI log shows), nothing else.
     expect(r.err.trimEnd().split('\n')).toEqual(
       ['eager', 'sequential', 'selective', 'streaming'].map((s, i) =>
@@ -59,21 +72,6 @@ describe('cellbudget run', () => {
       expect(run.predicted_peak_error).toBeCloseTo((run.predicted_peak_bytes! - run.peak_bytes) / run.peak_bytes, 9);
       expect(run.budgets.map((b) => b.metric)).toEqual(['peak', 'final']);
       expect(run.budgets.every((b) => b.ok)).toBe(true);
-      // Budgets compare at full scale, on the projection from the ladder of scales.
-      const p = run.projected!;
-      expect(p.method).toBe('ladder');
-      expect(p.scales.length).toBe(3);
-      expect(p.scales).toContain(run.scale);
-      expect(run.ladder!.rungs.map((g) => g.scale)).toEqual(p.scales);
-      expect(run.budgets[0]!.actual_bytes).toBe(p.peak_bytes);
-      expect(run.budgets[0]!.interval).toEqual(p.interval.peak);
-      expect(p.interval.peak[0]).toBeLessThan(p.peak_bytes);
-      expect(p.interval.peak[1]).toBeGreaterThan(p.peak_bytes);
-      expect(p.kept_bytes).toBeGreaterThan(0);
-      expect(typeof p.residual).toBe('number');
-      expect(typeof p.fixed_bytes).toBe('number');
-      expect(run.naive_full_scale?.peak_bytes).toBeCloseTo(run.peak_bytes / run.scale, -3);
-      for (const s of run.steps) expect(s.projected?.scales).toEqual(p.scales);
     }
     for (const f of ['report.json', 'report.md', 'junit.xml', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
   });
@@ -115,6 +113,23 @@ describe('cellbudget run', () => {
     );
     const broken = readReport(join(dir, 'broken'));
     expect(broken.runs[0]!.budgets[0]!.ok).toBe(false);
+    // Budgets compare at full scale, on the projection from the ladder of scales (this run
+    // measures the default ladder: its scale, half and a quarter).
+    const run = broken.runs[0]!;
+    const p = run.projected!;
+    expect(p.method).toBe('ladder');
+    expect(p.scales.length).toBe(3);
+    expect(p.scales).toContain(run.scale);
+    expect(run.ladder!.rungs.map((g) => g.scale)).toEqual(p.scales);
+    expect(run.budgets[0]!.actual_bytes).toBe(p.peak_bytes);
+    expect(run.budgets[0]!.interval).toEqual(p.interval.peak);
+    expect(p.interval.peak[0]).toBeLessThan(p.peak_bytes);
+    expect(p.interval.peak[1]).toBeGreaterThan(p.peak_bytes);
+    expect(p.kept_bytes).toBeGreaterThan(0);
+    expect(typeof p.residual).toBe('number');
+    expect(typeof p.fixed_bytes).toBe('number');
+    expect(run.naive_full_scale?.peak_bytes).toBeCloseTo(run.peak_bytes / run.scale, -3);
+    for (const s of run.steps) expect(s.projected?.scales).toEqual(p.scales);
   }, 60_000);
 
   it('--report-only keeps the verdicts but exits 0 for broken budgets', async () => {
@@ -168,6 +183,8 @@ describe('cellbudget run', () => {
       scenario('rep', 'repeat: 3\nbudgets: { leak: 1PB }\n'),
       '--strategy',
       'selective',
+      '--ladder',
+      'off',
       '--out',
       join(dir, 'rep'),
       '--cache',
@@ -194,6 +211,8 @@ describe('runs that die', () => {
       'eager',
       '--strategy',
       'streaming',
+      '--ladder',
+      'off',
       '--out',
       out,
       '--cache',
@@ -220,7 +239,7 @@ describe('--strategy and what a run measures', () => {
       readFileSync(scenario('only-eager'), 'utf8').replace('strategies: [eager, sequential, selective, streaming]', 'strategies: [eager]'),
     );
     const out = join(dir, 'replaced');
-    const r = await cli(['run', path, '--strategy', 'streaming', '--out', out, '--cache', cache, '--no-charts']);
+    const r = await cli(['run', path, '--strategy', 'streaming', '--ladder', 'off', '--out', out, '--cache', cache, '--no-charts']);
     expect(r.code).toBe(0);
     expect(readReport(out).runs.map((x) => [x.strategy, x.status])).toEqual([['streaming', 'ok']]);
   }, 60_000);

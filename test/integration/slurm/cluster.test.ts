@@ -159,11 +159,12 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
       path,
       `name: eager\nscale: 0.001\ndatasets:\n  - name: tahoe\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 1 }\n  - name: sciplex\n    synthetic: { size: 132GB, features: 50, cell_lines: 50, drugs: 380, doses: [0.05, 0.5, 5.0], seed: 2 }\n${PIPELINE}strategies: [eager]\n`,
     );
-    const local = await runCli(['run', path, '--out', join(dir, 'eager-local'), '--cache', cache, '--no-charts']);
+    // One rung each (--ladder off): this is about the step Slurm's kill lands in, not the ladder.
+    const local = await runCli(['run', path, '--ladder', 'off', '--out', join(dir, 'eager-local'), '--cache', cache, '--no-charts']);
     expect(local.code, local.err).toBe(0);
     const labels = report(join(dir, 'eager-local')).runs[0]!.steps.map((s) => s.label);
     const out = join(dir, 'eager-slurm');
-    const r = await slurmRun(out, path, '--slurm-mem', '250MB');
+    const r = await slurmRun(out, path, '--ladder', 'off', '--slurm-mem', '250MB');
     expect(r.code, r.err).toBe(1);
     const run = report(out).runs[0]!;
     expect(run.status).toBe('died');
@@ -254,6 +255,8 @@ describe.skipIf(!cluster.ok)('cellbudget run --executor slurm (a one-node Slurm 
       join(ROOT, 'bin', 'cellbudget.js'),
       'run',
       builtin('unshared', '[selective]'),
+      '--ladder',
+      'off',
       '--out',
       out,
       '--cache',

@@ -153,6 +153,8 @@ describe('full-size runs close the loop: calibrate, plan, plan --sbatch', () => 
       'second',
       '--strategy',
       'selective',
+      '--ladder',
+      'off',
       '--out',
       out,
       '--cache',
