@@ -1025,6 +1025,71 @@ export class H5File {
     );
   }
 
+  /**
+   * Strings [start, end) of a 1-D string dataset (variable or fixed length), in one read:
+   * for copying a string column window by window (the caller bounds `end - start`).
+   */
+  readStringRange(path: string, meta: Metadata, start: number, end: number): string[] {
+    const n = meta.shape?.[0] ?? 0;
+    if (meta.type !== T.STRING || (meta.shape ?? []).length !== 1 || start < 0 || end > n || start > end) {
+      throw new CellbudgetError(
+        'USAGE',
+        `Strings [${start}, ${end}) are not a window of the 1-D string dataset '${path}' in ${this.path}.`,
+        {
+          file: this.path,
+          key: path,
+          hint: `Ask for a window within [0, ${n}) of a one-dimensional string dataset.`,
+        },
+      );
+    }
+    if (start === end) return [];
+    const count = [BigInt(end - start)];
+    const ptr = this.malloc(path, (end - start) * meta.size);
+    try {
+      const status = this.call(path, 'reading strings', (l) =>
+        l.get_dataset_data(this.fid, path, count, [BigInt(start)], [1n], BigInt(ptr)),
+      );
+      if (status < 0) throw this.unreadable(path, `strings ${start}..${end}`);
+      try {
+        return this.decode(path, { ...meta, shape: [end - start], total_size: end - start }, ptr, (end - start) * meta.size) as string[];
+      } finally {
+        if (meta.vlen)
+          this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory_count(this.fid, path, '', BigInt(ptr), count));
+      }
+    } finally {
+      this.lib._free(ptr);
+    }
+  }
+
+  /**
+   * A small dataset's whole value, decoded (a scalar unwrapped, strings as a list, numbers as
+   * their stored typed array); refused beyond 64 MiB, which only windowed reads should take.
+   */
+  readSmall(path: string, meta: Metadata = this.metadata(path)): H5Value {
+    this.checkSmall(path, meta.size * meta.total_size);
+    return this.readWhole(path, meta);
+  }
+
+  /** An attribute's HDF5 metadata (type, size, shape; a null shape for an empty dataspace), or undefined when absent. */
+  attrMetadata(path: string, name: string): Metadata | undefined {
+    if (!this.attrNames(path).includes(name)) return undefined;
+    return this.call(`${path}@${name}`, 'reading attribute metadata', (l) => l.get_attribute_metadata(this.fid, path, name));
+  }
+
+  private checkSmall(path: string, nbytes: number): void {
+    if (nbytes > 64 * 1024 * 1024) {
+      throw new CellbudgetError(
+        'USAGE',
+        `'${path.replace(/^\//, '')}' in ${this.path} holds ${formatBytes(nbytes)}: too large to read whole.`,
+        {
+          file: this.path,
+          key: path.replace(/^\//, ''),
+          hint: 'Read it in row windows (readRowsInto, readStringRange).',
+        },
+      );
+    }
+  }
+
   /** A string dataset (variable or fixed length), read in windows of rows. */
   readStrings(path: string, meta: Metadata = this.metadata(path)): string[] {
     if (meta.type !== T.STRING) {

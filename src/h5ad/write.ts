@@ -13,7 +13,7 @@
  * was; the rest of the message stays as zero padding (adding a NULL message would change
  * the object header's message count, which HDF5 checks).
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Dataset, File as H5wasmFile, Group, ready } from 'h5wasm/node';
 import type { Dtype } from 'h5wasm/node';
@@ -21,6 +21,105 @@ import { CellbudgetError, isCellbudgetError } from '../core/errors.js';
 import { allocFloat, itemSize, type FloatArray, type FloatDtype } from '../core/data.js';
 
 const H5 = await ready;
+
+/** HDF5's H5S_UNLIMITED: a dimension that may grow. */
+const UNLIMITED = 18446744073709551615n;
+
+/**
+ * A dataset or attribute to create, as the writer's raw calls take it: what an HDF5 element's
+ * type (class, size, sign, string kind) and layout (shape, growable dimensions, chunks, one
+ * filter) say. Bools (`bool: true`, an int8 enum in the file) go through the placeholder
+ * described above.
+ */
+export interface RawElementSpec {
+  /** HDF5 type class: INTEGER 0, FLOAT 1, STRING 3. */
+  readonly type: number;
+  /** Bytes per element (a variable-length string's pointer: 4). */
+  readonly size: number;
+  readonly signed?: boolean;
+  /** Variable-length string. */
+  readonly vlen?: boolean;
+  /** String character set: 0 ASCII, 1 UTF-8. */
+  readonly cset?: number;
+  readonly bool?: boolean;
+  readonly shape: readonly number[];
+  /** Per dimension: true when it may grow (H5S_UNLIMITED); fixed at `shape` otherwise. */
+  readonly growable?: readonly boolean[];
+  readonly chunks?: readonly number[] | null;
+  /** One HDF5 filter (h5wasm sets one per dataset): its id (1 deflate) and parameters. */
+  readonly filter?: { readonly id: number; readonly values: readonly number[] } | null;
+}
+
+function rawMetadata(spec: RawElementSpec): Record<string, unknown> {
+  const base = spec.bool
+    ? {
+        type: H5.H5T_class_t.H5T_COMPOUND.value,
+        size: 1,
+        signed: false,
+        vlen: false,
+        littleEndian: true,
+        compound_type: {
+          nmembers: 1,
+          members: [
+            {
+              name: BOOL_PLACEHOLDER,
+              offset: 0,
+              type: H5.H5T_class_t.H5T_INTEGER.value,
+              size: 1,
+              signed: true,
+              vlen: false,
+              littleEndian: true,
+            },
+          ],
+        },
+      }
+    : {
+        type: spec.type,
+        size: spec.size,
+        signed: spec.signed ?? false,
+        vlen: spec.vlen ?? false,
+        cset: spec.cset ?? 1,
+        littleEndian: true,
+      };
+  return {
+    ...base,
+    shape: spec.shape.map((d) => BigInt(d)),
+    maxshape: spec.shape.map((d, i) => (spec.growable?.[i] ? UNLIMITED : BigInt(d))),
+    chunks: spec.chunks ? spec.chunks.map((d) => BigInt(d)) : null,
+    compression: spec.filter?.id ?? 0,
+    compression_opts: [...(spec.filter?.values ?? [])],
+    track_order: false,
+  };
+}
+
+/**
+ * Strings as HDF5 takes them for `spec`: one C string each, NUL-terminated, back to back
+ * (vlen; `vlenOffsets` gives where each starts), or `size` bytes each, zero-padded. Encoded
+ * into one buffer, no allocation per string.
+ */
+function encodeStrings(values: readonly string[], spec: RawElementSpec): { bytes: Uint8Array; vlenOffsets: Uint32Array | null } {
+  const latin1 = spec.cset === 0;
+  if (!spec.vlen) {
+    const bytes = Buffer.alloc(values.length * spec.size);
+    const one = Buffer.alloc(4 * spec.size + 4);
+    values.forEach((v, i) => {
+      const n = one.write(v, 0, latin1 ? 'latin1' : 'utf8');
+      one.copy(bytes, i * spec.size, 0, Math.min(n, spec.size));
+    });
+    return { bytes, vlenOffsets: null };
+  }
+  let cap = 0;
+  for (const v of values) cap += 3 * v.length + 1;
+  const bytes = Buffer.alloc(Math.max(1, cap));
+  const offsets = new Uint32Array(values.length);
+  let total = 0;
+  values.forEach((v, i) => {
+    offsets[i] = total;
+    total += bytes.write(v, total, latin1 ? 'latin1' : 'utf8');
+    bytes[total++] = 0;
+  });
+  return { bytes: bytes.subarray(0, Math.max(1, total)), vlenOffsets: offsets };
+}
 
 /** Unique member name of the placeholder type that `patchBoolPlaceholders` turns into bool. */
 export const BOOL_PLACEHOLDER = 'cellbudget_bool_placeholder_v1';
@@ -510,15 +609,209 @@ export class H5adWriter {
     }
   }
 
+  // -------------------------------------------------------------------------------------
+  // Raw elements: any shape, type, chunking and filter, filled window by window. Used to copy
+  // a file's elements (src/h5ad/subset.ts).
+
+  /** A group with no attributes (the caller copies them). */
+  plainGroup(path: string): void {
+    this.guard(path, 'creating group', () => this.file.create_group(path.replace(/^\//, '')));
+  }
+
+  /**
+   * Create a dataset without writing its data: HDF5 allocates storage as windows are written
+   * (`rawRows`, `rawStrings`), so a contiguous dataset stays contiguous however large, and a
+   * chunked one keeps its chunks and filter. h5wasm's create call always writes a buffer; given
+   * none, HDF5 refuses that write (and prints why) after creating the dataset, which is all we
+   * want: its stderr goes nowhere meanwhile.
+   */
+  rawDataset(path: string, spec: RawElementSpec): void {
+    const abs = '/' + path.replace(/^\//, '');
+    const meta = rawMetadata(spec);
+    silenced(() =>
+      this.guard(path, 'creating', () =>
+        H5.create_dataset(this.file.file_id, abs, 0n, meta as unknown as Parameters<typeof H5.create_dataset>[3]),
+      ),
+    );
+    if (this.guard(path, 'looking up', () => H5.get_type(this.file.file_id, abs)) !== H5.H5G_DATASET) {
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not create '${path}' in ${this.path} (${JSON.stringify(spec)}).`, {
+        file: this.path,
+        key: path,
+        hint: 'Check the disk space and permissions of the output directory; if they are fine, this is a bug in cellbudget: please report it.',
+      });
+    }
+  }
+
+  /**
+   * Write `bytes` (little-endian values of the dataset's type, row-major) as rows
+   * [start, start + rows) of a dataset made by `rawDataset`; `rest` is its shape past the first
+   * dimension. WebAssembly memory: one copy of `bytes`, reused across calls.
+   */
+  rawRows(path: string, start: number, rows: number, rest: readonly number[], bytes: Uint8Array): void {
+    if (rows === 0) return;
+    const ptr = this.scratch(bytes.length);
+    H5.HEAPU8.set(bytes, ptr);
+    this.setData(path, start, rows, rest, ptr);
+  }
+
+  /** Write `values` at rows [start, start + values.length) of a 1-D string dataset made by `rawDataset` with `spec`. */
+  rawStrings(path: string, start: number, values: readonly string[], spec: RawElementSpec): void {
+    if (values.length === 0) return;
+    const { bytes, vlenOffsets } = encodeStrings(values, spec);
+    if (vlenOffsets === null) {
+      this.rawRows(path, start, values.length, [], bytes);
+      return;
+    }
+    const ptrs = this.scratch(4 * values.length + bytes.length);
+    const at = ptrs + 4 * values.length;
+    const heap = H5.HEAPU8;
+    heap.set(bytes, at);
+    const p32 = new Uint32Array(heap.buffer, ptrs, values.length);
+    for (let i = 0; i < values.length; i++) p32[i] = at + vlenOffsets[i]!;
+    this.setData(path, start, values.length, [], ptrs);
+  }
+
+  /** Write the whole of a dataset made by `rawDataset` (a scalar, say): `value` its bytes, or its strings. */
+  rawWhole(path: string, value: Uint8Array | readonly string[], spec: RawElementSpec): void {
+    const abs = '/' + path.replace(/^\//, '');
+    let ptr: number;
+    if (Array.isArray(value)) {
+      const { bytes, vlenOffsets } = encodeStrings(value as readonly string[], spec);
+      const n = vlenOffsets?.length ?? 0;
+      ptr = this.scratch(4 * n + bytes.length);
+      const heap = H5.HEAPU8;
+      if (vlenOffsets === null) heap.set(bytes, ptr);
+      else {
+        heap.set(bytes, ptr + 4 * n);
+        const p32 = new Uint32Array(heap.buffer, ptr, n);
+        for (let i = 0; i < n; i++) p32[i] = ptr + 4 * n + vlenOffsets[i]!;
+      }
+    } else {
+      const bytes = value as Uint8Array;
+      ptr = this.scratch(Math.max(1, bytes.length));
+      H5.HEAPU8.set(bytes, ptr);
+    }
+    const status = this.guard(path, 'writing', () => H5.set_dataset_data(this.file.file_id, abs, null, null, null, BigInt(ptr)));
+    if (status < 0) {
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not write '${path}' in ${this.path}.`, {
+        file: this.path,
+        key: path,
+        hint: 'Check the disk space and permissions of the output directory.',
+      });
+    }
+  }
+
+  /** An attribute of any supported type and shape (`value`: the stored typed array, or strings). */
+  rawAttr(path: string, name: string, spec: RawElementSpec, value: ArrayBufferView | readonly string[]): void {
+    const abs = '/' + path.replace(/^\//, '');
+    let bytes: Uint8Array;
+    let vlenOffsets: Uint32Array | null = null;
+    if (Array.isArray(value)) ({ bytes, vlenOffsets } = encodeStrings(value as readonly string[], spec));
+    else {
+      const v = value as ArrayBufferView;
+      bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    }
+    const n = vlenOffsets?.length ?? 0;
+    const ptr = this.scratch(Math.max(1, 4 * n + bytes.length));
+    const heap = H5.HEAPU8;
+    if (vlenOffsets === null) heap.set(bytes, ptr);
+    else {
+      const at = ptr + 4 * n;
+      heap.set(bytes, at);
+      const p32 = new Uint32Array(heap.buffer, ptr, n);
+      for (let i = 0; i < n; i++) p32[i] = at + vlenOffsets[i]!;
+    }
+    const meta = rawMetadata({ ...spec, chunks: null, filter: null, growable: [] });
+    const status = this.guard(path, `writing attribute ${name} on`, () =>
+      H5.create_attribute(this.file.file_id, abs, name, BigInt(ptr), meta as unknown as Parameters<typeof H5.create_attribute>[4]),
+    );
+    if (status < 0) {
+      throw new CellbudgetError('H5AD_WRITE_FAILED', `HDF5 could not write attribute '${name}' on '${path}' in ${this.path}.`, {
+        file: this.path,
+        key: path,
+        hint: 'Check the disk space and permissions of the output directory.',
+      });
+    }
+  }
+
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+
+  /** A WebAssembly buffer of at least `bytes`, kept for the next call (freed by close). */
+  private scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchPtr) H5._free(this.scratchPtr);
+      this.scratchPtr = 0;
+      this.scratchBytes = 0;
+      const p = H5._malloc(bytes);
+      if (!p) {
+        throw new CellbudgetError('H5AD_WRITE_FAILED', `Cannot allocate ${bytes} bytes of WebAssembly memory to write ${this.path}.`, {
+          file: this.path,
+          hint: 'Free memory, or write in smaller windows.',
+        });
+      }
+      this.scratchPtr = p;
+      this.scratchBytes = bytes;
+    }
+    return this.scratchPtr;
+  }
+
+  private setData(path: string, start: number, rows: number, rest: readonly number[], ptr: number): void {
+    const abs = '/' + path.replace(/^\//, '');
+    const status = this.guard(path, `writing rows [${start}, ${start + rows}) of`, () =>
+      H5.set_dataset_data(
+        this.file.file_id,
+        abs,
+        [BigInt(rows), ...rest.map((d) => BigInt(d))],
+        [BigInt(start), ...rest.map(() => 0n)],
+        [1n, ...rest.map(() => 1n)],
+        BigInt(ptr),
+      ),
+    );
+    if (status < 0) {
+      throw new CellbudgetError(
+        'H5AD_WRITE_FAILED',
+        `HDF5 could not write rows [${start}, ${start + rows}) of '${path}' in ${this.path}.`,
+        {
+          file: this.path,
+          key: path,
+          hint: 'Check the disk space and permissions of the output directory.',
+        },
+      );
+    }
+  }
+
   /** Flush and close. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.scratchPtr) H5._free(this.scratchPtr);
+    this.scratchPtr = 0;
+    this.scratchBytes = 0;
     try {
       this.file.close();
     } catch (e) {
       throw fail(this.path, '/', 'closing', e);
     }
+  }
+}
+
+/**
+ * Run `fn` with the writer instance's stderr (HDF5's error stack) sent to /dev/null: for the
+ * one call whose refusal is expected (rawDataset). Any other failure still throws.
+ */
+function silenced<T>(fn: () => T): T {
+  const fsys = (H5 as unknown as { FS?: { getStream(fd: number): { nfd?: number } | null } }).FS;
+  const stream = fsys?.getStream(2);
+  if (!stream || typeof stream.nfd !== 'number' || process.env['CELLBUDGET_DEBUG']) return fn();
+  const saved = stream.nfd;
+  const devnull = openSync('/dev/null', 'w');
+  stream.nfd = devnull;
+  try {
+    return fn();
+  } finally {
+    stream.nfd = saved;
+    closeSync(devnull);
   }
 }
 
@@ -554,7 +847,8 @@ export function patchBoolPlaceholders(path: string): number {
 }
 
 function scan(fd: number, needle: Buffer): number[] {
-  const block = 8 * 1024 * 1024;
+  // Blocks of up to 8 MiB; a smaller file (the metadata a writer patches first) needs no more than its size.
+  const block = Math.max(64 * 1024, Math.min(8 * 1024 * 1024, fstatSync(fd).size));
   const buf = Buffer.alloc(block + needle.length);
   const hits: number[] = [];
   let pos = 0;
