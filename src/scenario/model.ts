@@ -74,16 +74,54 @@ export const modelSectionSchema = z
 
 export type ModelSection = z.output<typeof modelSectionSchema>;
 
+const label = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * A `file:` dataset's `subsample:` section: how a rung below scale 1 keeps whole conditions
+ * (docs/your-own-files.md). Without `by`, the scenario's pipeline keys say what a condition is.
+ */
+export const subsampleSchema = z
+  .object({
+    /** obs columns whose value tuples are the conditions; each column is one axis a rung keeps a subset of. */
+    by: z.array(z.string().min(1)).min(1).optional(),
+    /** Control cells: a boolean obs column, or `{column, equals}`; they are kept with the values they share with kept conditions. */
+    control: z.union([z.string().min(1), z.object({ column: z.string().min(1), equals: label }).strict()]).optional(),
+    /** The `by` columns the user's program splits train/val/test by: a rung keeps their split shares. */
+    split_by: z.array(z.string().min(1)).min(1).optional(),
+    ratios: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).optional(),
+    /** Which conditions a rung keeps is seeded (numpy's RandomState(seed).permutation per axis). */
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
+  })
+  .strict()
+  .refine((s) => s.by !== undefined || (s.control === undefined && s.split_by === undefined && s.ratios === undefined), {
+    message: '`control`, `split_by` and `ratios` go with `by` (without `by`, the pipeline says them)',
+  })
+  .refine((s) => (s.split_by === undefined) === (s.ratios === undefined), {
+    message: 'give `split_by` and `ratios` together (e.g. split_by: [drug], ratios: [0.7, 0.15, 0.15])',
+  })
+  .refine((s) => s.split_by === undefined || s.split_by.every((c) => s.by?.includes(c)), {
+    message: '`split_by` must name columns of `by`',
+  })
+  .refine((s) => s.ratios === undefined || Math.abs(s.ratios[0] + s.ratios[1] + s.ratios[2] - 1) < 1e-9, {
+    message: '`ratios` must sum to 1 (train, val, test)',
+  });
+
+export type SubsampleSection = z.output<typeof subsampleSchema>;
+
 export const datasetSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -'),
     synthetic: syntheticSchema.optional(),
     file: z.string().optional(),
+    subsample: subsampleSchema.optional(),
     model: modelSectionSchema.optional(),
   })
   .strict()
   .refine((d) => (d.synthetic === undefined) !== (d.file === undefined), {
     message: 'a dataset needs exactly one of `synthetic:` or `file:`',
+  })
+  .refine((d) => d.subsample === undefined || d.file !== undefined, {
+    message: '`subsample:` is for `file:` datasets (a synthetic dataset is scaled by its spec)',
   });
 
 /** One dataset of a scenario, defaults applied: a synthetic spec or a file. */

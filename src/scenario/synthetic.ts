@@ -92,7 +92,7 @@ export interface ScalingSplit {
 }
 
 /** Shares of train / val / test among n split_by values, as the splitter sizes them. */
-function splitShares(ratios: readonly [number, number, number], n: number): [number, number, number] {
+export function splitShares(ratios: readonly [number, number, number], n: number): [number, number, number] {
   const train = roundShare(ratios[0], n);
   const val = roundShare(ratios[1], n);
   return [train / n, val / n, (n - train - val) / n];
