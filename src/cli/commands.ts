@@ -22,6 +22,7 @@ export const commands: ReadonlyArray<{
 }> = [
   { name: 'inspect', load: async () => (await import('./inspect.js')).registerInspect, prefetch: loadHdf5 },
   { name: 'synth', load: async () => (await import('./synth.js')).registerSynth },
+  { name: 'subsample', load: async () => (await import('./subsample.js')).registerSubsample, prefetch: loadHdf5 },
   { name: 'split', load: async () => (await import('./split.js')).registerSplit, prefetch: loadHdf5 },
   { name: 'run', load: async () => (await import('./run.js')).registerRun },
   { name: 'compare', load: async () => (await import('./compare.js')).registerCompare },
