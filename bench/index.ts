@@ -13,6 +13,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES: Array<{ name: string; file: string; about: string }> = [
   { name: 'read', file: 'read.js', about: 'h5ad read throughput (cold/warm) and peak RSS vs matrix size' },
   { name: 'synth', file: 'synth-write.js', about: 'synthetic h5ad write throughput and peak RSS' },
+  {
+    name: 'rung',
+    file: 'rung.js',
+    about: 'rungs of a real file (whole conditions): select and write time, peak RSS, cached reuse; 2 GB Tahoe-like source',
+  },
   { name: 'pipeline', file: 'pipeline.js', about: 'read / plan / group / split throughput and per-stage peak RSS, 100k–4M cells' },
   {
     name: 'prepare',
