@@ -20,6 +20,8 @@ export type ObsColumn =
       readonly codes: CodeArray;
       readonly categories: readonly Label[];
       readonly ordered: boolean;
+      /** numpy-style dtype of the stored categories (`string`, `int64`, `float64`, `bool`…), when the reader knows it. */
+      readonly categoriesDtype?: string;
     }
   | { readonly kind: 'boolean'; readonly name: string; readonly values: Uint8Array }
   | { readonly kind: 'numeric'; readonly name: string; readonly dtype: string; readonly values: NumericArray }
@@ -96,6 +98,8 @@ export interface DatasetSource {
   readObsColumn(name: string): ObsColumn;
   /** The obs index (cell names). */
   readObsIndex(): readonly string[];
+  /** Names of cells [start, end) of the obs index, without reading the rest (sources that cannot, leave it out). */
+  readObsIndexRange?(start: number, end: number): readonly string[];
   /** Keys under `uns` (top level). */
   unsKeys(): readonly string[];
   /** `uns/<key>/<label>` vectors; throws UNS_MISSING_KEY when absent. */

@@ -1091,7 +1091,7 @@ export class H5File {
   }
 
   /** A string dataset (variable or fixed length), read in windows of rows. */
-  readStrings(path: string, meta: Metadata = this.metadata(path)): string[] {
+  readStrings(path: string, meta: Metadata = this.metadata(path), start = 0, end?: number): string[] {
     if (meta.type !== T.STRING) {
       throw new CellbudgetError('H5AD_UNSUPPORTED_DTYPE', `'${path.replace(/^\//, '')}' in ${this.path} is not a string dataset.`, {
         file: this.path,
@@ -1106,21 +1106,30 @@ export class H5File {
         file: this.path,
         key: path,
       });
-    const n = shape[0] ?? 0;
+    const rows = shape[0] ?? 0;
+    const stop = end ?? rows;
+    if (!Number.isInteger(start) || !Number.isInteger(stop) || start < 0 || stop > rows || start > stop) {
+      throw new CellbudgetError('USAGE', `Strings [${start}, ${stop}) are outside '${path}' in ${this.path}, which has ${rows}.`, {
+        file: this.path,
+        key: path,
+        hint: `Ask for strings within [0, ${rows}].`,
+      });
+    }
+    const n = stop - start;
     // A JS string costs at least ~16 bytes beside its characters.
     this.checkFits(path, n, 16 + meta.size, 'strings');
     const out: string[] = new Array<string>(n);
     const step = 1 << 16;
     const ptr = this.malloc(path, Math.max(1, Math.min(n, step) * meta.size));
     try {
-      for (let a = 0; a < n; a += step) {
-        const b = Math.min(n, a + step);
+      for (let a = start; a < stop; a += step) {
+        const b = Math.min(stop, a + step);
         const count = [BigInt(b - a)];
         const status = this.call(path, 'reading strings', (l) => l.get_dataset_data(this.fid, path, count, [BigInt(a)], [1n], BigInt(ptr)));
         if (status < 0) throw this.unreadable(path, `strings ${a}..${b}`);
         try {
           const part = this.decode(path, { ...meta, shape: [b - a], total_size: b - a }, ptr, (b - a) * meta.size) as string[];
-          for (let i = 0; i < part.length; i++) out[a + i] = part[i] ?? '';
+          for (let i = 0; i < part.length; i++) out[a - start + i] = part[i] ?? '';
         } finally {
           if (meta.vlen)
             this.call(path, 'releasing string memory', (l) => l.reclaim_vlen_memory_count(this.fid, path, '', BigInt(ptr), count));

@@ -87,6 +87,18 @@ export function readObsIndex(f: H5File): string[] {
   return Array.from(values as ArrayLike<number | bigint>, (v) => String(v));
 }
 
+/** Names of cells [start, end) of the obs index, read without the rest of it. */
+export function readObsIndexRange(f: H5File, start: number, end: number): string[] {
+  const { indexKey } = obsLayout(f);
+  if (indexKey === undefined) throw f.missing('/obs/_index', 'obs index');
+  const path = `/obs/${indexKey}`;
+  const meta = f.metadata(path);
+  if (meta.type === T.STRING) return f.readStrings(path, meta, start, end);
+  const values = meta.type === T.FLOAT ? new Float64Array(end - start) : new BigInt64Array(end - start);
+  f.readRowsInto(path, meta, start, end, values);
+  return Array.from(values as ArrayLike<number | bigint>, (v) => String(v));
+}
+
 function missingColumn(f: H5File, name: string): CellbudgetError {
   const { columns } = obsLayout(f);
   return new CellbudgetError('OBS_MISSING_COLUMN', `obs in ${f.path} has no column '${name}'.`, {
@@ -107,6 +119,13 @@ function unsupported(f: H5File, key: string, encoding: string): CellbudgetError 
       hint: 'Supported obs encodings: categorical, array (numeric/bool), string-array, nullable-integer, nullable-boolean, nullable-string-array. Convert the column in Python (e.g. to a categorical) and write the file again.',
     },
   );
+}
+
+/** numpy-style dtype of stored categories: `string`, `bool`, `int64`, `float64`… */
+function labelsDtype(f: H5File, path: string): string {
+  const meta = f.metadata(path);
+  if (meta.type === T.STRING) return 'string';
+  return isBoolEnum(meta) ? 'bool' : describeDtype(meta);
 }
 
 function readLabels(f: H5File, path: string): Label[] {
@@ -146,7 +165,7 @@ function readMask(f: H5File, path: string): Uint8Array {
 }
 
 /** Categories of a 0.7-style codes dataset: an object reference in its `categories` attribute. */
-function legacyCategories(f: H5File, path: string): { categories: Label[]; ordered: boolean } | undefined {
+function legacyCategories(f: H5File, path: string): { categories: Label[]; ordered: boolean; categoriesDtype: string } | undefined {
   const ref = f.attr(path, 'categories');
   if (ref === undefined) return undefined;
   const r = Array.isArray(ref) ? ref[0] : ref;
@@ -159,7 +178,7 @@ function legacyCategories(f: H5File, path: string): { categories: Label[]; order
   }
   if (!f.has(target)) throw f.missing(target, 'categories');
   const ordered = toBool(f.attr(target, 'ordered') ?? false);
-  return { categories: readLabels(f, target), ordered };
+  return { categories: readLabels(f, target), ordered, categoriesDtype: labelsDtype(f, target) };
 }
 
 function plainDatasetColumn(f: H5File, name: string, path: string, meta: Metadata): ObsColumn {
@@ -221,7 +240,7 @@ function readObsColumnData(f: H5File, name: string): ObsColumn {
         const codes = readCodes(f, `${path}/codes`);
         const categories = readLabels(f, `${path}/categories`);
         const ordered = toBool(f.attr(path, 'ordered') ?? false);
-        return { kind: 'categorical', name, codes, categories, ordered };
+        return { kind: 'categorical', name, codes, categories, ordered, categoriesDtype: labelsDtype(f, `${path}/categories`) };
       }
       case 'nullable-integer': {
         const vpath = `${path}/values`;
@@ -245,7 +264,10 @@ function readObsColumnData(f: H5File, name: string): ObsColumn {
   }
   const meta = f.metadata(path);
   const legacy = enc === undefined || enc === 'categorical' ? legacyCategories(f, path) : undefined;
-  if (legacy) return { kind: 'categorical', name, codes: readCodes(f, path), categories: legacy.categories, ordered: legacy.ordered };
+  if (legacy) {
+    const { categories, ordered, categoriesDtype } = legacy;
+    return { kind: 'categorical', name, codes: readCodes(f, path), categories, ordered, categoriesDtype };
+  }
   if (enc !== undefined && enc !== 'array' && enc !== 'string-array') throw unsupported(f, `obs/${name}`, enc);
   if ((meta.shape ?? []).length !== 1) {
     throw new CellbudgetError(

@@ -3,7 +3,7 @@ import { CellbudgetError } from '../core/errors.js';
 import type { DatasetSource, DenseMatrix, DirectRegion, Embeddings, FloatArray, Matrix, MatrixInfo, ObsColumn } from '../core/data.js';
 import { H5File } from './file.js';
 import { directRegion, matrixInfo, readMatrix, readRows } from './matrix.js';
-import { obsLayout, obsRowCount, readObsColumn, readObsIndex } from './obs.js';
+import { obsLayout, obsRowCount, readObsColumn, readObsIndex, readObsIndexRange } from './obs.js';
 import { readEmbeddings, unsKeys } from './uns.js';
 
 class H5adSource implements DatasetSource {
@@ -36,6 +36,10 @@ class H5adSource implements DatasetSource {
 
   readObsIndex(): readonly string[] {
     return readObsIndex(this.f());
+  }
+
+  readObsIndexRange(start: number, end: number): readonly string[] {
+    return readObsIndexRange(this.f(), start, end);
   }
 
   unsKeys(): readonly string[] {

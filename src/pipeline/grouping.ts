@@ -5,7 +5,17 @@
  */
 import { CellbudgetError } from '../core/errors.js';
 import { allocFloat, itemSize } from '../core/data.js';
-import type { DatasetSource, DenseMatrix, Embeddings, FloatArray, FloatDtype, Label, Matrix, ObsColumn } from '../core/data.js';
+import type {
+  DatasetSource,
+  DenseMatrix,
+  Embeddings,
+  FloatArray,
+  FloatDtype,
+  Label,
+  Matrix,
+  ObsColumn,
+  ObsColumnKind,
+} from '../core/data.js';
 import { flagColumn } from './config.js';
 import type { DataManagerConfig } from './config.js';
 import { keyColumn, tupleAt, tupleKeys } from './keys.js';
@@ -13,6 +23,15 @@ import { anyCopied, copyCursors, scatterRows, wordsOf } from './scatter.js';
 export { anyCopied, copyCursors, cursorsAt, scatterRows } from './scatter.js';
 export type { ScatterLayout } from './scatter.js';
 import type { KeyColumn } from './keys.js';
+
+/** How a key's obs column is stored: what a GroupedDistribution store writes its values as. */
+export interface KeyType {
+  readonly kind: ObsColumnKind;
+  /** numpy-style dtype of its values (a categorical's: of its categories): `string`, `bool`, `int64`, `float64`… */
+  readonly dtype: string;
+  /** A categorical's `ordered` flag (false for other kinds). */
+  readonly ordered: boolean;
+}
 
 /** Which distributions exist, which rows they hold, and their conditions: everything but the data. */
 export interface GroupPlan {
@@ -39,6 +58,10 @@ export interface GroupPlan {
   readonly srcToTgt: ReadonlyArray<readonly [number, readonly number[]]>;
   /** Per target: covariate (src then tgt keys) → embedding, or [label] for numeric labels without a rep key. */
   readonly conditions: ReadonlyArray<Readonly<Record<string, Float64Array>>>;
+  /** Per key (src keys, then tgt keys): how its column is stored. */
+  readonly keyTypes: readonly KeyType[];
+  /** Per condition covariate: the dtype of its vectors as stored (an embedding's; float64 for a numeric label). */
+  readonly conditionDtypes: Readonly<Record<string, FloatDtype>>;
   /** The single target-key tuple the control cells carry. */
   readonly controlValue: Readonly<Record<string, Label>>;
   /** Cells in no distribution because a key value is missing. */
@@ -225,8 +248,14 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
   const n = source.nObs;
   checkRepresentation(config, source);
   const state = flagStates(config, source);
-  const srcCols: KeyColumn[] = config.src_dist_keys.map((k) => keyColumn(readColumn(source, k)));
-  const tgtCols: KeyColumn[] = config.tgt_dist_keys.map((k) => keyColumn(readColumn(source, k)));
+  const keyTypes: KeyType[] = [];
+  const key = (name: string): KeyColumn => {
+    const col = readColumn(source, name);
+    keyTypes.push(keyTypeOf(col));
+    return keyColumn(col);
+  };
+  const srcCols: KeyColumn[] = config.src_dist_keys.map(key);
+  const tgtCols: KeyColumn[] = config.tgt_dist_keys.map(key);
   const allCols = [...srcCols, ...tgtCols];
 
   // Per row: the key of its full tuple (-1 when the flag or any key is missing).
@@ -324,7 +353,7 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
 
   const tgtCodes = targetCodes(allCols, tgtRep);
   const keyLabels = allCols.map((c) => c.labels);
-  const conditions = buildConditions(config, source, allCols, tgtCodes);
+  const { records: conditions, dtypes: conditionDtypes } = buildConditions(config, source, allCols, tgtCodes);
   const plan = {
     nObs: n,
     srcKeys: [...config.src_dist_keys],
@@ -338,6 +367,8 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     tgtOffsets,
     tgtToSrc,
     srcToTgt,
+    keyTypes,
+    conditionDtypes,
     controlValue,
     droppedCells: dropped,
   };
@@ -349,6 +380,33 @@ export function planGroups(config: DataManagerConfig, source: DatasetSource): Gr
     readonly conditions: Record<string, Float64Array>[];
     readonly tgtLabels: Label[][];
   };
+}
+
+/** How `col` is stored; a categorical whose reader did not say infers its categories' dtype from the labels. */
+function keyTypeOf(col: ObsColumn): KeyType {
+  switch (col.kind) {
+    case 'categorical': {
+      const first = col.categories[0];
+      const inferred =
+        typeof first === 'string'
+          ? 'string'
+          : typeof first === 'boolean'
+            ? 'bool'
+            : col.categories.every((c) => Number.isInteger(c))
+              ? 'int64'
+              : 'float64';
+      return { kind: col.kind, dtype: col.categoriesDtype ?? inferred, ordered: col.ordered };
+    }
+    case 'numeric':
+    case 'nullable-integer':
+      return { kind: col.kind, dtype: col.dtype, ordered: false };
+    case 'boolean':
+    case 'nullable-boolean':
+      return { kind: col.kind, dtype: 'bool', ordered: false };
+    case 'string':
+    case 'nullable-string':
+      return { kind: col.kind, dtype: 'string', ordered: false };
+  }
 }
 
 /** Per target and key: the target's code (row-major), from its representative row. */
@@ -412,8 +470,9 @@ function buildConditions(
   source: DatasetSource,
   cols: readonly KeyColumn[],
   codes: Int32Array,
-): () => Record<string, Float64Array>[] {
+): { records: () => Record<string, Float64Array>[]; dtypes: Record<string, FloatDtype> } {
   const unsKeys = source.unsKeys();
+  const dtypes: Record<string, FloatDtype> = {};
   const embeddings = new Map<string, Embeddings>();
   for (const c of cols) {
     const rep = config.rep_keys[c.name];
@@ -455,6 +514,7 @@ function buildConditions(
         });
       }
       vec = Float64Array.from(found);
+      dtypes[c.name] ??= found instanceof Float32Array ? 'float32' : 'float64';
       const seen = lengthOf.get(rep);
       if (seen === undefined) lengthOf.set(rep, { n: vec.length, label });
       else if (seen.n !== vec.length) {
@@ -471,6 +531,7 @@ function buildConditions(
       }
     } else if (typeof label === 'number' || typeof label === 'boolean') {
       vec = Float64Array.of(Number(label));
+      dtypes[c.name] ??= 'float64';
     } else {
       throw new CellbudgetError(
         'CONFIG_INVALID',
@@ -492,12 +553,15 @@ function buildConditions(
   for (let t = 0; t < nt; t++) {
     for (let j = 0; j < k; j++) vector(j, codes[t * k + j]!);
   }
-  return conditionRecords(
-    cache,
-    codes,
-    cols.map((c) => c.name),
-    nt,
-  );
+  return {
+    records: conditionRecords(
+      cache,
+      codes,
+      cols.map((c) => c.name),
+      nt,
+    ),
+    dtypes,
+  };
 }
 
 /**
