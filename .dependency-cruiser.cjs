@@ -4,7 +4,8 @@
  * checks it; npm test runs it first, so CI fails on a violation. docs/architecture.md draws it.
  *
  *   core              src/core          data model, errors, units, names, the report schema, the fit math
- *   domain            src/h5ad, src/io, src/pipeline, src/memory, src/scenario   I/O and the pure domain
+ *   domain            src/h5ad, src/io, src/pipeline, src/memory, src/scenario, src/store   I/O and the pure domain
+ *                     (src/store: the training store; its layout and formats are pure, fs.ts and prepare.ts write)
  *   strategies        src/strategies    the multi-dataset strategies over the pipeline
  *   simulator         src/simulator     predicted memory per step, calibration, planning
  *   harness/report    harness/report    budgets, projections, compare, text/Markdown/JUnit/HTML/charts (no processes)
@@ -17,7 +18,7 @@
  */
 const LAYERS = [
   ['core', '^src/core/'],
-  ['domain', '^src/(h5ad|io|pipeline|memory|scenario)/'],
+  ['domain', '^src/(h5ad|io|pipeline|memory|scenario|store)/'],
   ['strategies', '^src/strategies/'],
   ['simulator', '^src/simulator/'],
   ['harness-report', '^harness/report/'],
@@ -65,8 +66,8 @@ module.exports = {
       comment: 'The core, the pipeline, the scenario model, the strategies and the simulator are pure: the caller reads and writes.',
       severity: 'error',
       from: {
-        path: '^(src/(core|pipeline|scenario|strategies|simulator)|harness/report)/',
-        pathNot: '^harness/report/(write-report|chart-png|html|version)\\.ts$',
+        path: '^(src/(core|pipeline|scenario|strategies|simulator|store)|harness/report)/',
+        pathNot: '^(harness/report/(write-report|chart-png|html|version)|src/store/(fs|prepare))\\.ts$',
       },
       to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|child_process|worker_threads|net|http|https|os|readline)$' },
     },

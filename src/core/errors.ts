@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'REPORT_INVALID'
   // where results go, and what this machine can hold
   | 'OUTPUT_UNWRITABLE'
+  | 'STORE_EXISTS'
+  | 'STORE_INCOMPLETE'
   | 'RESOURCES_INSUFFICIENT'
   // running on a Slurm cluster, and the settings file that configures it
   | 'SLURM_UNAVAILABLE'
