@@ -24,6 +24,7 @@ export const commands: ReadonlyArray<{
   { name: 'synth', load: async () => (await import('./synth.js')).registerSynth },
   { name: 'subsample', load: async () => (await import('./subsample.js')).registerSubsample, prefetch: loadHdf5 },
   { name: 'split', load: async () => (await import('./split.js')).registerSplit, prefetch: loadHdf5 },
+  { name: 'prepare', load: async () => (await import('./prepare.js')).registerPrepare, prefetch: loadHdf5 },
   { name: 'run', load: async () => (await import('./run.js')).registerRun },
   { name: 'compare', load: async () => (await import('./compare.js')).registerCompare },
   { name: 'plan', load: async () => (await import('./plan.js')).registerPlan },
