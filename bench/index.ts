@@ -26,6 +26,12 @@ const BENCHES: Array<{ name: string; file: string; about: string }> = [
   },
   { name: 'streaming', file: 'streaming.js', about: 'streaming vs selective: peak, final and time' },
   {
+    name: 'prepare-store',
+    file: 'prepare-store.js',
+    about:
+      '`cellbudget prepare` (the training store) on 0.5-4 GB dense/gzip/CSR matrices: peak, final, write throughput vs read floor, store size; beside selective and streaming',
+  },
+  {
     name: 'memory',
     file: 'memory-calibration.js',
     about: 'measured step peaks vs known allocations (both methods); allocator retention by array size',
