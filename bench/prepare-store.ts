@@ -9,6 +9,7 @@
  * a one-dataset scenario (the primary: it keeps train/val/test). Beside them:
  *   read floor   seconds to read every row of the matrix through the same reader, in the same
  *                windows, doing nothing with it (this process, best of 2, page cache warm)
+ *   write floor  seconds to write the matrix's bytes to one file in 16 MB writes (this process)
  *   write        the store's stream step: rows read, gathered and written, MB/s of rows
  *   store        bytes of the store's files (chunk padding, metadata, obs index included)
  * Files: ~1,700 cells per (cell line, drug, dose), as Tahoe (real per-distribution sizes): 10 cell lines × 3
@@ -22,7 +23,7 @@
  * Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allocFloat, itemSize, readDtype } from '../src/core/data.js';
@@ -116,6 +117,22 @@ function readFloor(file: string, location: readonly string[]): number {
   });
 }
 
+/** Seconds to write `bytes` to one new file in 16 MB writes (the file system's own pace, page cache included). */
+function writeFloor(bytes: number): number {
+  const path = join(dir, 'write-floor.tmp');
+  const block = new Uint8Array(STORE_WINDOW_BYTES).fill(1);
+  const t = performance.now();
+  const fd = openSync(path, 'w');
+  try {
+    for (let done = 0; done < bytes; done += block.length) writeSync(fd, block, 0, Math.min(block.length, bytes - done));
+  } finally {
+    closeSync(fd);
+  }
+  const s = (performance.now() - t) / 1000;
+  rmSync(path, { force: true });
+  return s;
+}
+
 async function measure<R>(module: string, payload: unknown): Promise<ChildRunResult<R>> {
   const r = await runChild<R>({ job: { module, payload }, env: { ...MEASUREMENT_ENV }, nodeArgs: [...MEASUREMENT_NODE_ARGS] });
   if (r.status !== 'ok') throw new Error(`${module}: ${r.status} ${r.failure?.reason ?? ''} ${r.failure?.stderr_tail ?? ''}`);
@@ -145,6 +162,7 @@ for (const layout of layouts) {
       (layout === 'csr' ? CSR_FEATURES : DENSE_FEATURES) *
       4;
     const floor = readFloor(file, config.data_location);
+    const wfloor = writeFloor(matrixBytes);
     const payload: PrepareStoreJobPayload = { file, pipeline: config, out };
     const p = await measure<PreparedStore>(PREPARE_JOB, payload);
     const stream = p.steps.find((s) => s.name === 'stream')!;
@@ -174,6 +192,8 @@ for (const layout of layouts) {
       `${streamSeconds.toFixed(1)} s`,
       `${(store.dataBytes / 1e6 / streamSeconds).toFixed(0)} MB/s`,
       `${floor.toFixed(2)} s (${(matrixBytes / 1e6 / floor).toFixed(0)} MB/s)`,
+      `${wfloor.toFixed(2)} s (${(matrixBytes / 1e6 / wfloor).toFixed(0)} MB/s)`,
+      `${(p.duration_ms / 1000).toFixed(1)} s`,
       `${mb(store.storeBytes)} (${pct(store.storeBytes, matrixBytes)})`,
       mb(p.baseline?.rss_bytes ?? 0),
     ]);
@@ -193,6 +213,8 @@ for (const layout of layouts) {
         'stream step',
         'rows written',
         'read floor',
+        'write floor',
+        'prepare (process)',
         'store (of matrix)',
         'idle baseline',
       ],
