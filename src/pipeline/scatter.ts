@@ -60,7 +60,8 @@ function scatterWords(
 }
 
 export function wordsOf(a: FloatArray): Int32Array {
-  return new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+  // Divided, not shifted: `>> 2` of 2 GiB or more is negative (a 4 GB matrix's words).
+  return new Int32Array(a.buffer, a.byteOffset, a.byteLength / 4);
 }
 
 /** What the cursors are made from: a layout's pools and where each distribution starts in its pool. */
@@ -75,7 +76,7 @@ export function copyCursors(layout: CursorLayout, into: Float64Array = new Float
   const { poolOf, pools } = layout;
   if (layout.oneBuffer === true) {
     // Words from the start of the one buffer: the pool's place in it, then the distribution's in the pool.
-    for (let d = 0; d < into.length; d++) into[d] = (pools[poolOf[d]!]!.byteOffset >> 2) + layout.elemAt[d]! * wordsPerElem;
+    for (let d = 0; d < into.length; d++) into[d] = pools[poolOf[d]!]!.byteOffset / 4 + layout.elemAt[d]! * wordsPerElem;
   } else for (let d = 0; d < into.length; d++) into[d] = layout.elemAt[d]! * wordsPerElem;
   return into;
 }
@@ -94,7 +95,7 @@ export function scatterRows(
   poolWords?: readonly Int32Array[],
 ): void {
   const first = layout.pools[0];
-  const one = layout.oneBuffer === true && first !== undefined ? new Int32Array(first.buffer, 0, first.buffer.byteLength >> 2) : null;
+  const one = layout.oneBuffer === true && first !== undefined ? new Int32Array(first.buffer, 0, first.buffer.byteLength / 4) : null;
   scatterWords(
     wordsOf(block),
     a,
