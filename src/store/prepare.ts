@@ -134,53 +134,115 @@ export function streamRows(
   }
 }
 
+/** What the `plan` step leaves for the `stream` step. */
+export interface PlannedStore {
+  readonly plan: GroupPlan;
+  readonly layout: StoreLayout;
+  readonly rep: { readonly dtype: 'float32' | 'float64'; readonly cols: number };
+}
+
+/** The `plan` step: group the cells from obs alone and lay the store out (no matrix read, nothing written). */
+export function planStore(source: DatasetSource, config: DataManagerConfig, options: WriteStoreOptions = {}): PlannedStore {
+  const observer = options.observer ?? NO_OBSERVER;
+  let planned: PlannedStore | undefined;
+  observer.step(
+    options.name ?? source.name,
+    'plan',
+    () => {
+      const plan = planGroups(config, source);
+      const rep = representationOf(source, config.data_location);
+      const layout = storeLayout(plan, config, rep, options.chunkRows !== undefined ? { chunkRows: options.chunkRows } : {});
+      planned = { plan, layout, rep };
+    },
+    () => (planned ? planBytes(planned.plan) : 0),
+  );
+  return planned!;
+}
+
 /**
- * Plan and write the store for `source` into `sink` (an empty place): layout, obs index, rows.
- * The pieces a strategy can call on its own are `planGroups` + `storeLayout` (pure), then
- * `writeNodes2` / `writeNodes3`, `writeStringChunks` and a `RowWriter` fed by `streamRows`.
+ * The `stream` step: the layout's documents (format 2; format 3's are written by
+ * `writeNodes3` before, zarrita being asynchronous), the obs index, then every row of the
+ * representation into its distribution's chunks. Synchronous.
+ */
+export function streamStore(
+  source: DatasetSource,
+  config: DataManagerConfig,
+  sink: StoreSink,
+  planned: PlannedStore,
+  options: WriteStoreOptions = {},
+): void {
+  const observer = options.observer ?? NO_OBSERVER;
+  const format = options.zarrFormat ?? 2;
+  const chunkKey = chunkKeyOf(format);
+  const { plan, layout, rep } = planned;
+  observer.step(
+    options.name ?? source.name,
+    'stream',
+    () => {
+      if (format === 2) writeNodes2(layout.nodes, sink);
+      writeStringChunks(layout.obsIndex, sink, chunkKey, obsIndexReader(source));
+      const writer = new RowWriter(plan, layout.distributions, sink, chunkKey);
+      streamRows(source, config.data_location, writer, rep.dtype, rep.cols, options.windowBytes);
+      writer.finish();
+    },
+    () => planBytes(plan),
+  );
+}
+
+/**
+ * Plan and write the store for `source` into `sink` (an empty place): `planStore`, the format 3
+ * documents when asked, `streamStore`. In format 2 both steps are synchronous and can be called
+ * on their own (a strategy's steps are).
  */
 export async function writeStore(
   source: DatasetSource,
   config: DataManagerConfig,
   sink: StoreSink,
   options: WriteStoreOptions = {},
-): Promise<{ plan: GroupPlan; layout: StoreLayout }> {
-  const observer = options.observer ?? NO_OBSERVER;
-  const name = options.name ?? source.name;
-  const format = options.zarrFormat ?? 2;
-  const chunkKey = chunkKeyOf(format);
-  let plan: GroupPlan | undefined;
-  let layout: StoreLayout | undefined;
-  let rep: { dtype: 'float32' | 'float64'; cols: number } | undefined;
-  const live = (): number => (plan ? planBytes(plan) : 0);
-  observer.step(
-    name,
-    'plan',
-    () => {
-      plan = planGroups(config, source);
-      rep = representationOf(source, config.data_location);
-      layout = storeLayout(plan, config, rep, options.chunkRows !== undefined ? { chunkRows: options.chunkRows } : {});
-    },
-    live,
-  );
-  const p = plan!;
-  const l = layout!;
-  const r = rep!;
-  // zarrita's writes are asynchronous: format 3's metadata goes in before the (synchronous) stream step.
-  if (format === 3) await writeNodes3(l.nodes, sink);
-  observer.step(
-    name,
-    'stream',
-    () => {
-      if (format === 2) writeNodes2(l.nodes, sink);
-      writeStringChunks(l.obsIndex, sink, chunkKey, obsIndexReader(source));
-      const writer = new RowWriter(p, l.distributions, sink, chunkKey);
-      streamRows(source, config.data_location, writer, r.dtype, r.cols, options.windowBytes);
-      writer.finish();
-    },
-    live,
-  );
-  return { plan: p, layout: l };
+): Promise<PlannedStore> {
+  const planned = planStore(source, config, options);
+  if ((options.zarrFormat ?? 2) === 3) await writeNodes3(planned.layout.nodes, sink);
+  streamStore(source, config, sink, planned, options);
+  return planned;
+}
+
+/** What the completion marker says of a store. */
+export interface StoreSummary {
+  readonly cellbudget_store: 1;
+  readonly zarr_format: ZarrFormat;
+  readonly layout: string;
+  readonly source: string;
+  readonly data_location: readonly string[];
+  readonly n_obs: number;
+  readonly sources: number;
+  readonly targets: number;
+  readonly cells: number;
+  readonly dropped_cells: number;
+  readonly cols: number;
+  readonly dtype: string;
+  readonly data_bytes: number;
+  readonly written_at: string;
+}
+
+/** The marker's summary of a written store. */
+export function storeSummary(file: string, config: DataManagerConfig, planned: PlannedStore, format: ZarrFormat): StoreSummary {
+  const { plan, layout } = planned;
+  return {
+    cellbudget_store: 1,
+    zarr_format: format,
+    layout: 'scaleflow GroupedDistribution',
+    source: file,
+    data_location: config.data_location,
+    n_obs: plan.nObs,
+    sources: layout.distributions.paths.slice(0, nSrc(plan)).filter((p) => p !== null).length,
+    targets: nTgt(plan),
+    cells: plan.srcRows.length + plan.tgtRows.length,
+    dropped_cells: plan.droppedCells,
+    cols: layout.distributions.cols,
+    dtype: layout.distributions.dtype,
+    data_bytes: layout.dataBytes,
+    written_at: new Date().toISOString(),
+  };
 }
 
 /**
@@ -220,27 +282,11 @@ export async function prepareStore(
   try {
     partial = partialDirFor(target);
     sink = new DirectorySink(partial);
-    const { plan, layout } = await writeStore(source, config, sink, { ...options, name: options.name ?? basename(file) });
+    const planned = await writeStore(source, config, sink, { ...options, name: options.name ?? basename(file) });
     sink.close();
-    const cells = plan.srcRows.length + plan.tgtRows.length;
-    const summary = {
-      cellbudget_store: 1,
-      zarr_format: format,
-      layout: 'scaleflow GroupedDistribution',
-      source: resolve(file),
-      data_location: config.data_location,
-      n_obs: plan.nObs,
-      sources: layout.distributions.paths.slice(0, nSrc(plan)).filter((p) => p !== null).length,
-      targets: nTgt(plan),
-      cells,
-      dropped_cells: plan.droppedCells,
-      cols: layout.distributions.cols,
-      dtype: layout.distributions.dtype,
-      data_bytes: layout.dataBytes,
-      chunk_rows: options.chunkRows ?? null,
-      written_at: new Date().toISOString(),
-    };
-    writeMarker(partial, summary);
+    const { plan, layout } = planned;
+    const summary = storeSummary(resolve(file), config, planned, format);
+    writeMarker(partial, { ...summary });
     const storeBytes = directoryBytes(partial);
     const { replaced } = commitStore(partial, target, force);
     partial = null;
@@ -252,7 +298,7 @@ export async function prepareStore(
       nObs: plan.nObs,
       sources: summary.sources,
       targets: summary.targets,
-      cells,
+      cells: summary.cells,
       droppedCells: plan.droppedCells,
       cols: summary.cols,
       dtype: summary.dtype,
