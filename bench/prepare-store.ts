@@ -171,14 +171,20 @@ for (const layout of layouts) {
     rmSync(out, { recursive: true, force: true });
     const strat: string[] = [];
     for (const s of strategies) {
-      const r = await measure(STRATEGY_JOB, {
-        scenario: 'prepare-store',
-        strategy: s,
-        datasets: [{ name: 'data', file }],
-        pipeline: config,
-        repeat: 1,
-      });
-      strat.push(`${mb(r.peak_bytes)} / ${mb(r.final_bytes)}`);
+      try {
+        const r = await measure(STRATEGY_JOB, {
+          scenario: 'prepare-store',
+          strategy: s,
+          datasets: [{ name: 'data', file }],
+          pipeline: config,
+          repeat: 1,
+        });
+        strat.push(`${mb(r.peak_bytes)} / ${mb(r.final_bytes)}`);
+      } catch (e) {
+        // A strategy that fails is a finding of its own: say so in its column, measure the rest.
+        process.stdout.write(`${layout} ${size.label} ${s} failed: ${(e as Error).message.split('\n')[0]}\n`);
+        strat.push('failed');
+      }
     }
     rows.push([
       size.label,
@@ -197,6 +203,7 @@ for (const layout of layouts) {
       `${mb(store.storeBytes)} (${pct(store.storeBytes, matrixBytes)})`,
       mb(p.baseline?.rss_bytes ?? 0),
     ]);
+    process.stdout.write(`${layout} ${size.label}: ${rows.at(-1)!.join(' | ')}\n`);
     if (!keep) rmSync(file, { force: true });
   }
   process.stdout.write(
