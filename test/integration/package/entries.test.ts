@@ -3,11 +3,16 @@
  * no file opened (HDF5's diagnostics file included), no process started, no temporary file
  * left — each imported in a fresh node, as a user's program would. HDF5 starts on first use
  * (`await h5Ready()`), and a read before it says so instead of failing inside h5wasm.
+ *
+ * And every entry still exports every name it exported when the list was taken
+ * (test/fixtures/package/entry-names.json): values at run time, types in the built .d.ts.
+ * A renamed export keeps its old name as an alias, so a user's import keeps working.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
@@ -43,14 +48,40 @@ const before = { fds: fds(), rss: rss() };
 const m = await import(process.argv[1]);
 await new Promise((r) => setTimeout(r, 50));
 // Measured before process.stdout is first touched: creating it opens a descriptor.
-const result = JSON.stringify({ exports: Object.keys(m).length, wasm: counts.wasm, fds: fds() - before.fds, children: children().length, rss: rss() - before.rss });
+const result = JSON.stringify({ exports: Object.keys(m).length, names: Object.keys(m), wasm: counts.wasm, fds: fds() - before.fds, children: children().length, rss: rss() - before.rss });
 process.stdout.write(result);
 `;
 
-function importIn(file: string): { exports: number; wasm: number; fds: number; children: number; rss: number } {
+function importIn(file: string): { exports: number; names: string[]; wasm: number; fds: number; children: number; rss: number } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, file], { encoding: 'utf8', cwd: repo });
   if (r.status !== 0) throw new Error(`importing ${file} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as ReturnType<typeof importIn>;
+}
+
+/** The names each entry exported when the list was taken, values and types apart. */
+const NAMES = JSON.parse(readFileSync(join(repo, 'test/fixtures/package/entry-names.json'), 'utf8')) as Record<
+  string,
+  { values: string[]; types: string[] }
+>;
+
+/** Every name a built .d.ts exports (values and types), as TypeScript resolves it for a user. */
+function declaredExports(files: readonly string[]): Map<string, Set<string>> {
+  const program = ts.createProgram([...files], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    skipLibCheck: true,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  return new Map(
+    files.map((f) => {
+      const source = program.getSourceFile(f);
+      const module = source && checker.getSymbolAtLocation(source);
+      if (!module) throw new Error(`${f}: TypeScript cannot read it as a module (npm run build)`);
+      return [f, new Set(checker.getExportsOfModule(module).map((s) => s.name))];
+    }),
+  );
 }
 
 describe('importing a package entry does no work', () => {
@@ -90,5 +121,25 @@ describe('importing a package entry does no work', () => {
     expect(out.loadedBefore).toBe(false);
     expect(out.loadedAfter).toBe(true);
     expect(out.nObs).toBeGreaterThan(0);
+  });
+});
+
+describe('the package entries keep their names', () => {
+  test('every entry still exports every name it exported: values at run time, types in its .d.ts', () => {
+    expect(Object.keys(NAMES).sort()).toEqual(ENTRIES.map((e) => e.name).sort());
+    const declared = declaredExports(ENTRIES.map((e) => e.file.replace(/\.js$/, '.d.ts')));
+    for (const e of ENTRIES) {
+      const was = NAMES[e.name]!;
+      const runtime = new Set(importIn(e.file).names);
+      expect(
+        was.values.filter((n) => !runtime.has(n)),
+        `${e.name}: values it no longer exports`,
+      ).toEqual([]);
+      const types = declared.get(e.file.replace(/\.js$/, '.d.ts'))!;
+      expect(
+        [...was.values, ...was.types].filter((n) => !types.has(n)),
+        `${e.name}: names its .d.ts no longer exports`,
+      ).toEqual([]);
+    }
   });
 });
