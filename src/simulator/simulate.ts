@@ -9,6 +9,7 @@
 import { CellbudgetError } from '../core/errors.js';
 import type { Split, StepName, StrategyName } from '../core/names.js';
 import { SPLITS } from '../core/names.js';
+import { isStepName, keptSplits, runSteps, stepEffect, type Holding } from '../strategies/steps.js';
 import { groupedBytes, keptBytes, type DatasetModel } from './model.js';
 
 /** Runtime overheads, calibrated from harness measurements (`cellbudget calibrate`). */
@@ -124,43 +125,12 @@ export interface SequenceStep {
 }
 
 /**
- * The steps of a strategy, in order, as src/strategies runs them: eager loads, prepares and
- * splits everything, then drops the raw data and the GroupedDistributions in two whole-run
- * steps (the original returns only the splits); sequential/selective have a `retain` step
- * only for datasets that drop splits; streaming plans, streams, then frees its plan.
+ * The steps of a strategy, in order: the strategies' own declaration (src/strategies/steps.ts),
+ * which runStrategy runs and this simulator steps through.
  */
 export function strategySteps(strategy: StrategyName, order: readonly string[], primary: string = order[0] ?? ''): SequenceStep[] {
-  const out: SequenceStep[] = [];
-  switch (strategy) {
-    case 'eager':
-      for (const name of ['load', 'prepare', 'split'] as StepName[]) for (const dataset of order) out.push({ dataset, name });
-      out.push({ dataset: null, name: 'delete-raw' }, { dataset: null, name: 'delete-grouped' });
-      break;
-    case 'sequential':
-    case 'selective':
-      for (const dataset of order) {
-        for (const name of ['load', 'prepare', 'delete-raw', 'split', 'delete-grouped'] as StepName[]) out.push({ dataset, name });
-        if (strategy === 'selective' && dataset !== primary) out.push({ dataset, name: 'retain' });
-      }
-      break;
-    case 'streaming':
-      for (const dataset of order) for (const name of ['plan', 'stream', 'retain'] as StepName[]) out.push({ dataset, name });
-      break;
-  }
-  return out;
+  return runSteps(strategy, order, primary);
 }
-
-interface DatasetState {
-  raw: boolean;
-  grouped: boolean;
-  splits: Set<Split>;
-  /** Streaming: obs columns and the plan are in memory. */
-  planned: boolean;
-  streamed: Set<Split>;
-}
-
-const ALL: ReadonlySet<Split> = new Set(SPLITS);
-const TEST: ReadonlySet<Split> = new Set<Split>(['test']);
 
 function zero(): Features {
   return {
@@ -179,7 +149,7 @@ function zero(): Features {
 
 /** What a dataset keeps under a strategy. */
 export function keepSet(strategy: StrategyName, isPrimary: boolean): ReadonlySet<Split> {
-  return isPrimary || strategy === 'eager' || strategy === 'sequential' ? ALL : TEST;
+  return new Set(keptSplits(strategy, isPrimary ? 'primary' : 'secondary'));
 }
 
 /** Evaluate features with constants. */
@@ -209,9 +179,8 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     });
   }
   const c = opts.constants ?? DEFAULT_CONSTANTS;
-  const state = new Map<string, DatasetState>(
-    datasets.map((d) => [d.name, { raw: false, grouped: false, splits: new Set(), planned: false, streamed: new Set() }]),
-  );
+  // What each dataset holds, as the strategies declare their steps' effects.
+  const held = new Map<string, Set<Holding>>(datasets.map((d) => [d.name, new Set()]));
   const sequence = opts.sequence ?? strategySteps(strategy, order, primary);
 
   // Features of the resident state (no transients). `group` counts the distribution arrays
@@ -234,27 +203,30 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
     let group = 0;
     let heapCells = 0;
     for (const d of datasets) {
-      const s = state.get(d.name)!;
+      const h = held.get(d.name)!;
+      const grouped = h.has('grouped');
+      const planned = h.has('plan') || grouped;
       let bytes = 0;
       let obsCells = 0;
-      if (s.raw) {
+      if (h.has('raw')) {
         bytes += d.representationBytes + d.unsBytes;
         obsCells += d.cells;
       }
-      if (s.planned || s.grouped) f.plan_bytes_per_cell += d.cells;
-      const cellsHere = obsCells + (s.planned || s.grouped ? d.cells : 0);
+      if (planned) f.plan_bytes_per_cell += d.cells;
+      const cellsHere = obsCells + (planned ? d.cells : 0);
       heapCells += cellsHere;
       singleHeapCellsMax = Math.max(singleHeapCellsMax, cellsHere);
-      const g = (s.grouped ? groupedBytes(d) : keptBytes(d, s.splits)) + keptBytes(d, s.streamed);
+      // Splits of a live GroupedDistribution reference its arrays; once it is gone (or never
+      // was: streamed splits own theirs) they count on their own. In SPLITS order: keptBytes
+      // adds their shares in the order it is given them.
+      const g = grouped ? groupedBytes(d) : keptBytes(d, new Set(SPLITS.filter((k) => h.has(`split:${k}`))));
       group += g;
       bytes += g;
       if (d.obsBytesPerCell !== undefined) bytes += obsCells * d.obsBytesPerCell;
       else f.obs_bytes_per_cell += obsCells;
       f.data_factor += bytes;
       live +=
-        bytes +
-        (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) +
-        (s.planned || s.grouped ? d.cells * c.plan_bytes_per_cell : 0);
+        bytes + (d.obsBytesPerCell === undefined ? obsCells * c.obs_bytes_per_cell : 0) + (planned ? d.cells * c.plan_bytes_per_cell : 0);
     }
     return { f, live, group, heapCells };
   };
@@ -275,45 +247,20 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
       if (name === 'stream') streamFill = Math.max(streamFill, Math.min(1, d.representationBytes / STREAM_WINDOW_BYTES));
     }
     const transient = zero();
-    for (const d of targets as DatasetModel[]) {
-      const s = state.get(d.name)!;
-      const keep = keepSet(strategy, d.name === primary);
-      switch (name) {
-        case 'load':
-          s.raw = true;
-          transient.read_window_bytes = 1;
-          break;
-        case 'prepare':
-          s.grouped = true;
-          transient.prepare_bytes_per_cell += d.cells;
-          break;
-        case 'delete-raw':
-          s.raw = false;
-          break;
-        case 'split':
-          s.splits = new Set(SPLITS);
-          break;
-        case 'delete-grouped':
-          s.grouped = false;
-          break;
-        case 'retain':
-          s.splits = new Set([...s.splits].filter((k) => keep.has(k)));
-          s.planned = false;
-          break;
-        case 'plan':
-          s.planned = true;
-          transient.prepare_bytes_per_cell += d.cells;
-          break;
-        case 'stream':
-          s.streamed = new Set(keep);
-          break;
-        default:
-          break;
-      }
+    // A step that only frees peaks at its start; one that allocates, at its end plus its transients.
+    // A step the strategies do not declare changes nothing (its start and end are the same).
+    let allocates = false;
+    for (const d of isStepName(name) ? (targets as DatasetModel[]) : []) {
+      const effect = stepEffect(strategy, d.name === primary ? 'primary' : 'secondary', name as StepName);
+      const h = held.get(d.name)!;
+      for (const x of effect.frees) h.delete(x);
+      for (const x of effect.holds) h.add(x);
+      if (effect.holds.length > 0) allocates = true;
+      if (name === 'load') transient.read_window_bytes = 1;
+      if (name === 'prepare' || name === 'plan') transient.prepare_bytes_per_cell += d.cells;
     }
     const after = resident();
-    // A step that only frees peaks at its start; one that allocates, at its end plus its transients.
-    const atPeak = name === 'delete-raw' || name === 'delete-grouped' || name === 'retain' ? before : after;
+    const atPeak = allocates ? after : before;
     const end = after;
     // Retention counts freed distribution arrays only, which keeps every figure linear in
     // the constants, as the least-squares fit needs.

@@ -7,6 +7,7 @@ import { SPLITS, type Split, type StepObserver, type StrategyName } from '../cor
 import type { StrategyInput, StrategyOptions } from './types.js';
 import { runStreaming } from './streaming.js';
 import { LiveSet } from './live.js';
+import { keptSplits, type DatasetRole } from './steps.js';
 
 export type { StrategyInput, StrategyOptions } from './types.js';
 
@@ -37,8 +38,9 @@ export function runStrategy(
 ): StrategyResult {
   if (given.length === 0) return { retained: new Map(), retainedBytes: 0, warnings: [] };
   const primary = options.primary ?? given[0]!.name;
+  const roleOf = (input: StrategyInput): DatasetRole => (input.name === primary ? 'primary' : 'secondary');
   const inputs = processingOrder(given, primary, options.order);
-  const live = new LiveSet();
+  const live = options.live ?? new LiveSet();
   const retained: Retained = new Map();
   // Only the strings are kept, never the assignment they came from: what is measured stays the same.
   const warnings = new Set<string>();
@@ -49,11 +51,11 @@ export function runStrategy(
       break;
     case 'sequential':
     case 'selective':
-      for (const input of inputs) runOneAtATime(input, input.name === primary || strategy === 'sequential', run);
+      for (const input of inputs) runOneAtATime(input, keptSplits(strategy, roleOf(input)), run);
       break;
     case 'streaming':
       for (const input of inputs)
-        retained.set(input.name, runStreaming(input, input.name === primary, config, observer, options, live, warnings));
+        retained.set(input.name, runStreaming(input, keptSplits(strategy, roleOf(input)), config, observer, options, live, warnings));
       break;
   }
   // Reported in the given order, whatever the processing order was.
@@ -169,17 +171,17 @@ function dropGrouped(state: DatasetState, name: string, live: LiveSet): void {
   live.delete(`grouped:${name}`);
 }
 
-function keepOnlyTest(state: DatasetState, name: string, retained: Retained, live: LiveSet): void {
-  retained.set(name, { test: must(state.splits).test });
+function keepOnly(state: DatasetState, name: string, keep: readonly Split[], retained: Retained, live: LiveSet): void {
+  const splits = must(state.splits);
+  retained.set(name, Object.fromEntries(keep.map((k) => [k, splits[k]])));
   state.splits = undefined;
-  live.delete(`split:${name}:train`);
-  live.delete(`split:${name}:val`);
+  for (const k of SPLITS) if (!keep.includes(k)) live.delete(`split:${name}:${k}`);
 }
 
-/** The original fix: one dataset at a time; secondaries keep only test when `keepAll` is false. */
+/** The original fix: one dataset at a time; a dataset that keeps fewer than all splits drops the others in `retain`. */
 function runOneAtATime(
   input: StrategyInput,
-  keepAll: boolean,
+  keep: readonly Split[],
   { config, observer, options, live, retained, warnings, liveBytes }: RunContext,
 ): void {
   const name = input.name;
@@ -205,7 +207,7 @@ function runOneAtATime(
     },
     liveBytes,
   );
-  if (keepAll) {
+  if (keep.length === SPLITS.length) {
     retained.set(name, must(state.splits));
     state.splits = undefined;
     return;
@@ -214,7 +216,7 @@ function runOneAtATime(
     name,
     'retain',
     () => {
-      keepOnlyTest(state, name, retained, live);
+      keepOnly(state, name, keep, retained, live);
       options.gc();
     },
     liveBytes,

@@ -52,6 +52,11 @@ export class LiveSet {
     }
   }
 
+  /** The names of the registered groups, e.g. `raw:<dataset>`, `split:<dataset>:test`. */
+  keys(): string[] {
+    return [...this.groups.keys()];
+  }
+
   bytes(): number {
     for (const g of this.uncounted) {
       for (let i = 0; i < g.arrays.length; i++) {

@@ -10,12 +10,7 @@ import { materialize, planBytes, planGroups, type GroupPlan } from '../pipeline/
 import { assignSplits, splitGrouped, type DistributionSplit, type SplitAssignment } from '../pipeline/splitter.js';
 import type { LiveSet } from './live.js';
 import type { StrategyInput, StrategyOptions } from './types.js';
-import { SPLITS, type Split, type StepObserver } from '../core/names.js';
-
-/** The splits a dataset keeps: all of them for the primary, test for a secondary. */
-export function keptSplits(isPrimary: boolean): readonly Split[] {
-  return isPrimary ? SPLITS : ['test'];
-}
+import type { Split, StepObserver } from '../core/names.js';
 
 /** Target and source indices the kept splits reference (ascending, unique). */
 export function keptDistributions(a: SplitAssignment, keep: readonly Split[]): { tgt: number[]; src: number[] } {
@@ -30,7 +25,8 @@ export function keptDistributions(a: SplitAssignment, keep: readonly Split[]): {
 
 export function runStreaming(
   input: StrategyInput,
-  isPrimary: boolean,
+  /** The splits this dataset keeps (src/strategies/steps.ts: all for the primary, test for a secondary). */
+  keep: readonly Split[],
   config: PipelineConfig,
   observer: StepObserver,
   options: StrategyOptions,
@@ -55,7 +51,6 @@ export function runStreaming(
       },
       liveBytes,
     );
-    const keep = keptSplits(isPrimary);
     const kept: Partial<Record<Split, DistributionSplit>> = {};
     observer.step(
       name,
