@@ -17,8 +17,9 @@ Written for this benchmark from the algorithm's description; not scaleflow's cod
 
 Without ``--json`` it prints a one-line summary. ``--json`` prints exactly the fields of the
 golden files' ``expected`` (``--rows`` adds src_rows/tgt_rows); ``--digest`` adds each split's
-bytes and SHA-256 in cellbudget's canonical order (src/pipeline/README.md), so the bytes this
-program copies can be compared with ``cellbudget split --digest --json``. ``--steps`` prints
+bytes and SHA-256 in cellbudget's canonical order
+(docs/reference-semantics.md#the-split-digest-canonical-order), so the bytes this program
+copies can be compared with ``cellbudget split --digest --json``. ``--steps`` prints
 the seconds of each stage to stderr.
 """
 from __future__ import annotations
@@ -262,7 +263,10 @@ def manifest(gd: GroupedDistribution, splits: dict[str, dict[str, Any]], rows: b
 
 
 def digest(part: dict[str, Any]) -> dict[str, Any]:
-    """SHA-256 in cellbudget's canonical order (src/pipeline/README.md) and the bytes kept."""
+    """SHA-256 and the bytes kept, in cellbudget's canonical order.
+
+    The order: docs/reference-semantics.md#the-split-digest-canonical-order.
+    """
     h = hashlib.sha256(b"cellbudget-split-v1")
 
     def i32(values: list[int]) -> None:

@@ -1,5 +1,5 @@
 /**
- * The canonical SHA-256 of a split (README: `splitDigest` canonical order), from pooled
+ * The canonical SHA-256 of a split (docs/reference-semantics.md#the-split-digest-canonical-order), from pooled
  * distributions. Its own module, so that the helper thread of `split --digest` loads only this
  * and the scatter loop.
  */
