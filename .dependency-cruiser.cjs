@@ -56,7 +56,7 @@ module.exports = {
     },
     {
       name: 'h5wasm-only-in-h5ad',
-      comment: 'Only src/h5ad talks to HDF5 (STYLE 1): everything else reads datasets through DatasetSource.',
+      comment: 'Only src/h5ad talks to HDF5 (docs/architecture.md#the-layers): everything else reads datasets through DatasetSource.',
       severity: 'error',
       from: { pathNot: '^src/h5ad/' },
       to: { path: 'node_modules/h5wasm' },

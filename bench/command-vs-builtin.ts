@@ -1,5 +1,5 @@
 /**
- * One scaled scenario measured two ways, side by side (issue 8's acceptance): the built-in
+ * One scaled scenario measured two ways, side by side (do they agree?): the built-in
  * strategy in the measuring child (in-process StepRecorder), and the same strategy run as
  * a plain command measured from outside by runCommandScenario.
  *

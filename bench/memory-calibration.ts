@@ -1,7 +1,7 @@
 /**
  * How well the harness measures: a calibration job allocates known amounts per step in a
  * fresh child; the table shows each step's measured peak against what it allocated, for
- * both methods. Then allocator retention (DESIGN §4): 200 MB in arrays of 3.4 KB, 66 KB
+ * both methods. Then allocator retention (docs/measurement.md#live-bytes-and-allocator-retention): 200 MB in arrays of 3.4 KB, 66 KB
  * and 660 KB, dropped, and what RSS keeps afterwards, with and without a fixed mmap
  * threshold. Prints figures; asserts nothing.
  */

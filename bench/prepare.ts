@@ -1,5 +1,5 @@
 /**
- * Preparation at the speed of the disk (issue #15): `cellbudget split --digest` against the
+ * Preparation at the speed of the disk: `cellbudget split --digest` against the
  * Python reference (bench/reference/prepare_split.py: anndata + pandas + numpy, as
  * scaleflow's DataManager.prepare_data + GroupedDistributionSplitter.split) on equal work.
  *
@@ -116,7 +116,7 @@ interface BenchFile {
   path: string;
 }
 
-/** Drugs for `cells` cells: 380 at 1M, scaled so every distribution keeps ~17 cells (DESIGN §4). */
+/** Drugs for `cells` cells: 380 at 1M, scaled so every distribution keeps ~17 cells (docs/measurement.md#rungs-stay-realistic). */
 function drugsFor(cells: number): number {
   return Math.max(5, Math.round((380 * cells) / 1e6));
 }

@@ -1,5 +1,5 @@
 /**
- * Validation of the full-scale projection (DESIGN §7): a scenario whose real size fits this
+ * Validation of the full-scale projection (docs/measurement.md#how-well-it-works): a scenario whose real size fits this
  * machine (scenarios/projection-validation.yaml, two 2 GB datasets) is run at scale 1, and
  * projected from ladders whose top rungs are 1/16, 1/32 and 1/64. Per strategy it prints the
  * projected peak and final with their intervals against the real run, their errors, whether

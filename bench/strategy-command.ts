@@ -1,6 +1,6 @@
 /**
  * A built-in strategy run as an ordinary command, for comparing command measurement with the
- * in-process recorder (issue 8): `node --expose-gc dist/bench/strategy-command.js JOB.json`.
+ * in-process recorder: `node --expose-gc dist/bench/strategy-command.js JOB.json`.
  * Prints `::step <name> <dataset>` before every step and waits for cellbudget's
  * acknowledgement on CELLBUDGET_STEP_ACK_FD (exact boundaries); a bare `::step` at the end
  * marks the final state. Without cellbudget around it just prints the markers.

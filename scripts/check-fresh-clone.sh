@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's quick start on a fresh clone with nothing beside it (no ../shared, no cache,
+# The README's quick start on a fresh clone with nothing beside it (no reference answers, no cache,
 # no node_modules): `npm ci && npm start` must exit 0 and leave a report, and `npm test`
 # must pass there (reference-answer tests skip with one line each). Prints the wall times.
 #   scripts/check-fresh-clone.sh [--no-test]      clones HEAD of this checkout

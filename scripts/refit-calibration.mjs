@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Refit the shipped measured calibration from a ladder report (DESIGN §7):
+ * Refit the shipped measured calibration from a ladder report (docs/measurement.md#the-scale-ladder):
  *
  *   npm run refit-calibration            # the default: --runs 3
  *   node scripts/refit-calibration.mjs --runs 1 --report reports/latest/report.json

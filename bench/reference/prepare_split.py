@@ -5,7 +5,7 @@
 
 Reads the whole file with ``anndata.read_h5ad`` (obs, var, uns, obsm), then groups and
 splits it the way scaleflow's ``DataManager.prepare_data`` and
-``GroupedDistributionSplitter.split`` do (shared/DESIGN.md section 3): pandas sorts obs by
+``GroupedDistributionSplitter.split`` do (docs/reference-semantics.md): pandas sorts obs by
 the flag and key columns, ``groupby(...).ngroup()`` numbers the distributions, and every
 distribution's rows are copied out of the representation with numpy fancy indexing. The
 splitter draws ``DataFrame.sample(frac=1, random_state=...)`` over the unique split_by

@@ -1,6 +1,6 @@
 /**
  * Measure any command — a Python training script, a shell pipeline's binary — step by step
- * with the kernel's high-water marks (issue 8).
+ * with the kernel's high-water marks (docs/measurement.md#commands-and-logs).
  *
  * The command is spawned without a shell. Its stdout and stderr are read line by line;
  * every step marker (see markers.ts) closes the current step and opens the next: VmHWM and

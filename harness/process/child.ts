@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   const run = mod[exportName];
   if (typeof run !== 'function') throw new Error(`job module ${job.module} has no exported function '${exportName}'`);
   const wasmBytes = typeof mod.wasmBytes === 'function' ? (mod.wasmBytes as WasmBytesFn) : undefined;
-  // Runtime memory that grows to a cap with activity goes into the baseline (DESIGN §7).
+  // Runtime memory that grows to a cap with activity goes into the baseline (docs/measurement.md#the-measurement-protocol).
   if (typeof mod.warmUp === 'function') await (mod.warmUp as (payload: unknown) => unknown)(job.payload);
 
   const recorder = await StepRecorder.create({

@@ -1,6 +1,6 @@
 /**
  * Budgets are written at full scale; a run is measured at a ladder of scales and projected
- * to full scale (harness/ladder.ts, DESIGN §7). A budget is judged on the projection's
+ * to full scale (harness/run/ladder.ts, docs/measurement.md#budgets-on-the-interval). A budget is judged on the projection's
  * interval: ok when all of it is within the limit, exceeded when all of it is over, and
  * uncertain when it straddles the limit or the ladder is not linear.
  */

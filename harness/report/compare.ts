@@ -151,7 +151,7 @@ export function compareReports(base: Report, next: Report, options: CompareOptio
       continue;
     }
     if (b.scale !== n.scale) {
-      // The runtime's fixed cost does not shrink with the scale (DESIGN §7): measured ÷ scale
+      // The runtime's fixed cost does not shrink with the scale (docs/measurement.md#why-measured--scale-is-not-a-full-scale-figure): measured ÷ scale
       // at two scales differs by that cost ÷ scale, which is no regression and no improvement.
       rows.push({
         scenario: n.scenario,

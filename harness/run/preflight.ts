@@ -305,7 +305,7 @@ export async function preflight(scenarios: readonly Scenario[], opts: PreflightO
       }
       runs.push({ scenario: s.name, strategy, scale: top, ...(peak !== undefined ? { predicted_peak_bytes: peak } : {}) });
       if (peak !== undefined && peak + CHILD_RUNTIME_BYTES > memoryLimit && !opts.remote?.(s)) {
-        // Predicted memory is about proportional to the scale (DESIGN §7): the scale that fits.
+        // Predicted memory is about proportional to the scale (its fixed part is small): the scale that fits.
         const fit = niceScaleBelow((s.scale * (memoryLimit - CHILD_RUNTIME_BYTES)) / peak);
         throw new CellbudgetError(
           'RESOURCES_INSUFFICIENT',

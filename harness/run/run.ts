@@ -77,7 +77,7 @@ export interface RunScenariosOptions {
 
 /**
  * Allocator settings every built-in run's child gets unless its scenario's `env:` sets them
- * (DESIGN §7). They make a small rung's allocator behave as a full-scale run's does, which is
+ * (docs/measurement.md#the-measurement-protocol). They make a small rung's allocator behave as a full-scale run's does, which is
  * what a projection from small rungs needs. Measured on two 2 GB datasets at scales 1/256 … 1
  * and on original-fix at 0.00025 … 0.001:
  * - glibc raises its mmap threshold to the size of a freed mmapped block up to 32 MiB, so in
@@ -101,8 +101,8 @@ export const MEASUREMENT_ENV: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
- * V8 settings of every built-in run's child (DESIGN §7). The young generation is fixed at its
- * Node 20 maximum (2 × 16 MiB), warmed up before the baseline (harness/jobs/strategy.ts): a
+ * V8 settings of every built-in run's child (docs/measurement.md#the-measurement-protocol). The young generation is fixed at its
+ * Node 20 maximum (2 × 16 MiB), warmed up before the baseline (harness/process/jobs/strategy.ts): a
  * memory-reducing GC, which external memory pressure triggers at some scales and not others,
  * could otherwise shrink it mid-run and move a figure by 16 MB. Garbage collection runs on
  * the main thread only: concurrent sweeping frees ArrayBuffers on a helper thread, and when

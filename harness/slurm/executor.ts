@@ -60,7 +60,7 @@ export const JOB_ENTRY_BYTES = 64e6;
  * reserved): measured here at 157–159 MB.
  */
 export const CHILD_START_BYTES = 192e6;
-/** Above the prediction: the model's error at small scales (max 24.6% on one step, DESIGN §7) and repeat noise. */
+/** Above the prediction: the model's error at small scales (max 24.6% on one step) and repeat noise (docs/slurm.md#how-much-memory-a-job-asks-for). */
 export const DEFAULT_HEADROOM = 0.25;
 
 export interface SlurmSettings {

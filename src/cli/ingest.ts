@@ -1,6 +1,6 @@
 /**
  * `cellbudget ingest LOG [--budget peak=…] [--budget final=…] [--scale S] [--out DIR] [--json]`:
- * turn a memory log of the original training script into a report (issue 8).
+ * turn a memory log of the original training script into a report (docs/measurement.md#commands-and-logs).
  */
 import { createReadStream, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';

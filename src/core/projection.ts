@@ -1,5 +1,5 @@
 /**
- * From a ladder of scales to full scale (DESIGN §7). A figure measured at scale s is
+ * From a ladder of scales to full scale (docs/measurement.md#the-fit-and-its-interval). A figure measured at scale s is
  * `fixed + s × proportional`: the runtime's own memory does not shrink with the data. Each
  * figure is fitted by least squares over the rungs and the projection is the fit at s = 1.
  * Pure: numbers in, numbers out.

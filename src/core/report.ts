@@ -32,7 +32,7 @@ export const figureFitSchema = z.object({
 export type FigureFit = z.infer<typeof figureFitSchema>;
 
 /**
- * A figure set at full scale (DESIGN §7). `ladder`: fitted as fixed + scale × proportional
+ * A figure set at full scale (docs/measurement.md#the-scale-ladder). `ladder`: fitted as fixed + scale × proportional
  * over the rungs; `measured`: the run is at scale 1; `single-rung`: one scale only (a command,
  * an ingested log, `ladder: off`), so the fixed part cannot be told apart: the figure is
  * measured ÷ scale, the interval the repeat noise ÷ scale, and outputs say so.
@@ -86,7 +86,7 @@ export const stepRecordSchema = z.object({
   gc_pause_ms: num,
   /** Repetition index (0-based) when a scenario repeats. */
   repetition: opt(num),
-  /** The simulator's prediction for this step (issue 6), net of baseline. */
+  /** The simulator's prediction for this step, net of baseline. */
   predicted_peak_bytes: opt(num),
   predicted_end_bytes: opt(num),
   /** (predicted − measured) / measured, for the step's peak and end. */

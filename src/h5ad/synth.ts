@@ -5,7 +5,7 @@
  * embeddings in `uns`. Written as an h5ad that Python anndata 0.8 reads, in row windows.
  *
  * Scaling down shrinks the number of conditions, not the cells per condition
- * (shared/DESIGN.md §4): the caller picks cell lines, drugs and doses, and the cell count
+ * (docs/measurement.md#rungs-stay-realistic): the caller picks cell lines, drugs and doses, and the cell count
  * (given, or derived from a target size) is spread over them.
  */
 import { createHash } from 'node:crypto';

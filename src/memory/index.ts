@@ -1,5 +1,5 @@
 // Memory probes: per-step peaks (kernel high-water mark or sampled RSS), the step recorder,
-// forced GC, leak checks. See DESIGN.md §4 for why each figure is measured the way it is.
+// forced GC, leak checks. Why each figure is measured the way it is: docs/measurement.md.
 export { readProcStatus, resetHighWaterMark, kernelHwmAvailable, childPids } from './proc.js';
 export type { ProcStatus } from './proc.js';
 export { forceGc, gcExposed } from './gc.js';

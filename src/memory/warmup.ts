@@ -1,5 +1,5 @@
 /**
- * Runtime warm-up before a measuring child takes its idle baseline (DESIGN §7). Some of
+ * Runtime warm-up before a measuring child takes its idle baseline (docs/measurement.md#the-measurement-protocol). Some of
  * the runtime's own memory grows with activity up to a cap and stays there: V8's young
  * generation doubles from 1 MB per semi-space to its maximum (16 MB on 64-bit Node 20)
  * once enough objects survive scavenges. A full-scale run always reaches the cap; a tiny

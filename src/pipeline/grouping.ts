@@ -1,7 +1,7 @@
 /**
  * The DataManager: group cells into source (control) and target (perturbed) distributions
  * from obs alone (`planGroups`), then copy each distribution's rows out of the
- * representation (`materialize`). Semantics: shared/DESIGN.md §3.
+ * representation (`materialize`). Semantics: docs/reference-semantics.md#grouping.
  */
 import { CellbudgetError } from '../core/errors.js';
 import { allocFloat, itemSize } from '../core/data.js';

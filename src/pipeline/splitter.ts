@@ -1,8 +1,9 @@
 /**
  * The GroupedDistributionSplitter: assign the unique split_by tuples of the targets to
  * train / val / test (from labels alone), then cut a GroupedDistribution into splits that
- * reference its arrays. Semantics: shared/DESIGN.md §3, with the intended behaviour of
- * force_training_values / holdout_combinations rather than the reference's defect.
+ * reference its arrays. Semantics: docs/reference-semantics.md#splitting, with the intended behaviour of
+ * force_training_values / holdout_combinations rather than the reference's defect
+ * (docs/reference-semantics.md#where-we-differ-on-purpose).
  */
 import { CellbudgetError } from '../core/errors.js';
 import type { DenseMatrix, Label } from '../core/data.js';

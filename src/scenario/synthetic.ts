@@ -1,8 +1,9 @@
 /**
  * The synthetic dataset spec, in one place: what a scenario's `synthetic:` may say, its one set
  * of defaults, the size arithmetic behind `size:`, and how a full-scale spec maps onto this
- * machine (its zod schema is in ./model.ts). DESIGN §4: scaling shrinks the number of conditions (cell lines × drugs × doses),
- * not the cells per distribution, so the allocator sees group arrays of realistic size. The
+ * machine (its zod schema is in ./model.ts). Scaling shrinks the number of conditions (cell lines × drugs × doses),
+ * not the cells per distribution, so the allocator sees group arrays of realistic size
+ * (docs/measurement.md#rungs-stay-realistic). The
  * generator (src/h5ad/synth.ts) and the simulator take their defaults from here. Pure.
  */
 import { itemSize, type FloatDtype } from '../core/data.js';

@@ -194,7 +194,7 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
   return { observations, skipped };
 }
 
-/** A ladder report's projection of a run (issue 11's `projected`), when the report has one. */
+/** A ladder report's projection of a run (its `projected`: docs/measurement.md#what-reportjson-carries), when the report has one. */
 function projectedOf(run: CalibrationReport['runs'][number]): { peak_bytes: number; final_bytes?: number; scales?: number[] } | undefined {
   const p = (run as { projected?: { peak_bytes?: unknown; final_bytes?: unknown; scales?: unknown } }).projected;
   if (!p || typeof p.peak_bytes !== 'number') return undefined;

@@ -18,7 +18,7 @@ export interface RuntimeConstants {
   fixed_bytes: number;
   /**
    * One-time cost of the first whole-matrix `load`: the WebAssembly heap grows to hold a
-   * read window (up to READ_WINDOW_BYTES) and never shrinks (DESIGN §5), plus lazily
+   * read window (up to READ_WINDOW_BYTES) and never shrinks (docs/architecture.md#hdf5-through-h5wasm), plus lazily
    * initialised reader state. Scaled by how much of a window the largest matrix loaded so
    * far fills: a file smaller than a window grows the heap by its own size only.
    */
@@ -185,7 +185,7 @@ export function simulate(datasets: readonly DatasetModel[], strategy: StrategyNa
 
   // Features of the resident state (no transients). `group` counts the distribution arrays
   // (grouped, kept, streamed buffers): many group-sized arrays from the malloc heap, whose
-  // freed chunks the allocator keeps and reuses for the next ones (DESIGN §4); the raw
+  // freed chunks the allocator keeps and reuses for the next ones (docs/measurement.md#live-bytes-and-allocator-retention); the raw
   // representation is one large mmapped buffer, returned to the OS when freed.
   let groupMax = 0;
   let heapCellsMax = 0;

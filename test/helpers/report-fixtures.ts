@@ -1,6 +1,7 @@
 /**
- * Hand-built reports for the renderer tests. The figures follow the original fix's table at
- * full scale (two 132 GB datasets, peak 332 GB, ~130 GB kept); they test rendering, not measurement.
+ * Hand-built reports for the renderer tests. The figures follow the original fix's table
+ * (docs/reference-semantics.md#the-strategies) at full scale (two 132 GB datasets, peak 332 GB,
+ * ~130 GB kept); they test rendering, not measurement.
  */
 import type { BudgetResult, Report, RunRecord, RungRecord, ScenarioSummary, StepRecord } from '../../src/core/report.js';
 import { withProjection } from '../../harness/report/projection.js';

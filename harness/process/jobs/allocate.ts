@@ -13,7 +13,7 @@ export interface AllocateStep {
   dataset: string;
   /** Bytes to allocate in this step (in typed arrays of `chunk_bytes`, each filled). */
   bytes: number;
-  /** Size of each array; default 8 MiB. Small chunks come from the malloc heap (DESIGN §4). */
+  /** Size of each array; default 8 MiB. Small chunks come from the malloc heap (docs/measurement.md#live-bytes-and-allocator-retention). */
   chunk_bytes?: number;
   /** Keep the buffers after the step (they count as live bytes); default false. */
   keep?: boolean;

@@ -51,7 +51,7 @@ export const WASM_RESERVE_BYTES = 32 * 1024 * 1024;
 /**
  * Before the idle baseline: load h5wasm and grow its heap to its working size, let V8 drop set-up code
  * it would drop under memory pressure, and grow V8's young generation to its cap, so none of
- * them shows up as a scale-dependent step in the figures (DESIGN §7).
+ * them shows up as a scale-dependent step in the figures (docs/measurement.md#the-measurement-protocol).
  */
 export async function warmUp(): Promise<void> {
   await h5Ready();

@@ -11,7 +11,7 @@ const MB = 1e6;
 const JOB = resolve('dist/harness/process/jobs/allocate.js');
 // A fixed mmap threshold makes glibc hand every freed buffer back to the OS, so a step's
 // peak depends on that step alone; without it, memory freed by one step may stay resident
-// and be reused by the next (allocator retention) — true, but not what this tests.
+// and be reused by the next (docs/measurement.md#live-bytes-and-allocator-retention) — true, but not what this tests.
 const ALLOCATOR_ENV = { MALLOC_MMAP_THRESHOLD_: '65536', MALLOC_TRIM_THRESHOLD_: '0' };
 
 function run(steps: AllocateStep[], extra: Partial<RunChildOptions> & { method?: 'kernel-hwm' | 'sampled-rss' } = {}) {
