@@ -69,7 +69,7 @@ interface Row {
 const rows: Row[] = [];
 
 // A 1/64 top rung's default ladder reaches 1/256, whose 7.8 MB matrices are under the mmap
-// floor (harness/ladder.ts): the ladder then climbs to 1/32. The two rungs 1/64 and 1/128 are
+// floor (harness/run/ladder.ts): the ladder then climbs to 1/32. The two rungs 1/64 and 1/128 are
 // the ladder that really tops out at 1/64.
 const LADDERS: Array<{ top: number; label: string; ladder?: number[] }> = [
   ...TOPS.map((top) => ({ top, label: `1/${Math.round(1 / top)}` })),

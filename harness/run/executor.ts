@@ -2,7 +2,7 @@
  * Executors: where the child runs of `cellbudget run` happen. The run loop builds the list of
  * child runs (ChildRunSpec: everything a run needs, as plain data), hands it to an executor,
  * and assembles a report record from each outcome. `local` runs them here, `jobs` at a time,
- * each in a fresh child; `slurm` (slurm-executor.ts) submits each as a Slurm job that runs the
+ * each in a fresh child; `slurm` (harness/slurm/executor.ts) submits each as a Slurm job that runs the
  * same child measurement on a node and writes its records to a shared work folder.
  */
 import { CellbudgetError } from '../../src/core/errors.js';
@@ -36,7 +36,7 @@ interface SpecCommon {
   predictedPeakBytes?: number;
 }
 
-/** A built-in strategy run: one measuring child (`harness/child.ts` + `jobs/strategy.ts`). */
+/** A built-in strategy run: one measuring child (`harness/process/child.ts` + `jobs/strategy.ts`). */
 export interface BuiltinRunSpec extends SpecCommon {
   kind: 'builtin';
   strategy: StrategyName;

@@ -69,7 +69,7 @@ export interface RunScenariosOptions {
   executors?: Partial<Record<ExecutorName, Executor>>;
   /** Abort: no further local run starts; Slurm cancels its jobs and gathers what they wrote. */
   signal?: AbortSignal;
-  /** Scale ladder replacing the scenarios' `ladder:` (harness/ladder.ts). */
+  /** Scale ladder replacing the scenarios' `ladder:` (harness/run/ladder.ts). */
   ladder?: LadderSpec;
   /** Local measuring children running at once (default DEFAULT_JOBS). */
   jobs?: number;

@@ -1,6 +1,6 @@
 /**
  * The Slurm executor: every child run becomes one Slurm job (its own `--mem`: the planner's
- * prediction for that run), which runs the same child measurement on a node (slurm-job.ts)
+ * prediction for that run), which runs the same child measurement on a node (job.ts)
  * and writes its records step by step into a work folder the nodes share with this machine.
  * The harness waits — squeue for the jobs' states, the records themselves for their progress
  * and results (there may be no accounting database: sacct is not relied on) — and turns
@@ -49,7 +49,7 @@ import {
 } from './slurm.js';
 
 /**
- * RSS of the job entry (slurm-job.js: Node and the modules it needs) while it watches its
+ * RSS of the job entry (job.js: Node and the modules it needs) while it watches its
  * child: its high-water mark measured here at 53–55 MB. Slurm counts every process of the job
  * against --mem.
  */

@@ -4,7 +4,7 @@
  * a fresh `node --expose-gc` child for a built-in strategy, the user's program for a command
  * scenario — and writes every record to RUN_DIR/records.jsonl as it arrives, then the outcome
  * to RUN_DIR/result.json. Synthetic datasets are generated here, on the node, in a separate
- * process (`slurm-job.js generate RUN_DIR`) so the generator's memory is gone before the
+ * process (`job.js generate RUN_DIR`) so the generator's memory is gone before the
  * measurement starts; jobs sharing a cache take turns through a lock.
  *
  * Kept lean on purpose: this process's own RSS counts against the job's --mem.

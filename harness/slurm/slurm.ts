@@ -1,7 +1,7 @@
 /**
  * The Slurm commands cellbudget uses — sbatch, squeue, scontrol, scancel, sinfo — each run
  * without a shell and with a time limit, so a controller that does not answer is an error
- * with a message, never a hang. Nothing here decides what to run; slurm-executor.ts does.
+ * with a message, never a hang. Nothing here decides what to run; executor.ts does.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';

@@ -143,7 +143,7 @@ export interface Observation {
 
 /**
  * Figures under this many bytes weigh as if they were this large: a figure of a few MB is
- * mostly repeat noise (±2 MB, src/projection.ts), and a relative weight would let it steer
+ * mostly repeat noise (±2 MB, src/core/projection.ts), and a relative weight would let it steer
  * constants that matter at hundreds of GB.
  */
 export const WEIGHT_FLOOR_BYTES = 10e6;
@@ -255,7 +255,7 @@ function gauss(A: number[][], b: number[]): number[] {
 
 /**
  * Constants fitted on this project's machine (Linux, Node 20, the harness's measurement
- * protocol: harness/run.ts MEASUREMENT_ENV and MEASUREMENT_NODE_ARGS, kernel high-water
+ * protocol: harness/run/run.ts MEASUREMENT_ENV and MEASUREMENT_NODE_ARGS, kernel high-water
  * marks) on a ladder report of original-fix, n-datasets N=1–6 and golden: every rung of every
  * run, and each step's projection to full scale (src/simulator/predict.ts). The numbers live in
  * src/simulator/measured-calibration.ts, which `npm run refit-calibration` rewrites together

@@ -166,7 +166,7 @@ export function observationsFromReport(report: CalibrationReport, facts?: Readon
           observations.push({ features: s.endFeatures, measured_bytes: f.end, ...(weight !== 1 ? { weight } : {}) });
         });
       };
-      // A ladder report (harness/ladder.ts): every rung at its own scale separates the fixed
+      // A ladder report (harness/run/ladder.ts): every rung at its own scale separates the fixed
       // constants from the per-byte and per-cell ones, and the projection at scale 1 is the
       // full-scale figure the model must reproduce. Without one, the run at its scale.
       const rungs = (run.ladder?.rungs ?? []).filter((g) => g.status === 'ok' && g.steps.length === run.steps.length);

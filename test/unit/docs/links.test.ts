@@ -192,6 +192,20 @@ describe('comments point inside the repository', () => {
     expect(found).toEqual([]);
   });
 
+  it('every repository path a comment names exists (a module that moved takes its mentions along)', () => {
+    const missing: string[] = [];
+    for (const f of files) {
+      for (const c of commentsOf(f)) {
+        for (const m of c.text.matchAll(/(?<![\w./-])((?:src|harness|bench|scripts|test|fixtures|scenarios|docs)\/[\w./-]*\w)/g)) {
+          const p = join(ROOT, m[1]!);
+          if (![p, p.replace(/\.js$/, '.ts'), p.replace(/\.js$/, '.mjs')].some((x) => existsSync(x)))
+            missing.push(`${rel(f)}:${c.line}: ${m[1]}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('the check sees what it must refuse and what it must allow', () => {
     const probe = [
       '// see DESIGN §7',
