@@ -229,7 +229,7 @@ describe('comments point inside the repository', () => {
 });
 
 describe('the Markdown pages stand on their own', () => {
-  it.each(PAGES.map(rel))('%s points at nothing outside the repository', (page) => {
+  it.each([...PAGES, join(ROOT, 'README.md')].map(rel))('%s points at nothing outside the repository', (page) => {
     const found = proseLines(join(ROOT, page)).flatMap(({ line, text }) => outsideRefs(text).map((w) => `${page}:${line}: ${w}`));
     expect(found).toEqual([]);
   });
@@ -252,17 +252,20 @@ describe('the Markdown pages stand on their own', () => {
     expect(problems).toEqual([]);
   });
 
-  it.each(PAGES.filter((p) => p.includes('/docs/')).map(rel))('%s: every repository path it names exists', (page) => {
-    const missing: string[] = [];
-    for (const { line, text } of proseLines(join(ROOT, page))) {
-      for (const m of text.matchAll(/`((?:src|harness|test|bench|scripts|fixtures|scenarios|docs|bin)\/[^`\s]*)`/g)) {
-        const p = m[1]!.replace(/[.,:;]$/, '').split('#')[0]!;
-        if (/[<>*…]|NAME/.test(p)) continue;
-        if (!existsSync(join(ROOT, p))) missing.push(`${page}:${line}: ${p}`);
+  it.each([...PAGES.filter((p) => p.includes('/docs/')), join(ROOT, 'README.md')].map(rel))(
+    '%s: every repository path it names exists',
+    (page) => {
+      const missing: string[] = [];
+      for (const { line, text } of proseLines(join(ROOT, page))) {
+        for (const m of text.matchAll(/`((?:src|harness|test|bench|scripts|fixtures|scenarios|docs|bin)\/[^`\s]*)`/g)) {
+          const p = m[1]!.replace(/[.,:;]$/, '').split('#')[0]!;
+          if (/[<>*…]|NAME/.test(p)) continue;
+          if (!existsSync(join(ROOT, p))) missing.push(`${page}:${line}: ${p}`);
+        }
       }
-    }
-    expect(missing).toEqual([]);
-  });
+      expect(missing).toEqual([]);
+    },
+  );
 });
 
 describe('docs/cli.md covers the CLI', () => {
