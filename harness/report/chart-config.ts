@@ -5,7 +5,7 @@
  * SHIPPED below, and runs it in the browser. So each of those functions may use only its
  * parameters, the other shipped functions, the constants in SHIPPED_CONSTANTS and
  * JavaScript's own globals — no import, no other module-level name, nothing from Node.
- * test/integration/report/chart-config-shipped.test.ts runs the script in an empty `node:vm` context, calling
+ * test/unit/report/chart-config.test.ts runs the script in an empty `node:vm` context, calling
  * every callback, so a reference from outside fails there rather than in a reader's browser.
  * The formatter leaves this file alone (biome.json): the page embeds its text as written.
  */
